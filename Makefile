@@ -1,0 +1,136 @@
+# wfguard — one entry point: deps, all, test, bench, demo, vmtest, install.
+#
+#   make deps      install missing Debian packages (root, apt-get)
+#   make           build everything into build/
+#   make test      build and run every test suite; non-zero on any failure
+#   make bench     run the performance benchmarks (bench/perf)
+#   make demo      the main job (see README.md)
+#
+# Knobs: CLANG=clang-16 to build BPF objects with another clang; V=1 for full
+# command lines.
+
+CLANG    ?= clang
+CC       ?= gcc
+BPFTOOL  ?= bpftool
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
+USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser/lib -I$(BUILD)
+USER_LDLIBS := -lm
+BPF_CFLAGS  := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
+
+# Missing packages trigger `make deps` before anything else is built.
+DEPS_MISSING := $(shell scripts/deps.sh --check >/dev/null 2>&1 || echo yes)
+
+.PHONY: all deps test test-unit test-strict test-bpf bench demo clean install vmtest
+.DEFAULT_GOAL := all
+
+deps:
+	$(Q)scripts/deps.sh
+
+ifeq ($(DEPS_MISSING),yes)
+DEPS_FIRST := deps
+endif
+
+# ---------------------------------------------------------------- sources
+USERLIB_SRCS := $(wildcard user/lib/*.c)
+USERLIB_OBJS := $(USERLIB_SRCS:%.c=$(BUILD)/%.o)
+USERLIB_ASAN_OBJS := $(USERLIB_SRCS:%.c=$(BUILD)/asan/%.o)
+USERLIB      := $(BUILD)/libwfguard.a
+USERLIB_ASAN := $(BUILD)/asan/libwfguard.a
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+UNIT_ASAN  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/unit/%)
+BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS  := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
+STRICT_SRCS := $(wildcard tests/compile/*.c)
+STRICT_OBJS := $(STRICT_SRCS:tests/compile/%.c=$(BUILD)/tests/compile/%.o)
+PERF_SRCS  := $(wildcard bench/perf/*.c)
+PERF_BINS  := $(PERF_SRCS:bench/perf/%.c=$(BUILD)/bench/perf/%)
+
+CORE_HDRS := $(wildcard include/wfguard/*.h include/wfguard/core/*.h)
+USER_HDRS := $(wildcard user/lib/*.h)
+
+all: $(DEPS_FIRST) $(USERLIB) $(BPF_OBJS) $(BPF_SKELS) $(UNIT_BINS) $(BPFT_BINS) $(PERF_BINS)
+
+# ---------------------------------------------------------------- rules
+$(BUILD)/%.o: %.c $(CORE_HDRS) $(USER_HDRS) | $(DEPS_FIRST)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(USERLIB): $(USERLIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(CORE_HDRS) $(wildcard bpf/*.h) | $(DEPS_FIRST)
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS) $(wildcard tests/*.h)
+	@mkdir -p $(@D)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(USERLIB) -o $@ -lcriterion $(USER_LDLIBS)
+
+# The same unit tests, built by clang with AddressSanitizer and UBSan.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+$(BUILD)/asan/%.o: %.c $(CORE_HDRS) $(USER_HDRS) | $(DEPS_FIRST)
+	@mkdir -p $(@D)
+	$(call msg,ASAN,$@)
+	$(Q)$(CLANG) $(USER_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(USERLIB_ASAN): $(USERLIB_ASAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/asan/tests/unit/%: tests/unit/%.c $(USERLIB_ASAN) $(CORE_HDRS) $(USER_HDRS) $(wildcard tests/*.h)
+	@mkdir -p $(@D)
+	$(call msg,ASAN,$@)
+	$(Q)$(CLANG) $(USER_CFLAGS) $(ASAN_FLAGS) -Itests $< $(USERLIB_ASAN) -o $@ -lcriterion $(USER_LDLIBS)
+
+# The core under gcc's strictest useful warnings (it is also compiled for BPF).
+$(BUILD)/tests/compile/%.o: tests/compile/%.c $(CORE_HDRS) | $(DEPS_FIRST)
+	@mkdir -p $(@D)
+	$(call msg,STRICT,$@)
+	$(Q)$(CC) -O2 -std=gnu11 -Wall -Wextra -Wconversion -Wshadow -Werror -Iinclude -c $< -o $@
+
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPF_SKELS) $(USERLIB) $(CORE_HDRS) $(USER_HDRS) $(wildcard tests/*.h)
+	@mkdir -p $(@D)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(USERLIB) -o $@ -lcriterion -lbpf -lelf -lz $(USER_LDLIBS)
+
+$(BUILD)/bench/perf/%: bench/perf/%.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -O3 $< $(USERLIB) -o $@ $(USER_LDLIBS)
+
+# ---------------------------------------------------------------- test
+# Each suite runs even if an earlier one failed; the summary decides the exit.
+test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
+	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)"
+
+bench: all
+	$(Q)for b in $(PERF_BINS); do echo "== $$b"; $$b || exit 1; done
+
+clean:
+	rm -rf $(BUILD)
