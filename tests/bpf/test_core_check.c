@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The core inside the kernel: bpf/core_check.bpf.o must pass the verifier,
+ * and for the same configuration, seed and event sequence it must decide
+ * exactly what the same core compiled in userspace decides (decisions and the
+ * whole flow state, byte for byte). Needs root; skips otherwise.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "core_check.skel.h"
+#include "wfguard/core_check.h"
+#include "zoo.h"
+
+static struct core_check_bpf *skel;
+static char load_log[1 << 16];
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	size_t n = strlen(load_log);
+
+	if (level == LIBBPF_DEBUG || n >= sizeof(load_log) - 1)
+		return 0;
+	return vsnprintf(load_log + n, sizeof(load_log) - n, fmt, ap);
+}
+
+static void setup(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("BPF tests need root (BPF_PROG_LOAD, BPF_PROG_TEST_RUN)");
+	libbpf_set_print(quiet_print);
+	skel = core_check_bpf__open_and_load();
+	cr_assert_not_null(skel, "core_check.bpf.o failed to load:\n%s", load_log);
+}
+
+static void teardown(void)
+{
+	core_check_bpf__destroy(skel);
+	skel = NULL;
+}
+
+static void put_cfg(const struct wfg_side_cfg *cfg)
+{
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.check_cfg), &zero, cfg, 0), 0);
+}
+
+static void kernel_run(const struct wfg_check_cmd *cmd, struct wfg_check_out *out)
+{
+	__u8 pkt[64] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = pkt, .data_size_in = sizeof(pkt));
+	__u32 zero = 0;
+	int err;
+
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.check_cmd), &zero, cmd, 0), 0);
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.core_check), &topts);
+	cr_assert_eq(err, 0, "test run failed: %s", strerror(errno));
+	cr_assert_eq(topts.retval, 0 /* TC_ACT_OK */);
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.check_out), &zero, out), 0);
+	cr_assert_eq(out->status, 0);
+}
+
+static void kernel_flow(struct wfg_flow_side *f)
+{
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.check_flow), &zero, f), 0);
+}
+
+/* The userspace side of one command: the same calls core_check makes. */
+static void user_run(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
+		     const struct wfg_check_cmd *cmd, struct wfg_decision *d)
+{
+	switch (cmd->op) {
+	case WFG_CHECK_INIT:
+		wfg_flow_init(cfg, f, cmd->now_ns, cmd->key, cmd->stream);
+		break;
+	case WFG_CHECK_SEND:
+		wfg_on_send(cfg, f, cmd->now_ns, cmd->len, cmd->kind, (__u8)cmd->flags, d);
+		break;
+	case WFG_CHECK_RECV:
+		wfg_on_recv(cfg, f, cmd->now_ns, cmd->len != 0, d);
+		break;
+	case WFG_CHECK_TIMER:
+		wfg_on_timer(cfg, f, cmd->now_ns, d);
+		break;
+	default:
+		break;
+	}
+}
+
+TestSuite(core_check, .init = setup, .fini = teardown);
+
+Test(core_check, verifier_accepts_every_entry_point)
+{
+	/* setup() asserted the load; check the program is really there. */
+	cr_assert_gt(bpf_program__fd(skel->progs.core_check), 0);
+}
+
+Test(core_check, differential_random_sequences)
+{
+	static struct wfg_side_cfg cfg;
+	static struct wfg_flow_side uf, kf;
+	struct wfg_check_cmd cmd;
+	struct wfg_check_out out;
+	struct wfg_decision ud;
+	__u64 rs = 12345, now;
+	int seq, step, total = 0, covers = 0, blocked = 0, timers = 0;
+
+	zoo_kitchen_sink(&cfg);
+	put_cfg(&cfg);
+	for (seq = 0; seq < 50; seq++) {
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.op = WFG_CHECK_INIT;
+		now = 1000000000ULL;
+		cmd.now_ns = now;
+		for (step = 0; step < 8; step++)
+			cmd.key[step] = (__u32)wfg_splitmix64(&rs);
+		cmd.stream = (__u64)seq;
+		kernel_run(&cmd, &out);
+		user_run(&cfg, &uf, &cmd, &ud);
+		ud.timer_ns = 0;
+		for (step = 0; step < 200; step++, total++) {
+			__u64 r = wfg_splitmix64(&rs);
+
+			memset(&cmd, 0, sizeof(cmd));
+			/* Half the time go to the pending deadline, else a random gap. */
+			if (ud.timer_ns && ud.timer_ns >= now && (r & 1)) {
+				now = ud.timer_ns;
+				cmd.op = WFG_CHECK_TIMER;
+				timers++;
+			} else {
+				now += (r >> 8) % 3000000;
+				switch ((r >> 4) % 4) {
+				case 0:
+				case 1:
+					cmd.op = WFG_CHECK_SEND;
+					cmd.kind = WFG_SEND_REAL;
+					cmd.len = 40 + (__u32)((r >> 32) % 1300);
+					break;
+				case 2:
+					cmd.op = WFG_CHECK_RECV;
+					cmd.len = (r >> 40) & 1;
+					break;
+				default:
+					cmd.op = WFG_CHECK_SEND;
+					cmd.kind = WFG_SEND_COVER;
+					cmd.flags = (r >> 40) & 1 ? WFG_ACT_F_BYPASS : 0;
+					cmd.len = 100;
+					break;
+				}
+			}
+			cmd.now_ns = now;
+			kernel_run(&cmd, &out);
+			user_run(&cfg, &uf, &cmd, &ud);
+			cr_assert_eq(memcmp(&out.d, &ud, sizeof(ud)), 0,
+				     "seq %d step %d op %u: kernel decision differs (depart %llu/%llu "
+				     "timer %llu/%llu pad %u/%u covers %u/%u flags %x/%x)",
+				     seq, step, cmd.op, (unsigned long long)out.d.depart_ns,
+				     (unsigned long long)ud.depart_ns,
+				     (unsigned long long)out.d.timer_ns,
+				     (unsigned long long)ud.timer_ns, out.d.pad_to, ud.pad_to,
+				     out.d.covers, ud.covers, out.d.flags, ud.flags);
+			kernel_flow(&kf);
+			cr_assert_eq(memcmp(&kf, &uf, sizeof(uf)), 0,
+				     "seq %d step %d: kernel flow state differs", seq, step);
+			covers += (int)ud.covers;
+			blocked += !!(ud.flags & WFG_DEC_BLOCKED);
+		}
+	}
+	/* The sequences must have exercised the interesting paths. */
+	cr_assert_eq(total, 10000);
+	cr_assert_gt(covers, 100, "only %d covers in 10^4 events", covers);
+	cr_assert_gt(blocked, 10, "only %d blocked packets", blocked);
+	cr_assert_gt(timers, 500, "only %d timer events", timers);
+}
+
+Test(core_check, dist_and_shape_match_userspace)
+{
+	static struct wfg_side_cfg cfg;
+	static struct wfg_flow_side uf;
+	struct wfg_check_cmd cmd = { .op = WFG_CHECK_INIT, .now_ns = 1, .stream = 9 };
+	struct wfg_check_out out;
+	struct wfg_decision ud;
+	__u32 i, len;
+
+	zoo_kitchen_sink(&cfg);
+	put_cfg(&cfg);
+	kernel_run(&cmd, &out);
+	user_run(&cfg, &uf, &cmd, &ud);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = WFG_CHECK_DIST;
+	cmd.len = cfg.front.exp_table;
+	kernel_run(&cmd, &out);
+	for (i = 0; i < WFG_CHECK_SAMPLES; i++) {
+		struct wfg_dist_ref ref = { .table = (__u16)cfg.front.exp_table };
+
+		cr_assert_eq(out.samples[i], wfg_dist_sample(&cfg, &ref, &uf.mr.rng), "sample %u", i);
+	}
+	for (len = 1; len < 1500; len += 37) {
+		cmd.op = WFG_CHECK_SHAPE;
+		cmd.len = len;
+		kernel_run(&cmd, &out);
+		cr_assert_eq(out.d.pad_to, wfg_shape_target(&cfg.shape, len, &uf.mr.rng), "len %u",
+			     len);
+	}
+}
