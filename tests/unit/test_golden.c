@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Golden behaviour of published defences built from the core: each preset must
+ * show what defines the defence in its paper, on hand-made traces.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "presets.h"
+#include "zoo.h"
+
+#define MS 1000000ULL
+
+static struct wfg_side_cfg cfg;
+static struct wfg_side_builder sb;
+static struct wfg_flow_side fl;
+
+/* Drive one flow's timer until nothing is pending; returns covers. */
+static unsigned drain(__u64 *now, __u64 *times, unsigned max_times, __u64 start)
+{
+	struct wfg_decision d;
+	unsigned covers = 0, i;
+
+	wfg_on_timer(&cfg, &fl, *now, &d);
+	while (d.timer_ns) {
+		*now = d.timer_ns;
+		wfg_on_timer(&cfg, &fl, *now, &d);
+		for (i = 0; i < d.covers; i++) {
+			if (covers < max_times)
+				times[covers] = *now - start;
+			covers++;
+		}
+	}
+	return covers;
+}
+
+static double rayleigh_cdf(double t, double w)
+{
+	return 1.0 - exp(-t * t / (2 * w * w));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+Test(golden, front_cover_count_uniform_in_1_N)
+{
+	struct wfg_front_params p;
+	static __u64 times[2000];
+	unsigned flows = 400, f, n, lo = ~0u, hi = 0;
+	double sum = 0;
+
+	wfg_front_defaults(&p);
+	p.n_client = 300;
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_front(&sb, WFG_ROLE_CLIENT, &p), "front");
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	for (f = 0; f < flows; f++) {
+		static const __u32 key[8] = { 9, 9, 9 };
+		struct wfg_decision d;
+		__u64 now = 1 * MS;
+
+		wfg_flow_init(&cfg, &fl, now, key, f);
+		wfg_on_send(&cfg, &fl, now, 500, WFG_SEND_REAL, 0, &d);
+		n = drain(&now, times, 2000, 1 * MS);
+		cr_assert(n >= 1 && n <= 300, "flow %u: %u covers", f, n);
+		lo = n < lo ? n : lo;
+		hi = n > hi ? n : hi;
+		sum += n;
+	}
+	/* U[1, 300]: mean 150.5, sd 86.6, sd of the mean over 400 flows 4.3 */
+	cr_assert(fabs(sum / flows - 150.5) < 20, "mean %f", sum / flows);
+	cr_assert_lt(lo, 20);
+	cr_assert_gt(hi, 280);
+}
+
+Test(golden, front_cover_times_are_rayleigh)
+{
+	struct wfg_front_params p;
+	static __u64 times[400000];
+	unsigned total = 0, f, i;
+	double w = 3.0, d_max = 0;
+
+	wfg_front_defaults(&p);
+	p.n_client = 400;
+	p.w_min = p.w_max = w; /* fixed window: offsets ~ Rayleigh(w) */
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_front(&sb, WFG_ROLE_CLIENT, &p), "front");
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	for (f = 0; f < 500 && total < 100000; f++) {
+		static const __u32 key[8] = { 4, 5, 6 };
+		struct wfg_decision d;
+		__u64 now = 1 * MS;
+
+		wfg_flow_init(&cfg, &fl, now, key, f);
+		wfg_on_recv(&cfg, &fl, now, 0, &d); /* FRONT also starts on a received packet */
+		total += drain(&now, times + total, 400000 - total, 1 * MS);
+	}
+	cr_assert_gt(total, 50000);
+	qsort(times, total, sizeof(times[0]), cmp_u64);
+	for (i = 0; i < total; i++) {
+		double t = (double)times[i] / 1e9, F = rayleigh_cdf(t, w);
+		double lo = F - (double)i / total, hi = (double)(i + 1) / total - F;
+
+		d_max = fmax(d_max, fmax(lo, hi));
+	}
+	/* Sampling alone: 1.63/sqrt(n) at the 1% level ~ 0.007; the Exp(1) table adds < 0.004. */
+	cr_assert_lt(d_max, 0.012, "KS distance %f over %u covers", d_max, total);
+}
+
+/*
+ * Tamaraw on a hand-made client trace (a burst of 30 requests, a 2 s pause, 12
+ * more): every packet on the wire, real or cover, is `size` bytes, leaves
+ * exactly rho_out after the previous one, and the total is a multiple of L.
+ */
+Test(golden, tamaraw_constant_spacing_fixed_size_multiple_of_L)
+{
+	struct wfg_tamaraw_params p;
+	struct wfg_decision d;
+	static const __u32 key[8] = { 1 };
+	static __u64 wire[4096];
+	const __u64 t0 = 10 * MS;
+	__u64 deadline = 0, interval, arr;
+	unsigned i = 0, n = 0, real = 0, k;
+
+	wfg_tamaraw_defaults(&p);
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_tamaraw(&sb, WFG_ROLE_CLIENT, &p), "tamaraw");
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	interval = (__u64)llround(p.rho_out * 1e9);
+	wfg_flow_init(&cfg, &fl, t0, key, 1);
+	for (;;) {
+		arr = i < 42 ? t0 + (i < 30 ? 0 : 2000 * MS) : ~0ULL;
+		if (deadline && deadline <= arr) {
+			wfg_on_timer(&cfg, &fl, deadline, &d);
+			for (k = 0; k < d.covers; k++) {
+				struct wfg_decision c;
+
+				wfg_on_send(&cfg, &fl, deadline, 1, WFG_SEND_COVER, 0, &c);
+				cr_assert_eq(c.pad_to, p.size);
+				wire[n++] = c.depart_ns;
+			}
+		} else if (i < 42) {
+			wfg_on_send(&cfg, &fl, arr, 100 + 20 * i, WFG_SEND_REAL, 0, &d);
+			cr_assert_eq(d.pad_to, p.size, "every packet padded to %u", p.size);
+			wire[n++] = d.depart_ns;
+			real++;
+			i++;
+		} else {
+			break;
+		}
+		deadline = d.timer_ns;
+		cr_assert_lt(n, 4000);
+	}
+	qsort(wire, n, sizeof(wire[0]), cmp_u64);
+	for (k = 1; k < n; k++)
+		cr_assert_eq(wire[k] - wire[k - 1], interval, "packet %u: spacing %llu", k,
+			     (unsigned long long)(wire[k] - wire[k - 1]));
+	cr_assert_eq(n % p.L, 0, "%u real + %u covers", real, n - real);
+	cr_assert_gt(n - real, 40, "the pause was filled with covers");
+}
