@@ -119,10 +119,10 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPF_SKELS) $(USERLIB) $(CORE_HDRS) $(USER_
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(USERLIB) -o $@ -lcriterion -lbpf -lelf -lz $(USER_LDLIBS)
 
-$(BUILD)/bench/perf/%: bench/perf/%.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS)
+$(BUILD)/bench/perf/%: bench/perf/%.c $(USERLIB) $(BPF_SKELS) $(CORE_HDRS) $(USER_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -O3 $< $(USERLIB) -o $@ $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) -O3 -Itests $< $(USERLIB) -o $@ -lbpf -lelf $(USER_LDLIBS)
 
 # ---------------------------------------------------------------- test
 # Each suite runs even if an earlier one failed; the summary decides the exit.

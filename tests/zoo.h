@@ -39,7 +39,9 @@ static inline struct wfg_dist_spec zoo_uniform(double lo, double hi)
 static inline struct wfg_action_spec zoo_padding(double timeout_us, int bypass, int replace)
 {
 	struct wfg_action_spec a = {
-		.kind = WFG_ACT_PADDING, .bypass = bypass, .replace = replace,
+		.kind = WFG_ACT_PADDING,
+		.bypass = bypass,
+		.replace = replace,
 		.timeout = wfg_dist_const(timeout_us),
 	};
 
@@ -71,9 +73,13 @@ static inline void zoo_add_ping(struct wfg_side_builder *sb, double timeout_us)
 static inline void zoo_add_blocker(struct wfg_side_builder *sb)
 {
 	struct wfg_action_spec blk = {
-		.kind = WFG_ACT_BLOCK, .bypass = 1, .replace = 0,
-		.timeout = zoo_uniform(0, 1000), .duration = zoo_uniform(2000, 4000),
-		.has_limit = 1, .limit = wfg_dist_const(3),
+		.kind = WFG_ACT_BLOCK,
+		.bypass = 1,
+		.replace = 0,
+		.timeout = zoo_uniform(0, 1000),
+		.duration = zoo_uniform(2000, 4000),
+		.has_limit = 1,
+		.limit = wfg_dist_const(3),
 	};
 	struct wfg_action_spec pad = zoo_padding(500, 1, 0);
 	int s0, s1, s2;
@@ -98,7 +104,9 @@ static inline void zoo_add_blocker(struct wfg_side_builder *sb)
 static inline void zoo_add_counter_timer(struct wfg_side_builder *sb)
 {
 	struct wfg_action_spec timer = {
-		.kind = WFG_ACT_UPDATE_TIMER, .replace = 1, .duration = wfg_dist_const(3000),
+		.kind = WFG_ACT_UPDATE_TIMER,
+		.replace = 1,
+		.duration = wfg_dist_const(3000),
 	};
 	struct wfg_action_spec pad = zoo_padding(0, 0, 1);
 	struct wfg_action_spec cancel = { .kind = WFG_ACT_CANCEL, .cancel_internal = 1 };

@@ -63,7 +63,8 @@ int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 50000000L;
 	const int reps = 5;
-	const char *names[] = { "splitmix64", "chacha8", "chacha12", "chacha20", "core(wfg_rand32)" };
+	const char *names[] = { "splitmix64", "chacha8", "chacha12", "chacha20",
+				"core(wfg_rand32)" };
 	double best[5];
 	volatile __u32 sink = 0;
 	int k, rep;
@@ -76,11 +77,21 @@ int main(int argc, char **argv)
 			double t0 = now_s(), dt;
 
 			switch (k) {
-			case 0: sink ^= run_splitmix(n); break;
-			case 1: sink ^= run_chacha(8, n); break;
-			case 2: sink ^= run_chacha(12, n); break;
-			case 3: sink ^= run_chacha(20, n); break;
-			default: sink ^= run_core(n); break;
+			case 0:
+				sink ^= run_splitmix(n);
+				break;
+			case 1:
+				sink ^= run_chacha(8, n);
+				break;
+			case 2:
+				sink ^= run_chacha(12, n);
+				break;
+			case 3:
+				sink ^= run_chacha(20, n);
+				break;
+			default:
+				sink ^= run_core(n);
+				break;
 			}
 			dt = now_s() - t0;
 			if (dt < best[k])
@@ -90,6 +101,7 @@ int main(int argc, char **argv)
 	printf("prng: %ld draws of 32 bits, best of %d, ratio to splitmix64\n", n, reps);
 	printf("%-18s %10s %8s\n", "generator", "ns/draw", "ratio");
 	for (k = 0; k < 5; k++)
-		printf("%-18s %10.2f %8.2f\n", names[k], best[k] * 1e9 / (double)n, best[k] / best[0]);
+		printf("%-18s %10.2f %8.2f\n", names[k], best[k] * 1e9 / (double)n,
+		       best[k] / best[0]);
 	return sink == 0xdeadbeef; /* keep the work alive */
 }

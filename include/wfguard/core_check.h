@@ -14,7 +14,7 @@ enum wfg_check_op {
 	WFG_CHECK_SEND,
 	WFG_CHECK_RECV,
 	WFG_CHECK_TIMER,
-	WFG_CHECK_DIST,  /* sample dists[arg] n times into out.samples */
+	WFG_CHECK_DIST,	 /* sample dists[arg] n times into out.samples */
 	WFG_CHECK_SHAPE, /* out.pad_to = wfg_shape_target(len) */
 };
 

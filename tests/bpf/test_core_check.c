@@ -158,14 +158,15 @@ Test(core_check, differential_random_sequences)
 			cmd.now_ns = now;
 			kernel_run(&cmd, &out);
 			user_run(&cfg, &uf, &cmd, &ud);
-			cr_assert_eq(memcmp(&out.d, &ud, sizeof(ud)), 0,
-				     "seq %d step %d op %u: kernel decision differs (depart %llu/%llu "
-				     "timer %llu/%llu pad %u/%u covers %u/%u flags %x/%x)",
-				     seq, step, cmd.op, (unsigned long long)out.d.depart_ns,
-				     (unsigned long long)ud.depart_ns,
-				     (unsigned long long)out.d.timer_ns,
-				     (unsigned long long)ud.timer_ns, out.d.pad_to, ud.pad_to,
-				     out.d.covers, ud.covers, out.d.flags, ud.flags);
+			cr_assert_eq(
+				memcmp(&out.d, &ud, sizeof(ud)), 0,
+				"seq %d step %d op %u: kernel decision differs (depart %llu/%llu "
+				"timer %llu/%llu pad %u/%u covers %u/%u flags %x/%x)",
+				seq, step, cmd.op, (unsigned long long)out.d.depart_ns,
+				(unsigned long long)ud.depart_ns,
+				(unsigned long long)out.d.timer_ns, (unsigned long long)ud.timer_ns,
+				out.d.pad_to, ud.pad_to, out.d.covers, ud.covers, out.d.flags,
+				ud.flags);
 			kernel_flow(&kf);
 			cr_assert_eq(memcmp(&kf, &uf, sizeof(uf)), 0,
 				     "seq %d step %d: kernel flow state differs", seq, step);
@@ -200,7 +201,8 @@ Test(core_check, dist_and_shape_match_userspace)
 	for (i = 0; i < WFG_CHECK_SAMPLES; i++) {
 		struct wfg_dist_ref ref = { .table = (__u16)cfg.front.exp_table };
 
-		cr_assert_eq(out.samples[i], wfg_dist_sample(&cfg, &ref, &uf.mr.rng), "sample %u", i);
+		cr_assert_eq(out.samples[i], wfg_dist_sample(&cfg, &ref, &uf.mr.rng), "sample %u",
+			     i);
 	}
 	for (len = 1; len < 1500; len += 37) {
 		cmd.op = WFG_CHECK_SHAPE;

@@ -103,7 +103,8 @@ Test(machine, blocking_limit_then_limit_reached)
 		if (fl.block_until_ns != until) {
 			blocks++;
 			/* 2..4 ms of blocking, bypassable */
-			cr_assert(fl.block_until_ns >= now + 2 * MS && fl.block_until_ns <= now + 4 * MS);
+			cr_assert(fl.block_until_ns >= now + 2 * MS &&
+				  fl.block_until_ns <= now + 4 * MS);
 			cr_assert_eq(fl.block_bypassable, 1);
 		}
 		send_covers(&d, now);
@@ -292,7 +293,8 @@ Test(machine, padding_budget_caps_fraction)
 
 Test(machine, replaceable_padding_absorbed_by_queued_packet)
 {
-	struct wfg_action_spec blk = { .kind = WFG_ACT_BLOCK, .timeout = wfg_dist_const(0),
+	struct wfg_action_spec blk = { .kind = WFG_ACT_BLOCK,
+				       .timeout = wfg_dist_const(0),
 				       .duration = wfg_dist_const(10000) };
 	struct wfg_action_spec pad = zoo_padding(1000, 0, 1);
 	struct wfg_decision d;

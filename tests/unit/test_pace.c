@@ -35,7 +35,8 @@ Test(pace, none_never_delays)
 
 Test(pace, constant_burst_takes_consecutive_slots)
 {
-	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT, .interval_ns = 10 * MS,
+	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT,
+				  .interval_ns = 10 * MS,
 				  .idle_stop_ns = 1000 * MS };
 	struct wfg_pace_rt p = { 0 };
 	__u64 t0 = 100 * MS;
@@ -50,7 +51,8 @@ Test(pace, constant_burst_takes_consecutive_slots)
 
 Test(pace, empty_slots_become_covers_at_constant_spacing)
 {
-	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT, .interval_ns = 10 * MS,
+	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT,
+				  .interval_ns = 10 * MS,
 				  .idle_stop_ns = 100 * MS };
 	struct wfg_pace_rt p = { 0 };
 	__u64 now = 1 * MS, prev;
@@ -77,8 +79,10 @@ Test(pace, empty_slots_become_covers_at_constant_spacing)
 
 Test(pace, tamaraw_pads_slot_count_to_multiple_of_L)
 {
-	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT, .interval_ns = 5 * MS,
-				  .pad_multiple = 100, .idle_stop_ns = 0 };
+	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT,
+				  .interval_ns = 5 * MS,
+				  .pad_multiple = 100,
+				  .idle_stop_ns = 0 };
 	struct wfg_pace_rt p = { 0 };
 	__u64 now = 1;
 	unsigned covers;
@@ -94,8 +98,10 @@ Test(pace, tamaraw_pads_slot_count_to_multiple_of_L)
 
 Test(pace, buflo_runs_at_least_tau)
 {
-	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT, .interval_ns = 20 * MS,
-				  .min_active_ns = 1000 * MS, .idle_stop_ns = 0 };
+	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT,
+				  .interval_ns = 20 * MS,
+				  .min_active_ns = 1000 * MS,
+				  .idle_stop_ns = 0 };
 	struct wfg_pace_rt p = { 0 };
 	__u64 now = 1;
 	unsigned covers;
@@ -110,8 +116,10 @@ Test(pace, buflo_runs_at_least_tau)
 
 Test(pace, cover_budget_stops)
 {
-	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT, .interval_ns = MS,
-				  .idle_stop_ns = 1000 * MS, .cover_budget = 7 };
+	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT,
+				  .interval_ns = MS,
+				  .idle_stop_ns = 1000 * MS,
+				  .cover_budget = 7 };
 	struct wfg_pace_rt p = { 0 };
 	__u64 now = 1;
 
@@ -122,7 +130,8 @@ Test(pace, cover_budget_stops)
 
 Test(pace, late_timer_sends_one_cover_and_resyncs)
 {
-	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT, .interval_ns = MS,
+	struct wfg_pace_cfg c = { .mode = WFG_PACE_CONSTANT,
+				  .interval_ns = MS,
 				  .idle_stop_ns = 1000 * MS };
 	struct wfg_pace_rt p = { 0 };
 	unsigned covers = 0;

@@ -43,7 +43,8 @@ Test(shape, multiple)
 
 Test(shape, buckets_smallest_fitting)
 {
-	struct wfg_shape_cfg s = { .mode = WFG_SHAPE_BUCKETS, .nbuckets = 3,
+	struct wfg_shape_cfg s = { .mode = WFG_SHAPE_BUCKETS,
+				   .nbuckets = 3,
 				   .buckets = { 200, 600, 1300 } };
 
 	cr_assert_eq(wfg_shape_target(&s, 1, &rng), 200);

@@ -8,7 +8,8 @@
 
 #define NS_PER_S 1e9
 
-#define PRESET_FAIL(sb, ...) ((sb)->failed = 1, wfg_err((sb)->err, sizeof((sb)->err), EINVAL, __VA_ARGS__))
+#define PRESET_FAIL(sb, ...) \
+	((sb)->failed = 1, wfg_err((sb)->err, sizeof((sb)->err), EINVAL, __VA_ARGS__))
 
 static __u64 secs_to_ns(double s)
 {

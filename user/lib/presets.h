@@ -19,37 +19,37 @@ enum wfg_role {
 
 /* FRONT (Gong and Wang, USENIX Security 2020). */
 struct wfg_front_params {
-	__u32 n_client;  /* N_c: client covers ~ U[1, N_c] */
-	__u32 n_server;  /* N_s */
-	double w_min;    /* W_min, seconds */
-	double w_max;    /* W_max, seconds */
+	__u32 n_client;	  /* N_c: client covers ~ U[1, N_c] */
+	__u32 n_server;	  /* N_s */
+	double w_min;	  /* W_min, seconds */
+	double w_max;	  /* W_max, seconds */
 	__u32 cover_size; /* bytes of each cover */
 };
 
 /* Tamaraw (Cai et al., CCS 2014), BuFLO (Dyer et al., S&P 2012). */
 struct wfg_tamaraw_params {
-	double rho_out; /* seconds between client->server packets */
-	double rho_in;  /* seconds between server->client packets */
-	__u32 L;        /* pad each direction's packet count to a multiple of L */
-	__u32 size;     /* every packet padded to this many bytes */
+	double rho_out;	  /* seconds between client->server packets */
+	double rho_in;	  /* seconds between server->client packets */
+	__u32 L;	  /* pad each direction's packet count to a multiple of L */
+	__u32 size;	  /* every packet padded to this many bytes */
 	double idle_stop; /* seconds without real packets that end a page load */
 };
 
 struct wfg_buflo_params {
-	__u32 d;      /* packet size, bytes */
-	double rho;   /* seconds between packets, both directions */
-	double tau;   /* minimum seconds of constant-rate traffic */
+	__u32 d;    /* packet size, bytes */
+	double rho; /* seconds between packets, both directions */
+	double tau; /* minimum seconds of constant-rate traffic */
 	double idle_stop;
 };
 
 /* RegulaTor (Holland and Hopper, PETS 2022). */
 struct wfg_regulator_params {
-	double R;  /* initial (surge) rate, packets per second, server side */
-	double D;  /* rate decay per second */
-	double T;  /* surge threshold */
-	__u32 N;   /* padding budget, packets per page load */
-	double U;  /* client: one upload packet per U download packets */
-	double C;  /* client: delay cap, seconds */
+	double R;   /* initial (surge) rate, packets per second, server side */
+	double D;   /* rate decay per second */
+	double T;   /* surge threshold */
+	__u32 N;    /* padding budget, packets per page load */
+	double U;   /* client: one upload packet per U download packets */
+	double C;   /* client: delay cap, seconds */
 	__u32 size; /* packet size, bytes */
 	double idle_stop;
 };

@@ -7,13 +7,13 @@
 #include "err.h"
 #include "side_build.h"
 
-#define SB_FAIL(sb, code, ...)                                                                     \
+#define SB_FAIL(sb, code, ...) \
 	((sb)->failed = 1, wfg_err((sb)->err, sizeof((sb)->err), (code), __VA_ARGS__))
 
 static const char *const event_names[WFG_EV_COUNT] = {
-	"NormalRecv",	 "PaddingRecv",	 "TunnelRecv",	 "NormalSent", "PaddingSent",
-	"TunnelSent",	 "BlockingBegin", "BlockingEnd",  "LimitReached", "CounterZero",
-	"TimerBegin",	 "TimerEnd",	 "Signal",
+	"NormalRecv", "PaddingRecv",   "TunnelRecv",  "NormalSent",   "PaddingSent",
+	"TunnelSent", "BlockingBegin", "BlockingEnd", "LimitReached", "CounterZero",
+	"TimerBegin", "TimerEnd",      "Signal",
 };
 
 void wfg_sb_init(struct wfg_side_builder *sb, struct wfg_side_cfg *cfg)
@@ -289,7 +289,8 @@ static int machine_of(const struct wfg_side_cfg *cfg, __u32 abs_state)
 
 	for (mi = 0; mi < cfg->nmachines; mi++)
 		if (abs_state >= cfg->machines[mi].state_first &&
-		    abs_state < (__u32)cfg->machines[mi].state_first + cfg->machines[mi].state_count)
+		    abs_state <
+			    (__u32)cfg->machines[mi].state_first + cfg->machines[mi].state_count)
 			return (int)mi;
 	return -1;
 }
@@ -320,27 +321,31 @@ int wfg_sb_finish(struct wfg_side_builder *sb)
 
 			if (u->target != WFG_STATE_END && u->target != WFG_STATE_SIGNAL &&
 			    u->target >= cfg->machines[m].state_count)
-				return SB_FAIL(sb, EINVAL,
-					       "machine %d state %u, %s: target state %u does not exist",
-					       m, local, event_names[t->event], u->target);
+				return SB_FAIL(
+					sb, EINVAL,
+					"machine %d state %u, %s: target state %u does not exist",
+					m, local, event_names[t->event], u->target);
 			for (k = i; k < j; k++)
 				if (sb->pending[k].target == u->target)
-					return SB_FAIL(sb, EINVAL,
-						       "machine %d state %u, %s: target %u given twice",
-						       m, local, event_names[t->event], u->target);
+					return SB_FAIL(
+						sb, EINVAL,
+						"machine %d state %u, %s: target %u given twice", m,
+						local, event_names[t->event], u->target);
 			if (j - i >= WFG_MAX_TARGETS)
 				return SB_FAIL(sb, E2BIG,
 					       "machine %d state %u, %s: more than %d targets", m,
 					       local, event_names[t->event], WFG_MAX_TARGETS);
 			if (ntrans >= WFG_MAX_TRANS)
-				return SB_FAIL(sb, E2BIG, "too many transitions: at most %d per side",
+				return SB_FAIL(sb, E2BIG,
+					       "too many transitions: at most %d per side",
 					       WFG_MAX_TRANS);
 			cum += u->prob;
 			/* Maybenot sums in f32 and accepts up to 1.0; allow its rounding. */
 			if (cum > 1.0 + 1e-6)
-				return SB_FAIL(sb, EINVAL,
-					       "machine %d state %u, %s: probabilities sum to %g > 1",
-					       m, local, event_names[t->event], cum);
+				return SB_FAIL(
+					sb, EINVAL,
+					"machine %d state %u, %s: probabilities sum to %g > 1", m,
+					local, event_names[t->event], cum);
 			bound = cum >= 1.0 ? 4294967296.0 : floor(cum * 4294967296.0 + 0.5);
 			if (j == i)
 				st->trans_first[t->event] = (__u16)ntrans;

@@ -54,8 +54,8 @@ struct wfg_action_spec {
 	enum wfg_action_kind kind;
 	int bypass, replace;
 	int cancel_action, cancel_internal; /* Cancel: which timers */
-	struct wfg_dist_spec timeout;       /* padding, block (µs) */
-	struct wfg_dist_spec duration;      /* block, timer (µs) */
+	struct wfg_dist_spec timeout;	    /* padding, block (µs) */
+	struct wfg_dist_spec duration;	    /* block, timer (µs) */
 	int has_limit;
 	struct wfg_dist_spec limit;
 };

@@ -29,14 +29,14 @@
 #include "front.h"
 #include "machine.h"
 
-#define WFG_MACHINE_ALL  0xff /* event for every machine */
-#define WFG_MAX_STEPS    48   /* work units per call; more is reported, not done */
+#define WFG_MACHINE_ALL 0xff /* event for every machine */
+#define WFG_MAX_STEPS	48   /* work units per call; more is reported, not done */
 
 struct wfg_flow_side {
 	struct wfg_machines_rt mr; /* machines, framework state, the flow's stream */
 	struct wfg_pace_rt pace;
 	struct wfg_front_rt front;
-	__u64 block_until_ns;      /* outgoing packets wait until then; 0 = not blocked */
+	__u64 block_until_ns;	   /* outgoing packets wait until then; 0 = not blocked */
 	__u64 last_real_depart_ns; /* latest departure given to a real packet */
 	__u8 block_bypassable;
 	__u8 block_end_pending; /* BlockingEnd still owed */
@@ -48,22 +48,22 @@ struct wfg_flow_side {
 };
 
 /* Decision flags */
-#define WFG_DEC_BLOCKED    0x01 /* the packet waits for blocking to end */
-#define WFG_DEC_PACED      0x02 /* the packet waits for its pacing slot */
-#define WFG_DEC_UNSHAPED   0x04 /* shaping wanted more than the size limit allows */
-#define WFG_DEC_REPLACED   0x08 /* a padding action was replaced by a queued packet */
-#define WFG_DEC_TRUNCATED  0x10 /* work left over (event queue full or step budget) */
+#define WFG_DEC_BLOCKED	  0x01 /* the packet waits for blocking to end */
+#define WFG_DEC_PACED	  0x02 /* the packet waits for its pacing slot */
+#define WFG_DEC_UNSHAPED  0x04 /* shaping wanted more than the size limit allows */
+#define WFG_DEC_REPLACED  0x08 /* a padding action was replaced by a queued packet */
+#define WFG_DEC_TRUNCATED 0x10 /* work left over (event queue full or step budget) */
 
 struct wfg_decision {
 	__u64 now_ns;
-	__u64 depart_ns; /* send/cover: departure time (EDT); now when not held */
-	__u64 timer_ns;  /* next deadline for wfg_on_timer(); 0 = none */
-	__u32 pad_to;    /* send/cover: length to pad the packet in hand to */
-	__u32 covers;    /* cover packets to send now (machines, pacer, FRONT) */
+	__u64 depart_ns;     /* send/cover: departure time (EDT); now when not held */
+	__u64 timer_ns;	     /* next deadline for wfg_on_timer(); 0 = none */
+	__u32 pad_to;	     /* send/cover: length to pad the packet in hand to */
+	__u32 covers;	     /* cover packets to send now (machines, pacer, FRONT) */
 	__u8 cover_machines; /* bit i: machine i's padding is among the covers */
 	__u8 cover_bypass;   /* bit i: machine i's cover may bypass blocking */
-	__u16 flags;         /* WFG_DEC_* */
-	__u32 events;        /* machine events processed (for counters) */
+	__u16 flags;	     /* WFG_DEC_* */
+	__u32 events;	     /* machine events processed (for counters) */
 };
 
 enum wfg_send_kind {
@@ -126,8 +126,8 @@ WFG_INLINE void wfg_apply_output(struct wfg_flow_side *f, __u32 mi, __u64 now,
 }
 
 /* One trigger_events([ev]) of Maybenot, for machine `target` or all machines. */
-WFG_INLINE void wfg_process_event(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
-				  __u32 ev, __u32 target, __u64 now, struct wfg_decision *d)
+WFG_INLINE void wfg_process_event(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u32 ev,
+				  __u32 target, __u64 now, struct wfg_decision *d)
 {
 	struct wfg_fw_rt *fw = &f->mr.fw;
 	__u32 mi, n = cfg->nmachines;
@@ -174,7 +174,8 @@ WFG_INLINE void wfg_process_event(const struct wfg_side_cfg *cfg, struct wfg_flo
 		if (mi >= n)
 			break;
 		/* PaddingSent, TimerBegin and TimerEnd go to their machine only. */
-		if ((ev == WFG_EV_PADDING_SENT || ev == WFG_EV_TIMER_BEGIN || ev == WFG_EV_TIMER_END) &&
+		if ((ev == WFG_EV_PADDING_SENT || ev == WFG_EV_TIMER_BEGIN ||
+		     ev == WFG_EV_TIMER_END) &&
 		    mi != target)
 			continue;
 		d->events++;
@@ -307,11 +308,11 @@ WFG_INLINE __u64 wfg_next_deadline(const struct wfg_side_cfg *cfg, const struct 
 	__u64 t = 0, c;
 	__u32 mi;
 
-#define WFG_EARLIEST(x)                                                                            \
-	do {                                                                                       \
-		c = (x);                                                                           \
-		if (c && (!t || c < t))                                                            \
-			t = c;                                                                     \
+#define WFG_EARLIEST(x)                 \
+	do {                            \
+		c = (x);                \
+		if (c && (!t || c < t)) \
+			t = c;          \
 	} while (0)
 
 	for (mi = 0; mi < WFG_MAX_MACHINES; mi++) {
@@ -350,9 +351,10 @@ WFG_INLINE void wfg_flow_init(const struct wfg_side_cfg *cfg, struct wfg_flow_si
 		f->mr.m[WFG_IDX(mi, WFG_MAX_MACHINES)].start_ns = now;
 		/* Maybenot samples state 0's limit up front; no action fires until a
 		 * transition enters a state. */
-		f->mr.m[WFG_IDX(mi, WFG_MAX_MACHINES)].limit = s0 && s0->action.kind != WFG_ACT_NONE ?
-					 wfg_sample_limit(cfg, s0, &f->mr.rng) :
-					 0;
+		f->mr.m[WFG_IDX(mi, WFG_MAX_MACHINES)].limit =
+			s0 && s0->action.kind != WFG_ACT_NONE
+				? wfg_sample_limit(cfg, s0, &f->mr.rng)
+				: 0;
 	}
 }
 

@@ -48,7 +48,7 @@ struct wfg_machine_rt {
 	__u8 action_kind; /* WFG_ACT_PADDING or WFG_ACT_BLOCK */
 	__u8 action_flags;
 	__u8 _pad2[6];
-	__u64 timer_end_ns; /* 0 = not running */
+	__u64 timer_end_ns;	   /* 0 = not running */
 	struct wfg_action_out out; /* this call's output */
 };
 
@@ -61,7 +61,7 @@ struct wfg_fw_rt {
 	__u64 start_ns;
 	__u8 blocking_active;
 	__u8 zeroed_once; /* bit 0: counter A, bit 1: counter B (this call) */
-	__u8 signal;      /* 0 none, 1 all except signal_from, 2 all */
+	__u8 signal;	  /* 0 none, 1 all except signal_from, 2 all */
 	__u8 signal_from;
 	__u32 _pad;
 };
@@ -79,7 +79,7 @@ enum wfg_trans_result {
 };
 
 WFG_INLINE const struct wfg_state *wfg_state_of(const struct wfg_side_cfg *cfg, __u32 mi,
-						 __u32 state)
+						__u32 state)
 {
 	__u32 idx;
 
@@ -99,8 +99,8 @@ WFG_INLINE __u64 wfg_sample_ns(const struct wfg_side_cfg *cfg, const struct wfg_
 }
 
 /* Draw the next state for `ev`, or -1 for "no transition". */
-WFG_INLINE int wfg_pick_target(const struct wfg_side_cfg *cfg, const struct wfg_state *st,
-			       __u32 ev, struct wfg_prng *rng, __u32 *target)
+WFG_INLINE int wfg_pick_target(const struct wfg_side_cfg *cfg, const struct wfg_state *st, __u32 ev,
+			       struct wfg_prng *rng, __u32 *target)
 {
 	__u32 first, count, r, i;
 

@@ -33,16 +33,16 @@ WFG_INLINE __u32 wfg_rotl32(__u32 v, unsigned int n)
 	return (v << n) | (v >> (32 - n));
 }
 
-#define WFG_CHACHA_QR(x, a, b, c, d)                                                               \
-	do {                                                                                       \
-		x[a] += x[b];                                                                      \
-		x[d] = wfg_rotl32(x[d] ^ x[a], 16);                                                \
-		x[c] += x[d];                                                                      \
-		x[b] = wfg_rotl32(x[b] ^ x[c], 12);                                                \
-		x[a] += x[b];                                                                      \
-		x[d] = wfg_rotl32(x[d] ^ x[a], 8);                                                 \
-		x[c] += x[d];                                                                      \
-		x[b] = wfg_rotl32(x[b] ^ x[c], 7);                                                 \
+#define WFG_CHACHA_QR(x, a, b, c, d)                \
+	do {                                        \
+		x[a] += x[b];                       \
+		x[d] = wfg_rotl32(x[d] ^ x[a], 16); \
+		x[c] += x[d];                       \
+		x[b] = wfg_rotl32(x[b] ^ x[c], 12); \
+		x[a] += x[b];                       \
+		x[d] = wfg_rotl32(x[d] ^ x[a], 8);  \
+		x[c] += x[d];                       \
+		x[b] = wfg_rotl32(x[b] ^ x[c], 7);  \
 	} while (0)
 
 /*

@@ -60,17 +60,18 @@ static __always_inline __u32 wfg_idx(__u32 i, __u32 n)
 }
 #define WFG_IDX(i, n) wfg_idx((__u32)(i), (n))
 
-/* Sizes of the fixed arrays below (powers of two where indexed); the controller rejects policies that exceed them. */
+/* Sizes of the fixed arrays below (powers of two where indexed); the controller rejects policies
+ * that exceed them. */
 #define WFG_MAX_MACHINES   4   /* machines per side of a flow */
-#define WFG_MAX_STATES     64  /* states per side, shared by its machines */
-#define WFG_MAX_TRANS      512 /* transition targets per side */
-#define WFG_MAX_TARGETS    16  /* targets of one (state, event) pair */
-#define WFG_MAX_DISTS      128 /* sampled distribution tables per side */
-#define WFG_DIST_BITS      8
+#define WFG_MAX_STATES	   64  /* states per side, shared by its machines */
+#define WFG_MAX_TRANS	   512 /* transition targets per side */
+#define WFG_MAX_TARGETS	   16  /* targets of one (state, event) pair */
+#define WFG_MAX_DISTS	   128 /* sampled distribution tables per side */
+#define WFG_DIST_BITS	   8
 #define WFG_DIST_INTERVALS (1u << WFG_DIST_BITS) /* 256 quantile intervals */
-#define WFG_MAX_BUCKETS    8
-#define WFG_PACE_STEPS     32 /* decaying-rate schedule: interval table entries */
-#define WFG_EVQ_LEN        16 /* pending internal events of one flow side */
+#define WFG_MAX_BUCKETS	   8
+#define WFG_PACE_STEPS	   32 /* decaying-rate schedule: interval table entries */
+#define WFG_EVQ_LEN	   16 /* pending internal events of one flow side */
 
 /*
  * Events, in the order of Maybenot v2's Event enum (the machine decoder maps the
@@ -98,7 +99,7 @@ enum wfg_event {
  * Special transition targets: Maybenot v2's STATE_END (the machine stops for
  * good) and STATE_SIGNAL (send Signal to the other machines, stay put).
  */
-#define WFG_STATE_END    0xffff
+#define WFG_STATE_END	 0xffff
 #define WFG_STATE_SIGNAL 0xfffe
 
 /*
@@ -127,9 +128,9 @@ enum wfg_action_kind {
 	WFG_ACT_UPDATE_TIMER,
 };
 
-#define WFG_ACT_F_BYPASS    0x1
-#define WFG_ACT_F_REPLACE   0x2
-#define WFG_ACT_F_LIMIT     0x4 /* the limit distribution is set */
+#define WFG_ACT_F_BYPASS  0x1
+#define WFG_ACT_F_REPLACE 0x2
+#define WFG_ACT_F_LIMIT	  0x4 /* the limit distribution is set */
 /* Cancel: which timers (Maybenot's Timer::Action / Internal; both = All). */
 #define WFG_CANCEL_ACTION   0x10
 #define WFG_CANCEL_INTERNAL 0x20
@@ -183,9 +184,9 @@ struct wfg_trans {
 struct wfg_machine_cfg {
 	__u64 allowed_padding_packets;
 	__u64 allowed_blocked_us;
-	__u32 max_padding_frac;  /* Q16 */
+	__u32 max_padding_frac;	 /* Q16 */
 	__u32 max_blocking_frac; /* Q16 */
-	__u16 state_first;       /* into wfg_side_cfg.states[] */
+	__u16 state_first;	 /* into wfg_side_cfg.states[] */
 	__u16 state_count;
 	__u32 _pad;
 };
@@ -214,7 +215,7 @@ struct wfg_shape_cfg {
 enum wfg_pace_mode {
 	WFG_PACE_NONE = 0,
 	WFG_PACE_CONSTANT, /* one slot every interval (BuFLO, Tamaraw) */
-	WFG_PACE_DECAY,    /* interval grows after a surge (RegulaTor) */
+	WFG_PACE_DECAY,	   /* interval grows after a surge (RegulaTor) */
 };
 
 struct wfg_pace_cfg {
@@ -224,27 +225,27 @@ struct wfg_pace_cfg {
 	__u64 interval_ns;   /* constant mode */
 	__u64 min_active_ns; /* keep the slots running at least this long (BuFLO tau) */
 	__u64 idle_stop_ns;  /* stop once no real packet for this long */
-	__u64 step_ns;       /* decay mode: width of one entry of interval_at[] */
+	__u64 step_ns;	     /* decay mode: width of one entry of interval_at[] */
 	__u64 interval_at[WFG_PACE_STEPS]; /* decay mode: interval k*step_ns after a surge */
-	__u32 surge_backlog;               /* decay mode: backlog (packets) that restarts */
-	__u32 cover_budget;                /* covers per flow; 0 = unlimited */
+	__u32 surge_backlog;		   /* decay mode: backlog (packets) that restarts */
+	__u32 cover_budget;		   /* covers per flow; 0 = unlimited */
 };
 
 /* ---- FRONT-style cover schedule (random count, random window, Rayleigh times) ---- */
 struct wfg_front_cfg {
-	__u32 max_covers;     /* N: covers ~ U[1, N]; 0 = off */
+	__u32 max_covers; /* N: covers ~ U[1, N]; 0 = off */
 	__u32 _pad;
-	__u64 window_min_ns;  /* W_min */
-	__u64 window_max_ns;  /* W_max */
-	__u16 exp_table;      /* dist table of Exp(1) * 2^16 (built by the controller) */
+	__u64 window_min_ns; /* W_min */
+	__u64 window_max_ns; /* W_max */
+	__u16 exp_table;     /* dist table of Exp(1) * 2^16 (built by the controller) */
 	__u16 _pad2[3];
 };
 
 /* Everything one side (client or server) of a defended flow runs. */
 struct wfg_side_cfg {
 	__u32 nmachines;
-	__u32 cover_size; /* wire size of cover packets (UDP payload bytes) */
-	__u32 max_padding_frac;  /* Q16, whole flow side, 0 = no limit */
+	__u32 cover_size;	 /* wire size of cover packets (UDP payload bytes) */
+	__u32 max_padding_frac;	 /* Q16, whole flow side, 0 = no limit */
 	__u32 max_blocking_frac; /* Q16, whole flow side, 0 = no limit */
 	__u64 allowed_padding_packets;
 	__u64 allowed_blocked_us;
