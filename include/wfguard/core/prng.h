@@ -156,6 +156,22 @@ WFG_GLOBAL int wfg_prng_refill(struct wfg_prng *r)
 	return 0;
 }
 
+/* 64 bytes of keystream. */
+struct wfg_block {
+	__u32 w[16];
+};
+
+/* The next block of the stream straight into *out (bulk keystream, e.g. for
+ * padding bytes); independent of the buffered words. Global in BPF. */
+WFG_GLOBAL int wfg_prng_block(struct wfg_prng *r, struct wfg_block *out)
+{
+	if (!r || !out)
+		return -1;
+	wfg_chacha_block(r->key, r->stream, r->block, WFG_CHACHA_ROUNDS, out->w);
+	r->block++;
+	return 0;
+}
+
 WFG_INLINE __u32 wfg_rand32(struct wfg_prng *r)
 {
 	__u32 pos;

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What the data path programs (bpf/wfguard.bpf.c) and the controller share:
+ * map value layouts, flow keys, counters, the carrier mark. One definition for
+ * both sides; only fixed-size types.
+ */
+#ifndef WFGUARD_DATAPATH_H
+#define WFGUARD_DATAPATH_H
+
+#include <linux/bpf.h>
+
+#include "core/core.h"
+#include "shim.h"
+
+#define WFG_MAX_RULES 16
+#define WFG_POLICY_SLOTS 2
+
+/* Cover-packet framing that mimics the tunnel's cleartext header. */
+enum wfg_profile {
+	WFG_PROFILE_GENERIC = 0, /* random bytes */
+	WFG_PROFILE_QUIC,        /* short header: 0b01xxxxxx + the flow's DCID */
+	WFG_PROFILE_WIREGUARD,   /* data message: type 4, receiver index, counter */
+};
+
+/*
+ * A match rule on the flow as seen from this host: local and remote address
+ * prefixes and port ranges (host byte order, inclusive). family 0 = either.
+ */
+struct wfg_rule {
+	__u8 family; /* 0, 4 or 6 */
+	__u8 local_prefix;
+	__u8 remote_prefix;
+	__u8 _pad;
+	__u16 lport_lo, lport_hi;
+	__u16 rport_lo, rport_hi;
+	__u8 local[16];
+	__u8 remote[16];
+};
+
+/* One policy, as the data path sees it. Two slots: the controller writes the
+ * inactive one, then flips `active` (see struct wfg_ctl). */
+struct wfg_policy {
+	__u64 generation; /* bumped on every write; flows created under another restart */
+	__u32 nrules;
+	__u32 profile;  /* enum wfg_profile */
+	__u32 quic_dcid_len;
+	__u32 _pad;
+	struct wfg_rule rules[WFG_MAX_RULES];
+	struct wfg_side_cfg side; /* the side this host runs (client or server) */
+};
+
+/* Controller-owned knobs, one array entry. */
+struct wfg_ctl {
+	__u32 active;   /* policy slot in use */
+	__u32 key_slot; /* shim key used for sending (0 or 1) */
+	__u32 ifindex;  /* egress device, for clone_redirect covers */
+	__u32 _pad;
+	struct wfg_shim_key keys[2]; /* receive verifies under both */
+	__u32 master[8];             /* secret from which per-flow stream keys derive */
+};
+
+/* Flow key, from this host's point of view (egress: src = local). */
+struct wfg_flow_key {
+	__u8 family;
+	__u8 _pad;
+	__u16 lport; /* network byte order */
+	__u16 rport;
+	__u16 _pad2;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+/* A flow's state; apart from its timer so that functions can take it as plain memory. */
+struct wfg_flow_state {
+	struct wfg_flow_side side;
+	struct wfg_prng pad_rng; /* padding bytes and nonces: apart from the decisions' stream */
+	__u64 generation;
+	__u64 created_ns;
+	__u64 last_ns;
+	__u64 timer_at_ns; /* deadline the timer is armed for; 0 = none */
+	__u64 busy;        /* try-lock: 0 free, 1 held (64-bit cmpxchg: BPF ISA v1) */
+	__u32 slot;
+	__u32 _pad1;
+	__u32 pkts_out, pkts_in;
+	__u64 bytes_out, bytes_in;
+	__u32 covers_req, covers_sent;
+	__u8 dcid[20]; /* QUIC destination connection id seen on egress */
+	__u8 dcid_len;
+	__u8 wg_seen;
+	__u8 _pad[2];
+	__u32 wg_receiver;
+	__u64 wg_counter;
+};
+
+struct wfg_flow {
+	struct wfg_flow_state st;
+	struct bpf_timer timer;
+};
+
+/* A cover request from a timer, for the pump (ring buffer). */
+struct wfg_cover_req {
+	struct wfg_flow_key key;
+	__u32 count;
+	__u8 machines; /* bit i: machine i's padding */
+	__u8 bypass;
+	__u16 size;
+};
+
+/*
+ * Pump carriers carry this mark (SO_MARK): the egress program turns them into
+ * covers. Low byte: WFG_ACT_F_BYPASS if the cover may bypass blocking.
+ */
+#define WFG_MARK_CARRIER      0x57460000u
+#define WFG_MARK_CARRIER_MASK 0xffff0000u
+
+enum wfg_stat {
+	WFG_STAT_PKTS_SEEN = 0,   /* packets that reached a program */
+	WFG_STAT_BYTES_SEEN,
+	WFG_STAT_MATCHED,         /* matched a rule */
+	WFG_STAT_SHAPED,          /* padded with a trailer */
+	WFG_STAT_PADDED_BYTES,
+	WFG_STAT_DELAYED,         /* tstamp set for blocking or pacing */
+	WFG_STAT_UNSHAPED,        /* shaping wanted more than fits */
+	WFG_STAT_COVERS_REQUESTED,
+	WFG_STAT_COVERS_SENT,
+	WFG_STAT_COVERS_RECEIVED, /* verified and dropped on ingress */
+	WFG_STAT_STRIPPED,        /* verified, padding removed */
+	WFG_STAT_PASSED_UNVERIFIED,
+	WFG_STAT_FLOWS_CREATED,
+	WFG_STAT_ERR_PARSE,
+	WFG_STAT_ERR_FLOW_TABLE,
+	WFG_STAT_ERR_CONTENDED,   /* flow busy on another CPU: passed unshaped */
+	WFG_STAT_ERR_RESIZE,
+	WFG_STAT_ERR_STORE,
+	WFG_STAT_ERR_CSUM,
+	WFG_STAT_ERR_TIMER,
+	WFG_STAT_ERR_RINGBUF,
+	WFG_STAT__COUNT
+};
+
+#endif
