@@ -49,26 +49,27 @@ static __always_inline int wfg_parse(void *data, void *data_end, struct wfg_pkt 
 {
 	struct ethhdr *eth = data;
 	struct udphdr *udp;
-	__u32 off = sizeof(*eth);
+	void *cur;
 	__u16 proto;
 	int i;
 
 	if ((void *)(eth + 1) > data_end)
 		return WFG_PARSE_BAD;
 	proto = bpf_ntohs(eth->h_proto);
+	cur = eth + 1;
 	for (i = 0; i < 2; i++) {
-		struct wfg_vlan_hdr *vh = data + off;
+		struct wfg_vlan_hdr *vh = cur;
 
 		if (proto != WFG_ETH_P_8021Q && proto != WFG_ETH_P_8021AD)
 			break;
 		if ((void *)(vh + 1) > data_end)
 			return WFG_PARSE_BAD;
 		proto = bpf_ntohs(vh->proto);
-		off += sizeof(*vh);
+		cur = vh + 1;
 	}
-	p->l3_off = off;
+	p->l3_off = (__u32)(cur - data);
 	if (proto == ETH_P_IP) {
-		struct iphdr *ip = data + off;
+		struct iphdr *ip = cur;
 		__u32 ihl;
 
 		if ((void *)(ip + 1) > data_end)
@@ -88,15 +89,13 @@ static __always_inline int wfg_parse(void *data, void *data_end, struct wfg_pkt 
 		__builtin_memset(p->daddr, 0, sizeof(p->daddr));
 		__builtin_memcpy(p->saddr, &ip->saddr, 4);
 		__builtin_memcpy(p->daddr, &ip->daddr, 4);
-		off += ihl;
-		p->l4_off = off;
-		udp = data + off;
+		udp = cur + ihl;
 		if ((void *)(udp + 1) > data_end)
 			return WFG_PARSE_BAD;
 		if (bpf_ntohs(udp->len) != bpf_ntohs(ip->tot_len) - ihl)
 			return WFG_PARSE_BAD;
 	} else if (proto == ETH_P_IPV6) {
-		struct ipv6hdr *ip6 = data + off;
+		struct ipv6hdr *ip6 = cur;
 
 		if ((void *)(ip6 + 1) > data_end)
 			return WFG_PARSE_BAD;
@@ -107,9 +106,7 @@ static __always_inline int wfg_parse(void *data, void *data_end, struct wfg_pkt 
 		p->family = 6;
 		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
-		off += sizeof(*ip6);
-		p->l4_off = off;
-		udp = data + off;
+		udp = (void *)(ip6 + 1);
 		if ((void *)(udp + 1) > data_end)
 			return WFG_PARSE_BAD;
 		if (bpf_ntohs(udp->len) != bpf_ntohs(ip6->payload_len))
@@ -119,11 +116,12 @@ static __always_inline int wfg_parse(void *data, void *data_end, struct wfg_pkt 
 	}
 	if (bpf_ntohs(udp->len) < sizeof(*udp))
 		return WFG_PARSE_BAD;
+	p->l4_off = (__u32)((void *)udp - data);
 	p->sport = udp->source;
 	p->dport = udp->dest;
 	p->udp_len = udp->len;
 	p->udp_csum = udp->check;
-	p->pay_off = off + sizeof(*udp);
+	p->pay_off = p->l4_off + sizeof(*udp);
 	p->pay_len = bpf_ntohs(udp->len) - sizeof(*udp);
 	/* Callers check that the whole datagram is there (skb->len, or data_end
 	 * in XDP); only the headers need to be linear here. */

@@ -56,6 +56,7 @@ struct pad_req {
 	__u32 new_pay; /* payload bytes on the wire */
 	__u32 orig_len_field; /* into the trailer: kept length, or WFG_SHIM_COVER_LEN */
 	__u32 profile;
+	__u32 orig_csum; /* ingress: the checksum the trailer restores */
 };
 
 /*
@@ -677,4 +678,170 @@ int wfg_egress(struct __sk_buff *skb)
 	}
 	flow_unlock(f);
 	return TC_ACT_OK;
+}
+
+/* ------------------------------------------------------------ ingress */
+
+/* RFC 1624 incremental update of a 16-bit one's-complement checksum. */
+static __always_inline __u16 csum16_update(__u16 check, __u16 old, __u16 new)
+{
+	__u32 s = (__u16)~check + (__u16)~old + (__u32)new;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+/*
+ * Verify the trailer of the datagram in r->p, whole in the XDP buffer. Returns
+ * 1 and sets r->orig_len_field / r->orig_csum, or 0 if it is not ours.
+ * Global: its trailer copy stays off the ingress program's stack frame.
+ */
+__attribute__((noinline)) int shim_check(struct xdp_md *ctx, const struct wfg_ctl *ctl,
+					 struct pad_req *r)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct wfg_shim_trailer t;
+	__u16 orig_len, orig_csum;
+	__u32 at;
+	int i;
+
+	if (!ctl || !r || r->p.pay_len < WFG_SHIM_LEN)
+		return 0;
+	at = r->p.pay_off + r->p.pay_len - WFG_SHIM_LEN;
+	if (at > 0x3fff) /* XDP buffers are a page or two; keeps the verifier's packet range */
+		return 0;
+	if (data + at + WFG_SHIM_LEN > data_end)
+		return 0;
+	__builtin_memcpy(&t, data + at, sizeof(t));
+	for (i = 0; i < 2; i++) {
+		if (wfg_shim_open(&ctl->keys[i], &t, (__u16)r->p.pay_len, r->p.sport, r->p.dport,
+				  &orig_len, &orig_csum)) {
+			r->orig_len_field = orig_len;
+			r->orig_csum = orig_csum;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Strip the shim: the original datagram back, byte for byte. */
+static __always_inline int strip(struct xdp_md *ctx, const struct wfg_pkt *p, __u16 orig_len,
+				 __u16 orig_csum)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u16 new_udp = (__u16)(orig_len + 8);
+	struct udphdr *udp;
+	int shrink;
+
+	udp = data + (p->l4_off & 0xff);
+	if ((void *)(udp + 1) > data_end)
+		return -1;
+	if (p->family == 4) {
+		struct iphdr *ip = data + (p->l3_off & 0xff);
+		__u16 old_tot, new_tot;
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		old_tot = bpf_ntohs(ip->tot_len);
+		new_tot = (__u16)(new_udp + (p->l4_off - p->l3_off));
+		ip->check = csum16_update(ip->check, ip->tot_len, bpf_htons(new_tot));
+		ip->tot_len = bpf_htons(new_tot);
+		(void)old_tot;
+	} else {
+		struct ipv6hdr *ip6 = data + (p->l3_off & 0xff);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		ip6->payload_len = bpf_htons(new_udp);
+	}
+	udp->len = bpf_htons(new_udp);
+	udp->check = orig_csum;
+	shrink = (int)(data_end - data) - (int)(p->pay_off + orig_len);
+	if (shrink > 0 && bpf_xdp_adjust_tail(ctx, -shrink))
+		return -1;
+	return 0;
+}
+
+SEC("xdp")
+int wfg_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct wfg_flow_key *k;
+	struct wfg_scratch *scr;
+	struct wfg_policy *pol;
+	struct wfg_ctl *ctl;
+	struct wfg_flow *f;
+	struct wfg_pkt *p;
+	__u16 orig_len = 0, orig_csum = 0;
+	__u32 slot, zero = 0;
+	int rc, verified, cover;
+	__u64 now;
+
+	stat_add(WFG_STAT_PKTS_SEEN, 1);
+	stat_add(WFG_STAT_BYTES_SEEN, data_end - data);
+	scr = bpf_map_lookup_elem(&wfg_scratch, &zero);
+	if (!scr)
+		return XDP_PASS;
+	p = &scr->req.p;
+	k = &scr->key;
+	rc = wfg_parse(data, data_end, p);
+	if (rc != WFG_PARSE_OK) {
+		if (rc == WFG_PARSE_BAD)
+			stat_add(WFG_STAT_ERR_PARSE, 1);
+		return XDP_PASS;
+	}
+	if (data + p->pay_off + p->pay_len > data_end) {
+		stat_add(WFG_STAT_ERR_PARSE, 1); /* truncated, or in frags we do not read */
+		return XDP_PASS;
+	}
+	ctl = get_ctl();
+	if (!ctl)
+		return XDP_PASS;
+	slot = ctl->active & (WFG_POLICY_SLOTS - 1);
+	pol = get_policy(slot);
+	if (!pol || !pol->nrules)
+		return XDP_PASS;
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->lport = p->dport;
+	k->rport = p->sport;
+	__builtin_memcpy(k->laddr, p->daddr, 16);
+	__builtin_memcpy(k->raddr, p->saddr, 16);
+	if (!policy_matches(pol, k))
+		return XDP_PASS;
+	stat_add(WFG_STAT_MATCHED, 1);
+
+	verified = shim_check(ctx, ctl, &scr->req);
+	orig_len = (__u16)scr->req.orig_len_field;
+	orig_csum = (__u16)scr->req.orig_csum;
+	cover = verified && orig_len == WFG_SHIM_COVER_LEN;
+	if (verified && !cover && orig_len > p->pay_len - WFG_SHIM_LEN)
+		verified = 0; /* a valid tag on impossible content: leave it alone */
+	if (!verified)
+		stat_add(WFG_STAT_PASSED_UNVERIFIED, 1);
+
+	now = bpf_ktime_get_ns();
+	f = flow_acquire(k, ctl, slot, pol, now);
+	if (f) {
+		core_decide(&pol->side, &f->st, &scr->d, now,
+			    CORE_ARG(cover ? OP_RECV_PADDING : OP_RECV_NORMAL, 0, 0));
+		after_core(f, k, &pol->side, &scr->d, now);
+		f->st.pkts_in++;
+		f->st.bytes_in += data_end - data;
+		f->st.last_ns = now;
+		flow_unlock(f);
+	}
+	if (cover) {
+		stat_add(WFG_STAT_COVERS_RECEIVED, 1);
+		return XDP_DROP;
+	}
+	if (verified) {
+		if (strip(ctx, p, orig_len, orig_csum)) {
+			stat_add(WFG_STAT_ERR_RESIZE, 1);
+			return XDP_PASS;
+		}
+		stat_add(WFG_STAT_STRIPPED, 1);
+	}
+	return XDP_PASS;
 }
