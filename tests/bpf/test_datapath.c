@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The data path programs on real frames through BPF_PROG_TEST_RUN, as
+ * fixture tables (description, input frame, expected verdict and output):
+ * padding in every size mode with valid checksums, the TC -> XDP round trip
+ * restoring the original bytes, covers, forgeries, non-matching traffic and
+ * EDT timestamps. Needs root; skips otherwise.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/pkt_cls.h>
+
+#include "pkt.h"
+#include "wfguard.skel.h"
+#include "wfguard/datapath.h"
+#include "zoo.h"
+
+#define MAXF 2048
+#define PORT 4433
+
+static struct wfguard_bpf *skel;
+static struct wfg_policy pol;
+static struct wfg_side_builder sb;
+static char load_log[1 << 16];
+
+static int log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	size_t n = strlen(load_log);
+
+	if (level == LIBBPF_DEBUG || n >= sizeof(load_log) - 1)
+		return 0;
+	return vsnprintf(load_log + n, sizeof(load_log) - n, fmt, ap);
+}
+
+static void set_ctl(__u64 k0, __u64 k1, __u64 k2, __u64 k3)
+{
+	struct wfg_ctl ctl = { .active = 0, .key_slot = 0 };
+	__u32 zero = 0;
+	int i;
+
+	ctl.keys[0].k0 = k0;
+	ctl.keys[0].k1 = k1;
+	ctl.keys[1].k0 = k2;
+	ctl.keys[1].k1 = k3;
+	for (i = 0; i < 8; i++)
+		ctl.master[i] = 0x1000u + (__u32)i;
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0), 0);
+}
+
+/* Policy: UDP with local or remote port 4433; the side built in `sb` so far. */
+static void apply_policy(void)
+{
+	__u32 zero = 0;
+
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	pol.generation++;
+	pol.nrules = 2;
+	memset(pol.rules, 0, sizeof(pol.rules));
+	pol.rules[0].lport_lo = 0;
+	pol.rules[0].lport_hi = 65535;
+	pol.rules[0].rport_lo = pol.rules[0].rport_hi = PORT;
+	pol.rules[1].lport_lo = pol.rules[1].lport_hi = PORT;
+	pol.rules[1].rport_lo = 0;
+	pol.rules[1].rport_hi = 65535;
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_policy), &zero, &pol, 0), 0);
+}
+
+static void shape(enum wfg_shape_mode mode, __u32 size, __u32 max)
+{
+	wfg_sb_init(&sb, &pol.side);
+	pol.side.shape.mode = (__u8)mode;
+	pol.side.shape.size = size;
+	pol.side.shape.max = max;
+	pol.side.cover_size = 600;
+}
+
+static void setup(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("BPF tests need root (BPF_PROG_LOAD, BPF_PROG_TEST_RUN)");
+	libbpf_set_print(log_print);
+	skel = wfguard_bpf__open_and_load();
+	cr_assert_not_null(skel, "wfguard.bpf.o failed to load:\n%s", load_log);
+	memset(&pol, 0, sizeof(pol));
+	set_ctl(1, 2, 3, 4);
+	shape(WFG_SHAPE_PAD_TO, 1000, 1400);
+	apply_policy();
+}
+
+static void teardown(void)
+{
+	wfguard_bpf__destroy(skel);
+	skel = NULL;
+}
+
+TestSuite(datapath, .init = setup, .fini = teardown);
+
+static int tc_run(const uint8_t *in, size_t n, __u32 mark, uint8_t *out, __u32 *out_len,
+		  __u64 *tstamp)
+{
+	struct __sk_buff ctx = { .mark = mark };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n,
+		    .data_out = out, .data_size_out = MAXF, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx));
+
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_egress), &o), 0,
+		     "tc test run: %s", strerror(errno));
+	*out_len = o.data_size_out;
+	if (tstamp)
+		*tstamp = ctx.tstamp;
+	return (int)o.retval;
+}
+
+static int xdp_run(const uint8_t *in, size_t n, uint8_t *out, __u32 *out_len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n,
+		    .data_out = out, .data_size_out = MAXF);
+
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_ingress), &o), 0,
+		     "xdp test run: %s", strerror(errno));
+	*out_len = o.data_size_out;
+	return (int)o.retval;
+}
+
+static __u64 stat(enum wfg_stat s)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	__u64 vals[512], sum = 0;
+	__u32 k = s;
+
+	cr_assert_lt(ncpu, 512);
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.wfg_stats), &k, vals), 0);
+	for (i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+static void payload(uint8_t *p, size_t n, unsigned seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed * 31 + i * 7);
+}
+
+struct size_case {
+	const char *what;
+	enum wfg_shape_mode mode;
+	__u32 size, max;
+	int family, vlans, no_csum;
+	size_t len;
+	long want; /* wire payload length; -1 = unchanged, -2 = any in [size, max] */
+};
+
+static const struct size_case size_cases[] = {
+	{ "pad_to v4", WFG_SHAPE_PAD_TO, 1000, 1400, 4, 0, 0, 100, 1000 },
+	{ "pad_to v6", WFG_SHAPE_PAD_TO, 1000, 1400, 6, 0, 0, 100, 1000 },
+	{ "pad_to v4 vlan", WFG_SHAPE_PAD_TO, 1000, 1400, 4, 1, 0, 333, 1000 },
+	{ "pad_to v6 qinq", WFG_SHAPE_PAD_TO, 1000, 1400, 6, 2, 0, 1, 1000 },
+	{ "pad_to odd length", WFG_SHAPE_PAD_TO, 777, 1400, 4, 0, 0, 101, 777 },
+	{ "pad_to v4 no checksum", WFG_SHAPE_PAD_TO, 1000, 1400, 4, 0, 1, 100, 1000 },
+	{ "pad_to empty payload", WFG_SHAPE_PAD_TO, 64, 1400, 4, 0, 0, 0, 64 },
+	{ "exactly fits: trailer only", WFG_SHAPE_PAD_TO, 120, 1400, 4, 0, 0, 100, 120 },
+	{ "multiple of 512", WFG_SHAPE_MULTIPLE, 512, 1400, 4, 0, 0, 100, 512 },
+	{ "multiple of 512, v6 odd", WFG_SHAPE_MULTIPLE, 512, 1400, 6, 0, 0, 499, 1024 },
+	{ "padme 1000+20", WFG_SHAPE_PADME, 0, 1400, 4, 0, 0, 1000, 1024 },
+	{ "padme 100+20", WFG_SHAPE_PADME, 0, 1400, 6, 0, 0, 100, 120 },
+	{ "random 200..1200", WFG_SHAPE_RANDOM, 200, 1200, 4, 0, 0, 100, -2 },
+	{ "at the limit: unchanged", WFG_SHAPE_PAD_TO, 1200, 1200, 4, 0, 0, 1190, -1 },
+	{ "no shaping: unchanged", WFG_SHAPE_NONE, 0, 1400, 4, 0, 0, 100, -1 },
+};
+
+static void shape_case(const struct size_case *c)
+{
+	shape(c->mode, c->size, c->max);
+	if (c->mode == WFG_SHAPE_RANDOM) {
+		pol.side.shape.lo = c->size;
+		pol.side.shape.hi = c->max;
+		pol.side.shape.max = 1400;
+	}
+	if (c->mode == WFG_SHAPE_BUCKETS) {
+		pol.side.shape.nbuckets = 3;
+		pol.side.shape.buckets[0] = 300;
+		pol.side.shape.buckets[1] = 700;
+		pol.side.shape.buckets[2] = 1300;
+	}
+	apply_policy();
+}
+
+Test(datapath, every_size_mode_pads_validly_and_round_trips)
+{
+	uint8_t pl[1500], in[MAXF], out[MAXF], back[MAXF];
+	size_t i;
+
+	for (i = 0; i < sizeof(size_cases) / sizeof(size_cases[0]); i++) {
+		const struct size_case *c = &size_cases[i];
+		struct frame_spec fs = { .family = c->family, .vlans = c->vlans, .proto = 17,
+					 .no_csum = c->no_csum, .sport = 5000, .dport = PORT,
+					 .payload = pl, .len = c->len };
+		__u32 out_len, back_len;
+		const char *why = "";
+		size_t n;
+		long got;
+
+		shape_case(c);
+		payload(pl, c->len, (unsigned)i);
+		n = frame_build(in, &fs);
+		cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK, "%s", c->what);
+		got = frame_check_udp(out, out_len, &why);
+		cr_assert_geq(got, 0, "%s: output frame invalid: %s", c->what, why);
+		if (c->want == -1) {
+			cr_assert_eq(out_len, n, "%s: changed", c->what);
+			cr_assert_eq(memcmp(in, out, n), 0, "%s: changed", c->what);
+		} else if (c->want == -2) {
+			cr_assert(got >= (long)c->size && got <= (long)c->max, "%s: %ld", c->what, got);
+		} else {
+			cr_assert_eq(got, c->want, "%s: payload %ld, want %ld", c->what, got, c->want);
+		}
+		if (c->no_csum)
+			cr_assert_eq(out[n - c->len - 2] | out[n - c->len - 1], 0,
+				     "%s: IPv4 zero checksum must stay zero", c->what);
+		/* The peer's XDP restores the original frame, byte for byte. */
+		cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS, "%s", c->what);
+		cr_assert_eq(back_len, n, "%s: restored %u bytes, original %zu", c->what, back_len,
+			     n);
+		cr_assert_eq(memcmp(back, in, n), 0, "%s: restored bytes differ", c->what);
+	}
+}
+
+Test(datapath, payload_padding_looks_random_and_differs_per_packet)
+{
+	uint8_t pl[100], in[MAXF], a[MAXF], b[MAXF];
+	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 5000, .dport = PORT,
+				 .payload = pl, .len = sizeof(pl) };
+	__u32 la, lb;
+	size_t n = frame_build(in, (payload(pl, sizeof(pl), 1), &fs)), i, zeros = 0, same = 0;
+
+	tc_run(in, n, 0, a, &la, NULL);
+	tc_run(in, n, 0, b, &lb, NULL);
+	cr_assert_eq(la, lb);
+	for (i = n; i < la; i++) {
+		zeros += a[i] == 0;
+		same += a[i] == b[i];
+	}
+	/* ~880 padding bytes: a few zeros or coincidences by chance, not hundreds. */
+	cr_assert_lt(zeros, 20, "%zu zero bytes in the padding", zeros);
+	cr_assert_lt(same, 20, "%zu bytes equal between two packets' padding", same);
+}
+
+Test(datapath, non_matching_and_tcp_pass_untouched)
+{
+	uint8_t pl[200], in[MAXF], out[MAXF];
+	struct frame_spec udp = { .family = 4, .proto = 17, .sport = 5000, .dport = 53,
+				  .payload = pl, .len = sizeof(pl) };
+	struct frame_spec tcp = { .family = 6, .proto = 6, .sport = 5000, .dport = PORT,
+				  .payload = pl, .len = sizeof(pl) };
+	__u32 out_len;
+	size_t n;
+
+	payload(pl, sizeof(pl), 3);
+	n = frame_build(in, &udp);
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+	cr_assert(out_len == n && !memcmp(in, out, n), "other UDP port changed");
+	cr_assert_eq(xdp_run(in, n, out, &out_len), XDP_PASS);
+	cr_assert(out_len == n && !memcmp(in, out, n));
+	n = frame_build(in, &tcp);
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+	cr_assert(out_len == n && !memcmp(in, out, n), "TCP changed");
+	cr_assert_eq(xdp_run(in, n, out, &out_len), XDP_PASS);
+	cr_assert(out_len == n && !memcmp(in, out, n));
+}
+
+static size_t cover_frame(uint8_t *out, __u32 *out_len)
+{
+	uint8_t zero1[1] = { 0 }, in[MAXF];
+	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 5000, .dport = PORT,
+				 .payload = zero1, .len = 1 };
+	size_t n = frame_build(in, &fs);
+
+	cr_assert_eq(tc_run(in, n, WFG_MARK_CARRIER, out, out_len, NULL), TC_ACT_OK);
+	return n;
+}
+
+Test(datapath, carriers_become_covers_that_the_peer_drops)
+{
+	uint8_t out[MAXF], back[MAXF];
+	const char *why = "";
+	__u32 out_len, back_len;
+	__u64 before = stat(WFG_STAT_COVERS_RECEIVED);
+
+	cover_frame(out, &out_len);
+	/* cover_size 600, then shaped like every packet: pad_to 1000 */
+	cr_assert_eq(frame_check_udp(out, out_len, &why), 1000, "cover size (%s)", why);
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_DROP);
+	cr_assert_eq(stat(WFG_STAT_COVERS_RECEIVED), before + 1);
+	/* A cover with any bit of its trailer flipped is not ours: it passes. */
+	out[out_len - 1] ^= 0x40;
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
+	cr_assert(back_len == out_len && !memcmp(back, out, out_len));
+}
+
+Test(datapath, carrier_that_cannot_be_converted_is_dropped)
+{
+	uint8_t pl[10] = { 0 }, in[MAXF], out[MAXF];
+	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 5000, .dport = 53,
+				 .payload = pl, .len = sizeof(pl) };
+	__u32 out_len;
+	size_t n = frame_build(in, &fs);
+
+	cr_assert_eq(tc_run(in, n, WFG_MARK_CARRIER, out, &out_len, NULL), TC_ACT_SHOT,
+		     "a carrier outside every rule must not leave as itself");
+}
+
+/* Mutate a valid padded frame in ways that must never verify. */
+Test(datapath, forged_trailers_never_strip_or_drop)
+{
+	uint8_t pl[300], in[MAXF], out[MAXF], f[MAXF], back[MAXF];
+	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 5000, .dport = PORT,
+				 .payload = pl, .len = sizeof(pl) };
+	__u32 out_len, back_len;
+	__u64 s = 99;
+	size_t n, i, bit;
+	int r;
+
+	payload(pl, sizeof(pl), 5);
+	n = frame_build(in, &fs);
+	tc_run(in, n, 0, out, &out_len, NULL);
+	/* every bit of the trailer */
+	for (bit = 0; bit < WFG_SHIM_LEN * 8; bit++) {
+		memcpy(f, out, out_len);
+		f[out_len - WFG_SHIM_LEN + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		r = xdp_run(f, out_len, back, &back_len);
+		cr_assert_eq(r, XDP_PASS, "bit %zu", bit);
+		cr_assert(back_len == out_len && !memcmp(back, f, out_len), "bit %zu stripped", bit);
+	}
+	/* truncated frames (lengths no longer match: not parsed) and shortened
+	 * datagrams whose lengths are made consistent again */
+	for (i = 1; i < 64; i++) {
+		const char *why;
+		size_t m = out_len - i;
+
+		memcpy(f, out, m);
+		r = xdp_run(f, m, back, &back_len);
+		cr_assert(r == XDP_PASS && back_len == m && !memcmp(back, f, m), "cut %zu", i);
+		/* fix UDP and IP lengths for the shorter datagram */
+		f[14 + 2] = (uint8_t)((m - 14) >> 8);
+		f[14 + 3] = (uint8_t)(m - 14);
+		f[14 + 10] = f[14 + 11] = 0;
+		{
+			uint16_t c = csum_finish(csum_add_bytes(0, f + 14, 20));
+
+			f[14 + 10] = (uint8_t)(c >> 8);
+			f[14 + 11] = (uint8_t)c;
+		}
+		f[34 + 4] = (uint8_t)((m - 34) >> 8);
+		f[34 + 5] = (uint8_t)(m - 34);
+		(void)why;
+		r = xdp_run(f, m, back, &back_len);
+		cr_assert(r == XDP_PASS && back_len == m && !memcmp(back, f, m),
+			  "shortened by %zu: touched", i);
+	}
+	/* 10^4 random trailers on otherwise valid frames */
+	for (i = 0; i < 10000; i++) {
+		size_t j;
+
+		memcpy(f, out, out_len);
+		for (j = out_len - WFG_SHIM_LEN; j < out_len; j++)
+			f[j] = (uint8_t)wfg_splitmix64(&s);
+		r = xdp_run(f, out_len, back, &back_len);
+		cr_assert(r == XDP_PASS && back_len == out_len && !memcmp(back, f, out_len),
+			  "mutation %zu touched", i);
+	}
+}
+
+Test(datapath, other_keys_do_not_verify_rotation_slot_does)
+{
+	uint8_t pl[300], in[MAXF], out[MAXF], back[MAXF];
+	struct frame_spec fs = { .family = 6, .proto = 17, .sport = 5000, .dport = PORT,
+				 .payload = pl, .len = sizeof(pl) };
+	__u32 out_len, back_len;
+	size_t n;
+
+	payload(pl, sizeof(pl), 9);
+	n = frame_build(in, &fs);
+	set_ctl(11, 12, 13, 14); /* the sender uses keys the receiver lacks */
+	tc_run(in, n, 0, out, &out_len, NULL);
+	set_ctl(1, 2, 3, 4);
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
+	cr_assert(back_len == out_len && !memcmp(back, out, out_len), "stripped with a wrong key");
+	/* The receiver's second slot holds the sender's key: verified and stripped. */
+	set_ctl(1, 2, 11, 12);
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
+	cr_assert(back_len == n && !memcmp(back, in, n), "rotation slot not used");
+}
+
+Test(datapath, pacing_sets_edt_timestamps_one_interval_apart)
+{
+	uint8_t pl[100], in[MAXF], out[MAXF];
+	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 6000, .dport = PORT,
+				 .payload = pl, .len = sizeof(pl) };
+	__u64 t[4];
+	__u32 out_len;
+	size_t n = frame_build(in, &fs);
+	int i;
+
+	shape(WFG_SHAPE_PAD_TO, 1000, 1400);
+	pol.side.pace.mode = WFG_PACE_CONSTANT;
+	pol.side.pace.interval_ns = 10000000;
+	pol.side.pace.idle_stop_ns = 1000000000;
+	apply_policy();
+	for (i = 0; i < 4; i++)
+		tc_run(in, n, 0, out, &out_len, &t[i]);
+	/* The first packet leaves at once; each later one a slot after the last. */
+	cr_assert_eq(t[0], 0);
+	cr_assert_gt(t[1], 0);
+	cr_assert_eq(t[2] - t[1], 10000000);
+	cr_assert_eq(t[3] - t[2], 10000000);
+}
+
+Test(datapath, blocking_holds_packets_until_its_end)
+{
+	struct wfg_action_spec blk = { .kind = WFG_ACT_BLOCK, .timeout = wfg_dist_const(0),
+				       .duration = wfg_dist_const(50000), .has_limit = 1,
+				       .limit = wfg_dist_const(1) };
+	uint8_t pl[100], in[MAXF], out[MAXF];
+	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 7000, .dport = PORT,
+				 .payload = pl, .len = sizeof(pl) };
+	__u64 t[3];
+	__u32 out_len;
+	size_t n = frame_build(in, &fs);
+	int s0, s1, i;
+
+	shape(WFG_SHAPE_NONE, 0, 1400);
+	zoo_check(&sb, wfg_sb_machine(&sb, &zoo_unlimited), "m");
+	s0 = wfg_sb_state(&sb);
+	s1 = wfg_sb_state(&sb);
+	zoo_check(&sb, wfg_sb_trans(&sb, s0, WFG_EV_NORMAL_SENT, (__u32)s1, 1.0), "t");
+	zoo_check(&sb, wfg_sb_action(&sb, s1, &blk), "a");
+	apply_policy();
+	for (i = 0; i < 3; i++)
+		tc_run(in, n, 0, out, &out_len, &t[i]);
+	/* The first packet starts a 50 ms block; the next two wait for its end. */
+	cr_assert_eq(t[0], 0);
+	cr_assert_gt(t[1], 0);
+	cr_assert_eq(t[1], t[2]);
+	cr_assert_eq(out_len, n, "no shaping configured: no trailer");
+}
