@@ -27,7 +27,7 @@ endif
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser/lib -I$(BUILD)
 USER_LDLIBS := -lz -lm
-BPF_CFLAGS  := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
+BPF_CFLAGS  := -O2 -g -target bpf -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC)
 
 # Missing packages trigger `make deps` before anything else is built.
 DEPS_MISSING := $(shell scripts/deps.sh --check >/dev/null 2>&1 || echo yes)

@@ -17,7 +17,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#define WFG_ETH_P_8021Q  0x8100
+#define WFG_ETH_P_8021Q	 0x8100
 #define WFG_ETH_P_8021AD 0x88a8
 
 struct wfg_vlan_hdr {
@@ -28,7 +28,7 @@ struct wfg_vlan_hdr {
 enum wfg_parse_result {
 	WFG_PARSE_OK = 0,
 	WFG_PARSE_NOT_UDP, /* not ours: pass */
-	WFG_PARSE_BAD,     /* malformed: pass, count */
+	WFG_PARSE_BAD,	   /* malformed: pass, count */
 };
 
 struct wfg_pkt {

@@ -20,7 +20,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define WFG_SCRATCH_BYTES 2048
-#define WFG_MAX_GROW      (WFG_SCRATCH_BYTES - 64)
+#define WFG_MAX_GROW	  (WFG_SCRATCH_BYTES - 64)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -52,8 +52,8 @@ struct {
 
 struct pad_req {
 	struct wfg_pkt p;
-	__u32 keep;    /* original payload bytes kept (0 for a cover) */
-	__u32 new_pay; /* payload bytes on the wire */
+	__u32 keep;	      /* original payload bytes kept (0 for a cover) */
+	__u32 new_pay;	      /* payload bytes on the wire */
 	__u32 orig_len_field; /* into the trailer: kept length, or WFG_SHIM_COVER_LEN */
 	__u32 profile;
 	__u32 orig_csum; /* ingress: the checksum the trailer restores */
@@ -65,9 +65,9 @@ struct pad_req {
  */
 struct wfg_scratch {
 	__u8 bytes[WFG_SCRATCH_BYTES];
-	struct wfg_decision d;  /* the decision of the packet in hand */
+	struct wfg_decision d;	 /* the decision of the packet in hand */
 	struct wfg_flow_key key; /* its flow */
-	struct pad_req req;     /* the packet in hand */
+	struct pad_req req;	 /* the packet in hand */
 	/* Template for new flows (too big for the stack), as raw bytes: a
 	 * bpf_timer may not appear in a per-CPU map's BTF. */
 	__u8 flow[sizeof(struct wfg_flow)] __attribute__((aligned(8)));
@@ -174,8 +174,7 @@ static int flow_timer_cb(void *map, struct wfg_flow_key *key, struct wfg_flow *f
 
 /* Per-flow stream key: SipHash of the flow under the controller's master secret. */
 static __always_inline void flow_key_material(const struct wfg_ctl *ctl,
-					      const struct wfg_flow_key *k, __u64 now,
-					      __u32 out[8])
+					      const struct wfg_flow_key *k, __u64 now, __u32 out[8])
 {
 	struct wfg_shim_key mk = {
 		.k0 = (__u64)ctl->master[0] | (__u64)ctl->master[1] << 32,
@@ -197,8 +196,8 @@ static __always_inline void flow_key_material(const struct wfg_ctl *ctl,
 /* (Re)start a flow's core state under policy `pol` (caller sets f->st.slot).
  * Global: verified once. */
 __attribute__((noinline)) int flow_reset(struct wfg_flow_state *f, const struct wfg_ctl *ctl,
-					 const struct wfg_policy *pol,
-					 const struct wfg_flow_key *k, __u64 now)
+					 const struct wfg_policy *pol, const struct wfg_flow_key *k,
+					 __u64 now)
 {
 	__u32 key[8];
 
@@ -293,9 +292,8 @@ enum core_op {
  * One core call: begin, step under bpf_loop, finish. Global, so the verifier
  * walks the core once rather than on every path of every program into it.
  */
-__attribute__((noinline)) int core_decide(const struct wfg_side_cfg *cfg,
-					  struct wfg_flow_state *st, struct wfg_decision *d,
-					  __u64 now, __u64 arg)
+__attribute__((noinline)) int core_decide(const struct wfg_side_cfg *cfg, struct wfg_flow_state *st,
+					  struct wfg_decision *d, __u64 now, __u64 arg)
 {
 	struct run_ctx rc;
 	__u32 op = arg & 0xff, len = (__u32)(arg >> 16);
@@ -327,8 +325,8 @@ __attribute__((noinline)) int core_decide(const struct wfg_side_cfg *cfg,
 
 /* Covers due now and the next deadline: what every call path does after the core. */
 static __always_inline void after_core(struct wfg_flow *f, const struct wfg_flow_key *k,
-				       const struct wfg_side_cfg *cfg,
-				       const struct wfg_decision *d, __u64 now)
+				       const struct wfg_side_cfg *cfg, const struct wfg_decision *d,
+				       __u64 now)
 {
 	if (d->covers) {
 		struct wfg_cover_req *req = bpf_ringbuf_reserve(&wfg_covers, sizeof(*req), 0);
@@ -514,9 +512,8 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 		cover_header(r->profile, st, s);
 	shim_at = grow - WFG_SHIM_LEN;
 	nonce = (__u64)wfg_rand32(&st->pad_rng) << 32 | wfg_rand32(&st->pad_rng);
-	wfg_shim_seal(&ctl->keys[ctl->key_slot & 1], &t, nonce, (__u16)new_pay, p->sport,
-		      p->dport, orig_len_field,
-		      orig_len_field == WFG_SHIM_COVER_LEN ? 0 : p->udp_csum);
+	wfg_shim_seal(&ctl->keys[ctl->key_slot & 1], &t, nonce, (__u16)new_pay, p->sport, p->dport,
+		      orig_len_field, orig_len_field == WFG_SHIM_COVER_LEN ? 0 : p->udp_csum);
 	if (shim_at > WFG_MAX_GROW - WFG_SHIM_LEN)
 		return -1;
 	__builtin_memcpy(s->bytes + shim_at, &t, sizeof(t));
@@ -590,8 +587,6 @@ int wfg_egress(struct __sk_buff *skb)
 	int carrier, rc, pass;
 	__u64 now;
 
-	stat_add(WFG_STAT_PKTS_SEEN, 1);
-	stat_add(WFG_STAT_BYTES_SEEN, skb->len);
 	carrier = (skb->mark & WFG_MARK_CARRIER_MASK) == WFG_MARK_CARRIER;
 	/* A carrier is only a request for a cover: it never leaves as itself. */
 	pass = carrier ? TC_ACT_SHOT : TC_ACT_OK;
@@ -603,9 +598,12 @@ int wfg_egress(struct __sk_buff *skb)
 	req = &scr->req;
 	p = &req->p;
 	rc = wfg_parse((void *)(long)skb->data, (void *)(long)skb->data_end, p);
+	if (rc == WFG_PARSE_NOT_UDP)
+		return pass; /* the fast path: not even counted */
+	stat_add(WFG_STAT_PKTS_SEEN, 1);
+	stat_add(WFG_STAT_BYTES_SEEN, skb->len);
 	if (rc != WFG_PARSE_OK) {
-		if (rc == WFG_PARSE_BAD)
-			stat_add(WFG_STAT_ERR_PARSE, 1);
+		stat_add(WFG_STAT_ERR_PARSE, 1);
 		return pass;
 	}
 	if (p->pay_off + p->pay_len > skb->len) {
@@ -685,7 +683,7 @@ int wfg_egress(struct __sk_buff *skb)
 /* RFC 1624 incremental update of a 16-bit one's-complement checksum. */
 static __always_inline __u16 csum16_update(__u16 check, __u16 old, __u16 new)
 {
-	__u32 s = (__u16)~check + (__u16)~old + (__u32)new;
+	__u32 s = (__u16)~check + (__u16)~old + (__u32) new;
 
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
@@ -778,17 +776,18 @@ int wfg_ingress(struct xdp_md *ctx)
 	int rc, verified, cover;
 	__u64 now;
 
-	stat_add(WFG_STAT_PKTS_SEEN, 1);
-	stat_add(WFG_STAT_BYTES_SEEN, data_end - data);
 	scr = bpf_map_lookup_elem(&wfg_scratch, &zero);
 	if (!scr)
 		return XDP_PASS;
 	p = &scr->req.p;
 	k = &scr->key;
 	rc = wfg_parse(data, data_end, p);
+	if (rc == WFG_PARSE_NOT_UDP)
+		return XDP_PASS; /* the fast path: not even counted */
+	stat_add(WFG_STAT_PKTS_SEEN, 1);
+	stat_add(WFG_STAT_BYTES_SEEN, data_end - data);
 	if (rc != WFG_PARSE_OK) {
-		if (rc == WFG_PARSE_BAD)
-			stat_add(WFG_STAT_ERR_PARSE, 1);
+		stat_add(WFG_STAT_ERR_PARSE, 1);
 		return XDP_PASS;
 	}
 	if (data + p->pay_off + p->pay_len > data_end) {

@@ -11,10 +11,10 @@
 #include <string.h>
 
 struct frame_spec {
-	int family;    /* 4 or 6 */
-	int vlans;     /* 0, 1 or 2 tags */
-	int proto;     /* 17 UDP, 6 TCP */
-	int no_csum;   /* IPv4 UDP with checksum 0 */
+	int family;  /* 4 or 6 */
+	int vlans;   /* 0, 1 or 2 tags */
+	int proto;   /* 17 UDP, 6 TCP */
+	int no_csum; /* IPv4 UDP with checksum 0 */
 	uint16_t sport, dport;
 	const uint8_t *payload;
 	size_t len;
@@ -129,8 +129,9 @@ static inline size_t frame_build(uint8_t *buf, const struct frame_spec *s)
 	}
 	memcpy(buf + l4 + hl, s->payload, s->len);
 	if (!s->no_csum) {
-		uint16_t c = l4_csum(s->family, s->family == 4 ? frame_src4 : frame_src6,
-				     s->family == 4 ? frame_dst4 : frame_dst6, s->proto, buf + l4, seg);
+		uint16_t c =
+			l4_csum(s->family, s->family == 4 ? frame_src4 : frame_src6,
+				s->family == 4 ? frame_dst4 : frame_dst6, s->proto, buf + l4, seg);
 		size_t at = l4 + (s->proto == 17 ? 6 : 16);
 
 		if (s->proto == 17 && c == 0)

@@ -12,14 +12,14 @@
 #include "core/core.h"
 #include "shim.h"
 
-#define WFG_MAX_RULES 16
+#define WFG_MAX_RULES	 16
 #define WFG_POLICY_SLOTS 2
 
 /* Cover-packet framing that mimics the tunnel's cleartext header. */
 enum wfg_profile {
 	WFG_PROFILE_GENERIC = 0, /* random bytes */
-	WFG_PROFILE_QUIC,        /* short header: 0b01xxxxxx + the flow's DCID */
-	WFG_PROFILE_WIREGUARD,   /* data message: type 4, receiver index, counter */
+	WFG_PROFILE_QUIC,	 /* short header: 0b01xxxxxx + the flow's DCID */
+	WFG_PROFILE_WIREGUARD,	 /* data message: type 4, receiver index, counter */
 };
 
 /*
@@ -42,7 +42,7 @@ struct wfg_rule {
 struct wfg_policy {
 	__u64 generation; /* bumped on every write; flows created under another restart */
 	__u32 nrules;
-	__u32 profile;  /* enum wfg_profile */
+	__u32 profile; /* enum wfg_profile */
 	__u32 quic_dcid_len;
 	__u32 _pad;
 	struct wfg_rule rules[WFG_MAX_RULES];
@@ -51,12 +51,12 @@ struct wfg_policy {
 
 /* Controller-owned knobs, one array entry. */
 struct wfg_ctl {
-	__u32 active;   /* policy slot in use */
+	__u32 active;	/* policy slot in use */
 	__u32 key_slot; /* shim key used for sending (0 or 1) */
-	__u32 ifindex;  /* egress device, for clone_redirect covers */
+	__u32 ifindex;	/* egress device, for clone_redirect covers */
 	__u32 _pad;
 	struct wfg_shim_key keys[2]; /* receive verifies under both */
-	__u32 master[8];             /* secret from which per-flow stream keys derive */
+	__u32 master[8];	     /* secret from which per-flow stream keys derive */
 };
 
 /* Flow key, from this host's point of view (egress: src = local). */
@@ -78,7 +78,7 @@ struct wfg_flow_state {
 	__u64 created_ns;
 	__u64 last_ns;
 	__u64 timer_at_ns; /* deadline the timer is armed for; 0 = none */
-	__u64 busy;        /* try-lock: 0 free, 1 held (64-bit cmpxchg: BPF ISA v1) */
+	__u64 busy;	   /* try-lock: 0 free, 1 held (64-bit cmpxchg: BPF ISA v1) */
 	__u32 slot;
 	__u32 _pad1;
 	__u32 pkts_out, pkts_in;
@@ -114,22 +114,22 @@ struct wfg_cover_req {
 #define WFG_MARK_CARRIER_MASK 0xffff0000u
 
 enum wfg_stat {
-	WFG_STAT_PKTS_SEEN = 0,   /* packets that reached a program */
+	WFG_STAT_PKTS_SEEN = 0, /* UDP datagrams inspected (other traffic is not counted) */
 	WFG_STAT_BYTES_SEEN,
-	WFG_STAT_MATCHED,         /* matched a rule */
-	WFG_STAT_SHAPED,          /* padded with a trailer */
+	WFG_STAT_MATCHED, /* matched a rule */
+	WFG_STAT_SHAPED,  /* padded with a trailer */
 	WFG_STAT_PADDED_BYTES,
-	WFG_STAT_DELAYED,         /* tstamp set for blocking or pacing */
-	WFG_STAT_UNSHAPED,        /* shaping wanted more than fits */
+	WFG_STAT_DELAYED,  /* tstamp set for blocking or pacing */
+	WFG_STAT_UNSHAPED, /* shaping wanted more than fits */
 	WFG_STAT_COVERS_REQUESTED,
 	WFG_STAT_COVERS_SENT,
 	WFG_STAT_COVERS_RECEIVED, /* verified and dropped on ingress */
-	WFG_STAT_STRIPPED,        /* verified, padding removed */
+	WFG_STAT_STRIPPED,	  /* verified, padding removed */
 	WFG_STAT_PASSED_UNVERIFIED,
 	WFG_STAT_FLOWS_CREATED,
 	WFG_STAT_ERR_PARSE,
 	WFG_STAT_ERR_FLOW_TABLE,
-	WFG_STAT_ERR_CONTENDED,   /* flow busy on another CPU: passed unshaped */
+	WFG_STAT_ERR_CONTENDED, /* flow busy on another CPU: passed unshaped */
 	WFG_STAT_ERR_RESIZE,
 	WFG_STAT_ERR_STORE,
 	WFG_STAT_ERR_CSUM,

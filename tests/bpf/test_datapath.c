@@ -103,9 +103,9 @@ static int tc_run(const uint8_t *in, size_t n, __u32 mark, uint8_t *out, __u32 *
 		  __u64 *tstamp)
 {
 	struct __sk_buff ctx = { .mark = mark };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n,
-		    .data_out = out, .data_size_out = MAXF, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx));
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n, .data_out = out,
+		    .data_size_out = MAXF, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .ctx_out = &ctx, .ctx_size_out = sizeof(ctx));
 
 	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_egress), &o), 0,
 		     "tc test run: %s", strerror(errno));
@@ -117,8 +117,8 @@ static int tc_run(const uint8_t *in, size_t n, __u32 mark, uint8_t *out, __u32 *
 
 static int xdp_run(const uint8_t *in, size_t n, uint8_t *out, __u32 *out_len)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n,
-		    .data_out = out, .data_size_out = MAXF);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n, .data_out = out,
+		    .data_size_out = MAXF);
 
 	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_ingress), &o), 0,
 		     "xdp test run: %s", strerror(errno));
@@ -198,9 +198,14 @@ Test(datapath, every_size_mode_pads_validly_and_round_trips)
 
 	for (i = 0; i < sizeof(size_cases) / sizeof(size_cases[0]); i++) {
 		const struct size_case *c = &size_cases[i];
-		struct frame_spec fs = { .family = c->family, .vlans = c->vlans, .proto = 17,
-					 .no_csum = c->no_csum, .sport = 5000, .dport = PORT,
-					 .payload = pl, .len = c->len };
+		struct frame_spec fs = { .family = c->family,
+					 .vlans = c->vlans,
+					 .proto = 17,
+					 .no_csum = c->no_csum,
+					 .sport = 5000,
+					 .dport = PORT,
+					 .payload = pl,
+					 .len = c->len };
 		__u32 out_len, back_len;
 		const char *why = "";
 		size_t n;
@@ -216,9 +221,11 @@ Test(datapath, every_size_mode_pads_validly_and_round_trips)
 			cr_assert_eq(out_len, n, "%s: changed", c->what);
 			cr_assert_eq(memcmp(in, out, n), 0, "%s: changed", c->what);
 		} else if (c->want == -2) {
-			cr_assert(got >= (long)c->size && got <= (long)c->max, "%s: %ld", c->what, got);
+			cr_assert(got >= (long)c->size && got <= (long)c->max, "%s: %ld", c->what,
+				  got);
 		} else {
-			cr_assert_eq(got, c->want, "%s: payload %ld, want %ld", c->what, got, c->want);
+			cr_assert_eq(got, c->want, "%s: payload %ld, want %ld", c->what, got,
+				     c->want);
 		}
 		if (c->no_csum)
 			cr_assert_eq(out[n - c->len - 2] | out[n - c->len - 1], 0,
@@ -234,8 +241,12 @@ Test(datapath, every_size_mode_pads_validly_and_round_trips)
 Test(datapath, payload_padding_looks_random_and_differs_per_packet)
 {
 	uint8_t pl[100], in[MAXF], a[MAXF], b[MAXF];
-	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 5000, .dport = PORT,
-				 .payload = pl, .len = sizeof(pl) };
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = 5000,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
 	__u32 la, lb;
 	size_t n = frame_build(in, (payload(pl, sizeof(pl), 1), &fs)), i, zeros = 0, same = 0;
 
@@ -254,10 +265,18 @@ Test(datapath, payload_padding_looks_random_and_differs_per_packet)
 Test(datapath, non_matching_and_tcp_pass_untouched)
 {
 	uint8_t pl[200], in[MAXF], out[MAXF];
-	struct frame_spec udp = { .family = 4, .proto = 17, .sport = 5000, .dport = 53,
-				  .payload = pl, .len = sizeof(pl) };
-	struct frame_spec tcp = { .family = 6, .proto = 6, .sport = 5000, .dport = PORT,
-				  .payload = pl, .len = sizeof(pl) };
+	struct frame_spec udp = { .family = 4,
+				  .proto = 17,
+				  .sport = 5000,
+				  .dport = 53,
+				  .payload = pl,
+				  .len = sizeof(pl) };
+	struct frame_spec tcp = { .family = 6,
+				  .proto = 6,
+				  .sport = 5000,
+				  .dport = PORT,
+				  .payload = pl,
+				  .len = sizeof(pl) };
 	__u32 out_len;
 	size_t n;
 
@@ -277,8 +296,9 @@ Test(datapath, non_matching_and_tcp_pass_untouched)
 static size_t cover_frame(uint8_t *out, __u32 *out_len)
 {
 	uint8_t zero1[1] = { 0 }, in[MAXF];
-	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 5000, .dport = PORT,
-				 .payload = zero1, .len = 1 };
+	struct frame_spec fs = {
+		.family = 4, .proto = 17, .sport = 5000, .dport = PORT, .payload = zero1, .len = 1
+	};
 	size_t n = frame_build(in, &fs);
 
 	cr_assert_eq(tc_run(in, n, WFG_MARK_CARRIER, out, out_len, NULL), TC_ACT_OK);
@@ -306,8 +326,12 @@ Test(datapath, carriers_become_covers_that_the_peer_drops)
 Test(datapath, carrier_that_cannot_be_converted_is_dropped)
 {
 	uint8_t pl[10] = { 0 }, in[MAXF], out[MAXF];
-	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 5000, .dport = 53,
-				 .payload = pl, .len = sizeof(pl) };
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = 5000,
+				 .dport = 53,
+				 .payload = pl,
+				 .len = sizeof(pl) };
 	__u32 out_len;
 	size_t n = frame_build(in, &fs);
 
@@ -319,8 +343,12 @@ Test(datapath, carrier_that_cannot_be_converted_is_dropped)
 Test(datapath, forged_trailers_never_strip_or_drop)
 {
 	uint8_t pl[300], in[MAXF], out[MAXF], f[MAXF], back[MAXF];
-	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 5000, .dport = PORT,
-				 .payload = pl, .len = sizeof(pl) };
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = 5000,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
 	__u32 out_len, back_len;
 	__u64 s = 99;
 	size_t n, i, bit;
@@ -335,7 +363,8 @@ Test(datapath, forged_trailers_never_strip_or_drop)
 		f[out_len - WFG_SHIM_LEN + bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		r = xdp_run(f, out_len, back, &back_len);
 		cr_assert_eq(r, XDP_PASS, "bit %zu", bit);
-		cr_assert(back_len == out_len && !memcmp(back, f, out_len), "bit %zu stripped", bit);
+		cr_assert(back_len == out_len && !memcmp(back, f, out_len), "bit %zu stripped",
+			  bit);
 	}
 	/* truncated frames (lengths no longer match: not parsed) and shortened
 	 * datagrams whose lengths are made consistent again */
@@ -379,8 +408,12 @@ Test(datapath, forged_trailers_never_strip_or_drop)
 Test(datapath, other_keys_do_not_verify_rotation_slot_does)
 {
 	uint8_t pl[300], in[MAXF], out[MAXF], back[MAXF];
-	struct frame_spec fs = { .family = 6, .proto = 17, .sport = 5000, .dport = PORT,
-				 .payload = pl, .len = sizeof(pl) };
+	struct frame_spec fs = { .family = 6,
+				 .proto = 17,
+				 .sport = 5000,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
 	__u32 out_len, back_len;
 	size_t n;
 
@@ -400,8 +433,12 @@ Test(datapath, other_keys_do_not_verify_rotation_slot_does)
 Test(datapath, pacing_sets_edt_timestamps_one_interval_apart)
 {
 	uint8_t pl[100], in[MAXF], out[MAXF];
-	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 6000, .dport = PORT,
-				 .payload = pl, .len = sizeof(pl) };
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = 6000,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
 	__u64 t[4];
 	__u32 out_len;
 	size_t n = frame_build(in, &fs);
@@ -423,12 +460,18 @@ Test(datapath, pacing_sets_edt_timestamps_one_interval_apart)
 
 Test(datapath, blocking_holds_packets_until_its_end)
 {
-	struct wfg_action_spec blk = { .kind = WFG_ACT_BLOCK, .timeout = wfg_dist_const(0),
-				       .duration = wfg_dist_const(50000), .has_limit = 1,
+	struct wfg_action_spec blk = { .kind = WFG_ACT_BLOCK,
+				       .timeout = wfg_dist_const(0),
+				       .duration = wfg_dist_const(50000),
+				       .has_limit = 1,
 				       .limit = wfg_dist_const(1) };
 	uint8_t pl[100], in[MAXF], out[MAXF];
-	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 7000, .dport = PORT,
-				 .payload = pl, .len = sizeof(pl) };
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = 7000,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
 	__u64 t[3];
 	__u32 out_len;
 	size_t n = frame_build(in, &fs);

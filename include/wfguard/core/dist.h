@@ -33,16 +33,34 @@ WFG_INLINE __u32 wfg_dist_quantile(const struct wfg_dist_table *t, __u32 u)
 	return a + (__u32)(((__u64)(b - a) * frac) >> (32 - WFG_DIST_BITS));
 }
 
-WFG_INLINE __u32 wfg_dist_sample(const struct wfg_side_cfg *cfg, const struct wfg_dist_ref *ref,
-				 struct wfg_prng *rng)
+/* A sample for the 32-bit uniform draw u; constants ignore u. */
+WFG_INLINE __u32 wfg_dist_sample_u(const struct wfg_side_cfg *cfg, const struct wfg_dist_ref *ref,
+				   __u32 u)
 {
-	__u32 table = ref->table, u;
+	__u32 table = ref->table;
 
 	/* Constants and out-of-range tables (a controller bug) draw nothing. */
 	if (table >= WFG_MAX_DISTS)
 		return ref->constant;
-	u = wfg_rand32(rng);
 	return wfg_dist_quantile(&cfg->dists[WFG_IDX(table, WFG_MAX_DISTS)], u);
+}
+
+/* Draws only when the distribution is not constant, as Maybenot does. */
+WFG_INLINE __u32 wfg_dist_sample(const struct wfg_side_cfg *cfg, const struct wfg_dist_ref *ref,
+				 struct wfg_prng *rng)
+{
+	if (ref->table >= WFG_MAX_DISTS)
+		return ref->constant;
+	return wfg_dist_sample_u(cfg, ref, wfg_rand32(rng));
+}
+
+/* The same from words reserved with wfg_prng_reserve(). */
+WFG_INLINE __u32 wfg_dist_sample_reserved(const struct wfg_side_cfg *cfg,
+					  const struct wfg_dist_ref *ref, struct wfg_prng *rng)
+{
+	if (ref->table >= WFG_MAX_DISTS)
+		return ref->constant;
+	return wfg_dist_sample_u(cfg, ref, wfg_rand32_reserved(rng));
 }
 
 #endif /* WFGUARD_CORE_DIST_H */

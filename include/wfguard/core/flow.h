@@ -345,6 +345,7 @@ WFG_INLINE void wfg_flow_init(const struct wfg_side_cfg *cfg, struct wfg_flow_si
 	__builtin_memset(f, 0, sizeof(*f));
 	wfg_prng_init_key(&f->mr.rng, key, stream);
 	f->mr.fw.start_ns = now;
+	wfg_prng_reserve(&f->mr.rng, WFG_MAX_MACHINES); /* the limits below */
 	for (mi = 0; mi < WFG_MAX_MACHINES; mi++) {
 		const struct wfg_state *s0 = wfg_state_of(cfg, mi, 0);
 

@@ -81,11 +81,15 @@ enum wfg_trans_result {
 WFG_INLINE const struct wfg_state *wfg_state_of(const struct wfg_side_cfg *cfg, __u32 mi,
 						__u32 state)
 {
+	const struct wfg_machine_cfg *mc;
 	__u32 idx;
 
-	if (mi >= WFG_MAX_MACHINES || state >= cfg->machines[mi].state_count)
+	if (mi >= WFG_MAX_MACHINES)
 		return 0;
-	idx = cfg->machines[WFG_IDX(mi, WFG_MAX_MACHINES)].state_first + state;
+	mc = &cfg->machines[WFG_IDX(mi, WFG_MAX_MACHINES)];
+	if (state >= mc->state_count)
+		return 0;
+	idx = mc->state_first + state;
 	if (idx >= WFG_MAX_STATES)
 		return 0;
 	return &cfg->states[WFG_IDX(idx, WFG_MAX_STATES)];
@@ -95,7 +99,7 @@ WFG_INLINE const struct wfg_state *wfg_state_of(const struct wfg_side_cfg *cfg, 
 WFG_INLINE __u64 wfg_sample_ns(const struct wfg_side_cfg *cfg, const struct wfg_dist_ref *ref,
 			       struct wfg_prng *rng)
 {
-	return (__u64)wfg_dist_sample(cfg, ref, rng) * 1000;
+	return (__u64)wfg_dist_sample_reserved(cfg, ref, rng) * 1000;
 }
 
 /* Draw the next state for `ev`, or -1 for "no transition". */
@@ -110,7 +114,7 @@ WFG_INLINE int wfg_pick_target(const struct wfg_side_cfg *cfg, const struct wfg_
 	if (!count)
 		return -1; /* no draw, like Maybenot */
 	first = st->trans_first[WFG_IDX(ev, WFG_EV_SLOTS)];
-	r = wfg_rand32(rng);
+	r = wfg_rand32_reserved(rng);
 	for (i = 0; i < WFG_MAX_TARGETS; i++) {
 		const struct wfg_trans *t;
 
@@ -180,7 +184,7 @@ WFG_INLINE int wfg_below_action_limits(const struct wfg_side_cfg *cfg, __u32 mi,
 				       const struct wfg_state *st, const struct wfg_machine_rt *m,
 				       const struct wfg_fw_rt *fw, __u64 now)
 {
-	const struct wfg_machine_cfg *mc = &cfg->machines[mi & (WFG_MAX_MACHINES - 1)];
+	const struct wfg_machine_cfg *mc = &cfg->machines[WFG_IDX(mi, WFG_MAX_MACHINES)];
 
 	switch (st->action.kind) {
 	case WFG_ACT_CANCEL:
@@ -203,7 +207,7 @@ WFG_INLINE __u64 wfg_sample_limit(const struct wfg_side_cfg *cfg, const struct w
 		return WFG_U64_MAX;
 	if (!(st->action.flags & WFG_ACT_F_LIMIT))
 		return WFG_U64_MAX;
-	return wfg_dist_sample(cfg, &st->action.limit, rng);
+	return wfg_dist_sample_reserved(cfg, &st->action.limit, rng);
 }
 
 /* Counter updates of the state just entered; returns 1 when a counter hit zero. */
@@ -220,7 +224,7 @@ WFG_INLINE int wfg_update_counters(const struct wfg_side_cfg *cfg, const struct 
 
 		if (u->op == WFG_CTR_NONE)
 			continue;
-		v = u->copy ? before[(c + 1) & 1] : wfg_dist_sample(cfg, &u->value, rng);
+		v = u->copy ? before[(c + 1) & 1] : wfg_dist_sample_reserved(cfg, &u->value, rng);
 		if (u->op == WFG_CTR_INCREMENT)
 			m->counter[c] = old + v < old ? WFG_U64_MAX : old + v;
 		else if (u->op == WFG_CTR_DECREMENT)
@@ -252,6 +256,8 @@ WFG_INLINE void wfg_schedule_action(const struct wfg_side_cfg *cfg, const struct
 }
 
 #define WFG_TRANS_DEPTH 3 /* an event, then CounterZero at most twice (A, B) */
+/* Per level: target, limit, counters A and B, timeout, duration. */
+#define WFG_TRANSITION_DRAWS (WFG_TRANS_DEPTH * 6)
 
 /*
  * Maybenot's transition(mi, ev), recursion unrolled: walk down while entered
@@ -273,6 +279,8 @@ WFG_GLOBAL int wfg_transition(const struct wfg_side_cfg *cfg, struct wfg_machine
 	m = &mr->m[WFG_IDX(mi, WFG_MAX_MACHINES)];
 	rng = &mr->rng;
 	fw = &mr->fw;
+	/* Every draw below comes from words secured here: no call mid-way. */
+	wfg_prng_reserve(rng, WFG_TRANSITION_DRAWS);
 
 	for (d = 0; d < WFG_TRANS_DEPTH; d++) {
 		const struct wfg_state *st, *next;

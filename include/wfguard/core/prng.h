@@ -19,12 +19,14 @@
 
 #define WFG_CHACHA_ROUNDS 8
 
+#define WFG_PRNG_WORDS 32 /* two blocks buffered */
+
 struct wfg_prng {
 	__u32 key[8];
 	__u64 stream;
-	__u64 block;   /* next block counter */
-	__u32 buf[16]; /* output of the last block */
-	__u32 pos;     /* next unused word of buf; 16 = empty */
+	__u64 block;		   /* next block counter */
+	__u32 buf[WFG_PRNG_WORDS]; /* output of the last two blocks */
+	__u32 pos;		   /* next unused word of buf; WFG_PRNG_WORDS = empty */
 	__u32 _pad;
 };
 
@@ -125,7 +127,7 @@ WFG_INLINE void wfg_prng_init_key(struct wfg_prng *r, const __u32 key[8], __u64 
 		r->key[i] = key[i];
 	r->stream = stream;
 	r->block = 0;
-	r->pos = 16;
+	r->pos = WFG_PRNG_WORDS;
 	r->_pad = 0;
 }
 
@@ -145,13 +147,14 @@ WFG_INLINE void wfg_prng_init_seed(struct wfg_prng *r, __u64 seed, __u64 stream)
 	wfg_prng_init_key(r, key, stream);
 }
 
-/* Refill the buffer with the next block; a global function in BPF (verified once). */
+/* Refill the buffer with the next two blocks; a global function in BPF (verified once). */
 WFG_GLOBAL int wfg_prng_refill(struct wfg_prng *r)
 {
 	if (!r)
 		return -1;
 	wfg_chacha_block(r->key, r->stream, r->block, WFG_CHACHA_ROUNDS, r->buf);
-	r->block++;
+	wfg_chacha_block(r->key, r->stream, r->block + 1, WFG_CHACHA_ROUNDS, r->buf + 16);
+	r->block += 2;
 	r->pos = 0;
 	return 0;
 }
@@ -176,11 +179,32 @@ WFG_INLINE __u32 wfg_rand32(struct wfg_prng *r)
 {
 	__u32 pos;
 
-	if (r->pos >= 16)
+	if (r->pos >= WFG_PRNG_WORDS)
 		wfg_prng_refill(r);
 	pos = r->pos;
 	r->pos = pos + 1;
-	return r->buf[pos & 15];
+	return r->buf[WFG_IDX(pos, WFG_PRNG_WORDS)];
+}
+
+/*
+ * Make sure n (<= WFG_PRNG_WORDS) words can be drawn with wfg_rand32_reserved().
+ * Hot paths reserve once up front so that no call (and no register spill
+ * around it) happens in the middle of their work: the BPF stack is shared by
+ * the whole call chain.
+ */
+WFG_INLINE void wfg_prng_reserve(struct wfg_prng *r, __u32 n)
+{
+	if (r->pos + n > WFG_PRNG_WORDS)
+		wfg_prng_refill(r);
+}
+
+/* A word from what wfg_prng_reserve() secured (wraps, deterministically, if overdrawn). */
+WFG_INLINE __u32 wfg_rand32_reserved(struct wfg_prng *r)
+{
+	__u32 pos = r->pos;
+
+	r->pos = pos + 1;
+	return r->buf[WFG_IDX(pos, WFG_PRNG_WORDS)];
 }
 
 /* Uniform in [0, n) without modulo bias worth measuring (Lemire's multiply-shift). */

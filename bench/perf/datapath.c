@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Data path cost per packet, as ratios against bpf/bench_min.bpf.c (which only
+ * parses the frame) measured in the same run. Each figure is the mean of the
+ * kernel's own timing of single test runs: with `repeat` the kernel would rerun
+ * the program on the packet it already modified (padded, or stripped), so
+ * every run here starts from the original frame. Needs root.
+ *   build/bench/perf/datapath [runs]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench_min.skel.h"
+#include "pkt.h"
+#include "wfguard.skel.h"
+#include "wfguard/datapath.h"
+#include "zoo.h"
+
+static struct wfg_policy pol;
+
+static double run(int prog_fd, const uint8_t *frame, size_t n, __u32 mark, int runs)
+{
+	struct __sk_buff ctx = { .mark = mark };
+	uint8_t out[2048];
+	double total = 0;
+	int i;
+
+	for (i = 0; i < runs; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)n,
+			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+
+		if (mark) {
+			o.ctx_in = &ctx;
+			o.ctx_size_in = sizeof(ctx);
+		}
+		if (bpf_prog_test_run_opts(prog_fd, &o))
+			return -1;
+		total += o.duration;
+	}
+	return total / runs;
+}
+
+static void set_policy(struct wfguard_bpf *skel, enum wfg_shape_mode mode)
+{
+	static struct wfg_side_builder sb;
+	struct wfg_ctl ctl = { .keys = { { 1, 2 }, { 3, 4 } } };
+	__u32 zero = 0;
+
+	wfg_sb_init(&sb, &pol.side);
+	pol.side.shape.mode = (__u8)mode;
+	pol.side.shape.size = 1200;
+	pol.side.shape.max = 1400;
+	pol.side.cover_size = 1200;
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	pol.generation++;
+	pol.nrules = 1;
+	pol.rules[0].lport_hi = 65535;
+	pol.rules[0].rport_lo = 0;
+	pol.rules[0].rport_hi = 65535;
+	pol.rules[0].family = 0;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_policy), &zero, &pol, 0);
+}
+
+int main(int argc, char **argv)
+{
+	int repeat = argc > 1 ? atoi(argv[1]) : 20000, rep;
+	struct wfguard_bpf *skel;
+	struct bench_min_bpf *min;
+	uint8_t pl[500] = { 0 }, frame[2048], tcp[2048], padded[2048], cover[2048],
+		zero1[1] = { 0 };
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = 5000,
+				 .dport = 4433,
+				 .payload = pl,
+				 .len = sizeof(pl) };
+	struct frame_spec ts = fs;
+	double best[7];
+	const char *names[7] = {
+		"baseline: parse only (tc)",
+		"tc: not matching (tcp)",
+		"tc: matching, no padding",
+		"tc: matching, padded to 1200",
+		"baseline: parse only (xdp)",
+		"xdp: strip",
+		"xdp: cover drop",
+	};
+	__u32 plen, clen;
+	size_t n, tn;
+	int k;
+
+	if (geteuid() != 0) {
+		printf("datapath: skipped (needs root)\n");
+		return 0;
+	}
+	libbpf_set_print(NULL);
+	skel = wfguard_bpf__open_and_load();
+	min = bench_min_bpf__open_and_load();
+	if (!skel || !min) {
+		fprintf(stderr, "datapath: BPF objects failed to load\n");
+		return 1;
+	}
+	n = frame_build(frame, &fs);
+	ts.proto = 6;
+	tn = frame_build(tcp, &ts);
+	/* Frames for the ingress side, produced by the egress program itself. */
+	set_policy(skel, WFG_SHAPE_PAD_TO);
+	{
+		uint8_t in[64];
+		struct frame_spec cs = fs;
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)n,
+			    .data_out = padded, .data_size_out = sizeof(padded));
+		struct __sk_buff ctx = { .mark = WFG_MARK_CARRIER };
+		LIBBPF_OPTS(bpf_test_run_opts, oc, .data_out = cover,
+			    .data_size_out = sizeof(cover), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx));
+		size_t cn;
+
+		bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_egress), &o);
+		plen = o.data_size_out;
+		cs.payload = zero1;
+		cs.len = 1;
+		cn = frame_build(in, &cs);
+		oc.data_in = in;
+		oc.data_size_in = (__u32)cn;
+		bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_egress), &oc);
+		clen = oc.data_size_out;
+	}
+	for (k = 0; k < 7; k++)
+		best[k] = 1e18;
+	for (rep = 0; rep < 5; rep++) {
+		double t[7];
+
+		t[0] = run(bpf_program__fd(min->progs.min_tc), frame, n, 0, repeat);
+		t[1] = run(bpf_program__fd(skel->progs.wfg_egress), tcp, tn, 0, repeat);
+		set_policy(skel, WFG_SHAPE_NONE);
+		t[2] = run(bpf_program__fd(skel->progs.wfg_egress), frame, n, 0, repeat);
+		set_policy(skel, WFG_SHAPE_PAD_TO);
+		t[3] = run(bpf_program__fd(skel->progs.wfg_egress), frame, n, 0, repeat);
+		t[4] = run(bpf_program__fd(min->progs.min_xdp), padded, plen, 0, repeat);
+		t[5] = run(bpf_program__fd(skel->progs.wfg_ingress), padded, plen, 0, repeat);
+		t[6] = run(bpf_program__fd(skel->progs.wfg_ingress), cover, clen, 0, repeat);
+		for (k = 0; k < 7; k++)
+			if (t[k] >= 0 && t[k] < best[k])
+				best[k] = t[k];
+	}
+	printf("datapath: ns per packet (mean of %d kernel-timed single runs, best of 5)\n",
+	       repeat);
+	printf("  %-32s %8s %8s\n", "program", "ns", "ratio");
+	for (k = 0; k < 7; k++) {
+		double base = k < 4 ? best[0] : best[4];
+
+		printf("  %-32s %8.1f %8.2f\n", names[k], best[k], best[k] / base);
+	}
+	wfguard_bpf__destroy(skel);
+	bench_min_bpf__destroy(min);
+	return 0;
+}
