@@ -58,6 +58,8 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_ASAN  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/unit/%)
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
+NET_SRCS   := $(wildcard tests/net/test_*.c)
+NET_BINS   := $(NET_SRCS:tests/net/%.c=$(BUILD)/tests/net/%)
 STRICT_SRCS := $(wildcard tests/compile/*.c)
 STRICT_OBJS := $(STRICT_SRCS:tests/compile/%.c=$(BUILD)/tests/compile/%.o)
 PERF_SRCS  := $(wildcard bench/perf/*.c)
@@ -66,7 +68,7 @@ PERF_BINS  := $(PERF_SRCS:bench/perf/%.c=$(BUILD)/bench/perf/%)
 CORE_HDRS := $(wildcard include/wfguard/*.h include/wfguard/core/*.h)
 USER_HDRS := $(wildcard user/lib/*.h)
 
-all: $(DEPS_FIRST) $(USERLIB) $(BPF_OBJS) $(BPF_SKELS) $(UNIT_BINS) $(BPFT_BINS) $(PERF_BINS)
+all: $(DEPS_FIRST) $(USERLIB) $(BPF_OBJS) $(BPF_SKELS) $(UNIT_BINS) $(BPFT_BINS) $(NET_BINS) $(PERF_BINS)
 
 # ---------------------------------------------------------------- rules
 $(BUILD)/%.o: %.c $(CORE_HDRS) $(USER_HDRS) | $(DEPS_FIRST)
@@ -114,10 +116,12 @@ $(BUILD)/tests/compile/%.o: tests/compile/%.c $(CORE_HDRS) | $(DEPS_FIRST)
 	$(call msg,STRICT,$@)
 	$(Q)$(CC) -O2 -std=gnu11 -Wall -Wextra -Wconversion -Wshadow -Werror -Iinclude -c $< -o $@
 
-$(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPF_SKELS) $(USERLIB) $(CORE_HDRS) $(USER_HDRS) $(wildcard tests/*.h)
+# BPF test runs and namespace tests (tests/bpf, tests/net): real objects via their
+# skeletons. (Unit tests have their own, more specific rule above.)
+$(BUILD)/tests/%: tests/%.c $(BPF_SKELS) $(USERLIB) $(CORE_HDRS) $(USER_HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(USERLIB) -o $@ -lcriterion -lbpf -lelf -lz $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(USERLIB) -o $@ -lcriterion -lbpf -lelf $(USER_LDLIBS)
 
 $(BUILD)/bench/perf/%: bench/perf/%.c $(USERLIB) $(BPF_SKELS) $(CORE_HDRS) $(USER_HDRS)
 	@mkdir -p $(@D)
@@ -127,7 +131,8 @@ $(BUILD)/bench/perf/%: bench/perf/%.c $(USERLIB) $(BPF_SKELS) $(CORE_HDRS) $(USE
 # ---------------------------------------------------------------- test
 # Each suite runs even if an earlier one failed; the summary decides the exit.
 test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
-	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)"
+	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
+		net:"$(NET_BINS)"
 
 bench: all
 	$(Q)for b in $(PERF_BINS); do echo "== $$b"; $$b || exit 1; done
