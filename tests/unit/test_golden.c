@@ -162,3 +162,101 @@ Test(golden, tamaraw_constant_spacing_fixed_size_multiple_of_L)
 	cr_assert_eq(n % p.L, 0, "%u real + %u covers", real, n - real);
 	cr_assert_gt(n - real, 40, "the pause was filled with covers");
 }
+
+/*
+ * RegulaTor, server side: the sending rate starts at R and decays by D per
+ * second; empty slots carry covers (at most N); a long queue restarts the rate.
+ */
+Test(golden, regulator_server_rate_decays_and_covers_fill_gaps)
+{
+	struct wfg_regulator_params p;
+	struct wfg_decision d;
+	static const __u32 key[8] = { 3 };
+	static __u64 times[8192];
+	__u64 now = 1 * MS, early = 0, late = 0;
+	unsigned covers, i, n_early = 0, n_late = 0;
+
+	wfg_regulator_defaults(&p);
+	p.idle_stop = 6.0;
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_SERVER, &p), "regulator");
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	wfg_flow_init(&cfg, &fl, now, key, 1);
+	wfg_on_send(&cfg, &fl, now, 1000, WFG_SEND_REAL, 0, &d); /* page load starts */
+	covers = drain(&now, times, 8192, 1 * MS);
+	cr_assert_gt(covers, 500);
+	cr_assert_leq(covers, p.N);
+	/* covers per second at the start vs five seconds later */
+	for (i = 0; i < covers && i < 8192; i++) {
+		if (times[i] < 1000 * MS)
+			n_early++;
+		else if (times[i] >= 5000 * MS && times[i] < 6000 * MS)
+			n_late++;
+	}
+	(void)early;
+	(void)late;
+	/* R = 277/s at first; after 5 s about R * D^5.5 = 197/s (tabulated in 0.25 s steps). */
+	cr_assert(n_early >= 260 && n_early <= 280, "first second: %u covers", n_early);
+	cr_assert(n_late >= 180 && n_late <= 210, "sixth second: %u covers", n_late);
+	cr_assert_lt(n_late, n_early);
+}
+
+Test(golden, regulator_surge_restarts_the_rate)
+{
+	struct wfg_regulator_params p;
+	struct wfg_decision d;
+	static const __u32 key[8] = { 4 };
+	__u64 now = 1 * MS;
+	unsigned i;
+
+	wfg_regulator_defaults(&p);
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_SERVER, &p), "regulator");
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	wfg_flow_init(&cfg, &fl, now, key, 1);
+	/* 2 s later, a burst worth more than T = 3.55 s at the current rate */
+	wfg_on_send(&cfg, &fl, now, 1000, WFG_SEND_REAL, 0, &d);
+	now += 2000 * MS;
+	for (i = 0; i < 1200 && !fl.pace.surges; i++)
+		wfg_on_send(&cfg, &fl, now, 1000, WFG_SEND_REAL, 0, &d);
+	cr_assert_eq(fl.pace.surges, 1, "no surge after %u packets", i);
+	/* 3.55 s of queue: at most 277/s * 3.55 s = 983 packets, fewer because the
+	 * rate keeps decaying along the queue (each slot is spaced by the rate at
+	 * its own departure time): from ~246/s down to ~200/s, about 790. */
+	cr_assert(i > 700 && i < 900, "surge after %u packets", i);
+}
+
+/* RegulaTor, client side: one upload per U = 3.95 downloads, real uploads count. */
+Test(golden, regulator_client_sends_one_per_U_received)
+{
+	struct wfg_regulator_params p;
+	struct wfg_decision d;
+	static const __u32 key[8] = { 5 };
+	__u64 now = 1 * MS;
+	unsigned covers = 0, i;
+
+	wfg_regulator_defaults(&p);
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_CLIENT, &p), "regulator");
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	wfg_flow_init(&cfg, &fl, now, key, 1);
+	for (i = 0; i < 4000; i++) {
+		wfg_on_recv(&cfg, &fl, ++now, 0, &d);
+		covers += d.covers;
+		if (d.covers)
+			wfg_on_send(&cfg, &fl, now, 1, WFG_SEND_COVER, 0, &d);
+	}
+	/* (4000 - 1) / 3.95 = 1012 */
+	cr_assert(covers >= 990 && covers <= 1035, "%u covers for 4000 downloads", covers);
+	/* A client that uploads every second download needs no padding at all. */
+	covers = 0;
+	for (i = 0; i < 4000; i++) {
+		wfg_on_recv(&cfg, &fl, ++now, 0, &d);
+		covers += d.covers;
+		if (d.covers)
+			wfg_on_send(&cfg, &fl, now, 1, WFG_SEND_COVER, 0, &d);
+		if (i % 2)
+			wfg_on_send(&cfg, &fl, ++now, 300, WFG_SEND_REAL, 0, &d);
+	}
+	cr_assert_leq(covers, 1, "%u covers although the client uploads", covers);
+}

@@ -149,7 +149,7 @@ static void decay_cfg(struct wfg_pace_cfg *c)
 	c->mode = WFG_PACE_DECAY;
 	c->step_ns = 100 * MS;
 	c->idle_stop_ns = 10000 * MS;
-	c->surge_backlog = 20;
+	c->surge_queue_ns = 200 * MS; /* 20 slots of 10 ms */
 	/* interval doubles every step: 1, 2, 4 ... ms, capped */
 	for (k = 0; k < WFG_PACE_STEPS; k++)
 		c->interval_at[k] = (k < 10 ? (1ULL << k) : 1024ULL) * MS;

@@ -140,3 +140,85 @@ int wfg_preset_buflo(struct wfg_side_builder *sb, enum wfg_role role,
 	sb->cfg->pace.idle_stop_ns = secs_to_ns(p->idle_stop);
 	return 0;
 }
+
+/*
+ * RegulaTor. Server: a decaying-rate pacer, R * D^t packets per second where
+ * t is the time since the last surge (tabulated in 0.25 s steps over 8 s, then
+ * flat), a surge whenever more than T seconds' worth of packets wait, covers
+ * in empty slots up to N per page load. Client: a machine that sends one
+ * packet per U received ones: each real upload restarts the count, so
+ * padding only fills in when the client sent nothing itself. The delay cap C
+ * on real uploads is not modelled (wfguard never delays real uploads here).
+ */
+#define REG_STEP_S 0.25
+
+static int regulator_server(struct wfg_side_builder *sb, const struct wfg_regulator_params *p)
+{
+	struct wfg_pace_cfg *pc = &sb->cfg->pace;
+	int k;
+
+	if (!(p->R > 0) || p->R > 1e6)
+		return PRESET_FAIL(sb, "regulator: R must be in (0, 1e6] packets/s, got %g", p->R);
+	if (!(p->D > 0) || p->D > 1)
+		return PRESET_FAIL(sb, "regulator: D must be in (0, 1], got %g", p->D);
+	if (!(p->T > 0))
+		return PRESET_FAIL(sb, "regulator: T must be positive, got %g", p->T);
+	memset(pc, 0, sizeof(*pc));
+	pc->mode = WFG_PACE_DECAY;
+	pc->step_ns = secs_to_ns(REG_STEP_S);
+	for (k = 0; k < WFG_PACE_STEPS; k++)
+		pc->interval_at[k] = secs_to_ns(1.0 / (p->R * pow(p->D, k * REG_STEP_S)));
+	pc->surge_queue_ns = secs_to_ns(p->T);
+	pc->cover_budget = p->N;
+	pc->idle_stop_ns = secs_to_ns(p->idle_stop);
+	sb->cfg->shape.mode = WFG_SHAPE_PAD_TO;
+	sb->cfg->shape.size = p->size;
+	sb->cfg->cover_size = p->size;
+	return 0;
+}
+
+static int regulator_client(struct wfg_side_builder *sb, const struct wfg_regulator_params *p)
+{
+	/* floor(Uniform[U, U+1)) is floor(U) or floor(U)+1 with mean U. */
+	struct wfg_dist_spec count = { .kind = WFG_DK_UNIFORM, .p = { p->U, p->U + 1 } };
+	struct wfg_action_spec pad = { .kind = WFG_ACT_PADDING, .replace = 1,
+				       .timeout = wfg_dist_const(0) };
+	struct wfg_machine_limits lim = { .allowed_padding_packets = ~0ULL };
+	int wait, counting, down, send;
+
+	if (!(p->U >= 1) || p->U > 1000)
+		return PRESET_FAIL(sb, "regulator: U must be in [1, 1000], got %g", p->U);
+	if (wfg_sb_machine(sb, &lim) < 0)
+		return -EINVAL;
+	wait = wfg_sb_state(sb);
+	counting = wfg_sb_state(sb);
+	down = wfg_sb_state(sb);
+	send = wfg_sb_state(sb);
+	wfg_sb_trans(sb, wait, WFG_EV_NORMAL_RECV, (__u32)counting, 1.0);
+	wfg_sb_counter(sb, counting, 0, WFG_CTR_SET, 0, &count);
+	wfg_sb_trans(sb, counting, WFG_EV_NORMAL_RECV, (__u32)down, 1.0);
+	wfg_sb_trans(sb, counting, WFG_EV_PADDING_RECV, (__u32)down, 1.0);
+	wfg_sb_trans(sb, counting, WFG_EV_NORMAL_SENT, (__u32)counting, 1.0);
+	wfg_sb_counter(sb, down, 0, WFG_CTR_DECREMENT, 0, NULL);
+	wfg_sb_trans(sb, down, WFG_EV_NORMAL_RECV, (__u32)down, 1.0);
+	wfg_sb_trans(sb, down, WFG_EV_PADDING_RECV, (__u32)down, 1.0);
+	wfg_sb_trans(sb, down, WFG_EV_NORMAL_SENT, (__u32)counting, 1.0);
+	wfg_sb_trans(sb, down, WFG_EV_COUNTER_ZERO, (__u32)send, 1.0);
+	wfg_sb_action(sb, send, &pad);
+	wfg_sb_trans(sb, send, WFG_EV_PADDING_SENT, (__u32)counting, 1.0);
+	wfg_sb_trans(sb, send, WFG_EV_NORMAL_SENT, (__u32)counting, 1.0);
+	sb->cfg->shape.mode = WFG_SHAPE_PAD_TO;
+	sb->cfg->shape.size = p->size;
+	sb->cfg->cover_size = p->size;
+	return sb->failed ? -EINVAL : 0;
+}
+
+int wfg_preset_regulator(struct wfg_side_builder *sb, enum wfg_role role,
+			 const struct wfg_regulator_params *p)
+{
+	if (sb->failed)
+		return -EINVAL;
+	if (!p->size)
+		return PRESET_FAIL(sb, "regulator: packet size must be positive");
+	return role == WFG_ROLE_SERVER ? regulator_server(sb, p) : regulator_client(sb, p);
+}

@@ -124,8 +124,9 @@ static int same_table(const struct wfg_dist_table *a, const struct wfg_dist_tabl
 	return a->flags == b->flags && !memcmp(a->q, b->q, sizeof(a->q));
 }
 
-int wfg_sb_dist(struct wfg_side_builder *sb, const struct wfg_dist_spec *spec, double scale,
-		struct wfg_dist_ref *ref)
+/* Timeouts, durations and limits round to nearest, counter values truncate (as in Maybenot). */
+static int sb_dist(struct wfg_side_builder *sb, const struct wfg_dist_spec *spec, double scale,
+		   enum wfg_dist_round mode, struct wfg_dist_ref *ref)
 {
 	struct wfg_dist_table table;
 	char why[200];
@@ -136,12 +137,12 @@ int wfg_sb_dist(struct wfg_side_builder *sb, const struct wfg_dist_spec *spec, d
 	memset(ref, 0, sizeof(*ref));
 	if (wfg_dist_validate(spec, why, sizeof(why)))
 		return SB_FAIL(sb, EINVAL, "%s", why);
-	if (wfg_dist_is_constant(spec, scale, &value)) {
+	if (wfg_dist_is_constant_r(spec, scale, mode, &value)) {
 		ref->table = WFG_DIST_CONST;
 		ref->constant = value;
 		return 0;
 	}
-	if (wfg_dist_build(spec, scale, &table, why, sizeof(why)))
+	if (wfg_dist_build_r(spec, scale, mode, &table, why, sizeof(why)))
 		return SB_FAIL(sb, EINVAL, "%s", why);
 	/* Identical tables are shared: generated machines repeat them a lot. */
 	for (i = 0; i < sb->ndists; i++) {
@@ -156,6 +157,12 @@ int wfg_sb_dist(struct wfg_side_builder *sb, const struct wfg_dist_spec *spec, d
 	sb->cfg->dists[sb->ndists] = table;
 	ref->table = (__u16)sb->ndists++;
 	return 0;
+}
+
+int wfg_sb_dist(struct wfg_side_builder *sb, const struct wfg_dist_spec *spec, double scale,
+		struct wfg_dist_ref *ref)
+{
+	return sb_dist(sb, spec, scale, WFG_DIST_NEAREST, ref);
 }
 
 int wfg_sb_action(struct wfg_side_builder *sb, int state, const struct wfg_action_spec *a)
@@ -230,7 +237,7 @@ int wfg_sb_counter(struct wfg_side_builder *sb, int state, int counter, enum wfg
 		u->value.constant = 1;
 		return 0;
 	}
-	return wfg_sb_dist(sb, value, 1.0, &u->value);
+	return sb_dist(sb, value, 1.0, WFG_DIST_TRUNC, &u->value);
 }
 
 int wfg_sb_trans(struct wfg_side_builder *sb, int state, enum wfg_event ev, __u32 target,

@@ -8,8 +8,9 @@
  * interval; decay mode reads the interval from a table indexed by the time
  * since the last surge, so a rate like R * D^t (RegulaTor) is precomputed by
  * the controller and the core only does integer lookups. A surge restarts the
- * table when the backlog of scheduled-but-not-departed packets reaches
- * surge_backlog.
+ * table when the queue of scheduled-but-not-departed packets would take
+ * surge_queue_ns to drain (RegulaTor: more than T seconds' worth of packets at
+ * the current rate).
  *
  * The pacer stops (no more covers, no timer) at an empty slot once the flow
  * has been idle for idle_stop_ns, has run for min_active_ns (BuFLO's tau) and
@@ -77,8 +78,8 @@ WFG_INLINE __u64 wfg_pace_real(const struct wfg_pace_cfg *c, struct wfg_pace_rt 
 		p->surge_ns = now;
 		p->next_slot_ns = now;
 		p->slots = 0;
-	} else if (c->mode == WFG_PACE_DECAY && c->surge_backlog &&
-		   wfg_pace_backlog(c, p, now) >= c->surge_backlog) {
+	} else if (c->mode == WFG_PACE_DECAY && c->surge_queue_ns &&
+		   p->next_slot_ns >= now + c->surge_queue_ns) {
 		/* Packets already scheduled keep their times (EDT cannot take
 		 * them back); the rate from here on restarts at the top. */
 		p->surge_ns = now;

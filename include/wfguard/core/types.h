@@ -227,8 +227,9 @@ struct wfg_pace_cfg {
 	__u64 idle_stop_ns;  /* stop once no real packet for this long */
 	__u64 step_ns;	     /* decay mode: width of one entry of interval_at[] */
 	__u64 interval_at[WFG_PACE_STEPS]; /* decay mode: interval k*step_ns after a surge */
-	__u32 surge_backlog;		   /* decay mode: backlog (packets) that restarts */
-	__u32 cover_budget;		   /* covers per flow; 0 = unlimited */
+	__u64 surge_queue_ns; /* decay mode: a queue this long (time to drain) restarts */
+	__u32 cover_budget;   /* covers per flow; 0 = unlimited */
+	__u32 _pad2;
 };
 
 /* ---- FRONT-style cover schedule (random count, random window, Rayleigh times) ---- */
