@@ -30,9 +30,8 @@
 #include "wfguard/datapath.h"
 #include "zoo.h"
 
-#define NS_C "wfgt-cli"
-#define NS_O "wfgt-obs"
-#define NS_S "wfgt-srv"
+/* Per-process names: tests may run in parallel, each in its own process. */
+static char NS_C[32], NS_O[32], NS_S[32];
 #define PORT 4433
 #define N_EACH 5000
 #define PAD 1000
@@ -64,33 +63,44 @@ static void enter(const char *ns)
 
 static void cleanup(void)
 {
-	sh("ip netns del " NS_C " 2>/dev/null; ip netns del " NS_O " 2>/dev/null; "
-	   "ip netns del " NS_S " 2>/dev/null");
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "for n in %s %s %s; do ip netns del $n 2>/dev/null; done; true",
+		 NS_C, NS_O, NS_S);
+	sh(cmd);
 }
 
 static void setup(void)
 {
+	char cmd[2048];
+	int pid = getpid();
+
 	if (geteuid() != 0)
 		cr_skip_test("namespace tests need root");
 	if (sh("command -v ip >/dev/null") != 0)
 		cr_skip_test("iproute2 (ip) is not installed");
+	snprintf(NS_C, sizeof(NS_C), "wfgt-c%d", pid);
+	snprintf(NS_O, sizeof(NS_O), "wfgt-o%d", pid);
+	snprintf(NS_S, sizeof(NS_S), "wfgt-s%d", pid);
 	root_ns = open("/proc/self/ns/net", O_RDONLY);
 	cleanup();
-	cr_assert_eq(sh("set -e; "
-			"ip netns add " NS_C "; ip netns add " NS_O "; ip netns add " NS_S "; "
-			"ip link add c0 netns " NS_C " type veth peer name o0 netns " NS_O "; "
-			"ip link add s0 netns " NS_S " type veth peer name o1 netns " NS_O "; "
-			"ip -n " NS_C " addr add 10.77.1.1/24 dev c0; "
-			"ip -n " NS_O " addr add 10.77.1.2/24 dev o0; "
-			"ip -n " NS_O " addr add 10.77.2.2/24 dev o1; "
-			"ip -n " NS_S " addr add 10.77.2.1/24 dev s0; "
-			"for n in " NS_C " " NS_O " " NS_S "; do ip -n $n link set lo up; done; "
-			"ip -n " NS_C " link set c0 up; ip -n " NS_S " link set s0 up; "
-			"ip -n " NS_O " link set o0 up; ip -n " NS_O " link set o1 up; "
-			"ip -n " NS_C " route add default via 10.77.1.2; "
-			"ip -n " NS_S " route add default via 10.77.2.2; "
-			"ip netns exec " NS_O " sysctl -qw net.ipv4.ip_forward=1"),
-		     0, "could not build the namespaces");
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; C=%s; O=%s; S=%s; "
+		 "ip netns add $C; ip netns add $O; ip netns add $S; "
+		 "ip link add c0 netns $C type veth peer name o0 netns $O; "
+		 "ip link add s0 netns $S type veth peer name o1 netns $O; "
+		 "ip -n $C addr add 10.77.1.1/24 dev c0; "
+		 "ip -n $O addr add 10.77.1.2/24 dev o0; "
+		 "ip -n $O addr add 10.77.2.2/24 dev o1; "
+		 "ip -n $S addr add 10.77.2.1/24 dev s0; "
+		 "for n in $C $O $S; do ip -n $n link set lo up; done; "
+		 "ip -n $C link set c0 up; ip -n $S link set s0 up; "
+		 "ip -n $O link set o0 up; ip -n $O link set o1 up; "
+		 "ip -n $C route add default via 10.77.1.2; "
+		 "ip -n $S route add default via 10.77.2.2; "
+		 "ip netns exec $O sysctl -qw net.ipv4.ip_forward=1",
+		 NS_C, NS_O, NS_S);
+	cr_assert_eq(sh(cmd), 0, "could not build the namespaces");
 }
 
 static void teardown(void)
