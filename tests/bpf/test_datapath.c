@@ -492,3 +492,60 @@ Test(datapath, blocking_holds_packets_until_its_end)
 	cr_assert_eq(t[1], t[2]);
 	cr_assert_eq(out_len, n, "no shaping configured: no trailer");
 }
+
+struct ring_seen {
+	int n;
+	struct wfg_cover_req last;
+};
+
+static int on_cover(void *ctx, void *data, size_t len)
+{
+	struct ring_seen *seen = ctx;
+
+	cr_assert_eq(len, sizeof(struct wfg_cover_req));
+	memcpy(&seen->last, data, sizeof(seen->last));
+	seen->n++;
+	return 0;
+}
+
+/* A machine pads 2 ms after each packet: the flow's bpf_timer fires and the
+ * request reaches the ring buffer for the pump, naming the flow. */
+Test(datapath, timers_post_cover_requests_for_the_pump)
+{
+	struct wfg_action_spec pad = zoo_padding(2000, 0, 0);
+	uint8_t pl[100], in[MAXF], out[MAXF];
+	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 7100, .dport = PORT,
+				 .payload = pl, .len = sizeof(pl) };
+	struct ring_seen seen = { 0 };
+	struct ring_buffer *rb;
+	__u32 out_len;
+	size_t n = frame_build(in, &fs);
+	int s0, s1, i;
+
+	shape(WFG_SHAPE_PAD_TO, 1000, 1400);
+	zoo_check(&sb, wfg_sb_machine(&sb, &zoo_unlimited), "m");
+	s0 = wfg_sb_state(&sb);
+	s1 = wfg_sb_state(&sb);
+	zoo_check(&sb, wfg_sb_trans(&sb, s0, WFG_EV_NORMAL_SENT, (__u32)s1, 1.0), "t");
+	zoo_check(&sb, wfg_sb_action(&sb, s1, &pad), "a");
+	zoo_check(&sb, wfg_sb_trans(&sb, s1, WFG_EV_PADDING_SENT, (__u32)s0, 1.0), "t");
+	apply_policy();
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.wfg_covers), on_cover, &seen, NULL);
+	cr_assert_not_null(rb);
+	tc_run(in, n, 0, out, &out_len, NULL);
+	for (i = 0; i < 50 && !seen.n; i++)
+		ring_buffer__poll(rb, 20);
+	cr_assert_eq(seen.n, 1, "cover requests seen: %d", seen.n);
+	cr_assert_eq(seen.last.count, 1);
+	cr_assert_eq(seen.last.machines, 0x1);
+	cr_assert_eq(seen.last.size, 600);
+	cr_assert_eq(seen.last.key.family, 4);
+	cr_assert_eq(ntohs(seen.last.key.lport), 7100);
+	cr_assert_eq(ntohs(seen.last.key.rport), PORT);
+	cr_assert_eq(memcmp(seen.last.key.raddr, frame_dst4, 4), 0);
+	cr_assert_eq(stat(WFG_STAT_COVERS_REQUESTED), 1);
+	/* The machine went back to waiting: no more requests. */
+	ring_buffer__poll(rb, 50);
+	cr_assert_eq(seen.n, 1);
+	ring_buffer__free(rb);
+}
