@@ -16,8 +16,23 @@
 
 #include "parse.h"
 #include "wfguard/datapath.h"
+#include "wfguard/flowkey.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * Test clock, for the differential test only: set before load, it makes the
+ * programs read time from wfg_test_now, derive flow keys without prandom and
+ * leave timers unarmed. Production loads leave it 0 and the verifier prunes
+ * every branch on it.
+ */
+const volatile __u8 wfg_test_clock = 0;
+__u64 wfg_test_now = 0;
+
+static __always_inline __u64 wfg_now(void)
+{
+	return wfg_test_clock ? wfg_test_now : bpf_ktime_get_ns();
+}
 
 #define WFG_SCRATCH_BYTES 2048
 #define WFG_MAX_GROW	  (WFG_SCRATCH_BYTES - 64)
@@ -172,27 +187,6 @@ static __always_inline void flow_unlock(struct wfg_flow *f)
 
 static int flow_timer_cb(void *map, struct wfg_flow_key *key, struct wfg_flow *f);
 
-/* Per-flow stream key: SipHash of the flow under the controller's master secret. */
-static __always_inline void flow_key_material(const struct wfg_ctl *ctl,
-					      const struct wfg_flow_key *k, __u64 now, __u32 out[8])
-{
-	struct wfg_shim_key mk = {
-		.k0 = (__u64)ctl->master[0] | (__u64)ctl->master[1] << 32,
-		.k1 = (__u64)ctl->master[2] | (__u64)ctl->master[3] << 32,
-	};
-	__u64 w[4], h;
-	int i;
-
-	__builtin_memcpy(w, k->laddr, 16);
-	w[2] = wfg_load_le64(k->raddr) ^ wfg_load_le64(k->raddr + 8);
-	w[3] = now ^ ((__u64)bpf_get_prandom_u32() << 32) ^ ((__u64)k->lport << 16) ^ k->rport;
-	for (i = 0; i < 4; i++) {
-		h = wfg_siphash24(&mk, w, 4, (__u64)i | (__u64)ctl->master[4 + i] << 8, 32 + 7);
-		out[2 * i] = (__u32)h;
-		out[2 * i + 1] = (__u32)(h >> 32);
-	}
-}
-
 /* (Re)start a flow's core state under policy `pol` (caller sets f->st.slot).
  * Global: verified once. */
 __attribute__((noinline)) int flow_reset(struct wfg_flow_state *f, const struct wfg_ctl *ctl,
@@ -203,8 +197,9 @@ __attribute__((noinline)) int flow_reset(struct wfg_flow_state *f, const struct 
 
 	if (!f || !ctl || !pol || !k)
 		return -1;
-	flow_key_material(ctl, k, now, key);
-	wfg_flow_init(&pol->side, &f->side, now, key, wfg_load_le64(k->raddr) ^ k->rport);
+	/* The kernel's prandom is no secret: the master secret makes the key. */
+	wfg_flow_key_material(ctl->master, k, now, wfg_test_clock ? 0 : bpf_get_prandom_u32(), key);
+	wfg_flow_init(&pol->side, &f->side, now, key, wfg_flow_stream(k));
 	wfg_prng_init_key(&f->pad_rng, key, ~0ULL);
 	f->generation = pol->generation;
 	f->timer_at_ns = 0;
@@ -346,7 +341,7 @@ static __always_inline void after_core(struct wfg_flow *f, const struct wfg_flow
 	}
 	if (d->timer_ns != f->st.timer_at_ns) {
 		f->st.timer_at_ns = d->timer_ns;
-		if (d->timer_ns &&
+		if (d->timer_ns && !wfg_test_clock &&
 		    bpf_timer_start(&f->timer, d->timer_ns > now ? d->timer_ns - now : 0, 0))
 			stat_add(WFG_STAT_ERR_TIMER, 1);
 	}
@@ -627,7 +622,7 @@ int wfg_egress(struct __sk_buff *skb)
 		return pass;
 	stat_add(WFG_STAT_MATCHED, 1);
 
-	now = bpf_ktime_get_ns();
+	now = wfg_now();
 	f = flow_acquire(k, ctl, slot, pol, now);
 	if (!f)
 		return pass;
@@ -820,7 +815,7 @@ int wfg_ingress(struct xdp_md *ctx)
 	if (!verified)
 		stat_add(WFG_STAT_PASSED_UNVERIFIED, 1);
 
-	now = bpf_ktime_get_ns();
+	now = wfg_now();
 	f = flow_acquire(k, ctl, slot, pol, now);
 	if (f) {
 		core_decide(&pol->side, &f->st, &scr->d, now,

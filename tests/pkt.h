@@ -15,6 +15,7 @@ struct frame_spec {
 	int vlans;   /* 0, 1 or 2 tags */
 	int proto;   /* 17 UDP, 6 TCP */
 	int no_csum; /* IPv4 UDP with checksum 0 */
+	int reverse; /* from the second address to the first (the peer's direction) */
 	uint16_t sport, dport;
 	const uint8_t *payload;
 	size_t len;
@@ -98,8 +99,8 @@ static inline size_t frame_build(uint8_t *buf, const struct frame_spec *s)
 		ip[6] = 0x40; /* DF */
 		ip[8] = 64;
 		ip[9] = (uint8_t)s->proto;
-		memcpy(ip + 12, frame_src4, 4);
-		memcpy(ip + 16, frame_dst4, 4);
+		memcpy(ip + 12, s->reverse ? frame_dst4 : frame_src4, 4);
+		memcpy(ip + 16, s->reverse ? frame_src4 : frame_dst4, 4);
 		c = csum_finish(csum_add_bytes(0, ip, 20));
 		ip[10] = (uint8_t)(c >> 8);
 		ip[11] = (uint8_t)c;
@@ -112,8 +113,8 @@ static inline size_t frame_build(uint8_t *buf, const struct frame_spec *s)
 		ip[5] = (uint8_t)seg;
 		ip[6] = (uint8_t)s->proto;
 		ip[7] = 64;
-		memcpy(ip + 8, frame_src6, 16);
-		memcpy(ip + 24, frame_dst6, 16);
+		memcpy(ip + 8, s->reverse ? frame_dst6 : frame_src6, 16);
+		memcpy(ip + 24, s->reverse ? frame_src6 : frame_dst6, 16);
 		l4 = l3 + 40;
 	}
 	buf[l4] = (uint8_t)(s->sport >> 8);
