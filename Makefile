@@ -68,7 +68,9 @@ PERF_BINS  := $(PERF_SRCS:bench/perf/%.c=$(BUILD)/bench/perf/%)
 CORE_HDRS := $(wildcard include/wfguard/*.h include/wfguard/core/*.h)
 USER_HDRS := $(wildcard user/lib/*.h)
 
-all: $(DEPS_FIRST) $(USERLIB) $(BPF_OBJS) $(BPF_SKELS) $(UNIT_BINS) $(BPFT_BINS) $(NET_BINS) $(PERF_BINS)
+DEMO := $(BUILD)/wfguard-core-demo
+
+all: $(DEPS_FIRST) $(DEMO) $(USERLIB) $(BPF_OBJS) $(BPF_SKELS) $(UNIT_BINS) $(BPFT_BINS) $(NET_BINS) $(PERF_BINS)
 
 # ---------------------------------------------------------------- rules
 $(BUILD)/%.o: %.c $(CORE_HDRS) $(USER_HDRS) | $(DEPS_FIRST)
@@ -127,6 +129,15 @@ $(BUILD)/bench/perf/%: bench/perf/%.c $(USERLIB) $(BPF_SKELS) $(CORE_HDRS) $(USE
 	@mkdir -p $(@D)
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -O3 -Itests $< $(USERLIB) -o $@ -lbpf -lelf $(USER_LDLIBS)
+
+$(DEMO): user/demo_core.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
+
+# The main job. Until the controller and the harness exist: the core's presets on a
+# page load (docs/core.md). Issue 8 turns this into the namespace demo.
+demo: $(DEPS_FIRST) $(DEMO)
+	$(Q)$(DEMO)
 
 # ---------------------------------------------------------------- test
 # Each suite runs even if an earlier one failed; the summary decides the exit.
