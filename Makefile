@@ -26,7 +26,7 @@ endif
 
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser/lib -I$(BUILD)
-USER_LDLIBS := -lz -lm
+USER_LDLIBS := -lbpf -lelf -lz -lm
 BPF_CFLAGS  := -O2 -g -target bpf -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC)
 
 # Missing packages trigger `make deps` before anything else is built.
@@ -77,6 +77,9 @@ $(BUILD)/%.o: %.c $(CORE_HDRS) $(USER_HDRS) | $(DEPS_FIRST)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+# The loader embeds the data path object through its skeleton.
+$(BUILD)/user/lib/loader.o $(BUILD)/asan/user/lib/loader.o: $(BUILD)/wfguard.skel.h
 
 $(USERLIB): $(USERLIB_OBJS)
 	$(call msg,AR,$@)

@@ -51,13 +51,17 @@ struct wfg_policy {
 
 /* Controller-owned knobs, one array entry. */
 struct wfg_ctl {
-	__u32 active;	/* policy slot in use */
-	__u32 key_slot; /* shim key used for sending (0 or 1) */
-	__u32 ifindex;	/* egress device, for clone_redirect covers */
-	__u32 _pad;
+	__u32 active;		     /* policy slot in use */
+	__u32 key_slot;		     /* shim key used for sending (0 or 1) */
+	__u32 ifindex;		     /* the device the programs are attached to */
+	__u32 attach_flags;	     /* WFG_ATTACHED_*: what the controller must undo on detach */
 	struct wfg_shim_key keys[2]; /* receive verifies under both */
 	__u32 master[8];	     /* secret from which per-flow stream keys derive */
 };
+
+#define WFG_ATTACHED_FQ	     0x1 /* we installed sch_fq as root qdisc */
+#define WFG_ATTACHED_CLSACT  0x2 /* we created the clsact qdisc */
+#define WFG_ATTACHED_XDP_SKB 0x4 /* XDP in generic (skb) mode */
 
 /* Flow key, from this host's point of view (egress: src = local). */
 struct wfg_flow_key {

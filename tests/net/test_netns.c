@@ -32,9 +32,9 @@
 
 /* Per-process names: tests may run in parallel, each in its own process. */
 static char NS_C[32], NS_O[32], NS_S[32];
-#define PORT 4433
+#define PORT   4433
 #define N_EACH 5000
-#define PAD 1000
+#define PAD    1000
 
 static int root_ns = -1;
 
@@ -235,7 +235,8 @@ static void run_exchange(struct exchange *x, int obs)
 		ssize_t r;
 
 		fill(buf, n, i, 0);
-		cr_assert_eq(sendto(cfd, buf, n, 0, (struct sockaddr *)&srv, sizeof(srv)), (ssize_t)n);
+		cr_assert_eq(sendto(cfd, buf, n, 0, (struct sockaddr *)&srv, sizeof(srv)),
+			     (ssize_t)n);
 		if (poll(&pfd, 1, 1000) == 1 &&
 		    (r = recvfrom(sfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl)) >= 0) {
 			fill(want, n, i, 0);
@@ -359,4 +360,180 @@ Test(netns, tcp_passes_untouched)
 	close(lfd);
 	wfguard_bpf__destroy(cli);
 	wfguard_bpf__destroy(srv);
+}
+
+#include "loader.h"
+#include "pump.h"
+
+/* A side whose machine pads 3 ms after every packet it sends. */
+static void pad_after_send_policy(struct wfg_policy *pol, int server)
+{
+	static struct wfg_side_builder sb;
+	struct wfg_action_spec pad = { .kind = WFG_ACT_PADDING, .timeout = wfg_dist_const(3000) };
+	int s0, s1;
+
+	memset(pol, 0, sizeof(*pol));
+	wfg_sb_init(&sb, &pol->side);
+	pol->side.shape.mode = WFG_SHAPE_PAD_TO;
+	pol->side.shape.size = PAD;
+	pol->side.shape.max = 1400;
+	pol->side.cover_size = PAD;
+	if (!server) {
+		zoo_check(&sb, wfg_sb_machine(&sb, &zoo_unlimited), "m");
+		s0 = wfg_sb_state(&sb);
+		s1 = wfg_sb_state(&sb);
+		zoo_check(&sb, wfg_sb_trans(&sb, s0, WFG_EV_NORMAL_SENT, (__u32)s1, 1.0), "t");
+		zoo_check(&sb, wfg_sb_action(&sb, s1, &pad), "a");
+		zoo_check(&sb, wfg_sb_trans(&sb, s1, WFG_EV_PADDING_SENT, (__u32)s0, 1.0), "t");
+	}
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	pol->nrules = 1;
+	pol->rules[0].family = 4;
+	if (server) {
+		pol->rules[0].lport_lo = pol->rules[0].lport_hi = PORT;
+		pol->rules[0].rport_hi = 65535;
+	} else {
+		pol->rules[0].lport_hi = 65535;
+		pol->rules[0].rport_lo = pol->rules[0].rport_hi = PORT;
+	}
+}
+
+static int pump_cb(void *ctx, void *data, size_t len)
+{
+	struct wfg_pump *p = ctx;
+
+	if (len == sizeof(struct wfg_cover_req))
+		wfg_pump_request(p, data);
+	return 0;
+}
+
+static int count_lines(const char *cmd)
+{
+	FILE *f = popen(cmd, "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	pclose(f);
+	return n;
+}
+
+/*
+ * The controller's path end to end: attach through the loader (pins), the
+ * client's timers request covers, the pump sends carriers, the observer sees
+ * covers of the shaped size, the server drops them and its application gets
+ * only the real datagrams; detach leaves nothing behind.
+ */
+Test(netns, timer_covers_cross_the_wire_and_detach_cleans_up)
+{
+	static struct wfg_policy cpol, spol;
+	struct wfg_ctl ctl = { .keys = { { 9, 10 }, { 11, 12 } } };
+	struct wfg_attach_opts ao = { .xdp_mode = WFG_XDP_SKB };
+	struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	__u64 cstats[WFG_STAT__COUNT], sstats[WFG_STAT__COUNT];
+	struct wfg_pump pump = { .fd4 = -1, .fd6 = -1 };
+	struct ring_buffer *rb;
+	struct wfg_dp cdp, sdp;
+	char err[256], cmd[256];
+	uint8_t buf[2048];
+	int cfd, sfd, obs = observer_socket(), i, got = 0, wire = 0, wire_bad = 0;
+
+	pad_after_send_policy(&cpol, 0);
+	pad_after_send_policy(&spol, 1);
+	for (i = 0; i < 8; i++)
+		ctl.master[i] = 0x77u * (__u32)(i + 1);
+	enter(NS_C);
+	cr_assert_eq(wfg_dp_attach("c0", &cpol, &ctl, &ao, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wfg_dp_attach("c0", &cpol, &ctl, &ao, err, sizeof(err)), -EEXIST,
+		     "a second attach must be refused");
+	cr_assert_eq(wfg_pump_open(&pump, err, sizeof(err)), 0, "%s", err);
+	enter(NS_S);
+	cr_assert_eq(wfg_dp_attach("s0", &spol, &ctl, &ao, err, sizeof(err)), 0, "%s", err);
+	enter(NULL);
+	cr_assert_eq(wfg_dp_open("c0", &cdp, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wfg_dp_open("s0", &sdp, err, sizeof(err)), 0, "%s", err);
+	rb = ring_buffer__new(cdp.covers_fd, pump_cb, &pump, NULL);
+	cr_assert_not_null(rb);
+
+	cfd = udp_socket(NS_C, "10.77.1.1", 5556);
+	sfd = udp_socket(NS_S, "10.77.2.1", PORT);
+	inet_pton(AF_INET, "10.77.2.1", &srv.sin_addr);
+	for (i = 0; i < 200; i++) {
+		size_t n = msg_len(i);
+
+		fill(buf, n, i, 0);
+		cr_assert_eq(sendto(cfd, buf, n, 0, (struct sockaddr *)&srv, sizeof(srv)),
+			     (ssize_t)n);
+		ring_buffer__poll(rb, 5); /* 3 ms later the timer asks for a cover */
+	}
+	for (i = 0; i < 20; i++)
+		ring_buffer__poll(rb, 10);
+	for (;;) {
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		uint8_t want[2048];
+		ssize_t r;
+
+		if (poll(&pfd, 1, 200) != 1)
+			break;
+		r = recv(sfd, buf, sizeof(buf), 0);
+		fill(want, msg_len(got), got, 0);
+		cr_assert_eq((size_t)r, msg_len(got), "datagram %d: %zd bytes", got, r);
+		cr_assert_eq(memcmp(buf, want, (size_t)r), 0, "datagram %d corrupted", got);
+		got++;
+	}
+	cr_assert_eq(got, 200, "the server application got %d of 200", got);
+	for (;;) {
+		struct pollfd pfd = { .fd = obs, .events = POLLIN };
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t r;
+
+		if (poll(&pfd, 1, 100) != 1)
+			break;
+		r = recvfrom(obs, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (r < 28 || from.sll_protocol != htons(0x0800) || buf[9] != 17 ||
+		    from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		wire++;
+		wire_bad += (buf[24] << 8 | buf[25]) - 8 != PAD;
+	}
+	cr_assert_eq(wfg_dp_stats(&cdp, cstats, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wfg_dp_stats(&sdp, sstats, err, sizeof(err)), 0, "%s", err);
+	cr_assert_gt(pump.sent, 50, "the pump sent %llu carriers", pump.sent);
+	cr_assert_eq(cstats[WFG_STAT_COVERS_SENT], pump.sent);
+	cr_assert_eq(sstats[WFG_STAT_COVERS_RECEIVED], pump.sent, "server dropped %llu of %llu",
+		     (unsigned long long)sstats[WFG_STAT_COVERS_RECEIVED], pump.sent);
+	cr_assert_eq(wire, 200 + (int)pump.sent, "observer saw %d client packets", wire);
+	cr_assert_eq(wire_bad, 0, "%d client packets on the wire were not %d bytes", wire_bad, PAD);
+
+	ring_buffer__free(rb);
+	wfg_dp_close(&cdp);
+	wfg_dp_close(&sdp);
+	wfg_pump_close(&pump);
+	close(cfd);
+	close(sfd);
+	close(obs);
+	enter(NS_C);
+	cr_assert_eq(wfg_dp_detach("c0", err, sizeof(err)), 0, "%s", err);
+	enter(NS_S);
+	cr_assert_eq(wfg_dp_detach("s0", err, sizeof(err)), 0, "%s", err);
+	enter(NULL);
+	cr_assert_not(wfg_dp_attached("c0"));
+	cr_assert_not(wfg_dp_attached("s0"));
+	snprintf(cmd, sizeof(cmd), "ls %s/c0 %s/s0 2>/dev/null", WFG_PIN_ROOT, WFG_PIN_ROOT);
+	cr_assert_eq(count_lines(cmd), 0, "pins left behind");
+	snprintf(cmd, sizeof(cmd), "ip -n %s link show c0 | grep -i xdp", NS_C);
+	cr_assert_eq(count_lines(cmd), 0, "XDP left on c0");
+	snprintf(cmd, sizeof(cmd), "tc -n %s qdisc show dev c0 | grep clsact", NS_C);
+	cr_assert_eq(count_lines(cmd), 0, "clsact left on c0");
+	snprintf(cmd, sizeof(cmd), "tc -n %s filter show dev s0 egress", NS_S);
+	cr_assert_eq(count_lines(cmd), 0, "filters left on s0");
+	/* and it can be attached again */
+	enter(NS_C);
+	cr_assert_eq(wfg_dp_attach("c0", &cpol, &ctl, &ao, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wfg_dp_detach("c0", err, sizeof(err)), 0, "%s", err);
+	enter(NULL);
 }

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+
+#include "err.h"
+#include "loader.h"
+#include "wfguard.skel.h"
+
+#define TC_HANDLE   0x5746
+#define TC_PRIORITY 0x5746
+
+/* The pinned objects, by name under the interface's directory. */
+static const char *const pinned_maps[] = { "wfg_policy", "wfg_ctl",    "wfg_flows",
+					   "wfg_stats",	 "wfg_covers", "wfg_scratch" };
+static const char *const pinned_progs[] = { "wfg_egress", "wfg_ingress" };
+
+static const char *const stat_names[WFG_STAT__COUNT] = {
+	[WFG_STAT_PKTS_SEEN] = "pkts_seen",
+	[WFG_STAT_BYTES_SEEN] = "bytes_seen",
+	[WFG_STAT_MATCHED] = "matched",
+	[WFG_STAT_SHAPED] = "shaped",
+	[WFG_STAT_PADDED_BYTES] = "padded_bytes",
+	[WFG_STAT_DELAYED] = "delayed",
+	[WFG_STAT_UNSHAPED] = "unshaped",
+	[WFG_STAT_COVERS_REQUESTED] = "covers_requested",
+	[WFG_STAT_COVERS_SENT] = "covers_sent",
+	[WFG_STAT_COVERS_RECEIVED] = "covers_received",
+	[WFG_STAT_STRIPPED] = "stripped",
+	[WFG_STAT_PASSED_UNVERIFIED] = "passed_unverified",
+	[WFG_STAT_FLOWS_CREATED] = "flows_created",
+	[WFG_STAT_ERR_PARSE] = "err_parse",
+	[WFG_STAT_ERR_FLOW_TABLE] = "err_flow_table",
+	[WFG_STAT_ERR_CONTENDED] = "err_contended",
+	[WFG_STAT_ERR_RESIZE] = "err_resize",
+	[WFG_STAT_ERR_STORE] = "err_store",
+	[WFG_STAT_ERR_CSUM] = "err_csum",
+	[WFG_STAT_ERR_TIMER] = "err_timer",
+	[WFG_STAT_ERR_RINGBUF] = "err_ringbuf",
+};
+
+const char *wfg_stat_name(enum wfg_stat s)
+{
+	return (unsigned)s < WFG_STAT__COUNT ? stat_names[s] : "?";
+}
+
+static void pin_path(char *buf, size_t len, const char *ifname, const char *name)
+{
+	if (name)
+		snprintf(buf, len, "%s/%s/%s", WFG_PIN_ROOT, ifname, name);
+	else
+		snprintf(buf, len, "%s/%s", WFG_PIN_ROOT, ifname);
+}
+
+int wfg_dp_attached(const char *ifname)
+{
+	char dir[256];
+	struct stat st;
+
+	pin_path(dir, sizeof(dir), ifname, NULL);
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* bpffs at /sys/fs/bpf, mounted if it is not (as systemd would). */
+static int ensure_bpffs(char *err, size_t errlen)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+		goto mkroot;
+	mkdir("/sys/fs/bpf", 0700);
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return wfg_err(err, errlen, errno, "cannot mount bpffs on /sys/fs/bpf: %s",
+			       strerror(errno));
+mkroot:
+	if (mkdir(WFG_PIN_ROOT, 0700) && errno != EEXIST)
+		return wfg_err(err, errlen, errno, "%s: %s", WFG_PIN_ROOT, strerror(errno));
+	return 0;
+}
+
+/* Run tc(8) for qdisc management (sch_fq); its stderr is captured into err. */
+static int run_tc(char *err, size_t errlen, const char *a1, const char *a2, const char *a3,
+		  const char *a4, const char *a5, const char *a6)
+{
+	int pipefd[2], status;
+	char out[512] = "";
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(pipefd))
+		return wfg_err(err, errlen, errno, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return wfg_err(err, errlen, errno, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(pipefd[1], 2);
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		execlp("tc", "tc", a1, a2, a3, a4, a5, a6, (char *)NULL);
+		fprintf(stderr, "cannot run tc: %s", strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], out, sizeof(out) - 1);
+	if (n > 0)
+		out[n] = 0;
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	out[strcspn(out, "\n")] = 0;
+	return wfg_err(err, errlen, EIO, "%s", out[0] ? out : "tc failed");
+}
+
+static void unpin_all(const char *ifname)
+{
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+		pin_path(path, sizeof(path), ifname, pinned_maps[i]);
+		unlink(path);
+	}
+	for (i = 0; i < sizeof(pinned_progs) / sizeof(pinned_progs[0]); i++) {
+		pin_path(path, sizeof(path), ifname, pinned_progs[i]);
+		unlink(path);
+	}
+	pin_path(path, sizeof(path), ifname, NULL);
+	rmdir(path);
+}
+
+static int pin_all(struct wfguard_bpf *skel, const char *ifname, char *err, size_t errlen)
+{
+	struct bpf_map *maps[] = { skel->maps.wfg_policy, skel->maps.wfg_ctl,
+				   skel->maps.wfg_flows,  skel->maps.wfg_stats,
+				   skel->maps.wfg_covers, skel->maps.wfg_scratch };
+	struct bpf_program *progs[] = { skel->progs.wfg_egress, skel->progs.wfg_ingress };
+	char path[256];
+	size_t i;
+
+	pin_path(path, sizeof(path), ifname, NULL);
+	if (mkdir(path, 0700))
+		return wfg_err(err, errlen, errno, "%s: %s", path, strerror(errno));
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		pin_path(path, sizeof(path), ifname, pinned_maps[i]);
+		if (bpf_map__pin(maps[i], path))
+			return wfg_err(err, errlen, errno, "pin %s: %s", path, strerror(errno));
+	}
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		pin_path(path, sizeof(path), ifname, pinned_progs[i]);
+		if (bpf_program__pin(progs[i], path))
+			return wfg_err(err, errlen, errno, "pin %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static int tc_detach(int ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+	int rc = bpf_tc_detach(&hook, &opts);
+
+	if (flags & WFG_ATTACHED_CLSACT) {
+		hook.attach_point = BPF_TC_EGRESS | BPF_TC_INGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
+	return rc;
+}
+
+int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct wfg_ctl *ctl_in,
+		  const struct wfg_attach_opts *opts, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+	struct wfguard_bpf *skel = NULL;
+	struct wfg_ctl ctl = *ctl_in;
+	__u32 zero = 0, xdp_flags;
+	int ifindex, rc, stage = 0;
+
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex)
+		return wfg_err(err, errlen, ENODEV, "%s: no such interface", ifname);
+	if (strlen(ifname) >= IFNAMSIZ)
+		return wfg_err(err, errlen, EINVAL, "%s: interface name too long", ifname);
+	rc = ensure_bpffs(err, errlen);
+	if (rc)
+		return rc;
+	if (wfg_dp_attached(ifname))
+		return wfg_err(err, errlen, EEXIST,
+			       "%s: wfguard is already attached (wfguard detach %s first)", ifname,
+			       ifname);
+	skel = wfguard_bpf__open();
+	if (!skel)
+		return wfg_err(err, errlen, errno, "cannot open the BPF object: %s",
+			       strerror(errno));
+	if (opts->max_flows)
+		bpf_map__set_max_entries(skel->maps.wfg_flows, opts->max_flows);
+	if (wfguard_bpf__load(skel)) {
+		rc = wfg_err(err, errlen, errno,
+			     "the kernel refused the BPF programs (%s); run with -v for the "
+			     "verifier log",
+			     strerror(errno));
+		goto out;
+	}
+	ctl.active = 0;
+	ctl.ifindex = (__u32)ifindex;
+	ctl.attach_flags = opts->xdp_mode == WFG_XDP_SKB ? WFG_ATTACHED_XDP_SKB : 0;
+	if (opts->install_fq) {
+		rc = run_tc(err, errlen, "qdisc", "replace", "dev", ifname, "root", "fq");
+		if (rc) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s", err);
+			rc = wfg_err(
+				err, errlen, EOPNOTSUPP,
+				"%s: the policy delays packets (pacing or blocking) and EDT needs "
+				"sch_fq, which could not be installed: %s",
+				ifname, why);
+			goto out;
+		}
+		ctl.attach_flags |= WFG_ATTACHED_FQ;
+	}
+	stage = 1;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_policy), &zero, pol, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0)) {
+		rc = wfg_err(err, errlen, errno, "cannot write the policy: %s", strerror(errno));
+		goto out;
+	}
+	hook.ifindex = ifindex;
+	rc = bpf_tc_hook_create(&hook);
+	if (rc == 0) {
+		ctl.attach_flags |= WFG_ATTACHED_CLSACT;
+		bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0);
+	} else if (rc != -EEXIST) {
+		rc = wfg_err(err, errlen, -rc, "%s: cannot create the clsact qdisc: %s", ifname,
+			     strerror(-rc));
+		goto out;
+	}
+	stage = 2;
+	tco.prog_fd = bpf_program__fd(skel->progs.wfg_egress);
+	rc = bpf_tc_attach(&hook, &tco);
+	if (rc) {
+		rc = wfg_err(err, errlen, -rc, "%s: cannot attach the TC egress program: %s",
+			     ifname, strerror(-rc));
+		goto out;
+	}
+	stage = 3;
+	xdp_flags = XDP_FLAGS_UPDATE_IF_NOEXIST |
+		    (opts->xdp_mode == WFG_XDP_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+	rc = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.wfg_ingress), xdp_flags, NULL);
+	if (rc) {
+		rc = wfg_err(err, errlen, -rc, "%s: cannot attach the XDP program in %s mode: %s%s",
+			     ifname, opts->xdp_mode == WFG_XDP_SKB ? "skb" : "native",
+			     strerror(-rc),
+			     rc == -EBUSY || rc == -EEXIST ? " (another XDP program is attached)"
+			     : opts->xdp_mode == WFG_XDP_NATIVE ? " (try --xdp-mode skb)"
+								: "");
+		goto out;
+	}
+	stage = 4;
+	rc = pin_all(skel, ifname, err, errlen);
+out:
+	if (rc) {
+		if (stage >= 4)
+			bpf_xdp_detach(ifindex, xdp_flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+		if (stage >= 2)
+			tc_detach(ifindex, ctl.attach_flags);
+		if (stage >= 1 && (ctl.attach_flags & WFG_ATTACHED_FQ))
+			run_tc(NULL, 0, "qdisc", "del", "dev", ifname, "root", NULL);
+		unpin_all(ifname);
+	}
+	wfguard_bpf__destroy(skel); /* the kernel keeps what is attached and pinned */
+	return rc;
+}
+
+int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
+{
+	int *fds[] = { &dp->policy_fd, &dp->ctl_fd, &dp->flows_fd, &dp->stats_fd, &dp->covers_fd };
+	char path[256];
+	size_t i;
+
+	memset(dp, 0, sizeof(*dp));
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		*fds[i] = -1;
+	if (!wfg_dp_attached(ifname))
+		return wfg_err(err, errlen, ENOENT, "%s: wfguard is not attached", ifname);
+	snprintf(dp->ifname, sizeof(dp->ifname), "%s", ifname);
+	dp->ifindex = (int)if_nametoindex(ifname);
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		pin_path(path, sizeof(path), ifname, pinned_maps[i]);
+		*fds[i] = bpf_obj_get(path);
+		if (*fds[i] < 0) {
+			int e = errno;
+
+			wfg_dp_close(dp);
+			return wfg_err(err, errlen, e, "%s: %s", path, strerror(e));
+		}
+	}
+	return 0;
+}
+
+void wfg_dp_close(struct wfg_dp *dp)
+{
+	int *fds[] = { &dp->policy_fd, &dp->ctl_fd, &dp->flows_fd, &dp->stats_fd, &dp->covers_fd };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
+{
+	struct wfg_ctl ctl;
+	struct wfg_dp dp;
+	__u32 zero = 0;
+	int rc, ifindex;
+
+	rc = wfg_dp_open(ifname, &dp, err, errlen);
+	if (rc)
+		return rc;
+	rc = bpf_map_lookup_elem(dp.ctl_fd, &zero, &ctl);
+	ifindex = dp.ifindex;
+	wfg_dp_close(&dp);
+	if (rc)
+		return wfg_err(err, errlen, errno, "%s: cannot read the control map: %s", ifname,
+			       strerror(errno));
+	if (ifindex) {
+		bpf_xdp_detach(ifindex,
+			       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? XDP_FLAGS_SKB_MODE
+								       : XDP_FLAGS_DRV_MODE,
+			       NULL);
+		tc_detach(ifindex, ctl.attach_flags);
+		if (ctl.attach_flags & WFG_ATTACHED_FQ)
+			run_tc(NULL, 0, "qdisc", "del", "dev", ifname, "root", NULL);
+	}
+	unpin_all(ifname);
+	return 0;
+}
+
+int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, size_t errlen)
+{
+	static struct wfg_policy cur;
+	struct wfg_policy *next;
+	struct wfg_ctl ctl;
+	__u32 zero = 0, slot;
+
+	if (bpf_map_lookup_elem(dp->ctl_fd, &zero, &ctl))
+		return wfg_err(err, errlen, errno, "cannot read the control map: %s",
+			       strerror(errno));
+	if (bpf_map_lookup_elem(dp->policy_fd, &ctl.active, &cur))
+		return wfg_err(err, errlen, errno, "cannot read the policy: %s", strerror(errno));
+	next = malloc(sizeof(*next));
+	if (!next)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	*next = *pol;
+	next->generation = cur.generation + 1;
+	slot = (ctl.active + 1) & (WFG_POLICY_SLOTS - 1);
+	if (bpf_map_update_elem(dp->policy_fd, &slot, next, 0)) {
+		free(next);
+		return wfg_err(err, errlen, errno, "cannot write the policy: %s", strerror(errno));
+	}
+	free(next);
+	ctl.active = slot;
+	if (bpf_map_update_elem(dp->ctl_fd, &zero, &ctl, 0))
+		return wfg_err(err, errlen, errno, "cannot switch policy slots: %s",
+			       strerror(errno));
+	return 0;
+}
+
+int wfg_dp_stats(struct wfg_dp *dp, __u64 out[WFG_STAT__COUNT], char *err, size_t errlen)
+{
+	int ncpu = libbpf_num_possible_cpus(), i, c;
+	__u64 *vals;
+
+	if (ncpu <= 0)
+		return wfg_err(err, errlen, EINVAL, "cannot count CPUs");
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	for (i = 0; i < WFG_STAT__COUNT; i++) {
+		__u32 k = (__u32)i;
+
+		out[i] = 0;
+		if (bpf_map_lookup_elem(dp->stats_fd, &k, vals)) {
+			free(vals);
+			return wfg_err(err, errlen, errno, "cannot read counters: %s",
+				       strerror(errno));
+		}
+		for (c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}

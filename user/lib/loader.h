@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Loading the data path onto an interface and finding it again: the programs
+ * and maps are pinned under /sys/fs/bpf/wfguard/<ifname>/, so every later
+ * command (status, stats, policy apply, run, detach) works from the pins,
+ * across restarts of the controller.
+ *
+ * Errors come back as -errno with a one-line reason in err; nothing is
+ * printed here.
+ */
+#ifndef WFGUARD_USER_LOADER_H
+#define WFGUARD_USER_LOADER_H
+
+#include <stddef.h>
+
+#include "wfguard/datapath.h"
+
+#define WFG_PIN_ROOT "/sys/fs/bpf/wfguard"
+
+enum wfg_xdp_mode {
+	WFG_XDP_NATIVE = 0,
+	WFG_XDP_SKB,
+};
+
+struct wfg_attach_opts {
+	enum wfg_xdp_mode xdp_mode;
+	__u32 max_flows; /* flow table size; 0 = default */
+	int install_fq;	 /* the policy delays packets: sch_fq is required */
+};
+
+/* Handles on an attached interface's pinned objects. */
+struct wfg_dp {
+	char ifname[32];
+	int ifindex;
+	int policy_fd, ctl_fd, flows_fd, stats_fd, covers_fd;
+};
+
+int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct wfg_ctl *ctl,
+		  const struct wfg_attach_opts *opts, char *err, size_t errlen);
+int wfg_dp_detach(const char *ifname, char *err, size_t errlen);
+
+/* Open the pins of an attached interface; wfg_dp_close() releases them. */
+int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen);
+void wfg_dp_close(struct wfg_dp *dp);
+
+/*
+ * Live policy swap: write the inactive slot with the next generation, then
+ * flip the active slot. Flows restart under the new policy at their next
+ * packet; none runs a mix of the two.
+ */
+int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, size_t errlen);
+
+/* Sum of the per-CPU counters. */
+int wfg_dp_stats(struct wfg_dp *dp, __u64 out[WFG_STAT__COUNT], char *err, size_t errlen);
+
+/* Counter names for tables and JSON ("pkts_seen", ...). */
+const char *wfg_stat_name(enum wfg_stat s);
+
+/* 1 if the interface has wfguard attached (its pin directory exists). */
+int wfg_dp_attached(const char *ifname);
+
+#endif

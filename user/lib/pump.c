@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The pump: turns cover requests from the data path's ring buffer into
+ * carrier datagrams on the flow's 5-tuple, marked so that the egress program
+ * rewrites them into covers. Raw IP sockets with our own headers: no port is
+ * bound, so the application's socket is never disturbed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "pump.h"
+
+static __u16 csum_fold(__u32 s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+static __u32 csum_add(__u32 s, const void *p, size_t n)
+{
+	const __u8 *b = p;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += (__u32)b[i] << 8 | b[i + 1];
+	if (n & 1)
+		s += (__u32)b[n - 1] << 8;
+	return s;
+}
+
+int wfg_pump_open(struct wfg_pump *p, char *err, size_t errlen)
+{
+	int one = 1;
+
+	p->fd4 = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	if (p->fd4 < 0)
+		return wfg_err(err, errlen, errno, "raw IPv4 socket: %s", strerror(errno));
+	setsockopt(p->fd4, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one));
+	p->fd6 = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
+	if (p->fd6 >= 0)
+		setsockopt(p->fd6, IPPROTO_IPV6, 36 /* IPV6_HDRINCL */, &one, sizeof(one));
+	return 0;
+}
+
+void wfg_pump_close(struct wfg_pump *p)
+{
+	if (p->fd4 >= 0)
+		close(p->fd4);
+	if (p->fd6 >= 0)
+		close(p->fd6);
+	p->fd4 = p->fd6 = -1;
+}
+
+/* One zero-payload carrier (1 byte) on the flow, valid checksums, marked. */
+int wfg_pump_send(struct wfg_pump *p, const struct wfg_flow_key *k, int bypass)
+{
+	__u8 pkt[64] = { 0 };
+	__u32 mark = WFG_MARK_CARRIER | (bypass ? WFG_ACT_F_BYPASS : 0);
+	__u16 udp_len = 8 + 1, c;
+	__u32 s;
+
+	if (k->family == 4) {
+		struct sockaddr_in to = { .sin_family = AF_INET };
+		__u8 *ip = pkt, *udp = pkt + 20;
+
+		ip[0] = 0x45;
+		ip[2] = 0;
+		ip[3] = (__u8)(20 + udp_len);
+		ip[8] = 64;
+		ip[9] = IPPROTO_UDP;
+		memcpy(ip + 12, k->laddr, 4);
+		memcpy(ip + 16, k->raddr, 4);
+		memcpy(udp, &k->lport, 2);
+		memcpy(udp + 2, &k->rport, 2);
+		udp[5] = (__u8)udp_len;
+		s = csum_add(0, ip + 12, 8) + IPPROTO_UDP + udp_len;
+		c = csum_fold(csum_add(s, udp, udp_len));
+		udp[6] = (__u8)(c >> 8);
+		udp[7] = (__u8)c;
+		memcpy(&to.sin_addr, k->raddr, 4);
+		setsockopt(p->fd4, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+		if (sendto(p->fd4, pkt, 20 + udp_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+			return -errno;
+		return 0;
+	} else {
+		struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+		__u8 *ip = pkt, *udp = pkt + 40;
+
+		if (p->fd6 < 0)
+			return -EAFNOSUPPORT;
+		ip[0] = 0x60;
+		ip[5] = (__u8)udp_len;
+		ip[6] = IPPROTO_UDP;
+		ip[7] = 64;
+		memcpy(ip + 8, k->laddr, 16);
+		memcpy(ip + 24, k->raddr, 16);
+		memcpy(udp, &k->lport, 2);
+		memcpy(udp + 2, &k->rport, 2);
+		udp[5] = (__u8)udp_len;
+		s = csum_add(0, ip + 8, 32) + IPPROTO_UDP + udp_len;
+		c = csum_fold(csum_add(s, udp, udp_len));
+		udp[6] = (__u8)(c >> 8);
+		udp[7] = (__u8)c;
+		memcpy(&to.sin6_addr, k->raddr, 16);
+		setsockopt(p->fd6, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+		if (sendto(p->fd6, pkt, 40 + udp_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+			return -errno;
+		return 0;
+	}
+}
+
+/* All carriers of one request: machine covers keep their bypass flag. */
+int wfg_pump_request(struct wfg_pump *p, const struct wfg_cover_req *r)
+{
+	__u32 i, sent = 0, machines = r->machines;
+	int rc = 0;
+
+	for (i = 0; i < r->count; i++) {
+		int bypass = 0, m;
+
+		for (m = 0; m < 8; m++) {
+			if (machines & (1u << m)) {
+				machines &= ~(1u << m);
+				bypass = (r->bypass >> m) & 1;
+				break;
+			}
+		}
+		rc = wfg_pump_send(p, &r->key, bypass);
+		if (rc)
+			break;
+		sent++;
+	}
+	p->sent += sent;
+	if (rc)
+		p->failed += r->count - sent;
+	return rc;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The pump: carrier datagrams for the data path's cover requests (see pump.c). */
+#ifndef WFGUARD_USER_PUMP_H
+#define WFGUARD_USER_PUMP_H
+
+#include <stddef.h>
+
+#include "wfguard/datapath.h"
+
+struct wfg_pump {
+	int fd4, fd6;
+	unsigned long long sent, failed;
+};
+
+int wfg_pump_open(struct wfg_pump *p, char *err, size_t errlen);
+void wfg_pump_close(struct wfg_pump *p);
+/* One carrier on flow k; bypass: the cover may bypass blocking. 0 or -errno. */
+int wfg_pump_send(struct wfg_pump *p, const struct wfg_flow_key *k, int bypass);
+/* Every carrier a request asks for. 0 or the first -errno. */
+int wfg_pump_request(struct wfg_pump *p, const struct wfg_cover_req *r);
+
+#endif
