@@ -69,8 +69,12 @@ CORE_HDRS := $(wildcard include/wfguard/*.h include/wfguard/core/*.h)
 USER_HDRS := $(wildcard user/lib/*.h)
 
 DEMO := $(BUILD)/wfguard-core-demo
+# The controller needs the policy compiler (user/lib/policy.c).
+ifneq ($(wildcard user/lib/policy.c),)
+WFGUARD := $(BUILD)/wfguard
+endif
 
-all: $(DEPS_FIRST) $(DEMO) $(USERLIB) $(BPF_OBJS) $(BPF_SKELS) $(UNIT_BINS) $(BPFT_BINS) $(NET_BINS) $(PERF_BINS)
+all: $(DEPS_FIRST) $(DEMO) $(WFGUARD) $(USERLIB) $(BPF_OBJS) $(BPF_SKELS) $(UNIT_BINS) $(BPFT_BINS) $(NET_BINS) $(PERF_BINS)
 
 # ---------------------------------------------------------------- rules
 $(BUILD)/%.o: %.c $(CORE_HDRS) $(USER_HDRS) | $(DEPS_FIRST)
@@ -134,6 +138,10 @@ $(BUILD)/bench/perf/%: bench/perf/%.c $(USERLIB) $(BPF_SKELS) $(CORE_HDRS) $(USE
 	$(Q)$(CC) $(USER_CFLAGS) -O3 -Itests $< $(USERLIB) -o $@ -lbpf -lelf $(USER_LDLIBS)
 
 $(DEMO): user/demo_core.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
+
+$(BUILD)/wfguard: user/wfguard.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
 

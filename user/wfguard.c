@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * wfguard: the operator's tool. Conventions of xdp-loader, tc and bpftool:
+ * `wfguard [-v] COMMAND [options]`, --help on every command, --json for
+ * scripts. Exit codes: 0 ok, 1 bad input or usage (a policy with errors, an
+ * unknown interface), 2 the system refused (kernel, permissions), 3 not
+ * attached.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "policy.h"
+#include "pump.h"
+
+enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_SYSTEM = 2, EXIT_NOT_ATTACHED = 3 };
+
+static int verbose;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && verbose < 2)
+		return 0;
+	if (!verbose && level != LIBBPF_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "wfguard: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+static int errno_exit(int rc)
+{
+	return rc == -ENOENT ? EXIT_NOT_ATTACHED :
+	       rc == -EINVAL || rc == -ENODEV || rc == -EEXIST ? EXIT_INPUT :
+								    EXIT_SYSTEM;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+/* Key file: one line per slot, "k0 k1" in hex; optional third line: the master secret. */
+static int keys_load(const char *path, struct wfg_ctl *ctl, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	unsigned long long a, b;
+	char line[256];
+	int slot = 0, lineno = 0;
+
+	if (!f)
+		return snprintf(err, errlen, "%s: %s", path, strerror(errno)), -EINVAL;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (slot < 2) {
+			if (sscanf(line, "%llx %llx", &a, &b) != 2) {
+				fclose(f);
+				return snprintf(err, errlen, "%s:%d:1: expected two hex words", path,
+						lineno),
+				       -EINVAL;
+			}
+			ctl->keys[slot].k0 = a;
+			ctl->keys[slot].k1 = b;
+			slot++;
+		}
+	}
+	fclose(f);
+	if (!slot)
+		return snprintf(err, errlen, "%s: no key", path), -EINVAL;
+	if (slot == 1)
+		ctl->keys[1] = ctl->keys[0];
+	return 0;
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+	unsigned long long w[4];
+	FILE *f;
+
+	if (argc < 3 || strcmp(argv[1], "generate") || !strcmp(argv[1], "--help")) {
+		printf("usage: wfguard keys generate FILE\n"
+		       "  Write two fresh shim keys (slot 0 and slot 1) to FILE (mode 0600).\n"
+		       "  Rotation: put the new key in the slot peers do not send with, apply on\n"
+		       "  both ends, then switch the sending slot.\n");
+		return argc >= 2 && !strcmp(argv[1], "--help") ? EXIT_OK : EXIT_INPUT;
+	}
+	if (getrandom(w, sizeof(w), 0) != sizeof(w))
+		return fail(EXIT_SYSTEM, "getrandom: %s", strerror(errno));
+	umask(077);
+	f = fopen(argv[2], "wx");
+	if (!f)
+		return fail(EXIT_INPUT, "%s: %s (refusing to overwrite keys)", argv[2],
+			    strerror(errno));
+	fprintf(f, "# wfguard shim keys: slot 0, slot 1 (SipHash-2-4 keys, hex)\n%016llx %016llx\n"
+		   "%016llx %016llx\n",
+		w[0], w[1], w[2], w[3]);
+	fclose(f);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- policy */
+
+static struct wfg_compiled_policy *load_policy(const char *path, int *code)
+{
+	static struct wfg_compiled_policy cp;
+	struct wfg_diags diags = { 0 };
+	int i;
+
+	if (wfg_policy_load(path, &cp, &diags)) {
+		for (i = 0; i < diags.n; i++)
+			fprintf(stderr, "%s\n", diags.d[i].msg);
+		if (diags.truncated)
+			fprintf(stderr, "%s: more errors not shown\n", path);
+		*code = EXIT_INPUT;
+		return NULL;
+	}
+	wfg_policy_for_role(&cp, cp.role);
+	return &cp;
+}
+
+static int policy_delays(const struct wfg_side_cfg *side)
+{
+	__u32 s;
+
+	if (side->pace.mode != WFG_PACE_NONE)
+		return 1;
+	for (s = 0; s < WFG_MAX_STATES; s++)
+		if (side->states[s].action.kind == WFG_ACT_BLOCK)
+			return 1;
+	return 0;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	struct wfg_compiled_policy *cp;
+	char err[256];
+	int code = EXIT_OK, rc;
+
+	if (argc < 3 || !strcmp(argv[1], "--help")) {
+		printf("usage: wfguard policy check FILE\n"
+		       "       wfguard policy apply IFACE FILE\n"
+		       "  check: validate FILE, print the compiled summary; exit 1 with\n"
+		       "         file:line:col: message for every error.\n"
+		       "  apply: atomic live swap on IFACE; a bad file changes nothing.\n");
+		return argc >= 2 && !strcmp(argv[1], "--help") ? EXIT_OK : EXIT_INPUT;
+	}
+	if (!strcmp(argv[1], "check")) {
+		cp = load_policy(argv[2], &code);
+		if (!cp)
+			return code;
+		printf("%s: ok\n%s", argv[2], cp->summary);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "apply") && argc >= 4) {
+		struct wfg_dp dp;
+
+		cp = load_policy(argv[3], &code);
+		if (!cp)
+			return code;
+		rc = wfg_dp_open(argv[2], &dp, err, sizeof(err));
+		if (rc)
+			return fail(errno_exit(rc), "%s", err);
+		rc = wfg_dp_apply(&dp, &cp->dp, err, sizeof(err));
+		wfg_dp_close(&dp);
+		if (rc)
+			return fail(errno_exit(rc), "%s", err);
+		printf("%s: policy %s applied\n", argv[2], argv[3]);
+		return EXIT_OK;
+	}
+	return fail(EXIT_INPUT, "policy: unknown subcommand '%s' (check, apply)", argv[1]);
+}
+
+/* ---------------------------------------------------------------- attach/detach */
+
+static int cmd_attach(int argc, char **argv)
+{
+	static const struct option lo[] = { { "policy", required_argument, 0, 'p' },
+					    { "xdp-mode", required_argument, 0, 'x' },
+					    { "keys", required_argument, 0, 'k' },
+					    { "help", no_argument, 0, 'h' },
+					    { 0 } };
+	const char *policy = NULL, *keys = NULL;
+	struct wfg_attach_opts ao = { 0 };
+	struct wfg_compiled_policy *cp;
+	struct wfg_ctl ctl = { 0 };
+	char err[512];
+	int c, rc, code = EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:x:k:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			policy = optarg;
+			break;
+		case 'x':
+			if (!strcmp(optarg, "native"))
+				ao.xdp_mode = WFG_XDP_NATIVE;
+			else if (!strcmp(optarg, "skb"))
+				ao.xdp_mode = WFG_XDP_SKB;
+			else
+				return fail(EXIT_INPUT, "--xdp-mode: native or skb, not '%s'", optarg);
+			break;
+		case 'k':
+			keys = optarg;
+			break;
+		case 'h':
+			printf("usage: wfguard attach IFACE --policy FILE [--xdp-mode native|skb] "
+			       "[--keys FILE]\n"
+			       "  Load the data path on IFACE (TC egress + XDP ingress), pin it under\n"
+			       "  %s/IFACE/, install sch_fq when the policy delays packets.\n",
+			       WFG_PIN_ROOT);
+			return EXIT_OK;
+		default:
+			return EXIT_INPUT;
+		}
+	}
+	if (optind >= argc || !policy)
+		return fail(EXIT_INPUT, "attach: IFACE and --policy FILE are required (--help)");
+	cp = load_policy(policy, &code);
+	if (!cp)
+		return code;
+	if (!keys && cp->keys_path[0])
+		keys = cp->keys_path;
+	if (keys && keys_load(keys, &ctl, err, sizeof(err)))
+		return fail(EXIT_INPUT, "%s", err);
+	if (!keys)
+		fprintf(stderr, "wfguard: warning: no key file: using a random key; peers will not "
+				"verify each other's shims\n");
+	if (getrandom(ctl.master, sizeof(ctl.master), 0) != sizeof(ctl.master))
+		return fail(EXIT_SYSTEM, "getrandom: %s", strerror(errno));
+	if (!keys && getrandom(ctl.keys, sizeof(ctl.keys), 0) != sizeof(ctl.keys))
+		return fail(EXIT_SYSTEM, "getrandom: %s", strerror(errno));
+	ao.max_flows = cp->max_flows;
+	ao.install_fq = policy_delays(&cp->dp.side);
+	rc = wfg_dp_attach(argv[optind], &cp->dp, &ctl, &ao, err, sizeof(err));
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	printf("%s: attached (policy %s%s)\n", argv[optind], policy,
+	       ao.install_fq ? ", sch_fq installed" : "");
+	return EXIT_OK;
+}
+
+static int cmd_detach(int argc, char **argv)
+{
+	char err[256];
+	int rc;
+
+	if (argc < 2 || !strcmp(argv[1], "--help")) {
+		printf("usage: wfguard detach IFACE\n"
+		       "  Remove the programs, filters, the qdiscs wfguard installed and the pins.\n");
+		return argc >= 2 ? EXIT_OK : EXIT_INPUT;
+	}
+	rc = wfg_dp_detach(argv[1], err, sizeof(err));
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	printf("%s: detached\n", argv[1]);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- stats/status */
+
+static int print_stats(const char *ifname, int json)
+{
+	__u64 st[WFG_STAT__COUNT];
+	struct wfg_dp dp;
+	char err[256];
+	int rc, i;
+
+	rc = wfg_dp_open(ifname, &dp, err, sizeof(err));
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	rc = wfg_dp_stats(&dp, st, err, sizeof(err));
+	wfg_dp_close(&dp);
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	if (json) {
+		printf("{\"interface\":\"%s\"", ifname);
+		for (i = 0; i < WFG_STAT__COUNT; i++)
+			printf(",\"%s\":%llu", wfg_stat_name(i), (unsigned long long)st[i]);
+		printf("}\n");
+	} else {
+		printf("%s\n", ifname);
+		for (i = 0; i < WFG_STAT__COUNT; i++)
+			printf("  %-20s %llu\n", wfg_stat_name(i), (unsigned long long)st[i]);
+	}
+	return EXIT_OK;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	int json = 0, watch = 0, i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--watch"))
+			watch = 1;
+		else if (!strcmp(argv[i], "--help"))
+			return printf("usage: wfguard stats IFACE [--json] [--watch]\n"), EXIT_OK;
+		else if (argv[i][0] == '-')
+			return fail(EXIT_INPUT, "stats: unknown option %s", argv[i]);
+	}
+	for (i = 1; i < argc && argv[i][0] == '-'; i++)
+		;
+	if (i >= argc)
+		return fail(EXIT_INPUT, "stats: IFACE is required");
+	do {
+		rc = print_stats(argv[i], json);
+		if (rc || !watch)
+			return rc;
+		fflush(stdout);
+		sleep(1);
+	} while (1);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct wfg_policy *pol;
+	struct wfg_ctl ctl;
+	struct wfg_dp dp;
+	char err[256];
+	__u32 zero = 0;
+	int rc, json = argc > 2 && !strcmp(argv[2], "--json");
+
+	if (argc < 2 || !strcmp(argv[1], "--help"))
+		return printf("usage: wfguard status IFACE [--json]\n"), argc < 2 ? EXIT_INPUT : EXIT_OK;
+	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	pol = malloc(sizeof(*pol));
+	if (!pol || bpf_map_lookup_elem(dp.ctl_fd, &zero, &ctl) ||
+	    bpf_map_lookup_elem(dp.policy_fd, &ctl.active, pol)) {
+		wfg_dp_close(&dp);
+		free(pol);
+		return fail(EXIT_SYSTEM, "%s: cannot read the maps", argv[1]);
+	}
+	if (json)
+		printf("{\"interface\":\"%s\",\"attached\":true,\"slot\":%u,\"generation\":%llu,"
+		       "\"rules\":%u,\"machines\":%u,\"fq\":%s,\"xdp_mode\":\"%s\"}\n",
+		       argv[1], ctl.active, (unsigned long long)pol->generation, pol->nrules,
+		       pol->side.nmachines, ctl.attach_flags & WFG_ATTACHED_FQ ? "true" : "false",
+		       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native");
+	else
+		printf("%s: attached, policy slot %u generation %llu, %u rules, %u machines, "
+		       "sch_fq %s, XDP %s mode\n",
+		       argv[1], ctl.active, (unsigned long long)pol->generation, pol->nrules,
+		       pol->side.nmachines, ctl.attach_flags & WFG_ATTACHED_FQ ? "installed" : "not needed",
+		       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native");
+	free(pol);
+	wfg_dp_close(&dp);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- run (pump) */
+
+static volatile sig_atomic_t stop, reload;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		stop = 1;
+}
+
+static int pump_cb(void *ctx, void *data, size_t len)
+{
+	if (len == sizeof(struct wfg_cover_req))
+		wfg_pump_request(ctx, data);
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct wfg_pump pump = { .fd4 = -1, .fd6 = -1 };
+	const char *policy = argc > 3 && !strcmp(argv[2], "--policy") ? argv[3] : NULL;
+	struct ring_buffer *rb;
+	struct wfg_dp dp;
+	char err[256];
+	int rc;
+
+	if (argc < 2 || !strcmp(argv[1], "--help")) {
+		printf("usage: wfguard run IFACE [--policy FILE]\n"
+		       "  The daemon: sends carriers for the data path's cover requests; SIGHUP\n"
+		       "  re-applies FILE; SIGTERM exits (the programs stay attached).\n");
+		return argc < 2 ? EXIT_INPUT : EXIT_OK;
+	}
+	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	rc = wfg_pump_open(&pump, err, sizeof(err));
+	if (rc)
+		return fail(EXIT_SYSTEM, "%s", err);
+	rb = ring_buffer__new(dp.covers_fd, pump_cb, &pump, NULL);
+	if (!rb)
+		return fail(EXIT_SYSTEM, "ring buffer: %s", strerror(errno));
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
+	fprintf(stderr, "wfguard: pumping covers for %s\n", argv[1]);
+	while (!stop) {
+		ring_buffer__poll(rb, 100);
+		if (reload && policy) {
+			struct wfg_compiled_policy *cp;
+			int code;
+
+			reload = 0;
+			cp = load_policy(policy, &code);
+			if (cp && wfg_dp_apply(&dp, &cp->dp, err, sizeof(err)))
+				fprintf(stderr, "wfguard: reload: %s\n", err);
+			else if (cp)
+				fprintf(stderr, "wfguard: %s re-applied\n", policy);
+		}
+	}
+	fprintf(stderr, "wfguard: stopping; %llu carriers sent, %llu failed\n", pump.sent,
+		pump.failed);
+	ring_buffer__free(rb);
+	wfg_pump_close(&pump);
+	wfg_dp_close(&dp);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "attach", cmd_attach, "load and attach the data path to an interface" },
+	{ "detach", cmd_detach, "remove everything wfguard put on an interface" },
+	{ "status", cmd_status, "what is attached, which policy" },
+	{ "stats", cmd_stats, "counters (--json, --watch)" },
+	{ "policy", cmd_policy, "check a policy file, or apply it live" },
+	{ "run", cmd_run, "the daemon: pump cover packets, reload on SIGHUP" },
+	{ "keys", cmd_keys, "generate a shim key file" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: wfguard [-v] COMMAND [options]   (COMMAND --help for details)\n\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nexit codes: 0 ok, 1 bad input, 2 the system refused, 3 not attached\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	while (argc > 1 && !strncmp(argv[1], "-v", 2)) {
+		verbose += (int)strlen(argv[1]) - 1;
+		argc--;
+		argv++;
+	}
+	libbpf_set_print(libbpf_log);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_INPUT : EXIT_OK;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "wfguard: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_INPUT;
+}
