@@ -10,6 +10,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
+#include "core_run.h"
 #include "wfguard/core_check.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -42,19 +43,6 @@ struct {
 	__type(value, struct wfg_check_out);
 } check_out SEC(".maps");
 
-struct step_ctx {
-	const struct wfg_side_cfg *cfg;
-	struct wfg_flow_side *flow;
-	struct wfg_decision *d;
-};
-
-static long step_cb(__u32 i, void *data)
-{
-	struct step_ctx *c = data;
-
-	return wfg_step(c->cfg, c->flow, c->d) ? 0 : 1;
-}
-
 SEC("tc")
 int core_check(struct __sk_buff *skb)
 {
@@ -62,7 +50,6 @@ int core_check(struct __sk_buff *skb)
 	struct wfg_flow_side *flow;
 	struct wfg_check_cmd *cmd;
 	struct wfg_check_out *out;
-	struct step_ctx sc;
 	__u32 zero = 0, i;
 
 	cfg = bpf_map_lookup_elem(&check_cfg, &zero);
@@ -101,10 +88,6 @@ int core_check(struct __sk_buff *skb)
 		out->status = -1;
 		return TC_ACT_OK;
 	}
-	sc.cfg = cfg;
-	sc.flow = flow;
-	sc.d = &out->d;
-	bpf_loop(WFG_MAX_STEPS, step_cb, &sc, 0);
-	wfg_finish(cfg, flow, &out->d);
+	wfg_bpf_run(cfg, flow, &out->d);
 	return TC_ACT_OK;
 }

@@ -14,6 +14,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "core_run.h"
 #include "parse.h"
 #include "wfguard/datapath.h"
 #include "wfguard/flowkey.h"
@@ -259,19 +260,6 @@ static __always_inline struct wfg_flow *flow_acquire(const struct wfg_flow_key *
 
 /* ------------------------------------------------------------ running the core */
 
-struct run_ctx {
-	const struct wfg_side_cfg *cfg;
-	struct wfg_flow_side *side;
-	struct wfg_decision *d;
-};
-
-static long step_cb(__u32 i, void *data)
-{
-	struct run_ctx *rc = data;
-
-	return wfg_step(rc->cfg, rc->side, rc->d) ? 0 : 1;
-}
-
 enum core_op {
 	OP_SEND_REAL = 0,
 	OP_SEND_COVER,
@@ -290,7 +278,6 @@ enum core_op {
 __attribute__((noinline)) int core_decide(const struct wfg_side_cfg *cfg, struct wfg_flow_state *st,
 					  struct wfg_decision *d, __u64 now, __u64 arg)
 {
-	struct run_ctx rc;
 	__u32 op = arg & 0xff, len = (__u32)(arg >> 16);
 
 	if (!cfg || !st || !d)
@@ -310,11 +297,7 @@ __attribute__((noinline)) int core_decide(const struct wfg_side_cfg *cfg, struct
 		wfg_begin_timer(d, now);
 		break;
 	}
-	rc.cfg = cfg;
-	rc.side = &st->side;
-	rc.d = d;
-	bpf_loop(WFG_MAX_STEPS, step_cb, &rc, 0);
-	wfg_finish(cfg, &st->side, d);
+	wfg_bpf_run(cfg, &st->side, d);
 	return 0;
 }
 

@@ -57,62 +57,65 @@ void wfg_pump_close(struct wfg_pump *p)
 	p->fd4 = p->fd6 = -1;
 }
 
-/* One zero-payload carrier (1 byte) on the flow, valid checksums, marked. */
-int wfg_pump_send(struct wfg_pump *p, const struct wfg_flow_key *k, int bypass)
+/* The UDP header of a carrier (1 zero byte of payload), checksum over the pseudo header. */
+static void carrier_udp(__u8 *udp, const struct wfg_flow_key *k, const __u8 *addrs, size_t alen)
 {
-	__u8 pkt[64] = { 0 };
-	__u32 mark = WFG_MARK_CARRIER | (bypass ? WFG_ACT_F_BYPASS : 0);
 	__u16 udp_len = 8 + 1, c;
 	__u32 s;
 
+	memcpy(udp, &k->lport, 2);
+	memcpy(udp + 2, &k->rport, 2);
+	udp[5] = (__u8)udp_len;
+	s = csum_add(0, addrs, alen) + IPPROTO_UDP + udp_len;
+	c = csum_fold(csum_add(s, udp, udp_len));
+	udp[6] = (__u8)(c >> 8);
+	udp[7] = (__u8)c;
+}
+
+/* One carrier on the flow, valid checksums, marked. */
+int wfg_pump_send(struct wfg_pump *p, const struct wfg_flow_key *k, int bypass)
+{
+	__u32 mark = WFG_MARK_CARRIER | (bypass ? WFG_ACT_F_BYPASS : 0);
+	struct sockaddr_in6 to6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in to4 = { .sin_family = AF_INET };
+	struct sockaddr *to = (struct sockaddr *)&to4;
+	socklen_t tolen = sizeof(to4);
+	__u8 pkt[64] = { 0 };
+	size_t len;
+	int fd;
+
 	if (k->family == 4) {
-		struct sockaddr_in to = { .sin_family = AF_INET };
-		__u8 *ip = pkt, *udp = pkt + 20;
-
-		ip[0] = 0x45;
-		ip[2] = 0;
-		ip[3] = (__u8)(20 + udp_len);
-		ip[8] = 64;
-		ip[9] = IPPROTO_UDP;
-		memcpy(ip + 12, k->laddr, 4);
-		memcpy(ip + 16, k->raddr, 4);
-		memcpy(udp, &k->lport, 2);
-		memcpy(udp + 2, &k->rport, 2);
-		udp[5] = (__u8)udp_len;
-		s = csum_add(0, ip + 12, 8) + IPPROTO_UDP + udp_len;
-		c = csum_fold(csum_add(s, udp, udp_len));
-		udp[6] = (__u8)(c >> 8);
-		udp[7] = (__u8)c;
-		memcpy(&to.sin_addr, k->raddr, 4);
-		setsockopt(p->fd4, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
-		if (sendto(p->fd4, pkt, 20 + udp_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-			return -errno;
-		return 0;
+		pkt[0] = 0x45;
+		pkt[3] = 20 + 9;
+		pkt[8] = 64;
+		pkt[9] = IPPROTO_UDP;
+		memcpy(pkt + 12, k->laddr, 4);
+		memcpy(pkt + 16, k->raddr, 4);
+		carrier_udp(pkt + 20, k, pkt + 12, 8);
+		memcpy(&to4.sin_addr, k->raddr, 4);
+		fd = p->fd4;
+		len = 20 + 9;
 	} else {
-		struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
-		__u8 *ip = pkt, *udp = pkt + 40;
-
-		if (p->fd6 < 0)
-			return -EAFNOSUPPORT;
-		ip[0] = 0x60;
-		ip[5] = (__u8)udp_len;
-		ip[6] = IPPROTO_UDP;
-		ip[7] = 64;
-		memcpy(ip + 8, k->laddr, 16);
-		memcpy(ip + 24, k->raddr, 16);
-		memcpy(udp, &k->lport, 2);
-		memcpy(udp + 2, &k->rport, 2);
-		udp[5] = (__u8)udp_len;
-		s = csum_add(0, ip + 8, 32) + IPPROTO_UDP + udp_len;
-		c = csum_fold(csum_add(s, udp, udp_len));
-		udp[6] = (__u8)(c >> 8);
-		udp[7] = (__u8)c;
-		memcpy(&to.sin6_addr, k->raddr, 16);
-		setsockopt(p->fd6, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
-		if (sendto(p->fd6, pkt, 40 + udp_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-			return -errno;
-		return 0;
+		pkt[0] = 0x60;
+		pkt[5] = 9;
+		pkt[6] = IPPROTO_UDP;
+		pkt[7] = 64;
+		memcpy(pkt + 8, k->laddr, 16);
+		memcpy(pkt + 24, k->raddr, 16);
+		carrier_udp(pkt + 40, k, pkt + 8, 32);
+		memcpy(&to6.sin6_addr, k->raddr, 16);
+		to = (struct sockaddr *)&to6;
+		tolen = sizeof(to6);
+		fd = p->fd6;
+		len = 40 + 9;
 	}
+	if (fd < 0)
+		return -EAFNOSUPPORT;
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
+		return -errno;
+	if (sendto(fd, pkt, len, 0, to, tolen) < 0)
+		return -errno;
+	return 0;
 }
 
 /* All carriers of one request: machine covers keep their bypass flag. */
