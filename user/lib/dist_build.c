@@ -28,15 +28,22 @@
 #define CF_MAXITER 10000000
 
 static const char *const kind_names[WFG_DK_COUNT] = {
-	"Uniform",  "Normal",	 "SkewNormal", "LogNormal", "Binomial", "Geometric",
-	"Pareto",   "Poisson",	 "Weibull",    "Gamma",	    "Beta",
+	"Uniform", "Normal",  "SkewNormal", "LogNormal", "Binomial", "Geometric",
+	"Pareto",  "Poisson", "Weibull",    "Gamma",	 "Beta",
 };
 
 static const char *const param_names[WFG_DK_COUNT][3] = {
-	{ "low", "high" },	 { "mean", "stdev" },	    { "location", "scale", "shape" },
-	{ "mu", "sigma" },	 { "trials", "probability" }, { "probability" },
-	{ "scale", "shape" },	 { "lambda" },		    { "scale", "shape" },
-	{ "scale", "shape" },	 { "alpha", "beta" },
+	{ "low", "high" },
+	{ "mean", "stdev" },
+	{ "location", "scale", "shape" },
+	{ "mu", "sigma" },
+	{ "trials", "probability" },
+	{ "probability" },
+	{ "scale", "shape" },
+	{ "lambda" },
+	{ "scale", "shape" },
+	{ "scale", "shape" },
+	{ "alpha", "beta" },
 };
 
 static const int kind_nparams[WFG_DK_COUNT] = { 2, 2, 3, 2, 2, 1, 2, 1, 2, 2, 2 };
@@ -198,8 +205,8 @@ static double owen_f(double h2, double x)
 	return exp(-0.5 * h2 * t) / t;
 }
 
-static double simpson(double h2, double a, double b, double fa, double fm, double fb,
-		      double whole, double tol, int depth)
+static double simpson(double h2, double a, double b, double fa, double fm, double fb, double whole,
+		      double tol, int depth)
 {
 	double m = 0.5 * (a + b), lm = 0.5 * (a + m), rm = 0.5 * (m + b);
 	double flm = owen_f(h2, lm), frm = owen_f(h2, rm);
@@ -269,6 +276,8 @@ static double gamma_p(double a, double x)
 		return phi(z);
 	}
 	lpre = a * log(x) - x - lgamma(a);
+	if (lpre < -800) /* x^a e^-x / Gamma(a) underflows: far out in a tail */
+		return x < a ? 0 : 1;
 	if (x < a + 1.0) {
 		/* series: P = x^a e^-x / Gamma(a + 1) * sum x^n / ((a + 1) ... (a + n)) */
 		double term = 1.0 / a, sum = term, ap = a;
@@ -277,7 +286,7 @@ static double gamma_p(double a, double x)
 			ap += 1.0;
 			term *= x / ap;
 			sum += term;
-			if (term < sum * 1e-17)
+			if (term <= sum * DBL_EPSILON)
 				break;
 		}
 		r = exp(lpre) * sum;
@@ -300,7 +309,7 @@ static double gamma_p(double a, double x)
 			d = 1.0 / d;
 			del = d * c;
 			h *= del;
-			if (fabs(del - 1.0) < 1e-16)
+			if (fabs(del - 1.0) <= 4 * DBL_EPSILON)
 				break;
 		}
 		r = exp(lpre) * h;
@@ -341,7 +350,7 @@ static double beta_cf(double a, double b, double x)
 		d = 1.0 / d;
 		del = d * c;
 		h *= del;
-		if (fabs(del - 1.0) < 1e-16)
+		if (fabs(del - 1.0) <= 4 * DBL_EPSILON)
 			break;
 	}
 	return h;

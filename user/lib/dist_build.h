@@ -33,8 +33,8 @@ enum wfg_dist_kind {
 	WFG_DK_PARETO,	    /* scale, shape */
 	WFG_DK_POISSON,	    /* lambda */
 	WFG_DK_WEIBULL,	    /* scale, shape */
-	WFG_DK_GAMMA,	    /* scale, shape (Maybenot's order; the density uses shape k, scale θ) */
-	WFG_DK_BETA,	    /* alpha, beta */
+	WFG_DK_GAMMA, /* scale, shape (Maybenot's order; the density uses shape k, scale θ) */
+	WFG_DK_BETA,  /* alpha, beta */
 	WFG_DK_COUNT
 };
 
