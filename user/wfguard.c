@@ -6,6 +6,7 @@
  * unknown interface), 2 the system refused (kernel, permissions), 3 not
  * attached.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -370,6 +371,63 @@ static int cmd_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static void addr_str(char *buf, size_t len, int family, const __u8 *a)
+{
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, a, buf, (socklen_t)len);
+}
+
+static int cmd_flows(int argc, char **argv)
+{
+	struct wfg_flow_key key, next, *prev = NULL;
+	struct wfg_flow *f;
+	struct wfg_dp dp;
+	char err[256], la[64], ra[64];
+	int rc, json = argc > 2 && !strcmp(argv[2], "--json"), n = 0;
+
+	if (argc < 2 || !strcmp(argv[1], "--help"))
+		return printf("usage: wfguard flows IFACE [--json]\n"), argc < 2 ? EXIT_INPUT : EXIT_OK;
+	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	f = malloc(sizeof(*f));
+	if (!f)
+		return fail(EXIT_SYSTEM, "out of memory");
+	if (!json)
+		printf("%-40s %-40s %8s %8s %7s %5s\n", "local", "remote", "out", "in", "covers", "gen");
+	else
+		printf("[");
+	while (bpf_map_get_next_key(dp.flows_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(dp.flows_fd, &key, f))
+			continue;
+		addr_str(la, sizeof(la), key.family, key.laddr);
+		addr_str(ra, sizeof(ra), key.family, key.raddr);
+		if (json)
+			printf("%s{\"local\":\"%s\",\"local_port\":%u,\"remote\":\"%s\","
+			       "\"remote_port\":%u,\"pkts_out\":%u,\"pkts_in\":%u,\"bytes_out\":%llu,"
+			       "\"bytes_in\":%llu,\"covers_sent\":%u,\"generation\":%llu}",
+			       n ? "," : "", la, ntohs(key.lport), ra, ntohs(key.rport),
+			       f->st.pkts_out, f->st.pkts_in, (unsigned long long)f->st.bytes_out,
+			       (unsigned long long)f->st.bytes_in, f->st.covers_sent,
+			       (unsigned long long)f->st.generation);
+		else {
+			char l[80], r[80];
+
+			snprintf(l, sizeof(l), "%s:%u", la, ntohs(key.lport));
+			snprintf(r, sizeof(r), "%s:%u", ra, ntohs(key.rport));
+			printf("%-40s %-40s %8u %8u %7u %5llu\n", l, r, f->st.pkts_out, f->st.pkts_in,
+			       f->st.covers_sent, (unsigned long long)f->st.generation);
+		}
+		n++;
+	}
+	if (json)
+		printf("]\n");
+	free(f);
+	wfg_dp_close(&dp);
+	return EXIT_OK;
+}
+
 /* ---------------------------------------------------------------- run (pump) */
 
 static volatile sig_atomic_t stop, reload;
@@ -450,6 +508,7 @@ static const struct command {
 	{ "detach", cmd_detach, "remove everything wfguard put on an interface" },
 	{ "status", cmd_status, "what is attached, which policy" },
 	{ "stats", cmd_stats, "counters (--json, --watch)" },
+	{ "flows", cmd_flows, "the flow table (--json)" },
 	{ "policy", cmd_policy, "check a policy file, or apply it live" },
 	{ "run", cmd_run, "the daemon: pump cover packets, reload on SIGHUP" },
 	{ "keys", cmd_keys, "generate a shim key file" },
