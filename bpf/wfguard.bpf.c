@@ -636,7 +636,9 @@ int wfg_egress(struct __sk_buff *skb)
 		}
 		f->st.covers_sent++;
 		stat_add(WFG_STAT_COVERS_SENT, 1);
-	} else if (d->flags & WFG_DEC_UNSHAPED) {
+	} else if ((d->flags & WFG_DEC_UNSHAPED) || skb->gso_size) {
+		/* A UDP GSO super-packet becomes many datagrams after this hook:
+		 * one trailer at its end would be wrong for all of them. */
 		stat_add(WFG_STAT_UNSHAPED, 1);
 	} else if (shim_len && d->pad_to >= p->pay_len + WFG_SHIM_LEN) {
 		req->keep = p->pay_len;
