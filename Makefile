@@ -101,7 +101,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/tests/unit/%: tests/unit/%.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(USERLIB) -o $@ -lcriterion $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $(UNIT_CFLAGS) -Itests $< $(UNIT_LIBS) $(USERLIB) -o $@ -lcriterion $(UNIT_LDLIBS) $(USER_LDLIBS)
 
 # The same unit tests, built by clang with AddressSanitizer and UBSan.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -117,7 +117,7 @@ $(USERLIB_ASAN): $(USERLIB_ASAN_OBJS)
 $(BUILD)/asan/tests/unit/%: tests/unit/%.c $(USERLIB_ASAN) $(CORE_HDRS) $(USER_HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(@D)
 	$(call msg,ASAN,$@)
-	$(Q)$(CLANG) $(USER_CFLAGS) $(ASAN_FLAGS) -Itests $< $(USERLIB_ASAN) -o $@ -lcriterion $(USER_LDLIBS)
+	$(Q)$(CLANG) $(USER_CFLAGS) $(ASAN_FLAGS) $(UNIT_CFLAGS) -Itests $< $(UNIT_ASAN_LIBS) $(USERLIB_ASAN) -o $@ -lcriterion $(UNIT_LDLIBS) $(USER_LDLIBS)
 
 # The core under gcc's strictest useful warnings (it is also compiled for BPF).
 $(BUILD)/tests/compile/%.o: tests/compile/%.c $(CORE_HDRS) | $(DEPS_FIRST)
@@ -161,3 +161,36 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- wfbench (harness)
+# build/wfbench from bench/*.c (not bench/perf/). The harness's library part (every
+# bench/*.c but the CLI) is also an archive, so that unit tests can link it.
+BENCH_HDRS      := $(wildcard bench/*.h)
+BENCHLIB_SRCS   := $(filter-out bench/wfbench.c,$(wildcard bench/*.c))
+BENCHLIB        := $(BUILD)/libwfbench.a
+BENCHLIB_ASAN   := $(BUILD)/asan/libwfbench.a
+BENCH_LDLIBS    := -lpcap
+UNIT_CFLAGS     := -Ibench
+UNIT_LIBS       := $(BENCHLIB)
+UNIT_ASAN_LIBS  := $(BENCHLIB_ASAN)
+UNIT_LDLIBS     := $(BENCH_LDLIBS)
+
+all: $(BUILD)/wfbench
+
+$(BENCHLIB_SRCS:%.c=$(BUILD)/%.o) $(BENCHLIB_SRCS:%.c=$(BUILD)/asan/%.o) \
+	$(BUILD)/bench/wfbench.o: $(BENCH_HDRS)
+
+$(BENCHLIB): $(BENCHLIB_SRCS:%.c=$(BUILD)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BENCHLIB_ASAN): $(BENCHLIB_SRCS:%.c=$(BUILD)/asan/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/wfbench: $(BUILD)/bench/wfbench.o $(BENCHLIB) $(USERLIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS)
+
+$(UNIT_BINS): $(BENCHLIB) $(BENCH_HDRS)
+$(UNIT_ASAN): $(BENCHLIB_ASAN) $(BENCH_HDRS)

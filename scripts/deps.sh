@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
 	make gcc clang llvm pkg-config
-	libbpf-dev bpftool libelf-dev zlib1g-dev
+	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
 	libcriterion-dev libyaml-dev libclang-rt-14-dev
 	iproute2
 )

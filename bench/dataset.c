@@ -1,0 +1,1163 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Datasets on disk: the manifest, atomic writing (temporary directory and a
+ * rename) and import from directories of Wang, Maybenot, pcap or native
+ * traces. Layout and naming rules: docs/trace-format.md.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "dataset.h"
+
+#define MANIFEST  "manifest"
+#define TRACE_EXT ".trace"
+
+/* ---------------------------------------------------------------- small helpers */
+
+static char *path_join(const char *dir, const char *name, const char *ext)
+{
+	size_t n = strlen(dir) + strlen(name) + strlen(ext) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s%s", dir, name, ext);
+	return p;
+}
+
+/* A copy of dir without trailing slashes ("out/" -> "out", "/" stays). */
+static char *dir_name(const char *dir)
+{
+	char *d = strdup(dir);
+	size_t n;
+
+	if (!d)
+		return NULL;
+	n = strlen(d);
+	while (n > 1 && d[n - 1] == '/')
+		d[--n] = 0;
+	return d;
+}
+
+/* Newlines would break the manifest's one-line values. */
+static void one_line(char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n' || *s == '\r')
+			*s = ' ';
+	}
+}
+
+void wfb_entry_name(int site, unsigned instance, char *buf, size_t len)
+{
+	if (site == WFB_UNMON)
+		snprintf(buf, len, "u-%u", instance);
+	else
+		snprintf(buf, len, "%d-%u", site, instance);
+}
+
+const char *wfb_units_name(enum wfb_units u)
+{
+	return u == WFB_UNITS_NONE ? "none" : "bytes";
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) ? -1 : 0;
+}
+
+/* rm -r (the datasets we write are flat, but be thorough). */
+static int remove_tree(const char *dir)
+{
+	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
+}
+
+/* "3-7" -> site 3, instance 7; "u-4" -> unmonitored 4. */
+static int parse_entry_name(const char *s, int *site, unsigned *inst)
+{
+	char buf[64], *dash;
+	uint64_t a, b;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	dash = strchr(buf, '-');
+	if (!dash)
+		return -EINVAL;
+	*dash = 0;
+	if (wfb_parse_u64(dash + 1, UINT32_MAX, &b))
+		return -EINVAL;
+	*inst = (unsigned)b;
+	if (!strcmp(buf, "u")) {
+		*site = WFB_UNMON;
+		return 0;
+	}
+	if (wfb_parse_u64(buf, INT32_MAX, &a))
+		return -EINVAL;
+	*site = (int)a;
+	return 0;
+}
+
+static int entry_cmp(const void *pa, const void *pb)
+{
+	const struct wfb_entry *a = pa, *b = pb;
+	unsigned sa = a->site == WFB_UNMON ? UINT32_MAX : (unsigned)a->site;
+	unsigned sb = b->site == WFB_UNMON ? UINT32_MAX : (unsigned)b->site;
+
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	return a->instance < b->instance ? -1 : a->instance > b->instance;
+}
+
+/*
+ * Sorted entries against the shape sites x instances + unmonitored: the first
+ * one missing or out of place, by name, in `name` (-EINVAL), or 0.
+ */
+static int check_shape(const struct wfb_entry *e, size_t n, unsigned sites, unsigned inst,
+		       unsigned unmon, char *name, size_t len)
+{
+	size_t want = (size_t)sites * inst + unmon, i;
+
+	for (i = 0; i < want; i++) {
+		int site = i < (size_t)sites * inst ? (int)(i / inst) : WFB_UNMON;
+		unsigned k = site == WFB_UNMON ? (unsigned)(i - (size_t)sites * inst)
+					       : (unsigned)(i % inst);
+
+		if (i >= n || e[i].site != site || e[i].instance != k) {
+			wfb_entry_name(site, k, name, len);
+			return -EINVAL;
+		}
+	}
+	if (n > want) {
+		wfb_entry_name(e[want].site, e[want].instance, name, len);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+struct mf {
+	const char *path;
+	size_t line;
+	bool seen_format, seen_sites, seen_inst, seen_unmon, seen_units, seen_count;
+	uint64_t count;
+	size_t cap;
+};
+
+#define MERR(m, fmt, ...) \
+	wfg_err(err, errlen, EINVAL, "%s:%zu: " fmt, (m)->path, (m)->line, ##__VA_ARGS__)
+
+static int mf_uint(struct mf *m, const char *key, const char *v, unsigned *out, bool *seen,
+		   char *err, size_t errlen)
+{
+	uint64_t x;
+	char q[64];
+
+	if (wfb_parse_u64(v, 100000000, &x))
+		return MERR(m, "%s: expected a count, got '%s'", key, wfb_quote(v, q, sizeof(q)));
+	*out = (unsigned)x;
+	*seen = true;
+	return 0;
+}
+
+static int mf_trace(struct wfb_dataset *ds, struct mf *m, char *v, char *err, size_t errlen)
+{
+	char *name = v, *pk, *src, q[64];
+	struct wfb_entry *e;
+	uint64_t packets;
+
+	pk = name + strcspn(name, " \t");
+	if (*pk)
+		*pk++ = 0;
+	pk += strspn(pk, " \t");
+	src = pk + strcspn(pk, " \t");
+	if (*src)
+		*src++ = 0;
+	src = wfb_trim(src);
+	if (ds->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 256;
+
+		e = realloc(ds->e, cap * sizeof(*e));
+		if (!e)
+			return wfg_err(err, errlen, ENOMEM, "out of memory");
+		ds->e = e;
+		m->cap = cap;
+	}
+	e = &ds->e[ds->n];
+	memset(e, 0, sizeof(*e));
+	if (parse_entry_name(name, &e->site, &e->instance))
+		return MERR(m, "trace: bad name '%s' (expected SITE-INSTANCE or u-INDEX)",
+			    wfb_quote(name, q, sizeof(q)));
+	if (wfb_parse_u64(pk, SIZE_MAX, &packets))
+		return MERR(m, "trace %s: expected a packet count, got '%s'", name,
+			    wfb_quote(pk, q, sizeof(q)));
+	e->packets = (size_t)packets;
+	e->src = strdup(*src ? src : "-");
+	if (!e->src)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	ds->n++;
+	return 0;
+}
+
+static int mf_units(struct wfb_dataset *ds, struct mf *m, const char *key, const char *v, char *err,
+		    size_t errlen)
+{
+	char q[64];
+
+	if (!strcmp(key, "time_units")) {
+		if (strcmp(v, "ns"))
+			return MERR(m, "time_units: only 'ns' is known, got '%s'",
+				    wfb_quote(v, q, sizeof(q)));
+		return 0;
+	}
+	if (!strcmp(v, "bytes"))
+		ds->units = WFB_UNITS_BYTES;
+	else if (!strcmp(v, "none"))
+		ds->units = WFB_UNITS_NONE;
+	else
+		return MERR(m, "size_units: expected 'bytes' or 'none', got '%s'",
+			    wfb_quote(v, q, sizeof(q)));
+	m->seen_units = true;
+	return 0;
+}
+
+static int mf_line(struct wfb_dataset *ds, struct mf *m, char *line, char *err, size_t errlen)
+{
+	char *eq = strchr(line, '='), *key = line, *v, q[64];
+
+	if (!eq)
+		return MERR(m, "expected 'key=value', got '%s'", wfb_quote(line, q, sizeof(q)));
+	*eq = 0;
+	key = wfb_trim(key);
+	v = wfb_trim(eq + 1);
+	if (!m->seen_format && strcmp(key, "format"))
+		return MERR(m, "expected 'format=%s' first", WFB_DATASET_FORMAT);
+	if (!strcmp(key, "format")) {
+		if (strcmp(v, WFB_DATASET_FORMAT))
+			return MERR(m, "unsupported format '%s' (this build reads '%s')",
+				    wfb_quote(v, q, sizeof(q)), WFB_DATASET_FORMAT);
+		m->seen_format = true;
+		return 0;
+	}
+	if (!strcmp(key, "sites"))
+		return mf_uint(m, key, v, &ds->sites, &m->seen_sites, err, errlen);
+	if (!strcmp(key, "instances"))
+		return mf_uint(m, key, v, &ds->instances, &m->seen_inst, err, errlen);
+	if (!strcmp(key, "unmonitored"))
+		return mf_uint(m, key, v, &ds->unmonitored, &m->seen_unmon, err, errlen);
+	if (!strcmp(key, "traces")) {
+		if (wfb_parse_u64(v, SIZE_MAX, &m->count))
+			return MERR(m, "traces: expected a count, got '%s'",
+				    wfb_quote(v, q, sizeof(q)));
+		m->seen_count = true;
+		return 0;
+	}
+	if (!strcmp(key, "source")) {
+		free(ds->source);
+		ds->source = strdup(v);
+		return ds->source ? 0 : wfg_err(err, errlen, ENOMEM, "out of memory");
+	}
+	if (!strcmp(key, "time_units") || !strcmp(key, "size_units"))
+		return mf_units(ds, m, key, v, err, errlen);
+	if (!strcmp(key, "trace"))
+		return mf_trace(ds, m, v, err, errlen);
+	return MERR(m, "unknown key '%s'", wfb_quote(key, q, sizeof(q)));
+}
+
+static int mf_read(struct wfb_dataset *ds, struct mf *m, FILE *f, char *err, size_t errlen)
+{
+	char *buf = NULL, *line;
+	size_t cap = 0;
+	int rc = 0;
+
+	while (!rc && getline(&buf, &cap, f) >= 0) {
+		m->line++;
+		line = wfb_trim(buf);
+		if (*line && *line != '#')
+			rc = mf_line(ds, m, line, err, errlen);
+	}
+	free(buf);
+	if (!rc && ferror(f))
+		rc = wfg_err(err, errlen, EIO, "%s: read error", m->path);
+	return rc;
+}
+
+/* The manifest's counts against its own index. */
+static int mf_check(struct wfb_dataset *ds, struct mf *m, char *err, size_t errlen)
+{
+	char name[64];
+	int rc;
+
+	if (!m->seen_format)
+		return wfg_err(err, errlen, EINVAL, "%s: empty manifest", m->path);
+	if (!m->seen_sites || !m->seen_inst || !m->seen_unmon || !m->seen_units)
+		return wfg_err(err, errlen, EINVAL,
+			       "%s: incomplete: needs sites, instances, unmonitored and size_units",
+			       m->path);
+	if (!ds->sites || !ds->instances)
+		return wfg_err(err, errlen, EINVAL,
+			       "%s: empty dataset (sites=%u, instances=%u): a dataset needs "
+			       "at least one monitored trace",
+			       m->path, ds->sites, ds->instances);
+	if (m->seen_count && m->count != ds->n)
+		return wfg_err(err, errlen, EINVAL, "%s: traces=%llu but %zu trace lines", m->path,
+			       (unsigned long long)m->count, ds->n);
+	qsort(ds->e, ds->n, sizeof(*ds->e), entry_cmp);
+	rc = check_shape(ds->e, ds->n, ds->sites, ds->instances, ds->unmonitored, name,
+			 sizeof(name));
+	if (rc == -ERANGE)
+		return wfg_err(err, errlen, EINVAL,
+			       "%s: inconsistent: trace %s is outside sites=%u instances=%u "
+			       "unmonitored=%u (or listed twice)",
+			       m->path, name, ds->sites, ds->instances, ds->unmonitored);
+	if (rc)
+		return wfg_err(err, errlen, EINVAL,
+			       "%s: inconsistent: trace %s is missing (sites=%u instances=%u "
+			       "unmonitored=%u)",
+			       m->path, name, ds->sites, ds->instances, ds->unmonitored);
+	return 0;
+}
+
+/* Every listed file present, and no other trace file. */
+static int check_files(const struct wfb_dataset *ds, char *err, size_t errlen)
+{
+	size_t i, found = 0, ext = strlen(TRACE_EXT);
+	struct dirent *de;
+	char name[64];
+	DIR *d;
+
+	for (i = 0; i < ds->n; i++) {
+		struct stat st;
+		char *p;
+		int rc = 0;
+
+		wfb_entry_name(ds->e[i].site, ds->e[i].instance, name, sizeof(name));
+		p = path_join(ds->dir, name, TRACE_EXT);
+		if (!p)
+			return wfg_err(err, errlen, ENOMEM, "out of memory");
+		if (stat(p, &st) || !S_ISREG(st.st_mode))
+			rc = wfg_err(err, errlen, EINVAL,
+				     "%s: inconsistent: listed in the manifest but missing", p);
+		free(p);
+		if (rc)
+			return rc;
+	}
+	d = opendir(ds->dir);
+	if (!d)
+		return wfg_err(err, errlen, errno, "%s: %s", ds->dir, strerror(errno));
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		found += n > ext && !strcmp(de->d_name + n - ext, TRACE_EXT);
+	}
+	closedir(d);
+	if (found != ds->n)
+		return wfg_err(err, errlen, EINVAL,
+			       "%s: inconsistent: %zu trace files but the manifest lists %zu",
+			       ds->dir, found, ds->n);
+	return 0;
+}
+
+int wfb_dataset_open(struct wfb_dataset *ds, const char *dir, char *err, size_t errlen)
+{
+	struct mf m = { 0 };
+	char *path;
+	FILE *f;
+	int rc;
+
+	memset(ds, 0, sizeof(*ds));
+	ds->dir = dir_name(dir);
+	path = ds->dir ? path_join(ds->dir, MANIFEST, "") : NULL;
+	if (!path) {
+		wfb_dataset_close(ds);
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	}
+	m.path = path;
+	f = fopen(path, "r");
+	if (!f) {
+		rc = errno == ENOENT ? wfg_err(err, errlen, ENOENT, "%s: not a dataset (no %s)",
+					       ds->dir, path)
+				     : wfg_err(err, errlen, errno, "%s: %s", path, strerror(errno));
+	} else {
+		rc = mf_read(ds, &m, f, err, errlen);
+		fclose(f);
+	}
+	if (!rc)
+		rc = mf_check(ds, &m, err, errlen);
+	if (!rc)
+		rc = check_files(ds, err, errlen);
+	if (!rc && !ds->source)
+		ds->source = strdup("-");
+	free(path);
+	if (rc)
+		wfb_dataset_close(ds);
+	return rc;
+}
+
+void wfb_dataset_close(struct wfb_dataset *ds)
+{
+	size_t i;
+
+	for (i = 0; i < ds->n; i++)
+		free(ds->e[i].src);
+	free(ds->e);
+	free(ds->dir);
+	free(ds->source);
+	memset(ds, 0, sizeof(*ds));
+}
+
+size_t wfb_dataset_index(const struct wfb_dataset *ds, int site, unsigned instance)
+{
+	if (site == WFB_UNMON)
+		return (size_t)ds->sites * ds->instances + instance;
+	return (size_t)site * ds->instances + instance;
+}
+
+int wfb_dataset_read(const struct wfb_dataset *ds, size_t i, struct wfb_trace *t, char *err,
+		     size_t errlen)
+{
+	char name[64], *p;
+	int rc;
+
+	if (i >= ds->n)
+		return wfg_err(err, errlen, EINVAL, "%s: no trace %zu", ds->dir, i);
+	wfb_entry_name(ds->e[i].site, ds->e[i].instance, name, sizeof(name));
+	p = path_join(ds->dir, name, TRACE_EXT);
+	if (!p)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	rc = wfb_trace_load(p, WFB_FMT_NATIVE, NULL, t, err, errlen);
+	if (!rc && t->n != ds->e[i].packets)
+		rc = wfg_err(err, errlen, EINVAL,
+			     "%s: inconsistent: %zu packets, the manifest says %zu", p, t->n,
+			     ds->e[i].packets);
+	free(p);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+struct wfb_writer {
+	char *dir; /* final name */
+	char *tmp; /* DIR.tmp-XXXXXX, where everything is written */
+	bool force;
+	bool any_size;
+	struct wfb_entry *e;
+	size_t n, cap;
+};
+
+/* An existing DIR may be replaced only if it is a dataset or an empty directory. */
+static int replaceable(const char *dir, char *err, size_t errlen)
+{
+	char *p = path_join(dir, MANIFEST, ""), buf[256] = "";
+	struct stat st;
+	size_t n = 0;
+	DIR *d;
+	FILE *f;
+
+	if (!p)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	f = fopen(p, "r");
+	free(p);
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = 0;
+		fclose(f);
+		if (strstr(buf, "format=" WFB_DATASET_FORMAT))
+			return 0;
+	}
+	if (!stat(dir, &st) && S_ISDIR(st.st_mode) && (d = opendir(dir))) {
+		struct dirent *de;
+
+		n = 0;
+		while ((de = readdir(d)))
+			n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+		closedir(d);
+		if (!n)
+			return 0;
+	}
+	return wfg_err(err, errlen, EEXIST, "%s exists and is not a dataset; not replacing it",
+		       dir);
+}
+
+static int exists_check(const char *dir, bool force, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(dir, &st)) {
+		if (errno == ENOENT)
+			return 0;
+		return wfg_err(err, errlen, errno, "%s: %s", dir, strerror(errno));
+	}
+	if (!force)
+		return wfg_err(err, errlen, EEXIST, "%s exists (--force replaces it)", dir);
+	return replaceable(dir, err, errlen);
+}
+
+int wfb_writer_open(struct wfb_writer **wp, const char *dir, bool force, char *err, size_t errlen)
+{
+	struct wfb_writer *w = calloc(1, sizeof(*w));
+	size_t n;
+	int rc;
+
+	*wp = NULL;
+	if (!w || !(w->dir = dir_name(dir))) {
+		free(w);
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	}
+	w->force = force;
+	rc = exists_check(w->dir, force, err, errlen);
+	n = strlen(w->dir) + 16;
+	if (!rc && !(w->tmp = malloc(n)))
+		rc = wfg_err(err, errlen, ENOMEM, "out of memory");
+	if (!rc) {
+		snprintf(w->tmp, n, "%s.tmp-XXXXXX", w->dir);
+		if (!mkdtemp(w->tmp)) {
+			rc = wfg_err(err, errlen, errno, "%s: %s", w->tmp, strerror(errno));
+			free(w->tmp);
+			w->tmp = NULL;
+		}
+	}
+	if (rc) {
+		wfb_writer_abort(w);
+		return rc;
+	}
+	*wp = w;
+	return 0;
+}
+
+static int write_trace_file(const char *path, const struct wfb_trace *t, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "wx");
+	int rc;
+
+	if (!f)
+		return wfg_err(err, errlen, errno, "%s: %s", path, strerror(errno));
+	rc = wfb_write_native(f, t);
+	if (fclose(f) && !rc)
+		rc = -errno;
+	if (rc)
+		return wfg_err(err, errlen, -rc, "%s: %s", path, strerror(-rc));
+	return 0;
+}
+
+static int writer_push(struct wfb_writer *w, int site, unsigned instance, const char *src,
+		       size_t packets)
+{
+	struct wfb_entry *e;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 256;
+
+		e = realloc(w->e, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		w->e = e;
+		w->cap = cap;
+	}
+	e = &w->e[w->n];
+	e->site = site;
+	e->instance = instance;
+	e->packets = packets;
+	e->src = strdup(src && *src ? src : "-");
+	if (!e->src)
+		return -ENOMEM;
+	one_line(e->src);
+	w->n++;
+	return 0;
+}
+
+int wfb_writer_add(struct wfb_writer *w, int site, unsigned instance, const char *src,
+		   const struct wfb_trace *t, char *err, size_t errlen)
+{
+	char name[64], *p;
+	size_t i;
+	int rc;
+
+	wfb_entry_name(site, instance, name, sizeof(name));
+	if (site < 0 && site != WFB_UNMON)
+		return wfg_err(err, errlen, EINVAL, "bad site %d", site);
+	if (!t->n)
+		return wfg_err(err, errlen, EINVAL, "%s: empty trace (no packets)",
+			       src ? src : name);
+	rc = wfb_trace_check(t, err, errlen);
+	if (rc)
+		return rc;
+	p = path_join(w->tmp, name, TRACE_EXT);
+	if (!p)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	rc = write_trace_file(p, t, err, errlen);
+	free(p);
+	if (rc == -EEXIST)
+		return wfg_err(err, errlen, EINVAL, "trace %s given twice (again from %s)", name,
+			       src ? src : "-");
+	if (rc)
+		return rc;
+	for (i = 0; i < t->n; i++)
+		w->any_size |= t->pkts[i].size != 0;
+	if (writer_push(w, site, instance, src, t->n))
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* sites/instances/unmonitored from what was added; every slot must be filled. */
+static int writer_shape(struct wfb_writer *w, unsigned *sites, unsigned *inst, unsigned *unmon,
+			char *err, size_t errlen)
+{
+	size_t i;
+	char name[64];
+	int rc;
+
+	*sites = *inst = *unmon = 0;
+	for (i = 0; i < w->n; i++) {
+		const struct wfb_entry *e = &w->e[i];
+
+		if (e->site == WFB_UNMON) {
+			*unmon = e->instance + 1 > *unmon ? e->instance + 1 : *unmon;
+			continue;
+		}
+		*sites = (unsigned)e->site + 1 > *sites ? (unsigned)e->site + 1 : *sites;
+		*inst = e->instance + 1 > *inst ? e->instance + 1 : *inst;
+	}
+	if (!w->n || !*sites)
+		return wfg_err(err, errlen, EINVAL, "empty dataset: no monitored trace");
+	qsort(w->e, w->n, sizeof(*w->e), entry_cmp);
+	rc = check_shape(w->e, w->n, *sites, *inst, *unmon, name, sizeof(name));
+	if (rc)
+		return wfg_err(err, errlen, EINVAL,
+			       "inconsistent dataset: trace %s is missing (sites=%u instances=%u "
+			       "unmonitored=%u)",
+			       name, *sites, *inst, *unmon);
+	return 0;
+}
+
+static int write_manifest(struct wfb_writer *w, const char *source, unsigned sites, unsigned inst,
+			  unsigned unmon, char *err, size_t errlen)
+{
+	char *p = path_join(w->tmp, MANIFEST, ""), *src = strdup(source ? source : "-");
+	char name[64];
+	FILE *f = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (!p || !src || !(f = fopen(p, "w"))) {
+		rc = wfg_err(err, errlen, p && src ? errno : ENOMEM, "%s: %s", p ? p : "manifest",
+			     strerror(p && src ? errno : ENOMEM));
+		goto out;
+	}
+	one_line(src);
+	fprintf(f, "# wfbench dataset: see docs/trace-format.md\n");
+	fprintf(f, "format=%s\nsites=%u\ninstances=%u\nunmonitored=%u\ntraces=%zu\n",
+		WFB_DATASET_FORMAT, sites, inst, unmon, w->n);
+	fprintf(f, "source=%s\ntime_units=ns\nsize_units=%s\n", src,
+		wfb_units_name(w->any_size ? WFB_UNITS_BYTES : WFB_UNITS_NONE));
+	fprintf(f, "# trace=NAME PACKETS SOURCE (file NAME.trace)\n");
+	for (i = 0; i < w->n; i++) {
+		wfb_entry_name(w->e[i].site, w->e[i].instance, name, sizeof(name));
+		fprintf(f, "trace=%s %zu %s\n", name, w->e[i].packets, w->e[i].src);
+	}
+	if (ferror(f) | fclose(f))
+		rc = wfg_err(err, errlen, EIO, "%s: write error", p);
+out:
+	free(p);
+	free(src);
+	return rc;
+}
+
+/* Flush the temporary directory to disk so that the rename publishes whole files. */
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	if (fd >= 0) {
+		syncfs(fd);
+		close(fd);
+	}
+}
+
+/* Put tmp in place of an existing dataset: swap atomically, then delete the old one. */
+static int replace_dir(struct wfb_writer *w, char *err, size_t errlen)
+{
+	int rc = exists_check(w->dir, true, err, errlen);
+
+	if (rc)
+		return rc;
+	if (!renameat2(AT_FDCWD, w->tmp, AT_FDCWD, w->dir, RENAME_EXCHANGE)) {
+		remove_tree(w->tmp); /* now the old dataset */
+		return 0;
+	}
+	if (errno != EINVAL && errno != ENOSYS)
+		return wfg_err(err, errlen, errno, "%s: %s", w->dir, strerror(errno));
+	/* no RENAME_EXCHANGE on this file system: two renames */
+	{
+		size_t n = strlen(w->dir) + 16;
+		char *old = malloc(n);
+
+		if (!old)
+			return wfg_err(err, errlen, ENOMEM, "out of memory");
+		snprintf(old, n, "%s.old-XXXXXX", w->dir);
+		if (!mkdtemp(old) || rmdir(old) || rename(w->dir, old) || rename(w->tmp, w->dir))
+			rc = wfg_err(err, errlen, errno, "%s: %s", w->dir, strerror(errno));
+		else
+			remove_tree(old);
+		free(old);
+	}
+	return rc;
+}
+
+static int install(struct wfb_writer *w, char *err, size_t errlen)
+{
+	struct stat st;
+
+	sync_dir(w->tmp);
+	if (!lstat(w->dir, &st)) {
+		if (!w->force)
+			return wfg_err(err, errlen, EEXIST, "%s exists (--force replaces it)",
+				       w->dir);
+		return replace_dir(w, err, errlen);
+	}
+	if (rename(w->tmp, w->dir))
+		return wfg_err(err, errlen, errno, "%s: %s", w->dir, strerror(errno));
+	return 0;
+}
+
+int wfb_writer_commit(struct wfb_writer *w, const char *source, char *err, size_t errlen)
+{
+	unsigned sites, inst, unmon;
+	int rc = writer_shape(w, &sites, &inst, &unmon, err, errlen);
+
+	if (!rc)
+		rc = write_manifest(w, source, sites, inst, unmon, err, errlen);
+	if (!rc)
+		rc = install(w, err, errlen);
+	if (!rc) {
+		free(w->tmp);
+		w->tmp = NULL; /* it is DIR now */
+	}
+	wfb_writer_abort(w);
+	return rc;
+}
+
+void wfb_writer_abort(struct wfb_writer *w)
+{
+	size_t i;
+
+	if (!w)
+		return;
+	if (w->tmp)
+		remove_tree(w->tmp);
+	for (i = 0; i < w->n; i++)
+		free(w->e[i].src);
+	free(w->e);
+	free(w->tmp);
+	free(w->dir);
+	free(w);
+}
+
+/* ---------------------------------------------------------------- import: names */
+
+#define MAX_KEY 4
+
+struct item {
+	char *name; /* in SRC */
+	bool unmon;
+	uint64_t key[MAX_KEY]; /* key[0]: site (or unmonitored index); the rest: instance */
+	int site;
+	unsigned instance;
+};
+
+/* Compare names with digit runs as numbers ("2" < "10"). */
+static int natcmp(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			size_t la, lb;
+
+			while (*a == '0' && isdigit((unsigned char)a[1]))
+				a++;
+			while (*b == '0' && isdigit((unsigned char)b[1]))
+				b++;
+			la = strspn(a, "0123456789");
+			lb = strspn(b, "0123456789");
+			if (la != lb)
+				return la < lb ? -1 : 1;
+			if (strncmp(a, b, la))
+				return strncmp(a, b, la);
+			a += la;
+			b += la;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+		a++;
+		b++;
+	}
+	return (unsigned char)*a - (unsigned char)*b;
+}
+
+/* Split "a-b-c" (up to the first '.') into fields; count, or -1 if too many. */
+static int name_fields(const char *name, char *buf, size_t len, char **f, int max)
+{
+	size_t n = strcspn(name, ".");
+
+	if (n >= len)
+		return -1;
+	memcpy(buf, name, n);
+	buf[n] = 0;
+	if (!n || buf[0] == '-' || buf[n - 1] == '-' || strstr(buf, "--"))
+		return 0;
+	return wfb_split(buf, "-", f, max);
+}
+
+static bool all_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 18;
+}
+
+/* SITE-INSTANCE, INDEX, u-INDEX (with any extension); false if none. */
+static bool parse_std_name(struct item *it)
+{
+	char buf[256], *f[3];
+	int n = name_fields(it->name, buf, sizeof(buf), f, 2);
+
+	if (n == 1 && all_digits(f[0])) {
+		it->unmon = true;
+		it->key[0] = strtoull(f[0], NULL, 10);
+		return true;
+	}
+	if (n != 2 || !all_digits(f[1]))
+		return false;
+	it->unmon = !strcmp(f[0], "u");
+	if (!it->unmon && !all_digits(f[0]))
+		return false;
+	it->key[0] = strtoull(it->unmon ? f[1] : f[0], NULL, 10);
+	it->key[1] = it->unmon ? 0 : strtoull(f[1], NULL, 10);
+	return true;
+}
+
+/* Maybenot: the name ends in 2..MAX_KEY numeric fields: SITE-INSTANCE[-MORE]. */
+static bool parse_maybenot_name(struct item *it)
+{
+	char buf[256], *f[32];
+	int n = name_fields(it->name, buf, sizeof(buf), f, 31), run = 0, i;
+
+	if (n < 2 || n > 31)
+		return false;
+	while (run < n && all_digits(f[n - 1 - run]))
+		run++;
+	if (run < 2 || run > MAX_KEY)
+		return false;
+	for (i = 0; i < run; i++)
+		it->key[i] = strtoull(f[n - run + i], NULL, 10);
+	return true;
+}
+
+static int item_cmp(const void *pa, const void *pb)
+{
+	const struct item *a = pa, *b = pb;
+	int i;
+
+	if (a->unmon != b->unmon)
+		return a->unmon ? 1 : -1;
+	for (i = 0; i < MAX_KEY; i++) {
+		if (a->key[i] != b->key[i])
+			return a->key[i] < b->key[i] ? -1 : 1;
+	}
+	return natcmp(a->name, b->name);
+}
+
+static int item_name_cmp(const void *pa, const void *pb)
+{
+	return natcmp(((const struct item *)pa)->name, ((const struct item *)pb)->name);
+}
+
+static bool same_key(const struct item *a, const struct item *b)
+{
+	return a->unmon == b->unmon && !memcmp(a->key, b->key, sizeof(a->key));
+}
+
+/* ---------------------------------------------------------------- import: listing */
+
+struct listing {
+	struct item *it;
+	size_t n, cap;
+};
+
+static void listing_free(struct listing *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->it[i].name);
+	free(l->it);
+	memset(l, 0, sizeof(*l));
+}
+
+static int listing_add(struct listing *l, const char *name)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		struct item *it = realloc(l->it, cap * sizeof(*it));
+
+		if (!it)
+			return -ENOMEM;
+		l->it = it;
+		l->cap = cap;
+	}
+	memset(&l->it[l->n], 0, sizeof(l->it[0]));
+	l->it[l->n].name = strdup(name);
+	if (!l->it[l->n].name)
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+/* Regular files of src, hidden ones left out. */
+static int list_dir(const char *src, struct listing *l, char *err, size_t errlen)
+{
+	struct dirent *de;
+	DIR *d = opendir(src);
+	int rc = 0;
+
+	if (!d)
+		return wfg_err(err, errlen, errno, "%s: %s", src, strerror(errno));
+	while (!rc && (de = readdir(d))) {
+		struct stat st;
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = path_join(src, de->d_name, "");
+		if (!p) {
+			rc = wfg_err(err, errlen, ENOMEM, "out of memory");
+			break;
+		}
+		if (!stat(p, &st) && S_ISREG(st.st_mode) && listing_add(l, de->d_name))
+			rc = wfg_err(err, errlen, ENOMEM, "out of memory");
+		free(p);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Name rules; files whose names are not traces are dropped (and counted). */
+static void label_names(struct listing *l, enum wfb_format fmt, struct wfb_import_report *rep)
+{
+	size_t i, kept = 0;
+	bool all = true;
+
+	qsort(l->it, l->n, sizeof(*l->it), item_name_cmp);
+	if (fmt == WFB_FMT_MAYBENOT) {
+		for (i = 0; i < l->n && all; i++)
+			all = parse_maybenot_name(&l->it[i]);
+		if (!all) { /* numbered in name order: file k is site k */
+			for (i = 0; i < l->n; i++) {
+				memset(l->it[i].key, 0, sizeof(l->it[i].key));
+				l->it[i].key[0] = i;
+			}
+			rep->sequential = true;
+		}
+		return;
+	}
+	for (i = 0; i < l->n; i++) {
+		if (parse_std_name(&l->it[i])) {
+			l->it[kept++] = l->it[i];
+			continue;
+		}
+		if (!rep->skipped++)
+			snprintf(rep->first_skipped, sizeof(rep->first_skipped), "%s",
+				 l->it[i].name);
+		free(l->it[i].name);
+	}
+	l->n = kept;
+}
+
+/* Dense labels in key order; duplicates are an error. */
+static int assign_labels(struct listing *l, char *err, size_t errlen)
+{
+	size_t i;
+	int site = -1;
+	unsigned inst = 0, unmon = 0;
+
+	qsort(l->it, l->n, sizeof(*l->it), item_cmp);
+	for (i = 0; i < l->n; i++) {
+		struct item *it = &l->it[i], *prev = i ? &l->it[i - 1] : NULL;
+
+		if (prev && same_key(prev, it))
+			return wfg_err(err, errlen, EINVAL, "'%s' and '%s' name the same trace",
+				       prev->name, it->name);
+		if (it->unmon) {
+			it->site = WFB_UNMON;
+			it->instance = unmon++;
+			continue;
+		}
+		if (!prev || prev->key[0] != it->key[0]) {
+			site++;
+			inst = 0;
+		}
+		it->site = site;
+		it->instance = inst++;
+	}
+	return 0;
+}
+
+static unsigned site_count(const struct listing *l, size_t *i)
+{
+	unsigned n = 0;
+	int site = l->it[*i].site;
+
+	while (*i < l->n && l->it[*i].site == site) {
+		(*i)++;
+		n++;
+	}
+	return n;
+}
+
+/* Every site the same number of instances (or at least `want`, cut to it). */
+static int check_sites(struct listing *l, unsigned want, struct wfb_import_report *rep, char *err,
+		       size_t errlen)
+{
+	size_t i = 0, start;
+	unsigned first = 0, n;
+
+	while (i < l->n && l->it[i].site != WFB_UNMON) {
+		start = i;
+		n = site_count(l, &i);
+		if (want && n < want)
+			return wfg_err(err, errlen, EINVAL,
+				       "inconsistent: site '%llu' (%s...) has %u instances, "
+				       "fewer than --instances %u",
+				       (unsigned long long)l->it[start].key[0], l->it[start].name,
+				       n, want);
+		if (!want && start && n != first)
+			return wfg_err(
+				err, errlen, EINVAL,
+				"inconsistent: site '%llu' (%s...) has %u instances, "
+				"site '%llu' has %u (--instances N keeps the first N of each)",
+				(unsigned long long)l->it[start].key[0], l->it[start].name, n,
+				(unsigned long long)l->it[0].key[0], first);
+		if (!start)
+			first = n;
+	}
+	rep->instances = want ? want : first;
+	rep->unmonitored = (unsigned)(l->n - i);
+	rep->sites = i ? (unsigned)l->it[i - 1].site + 1 : 0;
+	if (!rep->sites)
+		return wfg_err(err, errlen, EINVAL, "empty dataset: no monitored trace found");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- import: reading */
+
+static void add_stats(struct wfb_pcap_stats *a, const struct wfb_pcap_stats *b)
+{
+	a->packets += b->packets;
+	a->kept += b->kept;
+	a->not_ip += b->not_ip;
+	a->not_tcpudp += b->not_tcpudp;
+	a->other_host += b->other_host;
+	a->empty += b->empty;
+	a->fragment += b->fragment;
+}
+
+static int import_one(struct wfb_writer *w, const char *path, const struct item *it,
+		      const struct wfb_import_opts *o, struct wfb_trace *t,
+		      struct wfb_import_report *rep, char *err, size_t errlen)
+{
+	struct wfb_pcap_stats st = { 0 };
+	int rc;
+
+	if (o->fmt == WFB_FMT_PCAP) {
+		rc = wfb_read_pcap(path, o->client, t, &st, err, errlen);
+		add_stats(&rep->pcap, &st);
+	} else {
+		rc = wfb_trace_load(path, o->fmt, NULL, t, err, errlen);
+	}
+	if (rc)
+		return rc;
+	if (!t->n)
+		return wfg_err(err, errlen, EINVAL, "%s: empty trace (no packets)", path);
+	rep->files++;
+	return wfb_writer_add(w, it->site, it->instance, it->name, t, err, errlen);
+}
+
+static int import_all(const char *src, bool is_dir, const char *dir, struct listing *l,
+		      const struct wfb_import_opts *o, struct wfb_import_report *rep, char *err,
+		      size_t errlen)
+{
+	struct wfb_writer *w;
+	struct wfb_trace t;
+	char source[512];
+	size_t i;
+	int rc = wfb_writer_open(&w, dir, o->force, err, errlen);
+
+	if (rc)
+		return rc;
+	wfb_trace_init(&t);
+	for (i = 0; !rc && i < l->n; i++) {
+		struct item *it = &l->it[i];
+		char *p;
+
+		if (o->instances && it->site != WFB_UNMON && it->instance >= o->instances)
+			continue;
+		p = is_dir ? path_join(src, it->name, "") : strdup(src);
+		rc = p ? import_one(w, p, it, o, &t, rep, err, errlen)
+		       : wfg_err(err, errlen, ENOMEM, "out of memory");
+		free(p);
+	}
+	wfb_trace_free(&t);
+	if (rc) {
+		wfb_writer_abort(w);
+		return rc;
+	}
+	snprintf(source, sizeof(source), "import --format %s %s", wfb_format_name(o->fmt), src);
+	return wfb_writer_commit(w, source, err, errlen);
+}
+
+int wfb_import(const char *src, const char *dir, const struct wfb_import_opts *o,
+	       struct wfb_import_report *rep, char *err, size_t errlen)
+{
+	struct listing l = { 0 };
+	struct stat st;
+	bool is_dir;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (o->fmt == WFB_FMT_PCAP && !o->client)
+		return wfg_err(err, errlen, EINVAL, "pcap import needs --client ADDR");
+	if (stat(src, &st))
+		return wfg_err(err, errlen, errno, "%s: %s", src, strerror(errno));
+	is_dir = S_ISDIR(st.st_mode);
+	if (is_dir) {
+		rc = list_dir(src, &l, err, errlen);
+		if (!rc)
+			label_names(&l, o->fmt, rep);
+	} else {
+		rc = listing_add(&l, src) ? wfg_err(err, errlen, ENOMEM, "out of memory") : 0;
+	}
+	if (!rc && !l.n)
+		rc = wfg_err(err, errlen, EINVAL, "%s: empty: no trace files%s%s%s", src,
+			     rep->skipped ? " (names like '" : "",
+			     rep->skipped ? rep->first_skipped : "",
+			     rep->skipped ? "' are not SITE-INSTANCE or INDEX)" : "");
+	if (!rc)
+		rc = assign_labels(&l, err, errlen);
+	if (!rc)
+		rc = check_sites(&l, o->instances, rep, err, errlen);
+	if (!rc)
+		rc = import_all(src, is_dir, dir, &l, o, rep, err, errlen);
+	listing_free(&l);
+	return rc;
+}

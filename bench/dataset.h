@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * An on-disk dataset: a directory with a `manifest` and one native trace file
+ * per trace (`SITE-INSTANCE.trace`, unmonitored `u-INDEX.trace`). Layout and
+ * manifest keys: docs/trace-format.md.
+ *
+ * Opening reads the manifest and checks it against the directory; traces are
+ * read one at a time (datasets can be larger than memory). Writing goes into
+ * DIR.tmp-XXXXXX and is renamed to DIR only when complete: DIR is either
+ * absent, the old dataset or the whole new one, never half-written.
+ */
+#ifndef WFBENCH_DATASET_H
+#define WFBENCH_DATASET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "trace.h"
+
+#define WFB_DATASET_FORMAT "wfguard-dataset v1"
+#define WFB_UNMON	   (-1) /* the site of an unmonitored trace */
+
+enum wfb_units {
+	WFB_UNITS_BYTES, /* sizes are bytes (0 on a packet: unknown) */
+	WFB_UNITS_NONE,	 /* no sizes at all: direction and time only */
+};
+
+struct wfb_entry {
+	int site;	   /* 0..sites-1, or WFB_UNMON */
+	unsigned instance; /* within its site; for unmonitored, the index */
+	size_t packets;
+	char *src; /* where it came from (file name), "-" if generated */
+};
+
+struct wfb_dataset {
+	char *dir;
+	unsigned sites, instances, unmonitored;
+	char *source; /* free text: the importer or generator and its arguments */
+	enum wfb_units units;
+	/* sites * instances monitored entries (site-major), then the unmonitored */
+	struct wfb_entry *e;
+	size_t n;
+};
+
+int wfb_dataset_open(struct wfb_dataset *ds, const char *dir, char *err, size_t errlen);
+void wfb_dataset_close(struct wfb_dataset *ds);
+/* Position of a trace in ds->e; site WFB_UNMON for unmonitored. */
+size_t wfb_dataset_index(const struct wfb_dataset *ds, int site, unsigned instance);
+/* Read trace i; its packet count must match the manifest. */
+int wfb_dataset_read(const struct wfb_dataset *ds, size_t i, struct wfb_trace *t, char *err,
+		     size_t errlen);
+/* "3-7" or "u-12" (the file name without ".trace"). */
+void wfb_entry_name(int site, unsigned instance, char *buf, size_t len);
+const char *wfb_units_name(enum wfb_units u);
+
+/* ---------------------------------------------------------------- writing */
+
+struct wfb_writer;
+
+/* Refuses an existing DIR unless force (and then only a dataset or an empty directory). */
+int wfb_writer_open(struct wfb_writer **w, const char *dir, bool force, char *err, size_t errlen);
+/* Write one trace now; a (site, instance) twice or an empty trace is an error. */
+int wfb_writer_add(struct wfb_writer *w, int site, unsigned instance, const char *src,
+		   const struct wfb_trace *t, char *err, size_t errlen);
+/*
+ * Check the whole (every site has instances 0..M-1, unmonitored 0..K-1, not
+ * empty), write the manifest, rename into place. Frees w either way: on error
+ * nothing is left behind.
+ */
+int wfb_writer_commit(struct wfb_writer *w, const char *source, char *err, size_t errlen);
+/* Remove everything written so far and free w. */
+void wfb_writer_abort(struct wfb_writer *w);
+
+/* ---------------------------------------------------------------- import */
+
+struct wfb_import_opts {
+	enum wfb_format fmt;
+	const struct wfb_addr *client; /* pcap */
+	unsigned instances;	       /* keep the first N of each site; 0 = all */
+	bool force;
+};
+
+struct wfb_import_report {
+	size_t files;	/* trace files read */
+	size_t skipped; /* names that are not traces (README, ...) */
+	char first_skipped[64];
+	bool sequential; /* Maybenot names without SITE-INSTANCE: numbered in order */
+	unsigned sites, instances, unmonitored;
+	struct wfb_pcap_stats pcap; /* summed over the files */
+};
+
+/*
+ * SRC: a directory of trace files, or one file (one trace: site 0, instance 0).
+ * Naming rules (docs/trace-format.md): `SITE-INSTANCE[.ext]` monitored,
+ * `INDEX[.ext]` or `u-INDEX[.ext]` unmonitored; Maybenot logs
+ * `...-SITE-INSTANCE[-MORE...].log`, else numbered in name order. Labels are
+ * renumbered densely in the order of their numbers.
+ */
+int wfb_import(const char *src, const char *dir, const struct wfb_import_opts *o,
+	       struct wfb_import_report *rep, char *err, size_t errlen);
+
+#endif /* WFBENCH_DATASET_H */

@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * wfbench: the trace-replay harness's command line.
+ *
+ *   wfbench COMMAND [options]     wfbench COMMAND --help
+ *
+ * Exit codes: 0 success, 1 bad input or usage, 2 internal error (out of
+ * memory, I/O failure while writing).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "generate.h"
+#include "trace.h"
+
+#define EXIT_BAD      1
+#define EXIT_INTERNAL 2
+
+struct cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	void (*usage)(FILE *f);
+	const char *summary;
+};
+
+static const struct cmd *find_cmd(const char *name);
+
+static int exit_code(int rc)
+{
+	if (!rc)
+		return 0;
+	if (rc == -ENOMEM || rc == -EIO || rc == -ENOSPC || rc == -EDQUOT)
+		return EXIT_INTERNAL;
+	return EXIT_BAD;
+}
+
+static int fail(const char *cmd, int rc, const char *err)
+{
+	fprintf(stderr, "wfbench %s: %s\n", cmd, err && *err ? err : strerror(-rc));
+	return exit_code(rc);
+}
+
+static int bad_usage(const struct cmd *c, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "wfbench %s: ", c->name);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see wfbench %s --help)\n", c->name);
+	return EXIT_BAD;
+}
+
+static int parse_count(const char *s, unsigned *v)
+{
+	uint64_t x;
+
+	if (wfb_parse_u64(s, UINT32_MAX, &x))
+		return -EINVAL;
+	*v = (unsigned)x;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- import */
+
+static void import_usage(FILE *f)
+{
+	fprintf(f, "usage: wfbench import --format wang|maybenot|pcap|native [--client ADDR]\n"
+		   "                      [--instances N] [--force] SRC -o DIR\n"
+		   "\n"
+		   "Convert traces into a dataset (a directory with a manifest and one trace\n"
+		   "file per page load). SRC is a directory of trace files or a single file.\n"
+		   "\n"
+		   "  -f, --format FMT     wang: SITE-INSTANCE[.ext] files of 'time<TAB>±size';\n"
+		   "                       maybenot: 'time_ns,s|r|sn|rn|sp|rp[,size]' logs;\n"
+		   "                       pcap: pcap or pcapng captures (needs --client);\n"
+		   "                       native: 'wfguard-trace v1' files (wfguard capture)\n"
+		   "  -c, --client ADDR    the client's IPv4/IPv6 address: packets from it go\n"
+		   "                       client->server (+), packets to it server->client (-)\n"
+		   "  -n, --instances N    keep the first N instances of each site (sites with\n"
+		   "                       fewer are an error); default: all, equal per site\n"
+		   "  -o, --output DIR     the dataset to write (atomically)\n"
+		   "      --force          replace DIR if it is a dataset\n"
+		   "  -h, --help           this text\n"
+		   "\n"
+		   "Names: SITE-INSTANCE monitored, INDEX or u-INDEX unmonitored; Maybenot logs\n"
+		   "...-SITE-INSTANCE[-MORE].log, else numbered in name order (one site each).\n"
+		   "Labels are renumbered 0.. in numeric order. See docs/trace-format.md.\n");
+}
+
+static void print_import(const char *dir, const struct wfb_import_opts *o,
+			 const struct wfb_import_report *r)
+{
+	printf("imported %zu traces into %s: %u sites x %u instances, %u unmonitored\n", r->files,
+	       dir, r->sites, r->instances, r->unmonitored);
+	if (r->skipped)
+		printf("skipped %zu files whose names are not traces (e.g. '%s')\n", r->skipped,
+		       r->first_skipped);
+	if (r->sequential)
+		printf("names without SITE-INSTANCE: file k (in name order) is site k, "
+		       "instance 0\n");
+	if (o->fmt == WFB_FMT_PCAP)
+		printf("pcap: %zu packets read, %zu kept; left out: %zu other hosts, %zu not IP, "
+		       "%zu not TCP/UDP, %zu without payload, %zu fragments\n",
+		       r->pcap.packets, r->pcap.kept, r->pcap.other_host, r->pcap.not_ip,
+		       r->pcap.not_tcpudp, r->pcap.empty, r->pcap.fragment);
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "client", required_argument, NULL, 'c' },
+		{ "instances", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const struct cmd *c = find_cmd("import");
+	struct wfb_import_opts o = { .fmt = -1 };
+	struct wfb_import_report rep;
+	struct wfb_addr client;
+	const char *out = NULL;
+	char err[512] = "";
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "f:c:n:o:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (wfb_format_parse(optarg, &o.fmt))
+				return bad_usage(c, "unknown format '%s'", optarg);
+			break;
+		case 'c':
+			if (wfb_addr_parse(optarg, &client))
+				return bad_usage(c, "--client: '%s' is not an IPv4 or IPv6 address",
+						 optarg);
+			o.client = &client;
+			break;
+		case 'n':
+			if (parse_count(optarg, &o.instances) || !o.instances)
+				return bad_usage(c, "--instances: expected a count > 0, got '%s'",
+						 optarg);
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'F':
+			o.force = true;
+			break;
+		case 'h':
+			c->usage(stdout);
+			return 0;
+		default:
+			c->usage(stderr);
+			return EXIT_BAD;
+		}
+	}
+	if ((int)o.fmt < 0)
+		return bad_usage(c, "%s", "--format is required");
+	if (!out)
+		return bad_usage(c, "%s", "-o DIR is required");
+	if (optind != argc - 1)
+		return bad_usage(c, "%s", "expected exactly one SRC");
+	if (o.fmt == WFB_FMT_PCAP && !o.client)
+		return bad_usage(c, "%s", "pcap needs --client ADDR");
+	if (o.fmt != WFB_FMT_PCAP && o.client)
+		return bad_usage(c, "%s", "--client is for pcap only");
+	rc = wfb_import(argv[optind], out, &o, &rep, err, sizeof(err));
+	if (rc)
+		return fail("import", rc, err);
+	print_import(out, &o, &rep);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- info */
+
+static void info_usage(FILE *f)
+{
+	fprintf(f, "usage: wfbench info [--json] DIR\n"
+		   "\n"
+		   "Summarise a dataset: its shape, packets, bytes and duration per trace\n"
+		   "(min/median/max) and the totals per direction. Reads every trace, so it\n"
+		   "also checks them against the manifest.\n"
+		   "\n"
+		   "  -j, --json   one JSON object instead of the table\n"
+		   "  -h, --help   this text\n");
+}
+
+struct summary {
+	size_t n;
+	uint64_t *pk, *by, *dur; /* per trace */
+	struct wfb_trace_stats tot;
+};
+
+static int u64cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* min, median (lower middle for an even count), max of v (sorted in place). */
+static void mmm(uint64_t *v, size_t n, uint64_t out[3])
+{
+	qsort(v, n, sizeof(*v), u64cmp);
+	out[0] = v[0];
+	out[1] = v[(n - 1) / 2];
+	out[2] = v[n - 1];
+}
+
+static int summarise(const struct wfb_dataset *ds, struct summary *s, char *err, size_t errlen)
+{
+	struct wfb_trace t;
+	size_t i;
+	int rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->n = ds->n;
+	s->pk = calloc(ds->n, sizeof(uint64_t));
+	s->by = calloc(ds->n, sizeof(uint64_t));
+	s->dur = calloc(ds->n, sizeof(uint64_t));
+	if (!s->pk || !s->by || !s->dur)
+		return -ENOMEM;
+	wfb_trace_init(&t);
+	for (i = 0; !rc && i < ds->n; i++) {
+		struct wfb_trace_stats st;
+
+		rc = wfb_dataset_read(ds, i, &t, err, errlen);
+		if (rc)
+			break;
+		wfb_trace_stats(&t, &st);
+		s->pk[i] = st.packets[0] + st.packets[1];
+		s->by[i] = st.bytes[0] + st.bytes[1];
+		s->dur[i] = st.duration_ns;
+		s->tot.packets[0] += st.packets[0];
+		s->tot.packets[1] += st.packets[1];
+		s->tot.bytes[0] += st.bytes[0];
+		s->tot.bytes[1] += st.bytes[1];
+		s->tot.cover += st.cover;
+	}
+	wfb_trace_free(&t);
+	return rc;
+}
+
+static void summary_free(struct summary *s)
+{
+	free(s->pk);
+	free(s->by);
+	free(s->dur);
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void print_json(const struct wfb_dataset *ds, struct summary *s)
+{
+	uint64_t p[3], b[3], d[3];
+
+	mmm(s->pk, s->n, p);
+	mmm(s->by, s->n, b);
+	mmm(s->dur, s->n, d);
+	printf("{\"dataset\":");
+	json_str(ds->dir);
+	printf(",\"source\":");
+	json_str(ds->source);
+	printf(",\"sites\":%u,\"instances\":%u,\"unmonitored\":%u,\"traces\":%zu,"
+	       "\"size_units\":\"%s\",",
+	       ds->sites, ds->instances, ds->unmonitored, ds->n, wfb_units_name(ds->units));
+	printf("\"packets_per_trace\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},",
+	       (unsigned long long)p[0], (unsigned long long)p[1], (unsigned long long)p[2]);
+	printf("\"bytes_per_trace\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},",
+	       (unsigned long long)b[0], (unsigned long long)b[1], (unsigned long long)b[2]);
+	printf("\"duration_ns\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},",
+	       (unsigned long long)d[0], (unsigned long long)d[1], (unsigned long long)d[2]);
+	printf("\"out\":{\"packets\":%zu,\"bytes\":%llu},\"in\":{\"packets\":%zu,\"bytes\":%llu},"
+	       "\"cover_packets\":%zu}\n",
+	       s->tot.packets[0], (unsigned long long)s->tot.bytes[0], s->tot.packets[1],
+	       (unsigned long long)s->tot.bytes[1], s->tot.cover);
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+	return a + b ? 100.0 * (double)a / (double)(a + b) : 0;
+}
+
+static void print_table(const struct wfb_dataset *ds, struct summary *s)
+{
+	uint64_t p[3], b[3], d[3];
+	const struct wfb_trace_stats *t = &s->tot;
+
+	mmm(s->pk, s->n, p);
+	mmm(s->by, s->n, b);
+	mmm(s->dur, s->n, d);
+	printf("dataset      %s\n", ds->dir);
+	printf("source       %s\n", ds->source);
+	printf("shape        %u sites x %u instances + %u unmonitored = %zu traces\n", ds->sites,
+	       ds->instances, ds->unmonitored, ds->n);
+	printf("sizes        %s\n",
+	       ds->units == WFB_UNITS_NONE ? "none (direction and time only)" : "bytes");
+	printf("per trace    %12s %12s %12s\n", "min", "median", "max");
+	printf("  packets    %12llu %12llu %12llu\n", (unsigned long long)p[0],
+	       (unsigned long long)p[1], (unsigned long long)p[2]);
+	printf("  bytes      %12llu %12llu %12llu\n", (unsigned long long)b[0],
+	       (unsigned long long)b[1], (unsigned long long)b[2]);
+	printf("  duration s %12.3f %12.3f %12.3f\n", d[0] / 1e9, d[1] / 1e9, d[2] / 1e9);
+	printf("total        %12s %12s\n", "packets", "bytes");
+	printf("  out (+)    %12zu %12llu   (%.1f%% of packets, %.1f%% of bytes)\n", t->packets[0],
+	       (unsigned long long)t->bytes[0], pct(t->packets[0], t->packets[1]),
+	       pct(t->bytes[0], t->bytes[1]));
+	printf("  in  (-)    %12zu %12llu   (%.1f%% of packets, %.1f%% of bytes)\n", t->packets[1],
+	       (unsigned long long)t->bytes[1], pct(t->packets[1], t->packets[0]),
+	       pct(t->bytes[1], t->bytes[0]));
+	printf("  cover      %12zu\n", t->cover);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const struct cmd *c = find_cmd("info");
+	struct wfb_dataset ds;
+	struct summary s;
+	bool json = false;
+	char err[512] = "";
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "jh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			c->usage(stdout);
+			return 0;
+		default:
+			c->usage(stderr);
+			return EXIT_BAD;
+		}
+	}
+	if (optind != argc - 1)
+		return bad_usage(c, "%s", "expected exactly one DIR");
+	rc = wfb_dataset_open(&ds, argv[optind], err, sizeof(err));
+	if (rc)
+		return fail("info", rc, err);
+	rc = summarise(&ds, &s, err, sizeof(err));
+	if (!rc && json)
+		print_json(&ds, &s);
+	else if (!rc)
+		print_table(&ds, &s);
+	summary_free(&s);
+	wfb_dataset_close(&ds);
+	return rc ? fail("info", rc, err) : 0;
+}
+
+/* ---------------------------------------------------------------- generate */
+
+static void generate_usage(FILE *f)
+{
+	fprintf(f, "usage: wfbench generate --sites N --instances M [--unmonitored K] --seed S\n"
+		   "                        -o DIR [--force]\n"
+		   "\n"
+		   "Write a synthetic world: N sites with M page loads each (and K loads of\n"
+		   "other pages), as seen next to the client of a UDP tunnel. Per-site page\n"
+		   "models (resources, sizes, dependency waves, origins), per-load variation\n"
+		   "(resources, sizes, RTT, bandwidth). Deterministic for a seed.\n"
+		   "Model: docs/synthetic-world.md.\n"
+		   "\n"
+		   "  -s, --sites N         monitored sites (> 0)\n"
+		   "  -i, --instances M     page loads per site (> 0)\n"
+		   "  -u, --unmonitored K   unmonitored page loads, each a different page (0)\n"
+		   "  -S, --seed S          the world's seed (required)\n"
+		   "  -o, --output DIR      the dataset to write (atomically)\n"
+		   "      --force           replace DIR if it is a dataset\n"
+		   "  -h, --help            this text\n");
+}
+
+static void gen_progress(size_t done, size_t total, void *arg)
+{
+	(void)arg;
+	if (done == total || done % 16 == 0)
+		fprintf(stderr, "\rgenerate: %zu/%zu traces%s", done, total,
+			done == total ? "\n" : "");
+}
+
+static int gen_opt(const struct cmd *c, int opt, struct wfb_gen_opts *o, bool *seed)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case 's':
+		return parse_count(optarg, &o->sites)
+			       ? bad_usage(c, "--sites: bad count '%s'", optarg)
+			       : 0;
+	case 'i':
+		return parse_count(optarg, &o->instances)
+			       ? bad_usage(c, "--instances: bad count '%s'", optarg)
+			       : 0;
+	case 'u':
+		return parse_count(optarg, &o->unmonitored)
+			       ? bad_usage(c, "--unmonitored: bad count '%s'", optarg)
+			       : 0;
+	case 'S':
+		if (wfb_parse_u64(optarg, UINT64_MAX, &v))
+			return bad_usage(c, "--seed: expected an unsigned integer, got '%s'",
+					 optarg);
+		o->seed = v;
+		*seed = true;
+		return 0;
+	}
+	return bad_usage(c, "%s", "bad option");
+}
+
+static int cmd_generate(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "sites", required_argument, NULL, 's' },
+		{ "instances", required_argument, NULL, 'i' },
+		{ "unmonitored", required_argument, NULL, 'u' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const struct cmd *c = find_cmd("generate");
+	struct wfb_gen_opts o = { 0 };
+	bool force = false, seed = false;
+	const char *out = NULL;
+	char err[512] = "";
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "s:i:u:S:o:h", lo, NULL)) != -1) {
+		if (opt == 'h') {
+			c->usage(stdout);
+			return 0;
+		} else if (opt == 'o') {
+			out = optarg;
+		} else if (opt == 'F') {
+			force = true;
+		} else if (opt == '?') {
+			c->usage(stderr);
+			return EXIT_BAD;
+		} else if ((rc = gen_opt(c, opt, &o, &seed))) {
+			return rc;
+		}
+	}
+	if (optind != argc)
+		return bad_usage(c, "unexpected argument '%s'", argv[optind]);
+	if (!o.sites || !o.instances)
+		return bad_usage(c, "%s", "--sites and --instances are required (> 0)");
+	if (!seed)
+		return bad_usage(c, "%s", "--seed is required (the world is deterministic for it)");
+	if (!out)
+		return bad_usage(c, "%s", "-o DIR is required");
+	if (isatty(STDERR_FILENO))
+		o.progress = gen_progress;
+	rc = wfb_generate(&o, out, force, err, sizeof(err));
+	if (rc)
+		return fail("generate", rc, err);
+	printf("generated %zu traces into %s: %u sites x %u instances, %u unmonitored, seed %llu\n",
+	       (size_t)o.sites * o.instances + o.unmonitored, out, o.sites, o.instances,
+	       o.unmonitored, (unsigned long long)o.seed);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+static int cmd_help(int argc, char **argv);
+static void help_usage(FILE *f);
+
+/* Replay, attacks, evaluation and sweeps (defend, attack, evaluate, sweep) join here. */
+static const struct cmd cmds[] = {
+	{ "import", cmd_import, import_usage,
+	  "convert traces (Wang, Maybenot, pcap) to a dataset" },
+	{ "info", cmd_info, info_usage, "summarise a dataset" },
+	{ "generate", cmd_generate, generate_usage, "write a synthetic world as a dataset" },
+	{ "help", cmd_help, help_usage, "show the help of a command" },
+};
+
+static const struct cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	}
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: wfbench COMMAND [options]     (wfbench COMMAND --help)\n\n"
+		   "The wfguard trace-replay harness.\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\nexit codes: 0 success, 1 bad input or usage, 2 internal error\n");
+}
+
+static void help_usage(FILE *f)
+{
+	fprintf(f, "usage: wfbench help [COMMAND]\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct cmd *c;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	c = find_cmd(argv[1]);
+	if (!c) {
+		fprintf(stderr, "wfbench: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return EXIT_BAD;
+	}
+	c->usage(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd *c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_BAD;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	c = find_cmd(argv[1]);
+	if (!c) {
+		fprintf(stderr, "wfbench: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return EXIT_BAD;
+	}
+	return c->run(argc - 1, argv + 1);
+}
