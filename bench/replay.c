@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+#include "wfguard/core/core.h"
+
+#define BASE_NS 1000000000ULL /* the core's clock starts above 0 */
+
+/* A packet in flight, arriving at the other side. */
+struct arrival {
+	uint64_t at;
+	uint64_t seq; /* tie-break: FIFO among equal times */
+	uint32_t size;
+	int8_t dir;
+	uint8_t kind;
+};
+
+struct heap {
+	struct arrival *a;
+	size_t n, cap;
+};
+
+static int heap_less(const struct arrival *x, const struct arrival *y)
+{
+	return x->at < y->at || (x->at == y->at && x->seq < y->seq);
+}
+
+static int heap_push(struct heap *h, struct arrival v)
+{
+	size_t i;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 256;
+		struct arrival *a = realloc(h->a, cap * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		h->a = a;
+		h->cap = cap;
+	}
+	i = h->n++;
+	while (i && heap_less(&v, &h->a[(i - 1) / 2])) {
+		h->a[i] = h->a[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->a[i] = v;
+	return 0;
+}
+
+static struct arrival heap_pop(struct heap *h)
+{
+	struct arrival top = h->a[0], last = h->a[--h->n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && heap_less(&h->a[c + 1], &h->a[c]))
+			c++;
+		if (!heap_less(&h->a[c], &last))
+			break;
+		h->a[i] = h->a[c];
+		i = c;
+	}
+	if (h->n)
+		h->a[i] = last;
+	return top;
+}
+
+struct handoff {
+	uint64_t at;
+	size_t i;
+};
+
+static int cmp_handoff(const void *a, const void *b)
+{
+	const struct handoff *x = a, *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+struct side {
+	const struct wfg_side_cfg *cfg;
+	struct wfg_flow_side flow;
+	uint64_t timer; /* the side's next deadline, 0 = none */
+	int dir;	/* the direction this side sends: WFB_OUT for the client */
+};
+
+struct sim {
+	const struct wfb_replay_opts *o;
+	struct side side[2]; /* [0] client, [1] server */
+	struct heap inflight;
+	uint64_t link_free[2];
+	uint64_t seq;
+	struct wfb_trace *out;
+	struct wfb_overhead *ov;
+	size_t budget; /* packets the observer may still see */
+};
+
+static int di(int dir)
+{
+	return dir == WFB_OUT ? 0 : 1;
+}
+
+/* Put a departing packet on the wire: observer record, link, arrival. */
+static int transmit(struct sim *s, int dir, uint64_t depart, uint32_t size, int kind)
+{
+	uint64_t start = depart, arrive;
+	int d = di(dir);
+
+	if (!s->budget)
+		return -E2BIG;
+	s->budget--;
+	if (s->o->bandwidth_mbit > 0) {
+		if (s->link_free[d] > start)
+			start = s->link_free[d];
+		s->link_free[d] = start + (uint64_t)((double)size * 8e3 / s->o->bandwidth_mbit);
+		arrive = s->link_free[d] + s->o->delay_ns;
+	} else {
+		arrive = start + s->o->delay_ns;
+	}
+	/* The observer sits at the client: it sees outgoing packets leave and
+	 * incoming ones arrive. */
+	s->ov->pkts_def[d]++;
+	s->ov->bytes_def[d] += size;
+	if (kind == WFB_COVER)
+		s->ov->covers[d]++;
+	else if ((dir == WFB_OUT ? start : arrive) > s->ov->last_real_def_ns)
+		s->ov->last_real_def_ns = dir == WFB_OUT ? start : arrive;
+	if (wfb_trace_push(s->out, (dir == WFB_OUT ? start : arrive) - BASE_NS, dir, size, kind))
+		return -ENOMEM;
+	return heap_push(&s->inflight, (struct arrival){ .at = arrive,
+							 .seq = s->seq++,
+							 .size = size,
+							 .dir = (int8_t)dir,
+							 .kind = (uint8_t)kind });
+}
+
+static uint32_t shaped_len(const struct side *sd, uint32_t len, uint32_t shim)
+{
+	return sd->cfg->shape.mode != WFG_SHAPE_NONE ? len + shim : len;
+}
+
+/* Send the covers a decision asks for, at `now`, machine covers first. */
+static int send_covers(struct sim *s, struct side *sd, const struct wfg_decision *d, uint64_t now)
+{
+	uint32_t k, machines = d->cover_machines;
+	int rc;
+
+	for (k = 0; k < d->covers; k++) {
+		struct wfg_decision c;
+		uint8_t flags = 0;
+		int m;
+
+		for (m = 0; m < WFG_MAX_MACHINES; m++) {
+			if (machines & (1u << m)) {
+				machines &= ~(1u << m);
+				flags = (d->cover_bypass >> m) & 1 ? WFG_ACT_F_BYPASS : 0;
+				break;
+			}
+		}
+		wfg_on_send(sd->cfg, &sd->flow, now, 1 + s->o->shim_len, WFG_SEND_COVER, flags, &c);
+		sd->timer = c.timer_ns;
+		rc = transmit(s, sd->dir, c.depart_ns, c.pad_to, WFB_COVER);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int send_real(struct sim *s, struct side *sd, uint64_t now, uint32_t size)
+{
+	struct wfg_decision d;
+	uint32_t wire;
+	int rc;
+
+	wfg_on_send(sd->cfg, &sd->flow, now, shaped_len(sd, size, s->o->shim_len), WFG_SEND_REAL, 0,
+		    &d);
+	sd->timer = d.timer_ns;
+	wire = d.flags & WFG_DEC_UNSHAPED || sd->cfg->shape.mode == WFG_SHAPE_NONE ? size
+										   : d.pad_to;
+	rc = transmit(s, sd->dir, d.depart_ns, wire, WFB_REAL);
+	return rc ? rc : send_covers(s, sd, &d, now);
+}
+
+static int receive(struct sim *s, const struct arrival *a)
+{
+	struct side *sd = &s->side[a->dir == WFB_OUT ? 1 : 0];
+	struct wfg_decision d;
+
+	wfg_on_recv(sd->cfg, &sd->flow, a->at, a->kind == WFB_COVER, &d);
+	sd->timer = d.timer_ns;
+	return send_covers(s, sd, &d, a->at);
+}
+
+static int fire_timer(struct sim *s, struct side *sd)
+{
+	uint64_t now = sd->timer;
+	struct wfg_decision d;
+
+	wfg_on_timer(sd->cfg, &sd->flow, now, &d);
+	sd->timer = d.timer_ns > now ? d.timer_ns : (d.timer_ns ? now + 1 : 0);
+	return send_covers(s, sd, &d, now);
+}
+
+static void keys_for(uint64_t seed, uint64_t index, int side, __u32 key[8])
+{
+	__u64 s = seed ^ (index * 0x9e3779b97f4a7c15ULL) ^ ((__u64)side << 63);
+	int i;
+
+	for (i = 0; i < 8; i += 2) {
+		uint64_t v = wfg_splitmix64(&s);
+
+		key[i] = (__u32)v;
+		key[i + 1] = (__u32)(v >> 32);
+	}
+}
+
+int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *server,
+	       const struct wfb_trace *in, const struct wfb_replay_opts *o, struct wfb_trace *out,
+	       struct wfb_overhead *ov)
+{
+	struct handoff *h;
+	struct sim *s;
+	size_t i, next = 0;
+	int rc = 0, k;
+
+	memset(ov, 0, sizeof(*ov));
+	s = calloc(1, sizeof(*s));
+	h = calloc(in->n ? in->n : 1, sizeof(*h));
+	if (!s || !h) {
+		free(s);
+		free(h);
+		return -ENOMEM;
+	}
+	s->o = o;
+	s->out = out;
+	s->ov = ov;
+	s->budget = 50 * in->n + 10000;
+	s->side[0].cfg = client;
+	s->side[0].dir = WFB_OUT;
+	s->side[1].cfg = server;
+	s->side[1].dir = WFB_IN;
+	for (k = 0; k < 2; k++) {
+		__u32 key[8];
+
+		keys_for(o->seed, o->trace_index, k, key);
+		wfg_flow_init(s->side[k].cfg, &s->side[k].flow, BASE_NS, key, o->trace_index);
+	}
+	/* Original sizes and the time each packet is handed to its sender: the
+	 * client at its observation time, the server one delay earlier. */
+	for (i = 0; i < in->n; i++) {
+		const struct wfb_pkt *p = &in->pkts[i];
+		uint32_t size = p->size ? p->size : o->unknown_size;
+		int d = di(p->dir);
+
+		ov->pkts_orig[d]++;
+		ov->bytes_orig[d] += size;
+		if (p->kind == WFB_REAL && p->time_ns > ov->last_real_orig_ns)
+			ov->last_real_orig_ns = p->time_ns;
+		h[i].i = i;
+		h[i].at = BASE_NS + p->time_ns;
+		if (p->dir == WFB_IN)
+			h[i].at = h[i].at > BASE_NS + o->delay_ns ? h[i].at - o->delay_ns : BASE_NS;
+	}
+	qsort(h, in->n, sizeof(*h), cmp_handoff);
+	while (!rc) {
+		uint64_t t_hand = next < in->n ? h[next].at : UINT64_MAX;
+		uint64_t t_arr = s->inflight.n ? s->inflight.a[0].at : UINT64_MAX;
+		uint64_t t_c = s->side[0].timer ? s->side[0].timer : UINT64_MAX;
+		uint64_t t_s = s->side[1].timer ? s->side[1].timer : UINT64_MAX;
+		uint64_t t = t_hand;
+
+		t = t_arr < t ? t_arr : t;
+		t = t_c < t ? t_c : t;
+		t = t_s < t ? t_s : t;
+		if (t == UINT64_MAX)
+			break;
+		if (t == t_arr) {
+			struct arrival a = heap_pop(&s->inflight);
+
+			rc = receive(s, &a);
+		} else if (t == t_hand) {
+			const struct wfb_pkt *p = &in->pkts[h[next].i];
+
+			if (p->kind == WFB_REAL)
+				rc = send_real(s, &s->side[p->dir == WFB_OUT ? 0 : 1], t,
+					       p->size ? p->size : o->unknown_size);
+			next++;
+		} else {
+			rc = fire_timer(s, &s->side[t == t_c ? 0 : 1]);
+		}
+	}
+	if (ov->last_real_def_ns >= BASE_NS)
+		ov->last_real_def_ns -= BASE_NS;
+	free(s->inflight.a);
+	free(s);
+	free(h);
+	return rc;
+}
+
+void wfb_overhead_add(struct wfb_overhead *a, const struct wfb_overhead *b)
+{
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		a->bytes_orig[d] += b->bytes_orig[d];
+		a->bytes_def[d] += b->bytes_def[d];
+		a->pkts_orig[d] += b->pkts_orig[d];
+		a->pkts_def[d] += b->pkts_def[d];
+		a->covers[d] += b->covers[d];
+	}
+	a->last_real_orig_ns += b->last_real_orig_ns;
+	a->last_real_def_ns += b->last_real_def_ns;
+}
+
+double wfb_overhead_bandwidth(const struct wfb_overhead *o)
+{
+	double orig = (double)(o->bytes_orig[0] + o->bytes_orig[1]);
+
+	return orig > 0 ? (double)(o->bytes_def[0] + o->bytes_def[1]) / orig - 1 : 0;
+}
+
+double wfb_overhead_latency(const struct wfb_overhead *o)
+{
+	return o->last_real_orig_ns ? (double)o->last_real_def_ns / (double)o->last_real_orig_ns - 1
+				    : 0;
+}

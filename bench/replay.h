@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Replaying a trace through a defence: the client and the server each run the
+ * core (the same headers as the BPF data path) on their side's configuration;
+ * a network model joins them; the output is what an observer next to the
+ * client sees. docs/replay.md states the model and the overhead definitions.
+ */
+#ifndef WFBENCH_REPLAY_H
+#define WFBENCH_REPLAY_H
+
+#include "trace.h"
+#include "wfguard/core/types.h"
+
+struct wfb_replay_opts {
+	uint64_t delay_ns;     /* one-way delay between client and server */
+	double bandwidth_mbit; /* per-direction bottleneck; 0 = none */
+	uint64_t seed;	       /* with the trace index: the two sides' stream keys */
+	uint64_t trace_index;
+	uint32_t unknown_size; /* size of packets whose size is unknown (Wang ±1) */
+	uint32_t shim_len;     /* per-packet overhead of the wire shim when shaping (20) */
+};
+
+/* Per direction: [0] client -> server, [1] server -> client. */
+struct wfb_overhead {
+	uint64_t bytes_orig[2], bytes_def[2];
+	uint64_t pkts_orig[2], pkts_def[2];
+	uint64_t covers[2];
+	uint64_t last_real_orig_ns, last_real_def_ns; /* time of the last real packet */
+};
+
+/*
+ * Replay `in` (client-side observation times) through the sides into `out`
+ * (the observer's trace, real and cover packets, sizes after shaping).
+ * Returns 0, or -errno (allocation; a runaway policy producing over 50 packets
+ * per original packet is cut and reported as -E2BIG).
+ */
+int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *server,
+	       const struct wfb_trace *in, const struct wfb_replay_opts *o, struct wfb_trace *out,
+	       struct wfb_overhead *ov);
+
+/* Sum b into a. */
+void wfb_overhead_add(struct wfb_overhead *a, const struct wfb_overhead *b);
+/* bandwidth: Σdefended bytes / Σoriginal − 1; latency: Σlast real defended / Σoriginal − 1. */
+double wfb_overhead_bandwidth(const struct wfb_overhead *o);
+double wfb_overhead_latency(const struct wfb_overhead *o);
+
+#endif

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The replay harness: network model, overhead arithmetic, defences, determinism. */
+#include <criterion/criterion.h>
+
+#include "presets.h"
+#include "replay.h"
+#include "side_build.h"
+
+#define MS 1000000ULL
+
+static struct wfg_side_cfg cli, srv;
+static struct wfg_side_builder sb;
+
+static void empty_sides(void)
+{
+	wfg_sb_init(&sb, &cli);
+	cr_assert_eq(wfg_sb_finish(&sb), 0);
+	wfg_sb_init(&sb, &srv);
+	cr_assert_eq(wfg_sb_finish(&sb), 0);
+}
+
+static void page(struct wfb_trace *t)
+{
+	int i;
+
+	wfb_trace_init(t);
+	wfb_trace_push(t, 0, WFB_OUT, 300, WFB_REAL);
+	for (i = 0; i < 20; i++)
+		wfb_trace_push(t, 30 * MS + (uint64_t)i * MS, WFB_IN, 1200 - 10 * (uint32_t)i,
+			       WFB_REAL);
+	wfb_trace_push(t, 60 * MS, WFB_OUT, 100, WFB_REAL);
+	for (i = 0; i < 10; i++)
+		wfb_trace_push(t, 90 * MS + (uint64_t)i * MS, WFB_IN, 700, WFB_REAL);
+}
+
+static const struct wfb_replay_opts opts = { .delay_ns = 10 * MS,
+					     .unknown_size = 514,
+					     .shim_len = 20 };
+
+Test(replay, no_defence_reproduces_the_trace)
+{
+	struct wfb_trace in, out;
+	struct wfb_overhead ov;
+	size_t i;
+
+	empty_sides();
+	page(&in);
+	wfb_trace_init(&out);
+	cr_assert_eq(wfb_replay(&cli, &srv, &in, &opts, &out, &ov), 0);
+	cr_assert(wfb_trace_equal(&in, &out), "undefended replay changed the trace");
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(ov.bytes_def[i], ov.bytes_orig[i]);
+		cr_assert_eq(ov.covers[i], 0);
+	}
+	cr_assert_float_eq(wfb_overhead_bandwidth(&ov), 0.0, 1e-12);
+	cr_assert_float_eq(wfb_overhead_latency(&ov), 0.0, 1e-12);
+	wfb_trace_free(&in);
+	wfb_trace_free(&out);
+}
+
+/* Two 1250-byte packets at once over 10 Mbit/s: 1 ms each on the link. */
+Test(replay, bottleneck_serialises_by_hand)
+{
+	struct wfb_replay_opts o = opts;
+	struct wfb_trace in, out;
+	struct wfb_overhead ov;
+
+	empty_sides();
+	o.bandwidth_mbit = 10;
+	wfb_trace_init(&in);
+	wfb_trace_init(&out);
+	wfb_trace_push(&in, 0, WFB_OUT, 1250, WFB_REAL);
+	wfb_trace_push(&in, 0, WFB_OUT, 1250, WFB_REAL);
+	wfb_trace_push(&in, 50 * MS, WFB_IN, 1250, WFB_REAL);
+	wfb_trace_push(&in, 50 * MS, WFB_IN, 1250, WFB_REAL);
+	cr_assert_eq(wfb_replay(&cli, &srv, &in, &o, &out, &ov), 0);
+	cr_assert_eq(out.n, 4);
+	cr_assert_eq(out.pkts[0].time_ns, 0);
+	cr_assert_eq(out.pkts[1].time_ns, 1 * MS, "second waits for the link");
+	/* server sends both at 40 ms; they arrive after 1 and 2 ms of link plus 10 ms */
+	cr_assert_eq(out.pkts[2].time_ns, 51 * MS);
+	cr_assert_eq(out.pkts[3].time_ns, 52 * MS);
+	cr_assert_float_eq(wfb_overhead_latency(&ov), 52.0 / 50.0 - 1, 1e-9);
+	wfb_trace_free(&in);
+	wfb_trace_free(&out);
+}
+
+Test(replay, pad_to_overhead_arithmetic)
+{
+	struct wfb_trace in, out;
+	struct wfb_overhead ov;
+	size_t i;
+
+	wfg_sb_init(&sb, &cli);
+	cli.shape.mode = WFG_SHAPE_PAD_TO;
+	cli.shape.size = 1400;
+	cr_assert_eq(wfg_sb_finish(&sb), 0);
+	srv = cli;
+	page(&in);
+	wfb_trace_init(&out);
+	cr_assert_eq(wfb_replay(&cli, &srv, &in, &opts, &out, &ov), 0);
+	cr_assert_eq(out.n, in.n);
+	for (i = 0; i < out.n; i++)
+		cr_assert_eq(out.pkts[i].size, 1400);
+	cr_assert_eq(ov.bytes_def[0] + ov.bytes_def[1], 1400 * in.n);
+	cr_assert_float_eq(
+		wfb_overhead_bandwidth(&ov),
+		1400.0 * (double)in.n / (double)(ov.bytes_orig[0] + ov.bytes_orig[1]) - 1, 1e-12);
+	wfb_trace_free(&in);
+	wfb_trace_free(&out);
+}
+
+static void tamaraw_sides(void)
+{
+	struct wfg_tamaraw_params p;
+
+	wfg_tamaraw_defaults(&p);
+	wfg_sb_init(&sb, &cli);
+	cr_assert_eq(wfg_preset_tamaraw(&sb, WFG_ROLE_CLIENT, &p), 0);
+	cr_assert_eq(wfg_sb_finish(&sb), 0);
+	wfg_sb_init(&sb, &srv);
+	cr_assert_eq(wfg_preset_tamaraw(&sb, WFG_ROLE_SERVER, &p), 0);
+	cr_assert_eq(wfg_sb_finish(&sb), 0);
+}
+
+Test(replay, tamaraw_constant_rate_each_direction)
+{
+	struct wfb_trace in, out;
+	struct wfb_overhead ov;
+	uint64_t last[2] = { 0, 0 };
+	size_t i, n[2] = { 0, 0 };
+
+	tamaraw_sides();
+	page(&in);
+	wfb_trace_init(&out);
+	cr_assert_eq(wfb_replay(&cli, &srv, &in, &opts, &out, &ov), 0);
+	for (i = 0; i < out.n; i++) {
+		int d = out.pkts[i].dir == WFB_OUT ? 0 : 1;
+		uint64_t iv = d == 0 ? 40 * MS : 12 * MS;
+
+		cr_assert_eq(out.pkts[i].size, 1400);
+		if (n[d])
+			cr_assert_eq(out.pkts[i].time_ns - last[d], iv, "dir %d packet %zu", d,
+				     n[d]);
+		last[d] = out.pkts[i].time_ns;
+		n[d]++;
+	}
+	cr_assert_eq(n[0] % 100, 0);
+	cr_assert_eq(n[1] % 100, 0);
+	cr_assert_gt(wfb_overhead_latency(&ov), 0.0);
+	wfb_trace_free(&in);
+	wfb_trace_free(&out);
+}
+
+Test(replay, deterministic_per_seed_and_trace)
+{
+	struct wfg_front_params p;
+	struct wfb_replay_opts o = opts;
+	struct wfb_trace in, a, b, c;
+	struct wfb_overhead ov;
+
+	wfg_front_defaults(&p);
+	wfg_sb_init(&sb, &cli);
+	cr_assert_eq(wfg_preset_front(&sb, WFG_ROLE_CLIENT, &p), 0);
+	cr_assert_eq(wfg_sb_finish(&sb), 0);
+	wfg_sb_init(&sb, &srv);
+	cr_assert_eq(wfg_preset_front(&sb, WFG_ROLE_SERVER, &p), 0);
+	cr_assert_eq(wfg_sb_finish(&sb), 0);
+	page(&in);
+	wfb_trace_init(&a);
+	wfb_trace_init(&b);
+	wfb_trace_init(&c);
+	o.seed = 7;
+	cr_assert_eq(wfb_replay(&cli, &srv, &in, &o, &a, &ov), 0);
+	cr_assert_eq(wfb_replay(&cli, &srv, &in, &o, &b, &ov), 0);
+	o.trace_index = 1;
+	cr_assert_eq(wfb_replay(&cli, &srv, &in, &o, &c, &ov), 0);
+	cr_assert(wfb_trace_equal(&a, &b));
+	cr_assert_not(wfb_trace_equal(&a, &c));
+	cr_assert_gt(ov.covers[0] + ov.covers[1], 0, "FRONT adds covers");
+	wfb_trace_free(&in);
+	wfb_trace_free(&a);
+	wfb_trace_free(&b);
+	wfb_trace_free(&c);
+}
