@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,13 +223,55 @@ static void keys_for(uint64_t seed, uint64_t index, int side, __u32 key[8])
 	}
 }
 
+static const struct wfb_pkt *sort_base;
+
+static int cmp_time(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (sort_base[x].time_ns != sort_base[y].time_ns)
+		return sort_base[x].time_ns < sort_base[y].time_ns ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Packets are recorded when the simulation decides them, which is not time
+ * order (EDT departures lie ahead). Order them by time, stably.
+ */
+static int sort_by_time(struct wfb_trace *t, size_t from)
+{
+	size_t n = t->n - from, i, *idx;
+	struct wfb_pkt *tmp;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+	idx = malloc((n ? n : 1) * sizeof(*idx));
+	tmp = malloc((n ? n : 1) * sizeof(*tmp));
+	if (!idx || !tmp) {
+		free(idx);
+		free(tmp);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	pthread_mutex_lock(&lock); /* qsort has no context argument */
+	sort_base = t->pkts + from;
+	qsort(idx, n, sizeof(*idx), cmp_time);
+	pthread_mutex_unlock(&lock);
+	for (i = 0; i < n; i++)
+		tmp[i] = t->pkts[from + idx[i]];
+	memcpy(t->pkts + from, tmp, n * sizeof(*tmp));
+	free(idx);
+	free(tmp);
+	return 0;
+}
+
 int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *server,
 	       const struct wfb_trace *in, const struct wfb_replay_opts *o, struct wfb_trace *out,
 	       struct wfb_overhead *ov)
 {
 	struct handoff *h;
 	struct sim *s;
-	size_t i, next = 0;
+	size_t i, next = 0, first_out = out->n;
 	int rc = 0, k;
 
 	memset(ov, 0, sizeof(*ov));
@@ -299,6 +342,8 @@ int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *ser
 	}
 	if (ov->last_real_def_ns >= BASE_NS)
 		ov->last_real_def_ns -= BASE_NS;
+	if (!rc)
+		rc = sort_by_time(out, first_out);
 	free(s->inflight.a);
 	free(s);
 	free(h);

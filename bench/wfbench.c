@@ -12,11 +12,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dataset.h"
+#include "defend.h"
 #include "generate.h"
+#include "presets.h"
 #include "trace.h"
+#if __has_include("policy.h")
+#include "policy.h"
+#define WFB_HAVE_POLICY 1
+#endif
 
 #define EXIT_BAD      1
 #define EXIT_INTERNAL 2
@@ -480,6 +487,208 @@ static int cmd_generate(int argc, char **argv)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- defend */
+
+static void defend_usage(FILE *f)
+{
+	fprintf(f, "usage: wfbench defend (--policy FILE | --preset NAME) --dataset DIR -o OUT\n"
+		   "                      [--delay MS] [--bandwidth MBIT] [--seed S] [--jobs N]\n"
+		   "                      [--force]\n"
+		   "\n"
+		   "Replay every trace of DIR through a defence and write what an observer next\n"
+		   "to the client sees (real and cover packets, sizes after shaping) to OUT.\n"
+		   "The client and the server each run their side of the policy with the same\n"
+		   "core the BPF data path runs.\n"
+		   "\n"
+		   "  -p, --policy FILE    a wfguard policy file (both sides are compiled)\n"
+		   "  -P, --preset NAME    none|padme|front|tamaraw|buflo|regulator, paper defaults\n"
+		   "  -d, --dataset DIR    the undefended dataset\n"
+		   "  -o, --output OUT     the defended dataset (written atomically)\n"
+		   "      --delay MS       one-way delay client<->server (default 20)\n"
+		   "      --bandwidth MBIT per-direction bottleneck (default: none)\n"
+		   "      --seed S         seed of the defences' random streams (default 1)\n"
+		   "  -j, --jobs N         threads (default: all cores); output is the same\n"
+		   "      --force          replace OUT if it is a dataset\n"
+		   "\n"
+		   "Overheads: bandwidth = sum of defended bytes / sum of original bytes - 1;\n"
+		   "latency = sum over traces of the time of the last real packet, defended /\n"
+		   "original - 1. Both as seen by the observer.\n");
+}
+
+static struct wfg_side_cfg defend_side[2];
+
+static int preset_sides(const char *name, char *err, size_t errlen)
+{
+	static struct wfg_side_builder sb;
+	int r;
+
+	for (r = 0; r < 2; r++) {
+		enum wfg_role role = r ? WFG_ROLE_SERVER : WFG_ROLE_CLIENT;
+		int rc = 0;
+
+		wfg_sb_init(&sb, &defend_side[r]);
+		if (!strcmp(name, "front")) {
+			struct wfg_front_params p;
+
+			wfg_front_defaults(&p);
+			rc = wfg_preset_front(&sb, role, &p);
+		} else if (!strcmp(name, "tamaraw")) {
+			struct wfg_tamaraw_params p;
+
+			wfg_tamaraw_defaults(&p);
+			rc = wfg_preset_tamaraw(&sb, role, &p);
+		} else if (!strcmp(name, "buflo")) {
+			struct wfg_buflo_params p;
+
+			wfg_buflo_defaults(&p);
+			rc = wfg_preset_buflo(&sb, role, &p);
+		} else if (!strcmp(name, "regulator")) {
+			struct wfg_regulator_params p;
+
+			wfg_regulator_defaults(&p);
+			rc = wfg_preset_regulator(&sb, role, &p);
+		} else if (!strcmp(name, "padme")) {
+			defend_side[r].shape.mode = WFG_SHAPE_PADME;
+			defend_side[r].shape.max = 1500;
+		} else if (strcmp(name, "none")) {
+			snprintf(err, errlen, "unknown preset '%s'", name);
+			return -EINVAL;
+		}
+		if (rc || wfg_sb_finish(&sb)) {
+			snprintf(err, errlen, "%s", sb.err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void defend_progress(size_t done, size_t total, void *arg)
+{
+	double *t0 = arg, dt = (double)clock() / CLOCKS_PER_SEC - *t0, rate;
+
+	rate = dt > 0 ? (double)done / dt : 0;
+	fprintf(stderr, "\rdefend: %zu/%zu traces, %.0f/s, ETA %.0fs   ", done, total, rate,
+		rate > 0 ? (double)(total - done) / rate : 0);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+static int cmd_defend(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "policy", required_argument, NULL, 'p' },  { "preset", required_argument, NULL, 'P' },
+		{ "dataset", required_argument, NULL, 'd' }, { "output", required_argument, NULL, 'o' },
+		{ "delay", required_argument, NULL, 'D' },   { "bandwidth", required_argument, NULL, 'B' },
+		{ "seed", required_argument, NULL, 'S' },    { "jobs", required_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'F' },         { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cmd *self = find_cmd("defend");
+	const char *policy = NULL, *preset = NULL, *dataset = NULL, *out = NULL;
+	struct wfb_defend_opts o = { .replay = { .delay_ns = 20000000, .seed = 1,
+						 .unknown_size = 514, .shim_len = 20 } };
+	struct wfb_overhead ov;
+	char err[512] = "";
+	double t0 = (double)clock() / CLOCKS_PER_SEC;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t v;
+	int c, rc;
+
+	o.jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:P:d:o:j:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			policy = optarg;
+			break;
+		case 'P':
+			preset = optarg;
+			break;
+		case 'd':
+			dataset = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'D':
+			if (wfb_parse_u64(optarg, 100000, &v))
+				return bad_usage(self, "--delay: milliseconds, not '%s'", optarg);
+			o.replay.delay_ns = v * 1000000;
+			break;
+		case 'B':
+			o.replay.bandwidth_mbit = atof(optarg);
+			if (!(o.replay.bandwidth_mbit > 0))
+				return bad_usage(self, "--bandwidth: Mbit/s > 0, not '%s'", optarg);
+			break;
+		case 'S':
+			if (wfb_parse_u64(optarg, UINT64_MAX, &o.replay.seed))
+				return bad_usage(self, "--seed: a number, not '%s'", optarg);
+			break;
+		case 'j':
+			if (wfb_parse_u64(optarg, 1024, &v) || !v)
+				return bad_usage(self, "--jobs: 1..1024, not '%s'", optarg);
+			o.jobs = (unsigned)v;
+			break;
+		case 'F':
+			o.force = true;
+			break;
+		case 'h':
+			defend_usage(stdout);
+			return 0;
+		default:
+			return EXIT_BAD;
+		}
+	}
+	if (!dataset || !out || !!policy == !!preset)
+		return bad_usage(self, "%s", "--dataset, -o and one of --policy/--preset are required");
+	if (preset) {
+		rc = preset_sides(preset, err, sizeof(err));
+		if (rc)
+			return fail("defend", rc, err);
+		o.policy_name = preset;
+	} else {
+#ifdef WFB_HAVE_POLICY
+		static struct wfg_compiled_policy cp;
+		struct wfg_diags diags = { 0 };
+		int i;
+
+		if (wfg_policy_load(policy, &cp, &diags)) {
+			for (i = 0; i < diags.n; i++)
+				fprintf(stderr, "%s\n", diags.d[i].msg);
+			return EXIT_BAD;
+		}
+		defend_side[0] = cp.side[WFG_ROLE_CLIENT];
+		defend_side[1] = cp.side[WFG_ROLE_SERVER];
+		o.policy_name = policy;
+#else
+		return fail("defend", -EINVAL, "policy files are not supported in this build");
+#endif
+	}
+	if (isatty(STDERR_FILENO)) {
+		o.progress = defend_progress;
+		o.progress_arg = &t0;
+	}
+	rc = wfb_defend(&defend_side[0], &defend_side[1], dataset, out, &o, &ov, err, sizeof(err));
+	if (rc)
+		return fail("defend", rc, err);
+	printf("defended %s -> %s (%s; delay %llu ms%s)\n", dataset, out, o.policy_name,
+	       (unsigned long long)(o.replay.delay_ns / 1000000),
+	       o.replay.bandwidth_mbit > 0 ? ", bottleneck" : "");
+	printf("%-10s %12s %12s %10s %10s %8s\n", "direction", "bytes orig", "bytes def", "pkts orig",
+	       "pkts def", "covers");
+	for (c = 0; c < 2; c++)
+		printf("%-10s %12llu %12llu %10llu %10llu %8llu\n", c ? "in" : "out",
+		       (unsigned long long)ov.bytes_orig[c], (unsigned long long)ov.bytes_def[c],
+		       (unsigned long long)ov.pkts_orig[c], (unsigned long long)ov.pkts_def[c],
+		       (unsigned long long)ov.covers[c]);
+	printf("bandwidth overhead %.1f%%  (sum of defended bytes / sum of original bytes - 1)\n",
+	       100 * wfb_overhead_bandwidth(&ov));
+	printf("latency overhead   %.1f%%  (sum of time to last real packet, defended / original - "
+	       "1)\n",
+	       100 * wfb_overhead_latency(&ov));
+	return 0;
+}
+
 /* ---------------------------------------------------------------- the table */
 
 static int cmd_help(int argc, char **argv);
@@ -491,6 +700,7 @@ static const struct cmd cmds[] = {
 	  "convert traces (Wang, Maybenot, pcap) to a dataset" },
 	{ "info", cmd_info, info_usage, "summarise a dataset" },
 	{ "generate", cmd_generate, generate_usage, "write a synthetic world as a dataset" },
+	{ "defend", cmd_defend, defend_usage, "replay a dataset through a defence; overheads" },
 	{ "help", cmd_help, help_usage, "show the help of a command" },
 };
 

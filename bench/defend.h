@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Defending a whole dataset in parallel, deterministically (see defend.c). */
+#ifndef WFBENCH_DEFEND_H
+#define WFBENCH_DEFEND_H
+
+#include <stdbool.h>
+
+#include "dataset.h"
+#include "replay.h"
+
+struct wfb_defend_opts {
+	struct wfb_replay_opts replay; /* trace_index is set per trace */
+	unsigned jobs;		       /* threads; 0 = 1 */
+	bool force;		       /* replace an existing output dataset */
+	const char *policy_name;       /* recorded in the output's manifest */
+	void (*progress)(size_t done, size_t total, void *arg);
+	void *progress_arg;
+};
+
+/* Replay every trace of `dataset` into the dataset `outdir` (written atomically). */
+int wfb_defend(const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv, const char *dataset,
+	       const char *outdir, const struct wfb_defend_opts *o, struct wfb_overhead *total,
+	       char *err, size_t errlen);
+
+#endif
