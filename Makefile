@@ -145,10 +145,10 @@ $(BUILD)/wfguard: user/wfguard.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
 
-# The main job. Until the controller and the harness exist: the core's presets on a
-# page load (docs/core.md). Issue 8 turns this into the namespace demo.
-demo: $(DEPS_FIRST) $(DEMO)
-	$(Q)$(DEMO)
+# The main job. Until the namespace demo (issue 8): the core's presets on a page load,
+# then the replay harness on a small synthetic world.
+demo: $(DEPS_FIRST) $(DEMO) $(BUILD)/wfbench
+	$(Q)scripts/demo.sh $(BUILD)
 
 # ---------------------------------------------------------------- test
 # Each suite runs even if an earlier one failed; the summary decides the exit.
