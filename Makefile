@@ -135,7 +135,7 @@ $(BUILD)/tests/%: tests/%.c $(BPF_SKELS) $(USERLIB) $(CORE_HDRS) $(USER_HDRS) $(
 $(BUILD)/bench/perf/%: bench/perf/%.c $(USERLIB) $(BPF_SKELS) $(CORE_HDRS) $(USER_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -O3 -Itests $< $(USERLIB) -o $@ -lbpf -lelf $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) -O3 -Itests -Ibench $< $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS)
 
 $(DEMO): user/demo_core.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS)
 	$(call msg,CC,$@)
@@ -193,4 +193,5 @@ $(BUILD)/wfbench: $(BUILD)/bench/wfbench.o $(BENCHLIB) $(USERLIB)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS)
 
 $(UNIT_BINS): $(BENCHLIB) $(BENCH_HDRS)
+$(PERF_BINS): $(BENCHLIB) $(BENCH_HDRS)
 $(UNIT_ASAN): $(BENCHLIB_ASAN) $(BENCH_HDRS)
