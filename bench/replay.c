@@ -7,7 +7,7 @@
 #include "replay.h"
 #include "wfguard/core/core.h"
 
-#define BASE_NS 1000000000ULL /* the core's clock starts above 0 */
+#define BASE_NS WFB_REPLAY_BASE_NS /* the core's clock starts above 0 */
 
 /* A packet in flight, arriving at the other side. */
 struct arrival {
@@ -143,6 +143,13 @@ static int transmit(struct sim *s, int dir, uint64_t depart, uint32_t size, int 
 							 .kind = (uint8_t)kind });
 }
 
+static void logd(struct sim *s, const struct side *sd, enum wfb_log_op op, uint64_t now,
+		 uint32_t len, uint8_t flags, const struct wfg_decision *d)
+{
+	if (s->o->log)
+		s->o->log(s->o->log_arg, sd->dir == WFB_IN, op, now, len, flags, d);
+}
+
 static uint32_t shaped_len(const struct side *sd, uint32_t len, uint32_t shim)
 {
 	return sd->cfg->shape.mode != WFG_SHAPE_NONE ? len + shim : len;
@@ -167,6 +174,7 @@ static int send_covers(struct sim *s, struct side *sd, const struct wfg_decision
 			}
 		}
 		wfg_on_send(sd->cfg, &sd->flow, now, 1 + s->o->shim_len, WFG_SEND_COVER, flags, &c);
+		logd(s, sd, WFB_LOG_SEND_COVER, now, 1 + s->o->shim_len, flags, &c);
 		sd->timer = c.timer_ns;
 		rc = transmit(s, sd->dir, c.depart_ns, c.pad_to, WFB_COVER);
 		if (rc)
@@ -183,6 +191,7 @@ static int send_real(struct sim *s, struct side *sd, uint64_t now, uint32_t size
 
 	wfg_on_send(sd->cfg, &sd->flow, now, shaped_len(sd, size, s->o->shim_len), WFG_SEND_REAL, 0,
 		    &d);
+	logd(s, sd, WFB_LOG_SEND_REAL, now, size, 0, &d);
 	sd->timer = d.timer_ns;
 	wire = d.flags & WFG_DEC_UNSHAPED || sd->cfg->shape.mode == WFG_SHAPE_NONE ? size
 										   : d.pad_to;
@@ -196,6 +205,8 @@ static int receive(struct sim *s, const struct arrival *a)
 	struct wfg_decision d;
 
 	wfg_on_recv(sd->cfg, &sd->flow, a->at, a->kind == WFB_COVER, &d);
+	logd(s, sd, a->kind == WFB_COVER ? WFB_LOG_RECV_PADDING : WFB_LOG_RECV_NORMAL, a->at,
+	     a->size, 0, &d);
 	sd->timer = d.timer_ns;
 	return send_covers(s, sd, &d, a->at);
 }
@@ -206,6 +217,7 @@ static int fire_timer(struct sim *s, struct side *sd)
 	struct wfg_decision d;
 
 	wfg_on_timer(sd->cfg, &sd->flow, now, &d);
+	logd(s, sd, WFB_LOG_TIMER, now, 0, 0, &d);
 	sd->timer = d.timer_ns > now ? d.timer_ns : (d.timer_ns ? now + 1 : 0);
 	return send_covers(s, sd, &d, now);
 }
@@ -294,7 +306,10 @@ int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *ser
 		__u32 key[8];
 
 		keys_for(o->seed, o->trace_index, k, key);
-		wfg_flow_init(s->side[k].cfg, &s->side[k].flow, BASE_NS, key, o->trace_index);
+		if (k == 0 && o->client_key)
+			memcpy(key, o->client_key, sizeof(key));
+		wfg_flow_init(s->side[k].cfg, &s->side[k].flow, BASE_NS, key,
+			      k == 0 && o->client_key ? o->client_stream : o->trace_index);
 	}
 	/* Original sizes and the time each packet is handed to its sender: the
 	 * client at its observation time, the server one delay earlier. */

@@ -9,7 +9,18 @@
 #define WFBENCH_REPLAY_H
 
 #include "trace.h"
-#include "wfguard/core/types.h"
+#include "wfguard/core/core.h"
+
+/* What a side's core was asked and answered (for tests that replay it elsewhere). */
+enum wfb_log_op {
+	WFB_LOG_SEND_REAL,
+	WFB_LOG_SEND_COVER,
+	WFB_LOG_RECV_NORMAL,
+	WFB_LOG_RECV_PADDING,
+	WFB_LOG_TIMER,
+};
+typedef void (*wfb_replay_log_fn)(void *arg, int server, enum wfb_log_op op, uint64_t now,
+				  uint32_t len, uint8_t flags, const struct wfg_decision *d);
 
 struct wfb_replay_opts {
 	uint64_t delay_ns;     /* one-way delay between client and server */
@@ -18,7 +29,15 @@ struct wfb_replay_opts {
 	uint64_t trace_index;
 	uint32_t unknown_size; /* size of packets whose size is unknown (Wang ±1) */
 	uint32_t shim_len;     /* per-packet overhead of the wire shim when shaping (20) */
+	/* Optional: the client's stream key and stream id (default: from seed and index). */
+	const __u32 *client_key;
+	uint64_t client_stream;
+	wfb_replay_log_fn log; /* optional: every core call */
+	void *log_arg;
 };
+
+/* The replay clock: trace time 0 is this many ns on the core's clock. */
+#define WFB_REPLAY_BASE_NS 1000000000ULL
 
 /* Per direction: [0] client -> server, [1] server -> client. */
 struct wfb_overhead {
