@@ -72,3 +72,20 @@ Test(prng, rand_between_bounds)
 	cr_assert_eq(wfg_rand_between(&r, 5, 5), 5);
 	cr_assert_eq(wfg_rand_between(&r, 9, 3), 9);
 }
+
+/* The bulk keystream (padding bytes) is the same ChaCha8 stream, block by block. */
+Test(prng, bulk_block_matches_the_reference_block)
+{
+	struct wfg_prng r;
+	struct wfg_block b;
+	__u32 ref[16];
+	int blk;
+
+	wfg_prng_init_seed(&r, 1234, 99);
+	for (blk = 0; blk < 4; blk++) {
+		wfg_chacha_block(r.key, r.stream, r.block, WFG_CHACHA_ROUNDS, ref);
+		cr_assert_eq(wfg_prng_block(&r, &b), 0);
+		cr_assert_eq(memcmp(b.w, ref, sizeof(ref)), 0, "block %d", blk);
+	}
+	cr_assert_eq(r.block, 4);
+}
