@@ -517,51 +517,6 @@ static void defend_usage(FILE *f)
 
 static struct wfg_side_cfg defend_side[2];
 
-static int preset_sides(const char *name, char *err, size_t errlen)
-{
-	static struct wfg_side_builder sb;
-	int r;
-
-	for (r = 0; r < 2; r++) {
-		enum wfg_role role = r ? WFG_ROLE_SERVER : WFG_ROLE_CLIENT;
-		int rc = 0;
-
-		wfg_sb_init(&sb, &defend_side[r]);
-		if (!strcmp(name, "front")) {
-			struct wfg_front_params p;
-
-			wfg_front_defaults(&p);
-			rc = wfg_preset_front(&sb, role, &p);
-		} else if (!strcmp(name, "tamaraw")) {
-			struct wfg_tamaraw_params p;
-
-			wfg_tamaraw_defaults(&p);
-			rc = wfg_preset_tamaraw(&sb, role, &p);
-		} else if (!strcmp(name, "buflo")) {
-			struct wfg_buflo_params p;
-
-			wfg_buflo_defaults(&p);
-			rc = wfg_preset_buflo(&sb, role, &p);
-		} else if (!strcmp(name, "regulator")) {
-			struct wfg_regulator_params p;
-
-			wfg_regulator_defaults(&p);
-			rc = wfg_preset_regulator(&sb, role, &p);
-		} else if (!strcmp(name, "padme")) {
-			defend_side[r].shape.mode = WFG_SHAPE_PADME;
-			defend_side[r].shape.max = 1500;
-		} else if (strcmp(name, "none")) {
-			snprintf(err, errlen, "unknown preset '%s'", name);
-			return -EINVAL;
-		}
-		if (rc || wfg_sb_finish(&sb)) {
-			snprintf(err, errlen, "%s", sb.err);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 static void defend_progress(size_t done, size_t total, void *arg)
 {
 	double *t0 = arg, dt = (double)clock() / CLOCKS_PER_SEC - *t0, rate;
@@ -642,7 +597,7 @@ static int cmd_defend(int argc, char **argv)
 	if (!dataset || !out || !!policy == !!preset)
 		return bad_usage(self, "%s", "--dataset, -o and one of --policy/--preset are required");
 	if (preset) {
-		rc = preset_sides(preset, err, sizeof(err));
+		rc = wfg_preset_sides(preset, defend_side, err, sizeof(err));
 		if (rc)
 			return fail("defend", rc, err);
 		o.policy_name = preset;

@@ -185,44 +185,19 @@ static void replay(struct wire *w)
 
 static int build(const char *name)
 {
-	static struct wfg_side_builder sb;
-	struct side *s[2] = { &cli, &srv };
-	int r;
+	struct wfg_side_cfg *sides = malloc(2 * sizeof(*sides));
+	char err[256];
+	int rc;
 
-	for (r = 0; r < 2; r++) {
-		enum wfg_role role = r ? WFG_ROLE_SERVER : WFG_ROLE_CLIENT;
-		int err = 0;
-
-		wfg_sb_init(&sb, &s[r]->cfg);
-		if (!strcmp(name, "front")) {
-			struct wfg_front_params p;
-
-			wfg_front_defaults(&p);
-			err = wfg_preset_front(&sb, role, &p);
-		} else if (!strcmp(name, "tamaraw")) {
-			struct wfg_tamaraw_params p;
-
-			wfg_tamaraw_defaults(&p);
-			err = wfg_preset_tamaraw(&sb, role, &p);
-		} else if (!strcmp(name, "buflo")) {
-			struct wfg_buflo_params p;
-
-			wfg_buflo_defaults(&p);
-			err = wfg_preset_buflo(&sb, role, &p);
-		} else if (!strcmp(name, "regulator")) {
-			struct wfg_regulator_params p;
-
-			wfg_regulator_defaults(&p);
-			err = wfg_preset_regulator(&sb, role, &p);
-		} else if (!strcmp(name, "padme")) {
-			s[r]->cfg.shape.mode = WFG_SHAPE_PADME;
-		}
-		if (err || wfg_sb_finish(&sb)) {
-			fprintf(stderr, "%s: %s\n", name, sb.err);
-			return -1;
-		}
-	}
-	return 0;
+	if (!sides)
+		return -1;
+	rc = wfg_preset_sides(name, sides, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	cli.cfg = sides[0];
+	srv.cfg = sides[1];
+	free(sides);
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -25,38 +25,6 @@ static double now_s(void)
 
 static struct wfg_side_cfg side[2];
 
-static int build(const char *name)
-{
-	static struct wfg_side_builder sb;
-	int r, rc;
-
-	for (r = 0; r < 2; r++) {
-		enum wfg_role role = r ? WFG_ROLE_SERVER : WFG_ROLE_CLIENT;
-
-		wfg_sb_init(&sb, &side[r]);
-		rc = 0;
-		if (!strcmp(name, "front")) {
-			struct wfg_front_params p;
-
-			wfg_front_defaults(&p);
-			rc = wfg_preset_front(&sb, role, &p);
-		} else if (!strcmp(name, "tamaraw")) {
-			struct wfg_tamaraw_params p;
-
-			wfg_tamaraw_defaults(&p);
-			rc = wfg_preset_tamaraw(&sb, role, &p);
-		} else if (!strcmp(name, "regulator")) {
-			struct wfg_regulator_params p;
-
-			wfg_regulator_defaults(&p);
-			rc = wfg_preset_regulator(&sb, role, &p);
-		}
-		if (rc || wfg_sb_finish(&sb))
-			return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct wfb_gen_opts g = { .sites = argc > 1 ? (unsigned)atoi(argv[1]) : 20,
@@ -107,8 +75,10 @@ int main(int argc, char **argv)
 		double best = 1e18;
 		size_t pkts_out = 0;
 
-		if (build(presets[k]))
-			return 1;
+		char err[256];
+
+		if (wfg_preset_sides(presets[k], side, err, sizeof(err)))
+			return fprintf(stderr, "%s\n", err), 1;
 		for (rep = 0; rep < 3; rep++) {
 			double t0 = now_s(), dt;
 			struct wfb_overhead ov;

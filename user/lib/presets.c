@@ -222,3 +222,47 @@ int wfg_preset_regulator(struct wfg_side_builder *sb, enum wfg_role role,
 		return PRESET_FAIL(sb, "regulator: packet size must be positive");
 	return role == WFG_ROLE_SERVER ? regulator_server(sb, p) : regulator_client(sb, p);
 }
+
+int wfg_preset_sides(const char *name, struct wfg_side_cfg sides[2], char *err, size_t errlen)
+{
+	static struct wfg_side_builder sb;
+	int r;
+
+	for (r = 0; r < 2; r++) {
+		enum wfg_role role = r ? WFG_ROLE_SERVER : WFG_ROLE_CLIENT;
+		int rc = 0;
+
+		wfg_sb_init(&sb, &sides[r]);
+		if (!strcmp(name, "front")) {
+			struct wfg_front_params p;
+
+			wfg_front_defaults(&p);
+			rc = wfg_preset_front(&sb, role, &p);
+		} else if (!strcmp(name, "tamaraw")) {
+			struct wfg_tamaraw_params p;
+
+			wfg_tamaraw_defaults(&p);
+			rc = wfg_preset_tamaraw(&sb, role, &p);
+		} else if (!strcmp(name, "buflo")) {
+			struct wfg_buflo_params p;
+
+			wfg_buflo_defaults(&p);
+			rc = wfg_preset_buflo(&sb, role, &p);
+		} else if (!strcmp(name, "regulator")) {
+			struct wfg_regulator_params p;
+
+			wfg_regulator_defaults(&p);
+			rc = wfg_preset_regulator(&sb, role, &p);
+		} else if (!strcmp(name, "padme")) {
+			sides[r].shape.mode = WFG_SHAPE_PADME;
+		} else if (strcmp(name, "none")) {
+			return wfg_err(err, errlen, EINVAL,
+				       "unknown preset '%s' (none, padme, front, tamaraw, buflo, "
+				       "regulator)",
+				       name);
+		}
+		if (rc || wfg_sb_finish(&sb))
+			return wfg_err(err, errlen, EINVAL, "%s: %s", name, sb.err);
+	}
+	return 0;
+}

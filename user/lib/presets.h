@@ -68,4 +68,11 @@ int wfg_preset_buflo(struct wfg_side_builder *sb, enum wfg_role role,
 int wfg_preset_regulator(struct wfg_side_builder *sb, enum wfg_role role,
 			 const struct wfg_regulator_params *p);
 
+/*
+ * Both sides ([WFG_ROLE_CLIENT], [WFG_ROLE_SERVER]) of a named preset with the
+ * papers' defaults: none, padme, front, tamaraw, buflo, regulator. For the
+ * harness, benchmarks and demos; operators write policy files.
+ */
+int wfg_preset_sides(const char *name, struct wfg_side_cfg sides[2], char *err, size_t errlen);
+
 #endif

@@ -58,54 +58,53 @@ WFG_INLINE __u32 wfg_rotl32(__u32 v, unsigned int n)
 #define WFG_CHACHA_MEM
 #endif
 
-WFG_INLINE void wfg_chacha_input(const __u32 key[8], __u64 stream, __u64 block,
-				 WFG_CHACHA_MEM __u32 x[16])
-{
-	int i;
-
-	x[0] = 0x61707865; /* "expand 32-byte k" */
-	x[1] = 0x3320646e;
-	x[2] = 0x79622d32;
-	x[3] = 0x6b206574;
-	for (i = 0; i < 8; i++)
-		x[4 + i] = key[i];
-	x[12] = (__u32)block;
-	x[13] = (__u32)(block >> 32);
-	x[14] = (__u32)stream;
-	x[15] = (__u32)(stream >> 32);
-}
-
 /*
- * One ChaCha block of `rounds` rounds (even) into out[16]. The input is built
- * twice (before the rounds and for the final addition) instead of being kept
- * in a second 64-byte array: BPF's stack is small, registers are not.
+ * One ChaCha block of `rounds` rounds (even) worked on in x[16], which ends
+ * holding the output. The input is built twice (before the rounds and for the
+ * final addition) instead of being kept in a second 64-byte array: BPF's
+ * stack is small. A macro so that the in-place (volatile in BPF) and the bulk
+ * (register) versions below share one body.
  */
+#define WFG_CHACHA_BODY(x, key, stream, block, rounds)                                             \
+	do {                                                                                       \
+		int i_;                                                                            \
+		x[0] = 0x61707865; /* "expand 32-byte k" */                                        \
+		x[1] = 0x3320646e;                                                                 \
+		x[2] = 0x79622d32;                                                                 \
+		x[3] = 0x6b206574;                                                                 \
+		for (i_ = 0; i_ < 8; i_++)                                                         \
+			x[4 + i_] = (key)[i_];                                                     \
+		x[12] = (__u32)(block);                                                            \
+		x[13] = (__u32)((block) >> 32);                                                    \
+		x[14] = (__u32)(stream);                                                           \
+		x[15] = (__u32)((stream) >> 32);                                                   \
+		for (i_ = 0; i_ < (rounds); i_ += 2) {                                             \
+			WFG_CHACHA_QR(x, 0, 4, 8, 12);                                             \
+			WFG_CHACHA_QR(x, 1, 5, 9, 13);                                             \
+			WFG_CHACHA_QR(x, 2, 6, 10, 14);                                            \
+			WFG_CHACHA_QR(x, 3, 7, 11, 15);                                            \
+			WFG_CHACHA_QR(x, 0, 5, 10, 15);                                            \
+			WFG_CHACHA_QR(x, 1, 6, 11, 12);                                            \
+			WFG_CHACHA_QR(x, 2, 7, 8, 13);                                             \
+			WFG_CHACHA_QR(x, 3, 4, 9, 14);                                             \
+		}                                                                                  \
+		x[0] += 0x61707865;                                                                \
+		x[1] += 0x3320646e;                                                                \
+		x[2] += 0x79622d32;                                                                \
+		x[3] += 0x6b206574;                                                                \
+		for (i_ = 0; i_ < 8; i_++)                                                         \
+			x[4 + i_] += (key)[i_];                                                    \
+		x[12] += (__u32)(block);                                                           \
+		x[13] += (__u32)((block) >> 32);                                                   \
+		x[14] += (__u32)(stream);                                                          \
+		x[15] += (__u32)((stream) >> 32);                                                  \
+	} while (0)
+
+/* One block into out[16]: in place, in memory (volatile in BPF, see above). */
 WFG_INLINE void wfg_chacha_block(const __u32 key[8], __u64 stream, __u64 block, int rounds,
 				 WFG_CHACHA_MEM __u32 out[16])
 {
-	int i;
-
-	wfg_chacha_input(key, stream, block, out);
-	for (i = 0; i < rounds; i += 2) {
-		WFG_CHACHA_QR(out, 0, 4, 8, 12);
-		WFG_CHACHA_QR(out, 1, 5, 9, 13);
-		WFG_CHACHA_QR(out, 2, 6, 10, 14);
-		WFG_CHACHA_QR(out, 3, 7, 11, 15);
-		WFG_CHACHA_QR(out, 0, 5, 10, 15);
-		WFG_CHACHA_QR(out, 1, 6, 11, 12);
-		WFG_CHACHA_QR(out, 2, 7, 8, 13);
-		WFG_CHACHA_QR(out, 3, 4, 9, 14);
-	}
-	out[0] += 0x61707865;
-	out[1] += 0x3320646e;
-	out[2] += 0x79622d32;
-	out[3] += 0x6b206574;
-	for (i = 0; i < 8; i++)
-		out[4 + i] += key[i];
-	out[12] += (__u32)block;
-	out[13] += (__u32)(block >> 32);
-	out[14] += (__u32)stream;
-	out[15] += (__u32)(stream >> 32);
+	WFG_CHACHA_BODY(out, key, stream, block, rounds);
 }
 
 /* SplitMix64 step: expands a 64-bit seed and is the benchmark's fast baseline. */
@@ -169,44 +168,14 @@ struct wfg_block {
 WFG_GLOBAL int wfg_prng_block(struct wfg_prng *r, struct wfg_block *out)
 {
 	__u32 *x;
-	int i;
 
 	if (!r || !out)
 		return -1;
 	/* Bulk keystream, worked on in out (not volatile: the compiler keeps what
-	 * it can in registers; this leaf's frame is small enough at the end of
-	 * the egress call chain). */
+	 * it can in registers; this leaf's frame fits at the end of the egress
+	 * call chain, unlike the refill's). */
 	x = out->w;
-	x[0] = 0x61707865;
-	x[1] = 0x3320646e;
-	x[2] = 0x79622d32;
-	x[3] = 0x6b206574;
-	for (i = 0; i < 8; i++)
-		x[4 + i] = r->key[i];
-	x[12] = (__u32)r->block;
-	x[13] = (__u32)(r->block >> 32);
-	x[14] = (__u32)r->stream;
-	x[15] = (__u32)(r->stream >> 32);
-	for (i = 0; i < WFG_CHACHA_ROUNDS; i += 2) {
-		WFG_CHACHA_QR(x, 0, 4, 8, 12);
-		WFG_CHACHA_QR(x, 1, 5, 9, 13);
-		WFG_CHACHA_QR(x, 2, 6, 10, 14);
-		WFG_CHACHA_QR(x, 3, 7, 11, 15);
-		WFG_CHACHA_QR(x, 0, 5, 10, 15);
-		WFG_CHACHA_QR(x, 1, 6, 11, 12);
-		WFG_CHACHA_QR(x, 2, 7, 8, 13);
-		WFG_CHACHA_QR(x, 3, 4, 9, 14);
-	}
-	x[0] += 0x61707865;
-	x[1] += 0x3320646e;
-	x[2] += 0x79622d32;
-	x[3] += 0x6b206574;
-	for (i = 0; i < 8; i++)
-		x[4 + i] += r->key[i];
-	x[12] += (__u32)r->block;
-	x[13] += (__u32)(r->block >> 32);
-	x[14] += (__u32)r->stream;
-	x[15] += (__u32)(r->stream >> 32);
+	WFG_CHACHA_BODY(x, r->key, r->stream, r->block, WFG_CHACHA_ROUNDS);
 	r->block++;
 	return 0;
 }
