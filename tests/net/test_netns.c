@@ -199,6 +199,33 @@ static int observer_socket(void)
 	return fd;
 }
 
+/*
+ * The next IPv4 UDP packet the observer captured to or from PORT, within
+ * 100 ms: its UDP payload length, or -1 when there is none. `outgoing`
+ * receives whether the observer sent it (towards the client).
+ */
+static int observed_udp(int obs, int *outgoing)
+{
+	uint8_t buf[2048];
+
+	for (;;) {
+		struct pollfd pfd = { .fd = obs, .events = POLLIN };
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t r;
+
+		if (poll(&pfd, 1, 100) != 1)
+			return -1;
+		r = recvfrom(obs, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (r < 28 || from.sll_protocol != htons(0x0800) || buf[9] != 17)
+			continue;
+		if (((buf[20] << 8 | buf[21]) != PORT) && ((buf[22] << 8 | buf[23]) != PORT))
+			continue;
+		*outgoing = from.sll_pkttype == PACKET_OUTGOING;
+		return (buf[24] << 8 | buf[25]) - 8;
+	}
+}
+
 static size_t msg_len(int i)
 {
 	return 1 + (size_t)(i * 37 % 900); /* 1..900 bytes: all below PAD - trailer */
@@ -260,20 +287,12 @@ static void run_exchange(struct exchange *x, int obs)
 	close(sfd);
 	/* What the observer saw: UDP to or from port 4433. */
 	for (;;) {
-		struct pollfd pfd = { .fd = obs, .events = POLLIN };
-		struct sockaddr_ll from;
-		socklen_t fl = sizeof(from);
-		ssize_t r;
+		int out, len = observed_udp(obs, &out);
 
-		if (poll(&pfd, 1, 100) != 1)
+		if (len < 0)
 			break;
-		r = recvfrom(obs, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-		if (r < 28 || from.sll_protocol != htons(0x0800) || buf[9] != 17)
-			continue;
-		if (((buf[20] << 8 | buf[21]) != PORT) && ((buf[22] << 8 | buf[23]) != PORT))
-			continue;
 		x->wire_udp++;
-		if ((buf[24] << 8 | buf[25]) - 8 == PAD)
+		if (len == PAD)
 			x->wire_shaped++;
 		else
 			x->wire_bad_size++;
@@ -486,19 +505,14 @@ Test(netns, timer_covers_cross_the_wire_and_detach_cleans_up)
 	}
 	cr_assert_eq(got, 200, "the server application got %d of 200", got);
 	for (;;) {
-		struct pollfd pfd = { .fd = obs, .events = POLLIN };
-		struct sockaddr_ll from;
-		socklen_t fl = sizeof(from);
-		ssize_t r;
+		int out, len = observed_udp(obs, &out);
 
-		if (poll(&pfd, 1, 100) != 1)
+		if (len < 0)
 			break;
-		r = recvfrom(obs, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-		if (r < 28 || from.sll_protocol != htons(0x0800) || buf[9] != 17 ||
-		    from.sll_pkttype == PACKET_OUTGOING)
-			continue;
+		if (out)
+			continue; /* towards the client: not what the client sent */
 		wire++;
-		wire_bad += (buf[24] << 8 | buf[25]) - 8 != PAD;
+		wire_bad += len != PAD;
 	}
 	cr_assert_eq(wfg_dp_stats(&cdp, cstats, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(wfg_dp_stats(&sdp, sstats, err, sizeof(err)), 0, "%s", err);
