@@ -70,11 +70,12 @@ static void set_policy(struct wfguard_bpf *skel, enum wfg_shape_mode mode)
 	pol.side.cover_size = 1200;
 	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
 	pol.generation++;
-	pol.nrules = 1;
+	/* The test frames' server port, seen from either end. */
+	pol.nrules = 2;
 	pol.rules[0].lport_hi = 65535;
-	pol.rules[0].rport_lo = 0;
-	pol.rules[0].rport_hi = 65535;
-	pol.rules[0].family = 0;
+	pol.rules[0].rport_lo = pol.rules[0].rport_hi = 4433;
+	pol.rules[1].lport_lo = pol.rules[1].lport_hi = 4433;
+	pol.rules[1].rport_hi = 65535;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_policy), &zero, &pol, 0);
 }
