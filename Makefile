@@ -72,6 +72,7 @@ DEMO := $(BUILD)/wfguard-core-demo
 # The controller needs the policy compiler (user/lib/policy.c).
 ifneq ($(wildcard user/lib/policy.c),)
 WFGUARD := $(BUILD)/wfguard
+USER_CFLAGS += -DWFG_HAVE_POLICY
 endif
 
 all: $(DEPS_FIRST) $(DEMO) $(WFGUARD) $(USERLIB) $(BPF_OBJS) $(BPF_SKELS) $(UNIT_BINS) $(BPFT_BINS) $(NET_BINS) $(PERF_BINS)

@@ -20,7 +20,7 @@
 #include "generate.h"
 #include "presets.h"
 #include "trace.h"
-#if __has_include("policy.h")
+#ifdef WFG_HAVE_POLICY /* set by the Makefile once the policy compiler is there */
 #include "policy.h"
 #define WFB_HAVE_POLICY 1
 #endif
