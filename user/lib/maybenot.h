@@ -28,10 +28,10 @@
 #include "side_build.h"
 
 /* Maybenot's special transition targets (its STATE_END, STATE_SIGNAL) and limits. */
-#define WFG_MB_STATE_END	 0xffffffffULL
-#define WFG_MB_STATE_SIGNAL	 0xfffffffeULL
-#define WFG_MB_STATE_MAX	 100000	   /* states per machine */
-#define WFG_MB_MAX_DECOMPRESSED	 (1u << 20) /* bytes of bincode */
+#define WFG_MB_STATE_END	0xffffffffULL
+#define WFG_MB_STATE_SIGNAL	0xfffffffeULL
+#define WFG_MB_STATE_MAX	100000	   /* states per machine */
+#define WFG_MB_MAX_DECOMPRESSED (1u << 20) /* bytes of bincode */
 
 struct wfg_mb_trans {
 	__u64 target; /* state index, WFG_MB_STATE_END or WFG_MB_STATE_SIGNAL */
