@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Policy files: YAML (libyaml) compiled into what the data path and the
+ * harness run. docs/policy.md is the reference for the schema, its semantics
+ * and the checks; this is the only implementation.
+ *
+ * Nothing is half-applied: a policy with any error compiles to nothing, and
+ * the caller's struct is left as it was. Every error found is reported (not
+ * just the first), each as "file:line:col: message", sorted by position.
+ */
+#ifndef WFGUARD_USER_POLICY_H
+#define WFGUARD_USER_POLICY_H
+
+#include <stddef.h>
+
+#include "wfguard/datapath.h"
+#include "presets.h"
+
+#define WFG_POLICY_MAX_DIAGS 64
+#define WFG_POLICY_MAX_BYTES (1u << 20) /* larger files are refused */
+
+struct wfg_diag {
+	char msg[256]; /* "file:line:col: message" (line and column from 1) */
+};
+
+struct wfg_diags {
+	int n;
+	struct wfg_diag d[WFG_POLICY_MAX_DIAGS];
+	int truncated; /* more errors were found than fit */
+};
+
+struct wfg_compiled_policy {
+	/* What the data path reads: rules, profile, quic_dcid_len; dp.side is
+	 * side[role] (set by the load, and again by wfg_policy_for_role). */
+	struct wfg_policy dp;
+	struct wfg_side_cfg side[2]; /* [WFG_ROLE_CLIENT], [WFG_ROLE_SERVER]: for the harness */
+	enum wfg_role role;	     /* which side this host runs (`role:`, default server) */
+	char keys_path[256];	     /* shim key file ("" if none); relative paths are
+				      * resolved against the policy file's directory */
+	__u32 max_flows;	     /* flow table bound */
+	char summary[2048];	     /* human summary for `wfguard policy check` */
+};
+
+/*
+ * Parse and compile the policy file at path. Returns 0, -EINVAL when the
+ * policy has errors (all of them in diags), or another negative errno when
+ * the file cannot be read (-ENOENT, -EFBIG, ...; one diag "file: reason") or
+ * memory runs out. On any error *out is untouched. diags may be NULL.
+ *
+ * struct wfg_compiled_policy is large (~430 KB): allocate it on the heap or
+ * make it static.
+ */
+int wfg_policy_load(const char *path, struct wfg_compiled_policy *out, struct wfg_diags *diags);
+
+/* The same from memory; name is used in the messages. Relative key paths stay as written. */
+int wfg_policy_load_mem(const char *name, const char *text, size_t len,
+			struct wfg_compiled_policy *out, struct wfg_diags *diags);
+
+/* Run `role` on this host: sets p->role and copies side[role] into dp.side. */
+void wfg_policy_for_role(struct wfg_compiled_policy *p, enum wfg_role role);
+
+#endif
