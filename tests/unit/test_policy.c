@@ -372,6 +372,28 @@ Test(policy, maybenot_strings)
 	cr_assert_eq(state(srv, 1, 1)->action.timeout.constant, 1000000);
 }
 
+Test(policy, presets_strings_and_machines_mixed)
+{
+	const struct wfg_side_cfg *cli, *srv;
+
+	load_ok(GOOD "mixed.yaml");
+	cli = &cp->side[WFG_ROLE_CLIENT];
+	srv = &cp->side[WFG_ROLE_SERVER];
+	cr_assert_eq(cli->nmachines, 4, "regulator, inline, two strings");
+	cr_assert_eq(cli->machines[0].state_count, 4);
+	cr_assert_eq(cli->machines[1].state_count, 2);
+	cr_assert_eq(cli->machines[2].state_count, 1);
+	cr_assert_eq(cli->machines[3].state_count, 2);
+	cr_assert_eq(state(cli, 3, 1)->action.timeout.constant, 20000, "20 ms");
+	cr_assert_eq(srv->nmachines, 3);
+	cr_assert_eq(state(srv, 1, 1)->action.timeout.constant, 1000000);
+	cr_assert_eq(state(srv, 2, 1)->action.timeout.constant, 20000);
+	cr_assert_eq(cli->shape.mode, WFG_SHAPE_PAD_TO, "mode none keeps the preset's size");
+	cr_assert_eq(cli->shape.size, 1400);
+	cr_assert_eq(cli->shape.max, 1452);
+	cr_assert_eq(srv->pace.mode, WFG_PACE_DECAY);
+}
+
 Test(policy, machine_every_part)
 {
 	int s;

@@ -1850,6 +1850,9 @@ static void parse_machine(struct pctx *c, struct element *e, yaml_node_t *n)
 			err_at(c, sf[0].val, "'name' must be a string, got %s",
 			       vkind_name[vkind(sf[0].val)]);
 			bad = 1;
+		} else if (!*sval(sf[0].val)) {
+			err_at(c, sf[0].val, "a state name must not be empty");
+			bad = 1;
 		} else if (strlen(sval(sf[0].val)) >= MAX_NAME) {
 			err_at(c, sf[0].val, "state name too long (at most %d characters)",
 			       MAX_NAME - 1);
@@ -1860,7 +1863,8 @@ static void parse_machine(struct pctx *c, struct element *e, yaml_node_t *n)
 			bad = 1;
 		} else {
 			for (j = 0; j < i; j++) {
-				if (!strcmp(m->states[j].name, st->name)) {
+				if (m->states[j].name_node &&
+				    !strcmp(m->states[j].name, st->name)) {
 					err_at(c, sf[0].val,
 					       "duplicate state name '%s' (first at %u:%u)",
 					       st->name,
@@ -1992,7 +1996,7 @@ static void parse_element(struct pctx *c, yaml_node_t *n)
 		e->bad = 1;
 	}
 	if (f[2].key && !f[0].key) {
-		err_at(c, f[2].key,
+		err_at(c, f[2].key, "%s",
 		       f[4].key ? "put 'side' inside 'machine'"
 				: "a maybenot element names its sides with 'client' and 'server'");
 		e->bad = 1;
@@ -2292,12 +2296,11 @@ static void build_side(struct pctx *c, int s, struct wfg_side_builder *sb)
 				rc = wfg_preset_regulator(sb, (enum wfg_role)s, &e->pp.regulator);
 			break;
 		case EL_MAYBENOT:
-			for (k = 0; k < e->nmb[s] && !rc; k++) {
-				rc = wfg_mb_add(sb, e->mb[s][k]);
+			rc = 0;
+			for (k = 0; k < e->nmb[s] && rc >= 0; k++) {
+				rc = wfg_mb_add(sb, e->mb[s][k]); /* the machine's index */
 				where = e->mb_node[s][k];
 			}
-			if (rc > 0)
-				rc = 0;
 			break;
 		default:
 			rc = add_machine(sb, e->m);
@@ -2314,8 +2317,8 @@ static void build_side(struct pctx *c, int s, struct wfg_side_builder *sb)
 			return;
 		}
 	}
-	if (ir->shape_given)
-		cfg->shape = ir->shape;
+	if (ir->shape_given && ir->shape.mode != WFG_SHAPE_NONE)
+		cfg->shape = ir->shape; /* (a pacing preset's own size is never overridden) */
 	cfg->shape.max = ir->limit;
 	if (ir->cover_node)
 		cfg->cover_size = ir->cover_size;
