@@ -218,6 +218,11 @@ WFG_INLINE int wfg_update_counters(const struct wfg_side_cfg *cfg, const struct 
 	__u64 before[2] = { m->counter[0], m->counter[1] };
 	int zero = 0, c;
 
+	/* Unrolled in BPF: clang 14 lays this loop out so that its back edge is
+	 * not a jump, which the 6.1 verifier rejects (6.4+ accepts it). */
+#ifdef __bpf__
+#pragma unroll
+#endif
 	for (c = 0; c < 2; c++) {
 		const struct wfg_counter_update *u = &st->counter[c];
 		__u64 v, old = m->counter[c];
