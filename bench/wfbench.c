@@ -18,6 +18,7 @@
 #include "dataset.h"
 #include "defend.h"
 #include "generate.h"
+#include "play_cmd.h"
 #include "presets.h"
 #include "trace.h"
 #ifdef WFG_HAVE_POLICY /* set by the Makefile once the policy compiler is there */
@@ -656,6 +657,7 @@ static const struct cmd cmds[] = {
 	{ "info", cmd_info, info_usage, "summarise a dataset" },
 	{ "generate", cmd_generate, generate_usage, "write a synthetic world as a dataset" },
 	{ "defend", cmd_defend, defend_usage, "replay a dataset through a defence; overheads" },
+	{ "play", wfb_play_cmd, wfb_play_usage, "play page loads as real UDP between two hosts" },
 	{ "help", cmd_help, help_usage, "show the help of a command" },
 };
 
