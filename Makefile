@@ -146,9 +146,9 @@ $(BUILD)/wfguard: user/wfguard.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
 
-# The main job. Until the namespace demo (issue 8): the core's presets on a page load,
-# then the replay harness on a small synthetic world.
-demo: $(DEPS_FIRST) $(DEMO) $(BUILD)/wfbench
+# The main job (README): page loads over real UDP between namespaces, undefended and
+# defended by wfguard, what an observer saw; then the harness's evaluation.
+demo: $(DEPS_FIRST) $(WFGUARD) $(BUILD)/wfbench
 	$(Q)scripts/demo.sh $(BUILD)
 
 # ---------------------------------------------------------------- test

@@ -54,16 +54,29 @@ int wfb_play_client(int fd, const struct sockaddr *peer, socklen_t peerlen,
 		    struct wfb_play_report *r, char *err, size_t errlen);
 
 /*
+ * A server's memory between traces: the first datagram of the next trace when
+ * it arrived while the previous one was still playing. Zero it before the
+ * first wfb_play_server call and pass the same one to every call.
+ */
+struct wfb_play_server {
+	uint8_t buf[WFB_PLAY_MAX];
+	size_t len; /* 0: nothing pending */
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+};
+
+/*
  * Server side: wait (up to wait_ns) for a trace's first datagram on the bound
  * socket fd, read its trace id into *id, look the trace up with get(id) and
  * play its incoming packets back to the sender. get returns NULL for an id it
- * does not know (the datagram is counted stray and waiting goes on).
- * -ETIMEDOUT when nothing started in time.
+ * does not know (the datagram is counted stray and waiting goes on). A
+ * datagram of another known trace ends the current one (the client moved on)
+ * and starts the next call. -ETIMEDOUT when nothing started in time.
  */
 typedef const struct wfb_trace *(*wfb_play_lookup_fn)(void *arg, uint32_t id);
-int wfb_play_server(int fd, wfb_play_lookup_fn get, void *arg, uint64_t wait_ns, uint32_t *id,
-		    const struct wfb_play_opts *o, struct wfb_play_report *r, char *err,
-		    size_t errlen);
+int wfb_play_server(int fd, struct wfb_play_server *sv, wfb_play_lookup_fn get, void *arg,
+		    uint64_t wait_ns, uint32_t *id, const struct wfb_play_opts *o,
+		    struct wfb_play_report *r, char *err, size_t errlen);
 
 /* The bytes of datagram (id, seq) of `size` bytes (size >= WFB_PLAY_HDR). */
 void wfb_play_fill(uint8_t *buf, size_t size, uint32_t id, uint32_t seq);

@@ -46,7 +46,10 @@ static void *serve(void *arg)
 {
 	struct server_run *s = arg;
 
-	s->ret = wfb_play_server(s->fd, lookup, s, 5000000000ull, &s->got_id, &s->o, &s->r,
+	static struct wfb_play_server sv;
+
+	memset(&sv, 0, sizeof(sv));
+	s->ret = wfb_play_server(s->fd, &sv, lookup, s, 5000000000ull, &s->got_id, &s->o, &s->r,
 				 s->err, sizeof(s->err));
 	return NULL;
 }
@@ -195,13 +198,85 @@ Test(play, a_server_with_no_client_times_out)
 	struct wfb_play_report r;
 	struct sockaddr_in sa;
 	struct server_run s = { 0 };
+	struct wfb_play_server sv = { 0 };
 	char err[256] = "";
 	uint32_t id;
 	int fd = udp_bound(&sa);
 
 	wfb_play_defaults(&o);
-	cr_expect_eq(wfb_play_server(fd, lookup, &s, 50000000ull, &id, &o, &r, err, sizeof(err)),
+	cr_expect_eq(wfb_play_server(fd, &sv, lookup, &s, 50000000ull, &id, &o, &r, err, sizeof(err)),
 		     -ETIMEDOUT);
 	cr_expect(strstr(err, "no trace started"), "%s", err);
 	close(fd);
+}
+
+struct two_traces {
+	int fd;
+	struct wfb_trace t[2];
+	struct wfb_play_report r[2];
+	int ret[2];
+};
+
+static const struct wfb_trace *lookup2(void *arg, uint32_t id)
+{
+	struct two_traces *s = arg;
+
+	return id < 2 ? &s->t[id] : NULL;
+}
+
+static void *serve2(void *arg)
+{
+	struct two_traces *s = arg;
+	struct wfb_play_server sv = { 0 };
+	struct wfb_play_opts o;
+	char err[256];
+	uint32_t id;
+	int i;
+
+	wfb_play_defaults(&o);
+	o.idle_ns = 500000000ull;
+	for (i = 0; i < 2; i++)
+		s->ret[i] = wfb_play_server(s->fd, &sv, lookup2, s, 3000000000ull, &id, &o,
+					    &s->r[i], err, sizeof(err));
+	return NULL;
+}
+
+/* The client's next trace starts while the server is still reading the last one. */
+Test(play, back_to_back_traces_each_start_where_they_should)
+{
+	struct two_traces s;
+	struct sockaddr_in sa, ca;
+	struct wfb_play_opts o;
+	struct wfb_play_report cr[2];
+	pthread_t th;
+	char err[256];
+	int cfd, i;
+
+	memset(&s, 0, sizeof(s));
+	for (i = 0; i < 2; i++) {
+		wfb_trace_init(&s.t[i]);
+		wfb_trace_push(&s.t[i], 0, WFB_OUT, 100, WFB_REAL);
+		wfb_trace_push(&s.t[i], 1000000, WFB_IN, 500, WFB_REAL);
+		wfb_trace_push(&s.t[i], 2000000, WFB_OUT, 200, WFB_REAL); /* the client's last */
+	}
+	wfb_play_defaults(&o);
+	s.fd = udp_bound(&sa);
+	cfd = udp_bound(&ca);
+	cr_assert_eq(pthread_create(&th, NULL, serve2, &s), 0);
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(wfb_play_client(cfd, (struct sockaddr *)&sa, sizeof(sa), &s.t[i],
+					     (uint32_t)i, &o, &cr[i], err, sizeof(err)),
+			     0, "%s", err);
+	pthread_join(th, NULL);
+	for (i = 0; i < 2; i++) {
+		cr_expect_eq(s.ret[i], 0);
+		cr_expect_eq(s.r[i].received, 2, "trace %d: server got %zu of 2", i,
+			     s.r[i].received);
+		cr_expect_eq(cr[i].received, 1);
+		cr_expect_eq(s.r[i].stray, 0);
+	}
+	close(cfd);
+	close(s.fd);
+	for (i = 0; i < 2; i++)
+		wfb_trace_free(&s.t[i]);
 }
