@@ -155,19 +155,53 @@ demo: $(DEPS_FIRST) $(WFGUARD) $(BUILD)/wfbench
 # Each suite runs even if an earlier one failed; the summary decides the exit.
 # vmtest (defined below) boots Debian's 6.1 kernel and runs the kernel-facing suites
 # there; its self-test proves a broken object makes that run fail. VMTEST=0 leaves both out.
+# The demo, shortened, checking its own claims (scripts/demo.sh --quick --check).
+TEST_DEMO = demo:"!scripts/demo.sh $(BUILD) --quick --check"
 VMTEST ?= 1
 ifeq ($(VMTEST),1)
 TEST_VM = vmtest:"!$(VMTEST_IN_TEST)" vmself:"!$(VMTEST_SELFTEST)"
 endif
 test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
-		net:"$(NET_BINS)" $(TEST_VM)
+		net:"$(NET_BINS)" install:"!scripts/test-install.sh $(BUILD)" $(TEST_DEMO) $(TEST_VM)
 
 bench: all
 	$(Q)for b in $(PERF_BINS); do echo "== $$b"; $$b || exit 1; done
 
 clean:
 	rm -rf $(BUILD)
+
+# ---------------------------------------------------------------- install
+# make install [PREFIX=/usr/local] [DESTDIR=]: both tools, the BPF objects (the tools
+# embed them; installed for bpftool and inspection), man pages generated from --help,
+# example policies, docs and the systemd unit (its paths follow PREFIX).
+SYSTEMD_DIR ?= /lib/systemd/system
+MAN_PAGES := $(BUILD)/man/wfguard.8 $(BUILD)/man/wfbench.1
+
+$(BUILD)/man/wfguard.8: $(WFGUARD) scripts/gen-man.sh
+	@mkdir -p $(@D)
+	$(call msg,MAN,$@)
+	$(Q)scripts/gen-man.sh $< wfguard 8 "website-fingerprinting defence on the Linux data path" > $@
+
+$(BUILD)/man/wfbench.1: $(BUILD)/wfbench scripts/gen-man.sh
+	@mkdir -p $(@D)
+	$(call msg,MAN,$@)
+	$(Q)scripts/gen-man.sh $< wfbench 1 "website-fingerprinting trace-replay harness" > $@
+
+install: all $(MAN_PAGES)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/lib/wfguard $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/wfguard/policies \
+		$(DESTDIR)$(PREFIX)/share/doc/wfguard $(DESTDIR)$(SYSTEMD_DIR)
+	install -m 0755 $(WFGUARD) $(DESTDIR)$(PREFIX)/sbin/wfguard
+	install -m 0755 $(BUILD)/wfbench $(DESTDIR)$(PREFIX)/bin/wfbench
+	install -m 0644 $(BUILD)/bpf/wfguard.bpf.o $(DESTDIR)$(PREFIX)/lib/wfguard/
+	install -m 0644 $(BUILD)/man/wfguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(BUILD)/man/wfbench.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 examples/policies/*.yaml $(DESTDIR)$(PREFIX)/share/wfguard/policies/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/wfguard/
+	sed 's|/usr/local/|$(PREFIX)/|g' contrib/wfguard@.service > $(DESTDIR)$(SYSTEMD_DIR)/wfguard@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_DIR)/wfguard@.service
 
 # ---- wfbench (harness)
 # build/wfbench from bench/*.c (not bench/perf/). The harness's library part (every
