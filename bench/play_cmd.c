@@ -243,6 +243,7 @@ static int server_socket(const struct play_args *a)
 
 static int play_server(const struct play_args *a, struct loaded *l)
 {
+	static struct wfb_play_server sv;
 	struct wfb_play_opts o;
 	char err[256], name[32];
 	size_t played = 0, bad = 0;
@@ -259,8 +260,8 @@ static int play_server(const struct play_args *a, struct loaded *l)
 	while (!a->count || played < a->count) {
 		struct wfb_play_report r;
 		uint32_t id;
-		int rc = wfb_play_server(fd, lookup_trace, l, (uint64_t)(a->wait_s * 1e9), &id, &o,
-					 &r, err, sizeof(err));
+		int rc = wfb_play_server(fd, &sv, lookup_trace, l, (uint64_t)(a->wait_s * 1e9),
+					 &id, &o, &r, err, sizeof(err));
 
 		if (rc == -ETIMEDOUT)
 			break;
