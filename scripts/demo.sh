@@ -33,6 +33,8 @@ wfguard=$(realpath "$build/wfguard")
 wfbench=$(realpath "$build/wfbench")
 policies=$(realpath examples/policies)
 work=$(mktemp -d /tmp/wfguard-demo.XXXXXX)
+results=$(realpath -m "$build/demo") # what the demo leaves: captures, evaluation, plot
+rm -rf "$results" && mkdir -p "$results"
 ns_c=wfd-cli-$$ ns_o=wfd-obs-$$ ns_s=wfd-srv-$$
 pids=()
 failures=0
@@ -107,6 +109,7 @@ play() {
 	sleep 0.5
 	kill -INT "$tcpd" 2>/dev/null || true
 	wait "$tcpd" || true
+	cp "$work/$run.pcap" "$results/"
 	sed 's/^/  client: /' "$work/$run.client"
 	return $rc
 }
@@ -211,20 +214,24 @@ net_demo() {
 
 # ---------------------------------------------------------------- 4. evaluation
 evaluate() {
-	local sites=20 inst=20 folds=5 out=${keep:-$work}/evaluation
+	local sites=20 inst=20 folds=5 out=$results/evaluation
 	[ $quick = 1 ] && { sites=10; inst=10; folds=3; }
-	[ -n "$keep" ] && out=$work/evaluation
 	say "4. wfbench evaluate: default policy vs no defence, k-NN, CUMUL, k-FP ($sites sites x $inst loads)"
 	"$wfbench" generate --sites $sites --instances $inst --seed 11 -o "$work/world" >/dev/null
 	"$wfbench" evaluate --no-defence --policy "$policies/default.yaml" \
 		--dataset "$work/world" --attacks knn,cumul,kfp --folds $folds -o "$out" |
 		tee "$work/evaluate.out"
 	if [ $check = 1 ]; then
-		claim "evaluate: the table has a row for no defence and for the default policy" \
-			grep -q default "$out/results.csv"
-		claim "evaluate: results.csv has both policies x 3 attacks" \
-			test "$(grep -cE 'knn|cumul|kfp' "$out/results.csv")" -ge 2
+		claim "evaluate: results.csv has a row for each of no defence, default x knn, cumul, kfp" \
+			test "$(awk -F, 'NR > 1 { print $1 "," $2 }' "$out/results.csv" | sort | tr '\n' ' ')" \
+			= "default,cumul default,kfp default,knn no-defence,cumul no-defence,kfp no-defence,knn "
+		claim "evaluate: every attack is less accurate against the default policy than undefended" \
+			awk -F, 'NR > 1 { acc[$1 "," $2] = $9 } END {
+				split("knn cumul kfp", a, " ")
+				for (i in a) if (!(acc["default," a[i]] < acc["no-defence," a[i]])) exit 1 }' \
+			"$out/results.csv"
 	fi
+	echo "  results, plot and captures are in $results"
 }
 
 if [ "$(id -u)" = 0 ] && command -v tcpdump >/dev/null; then

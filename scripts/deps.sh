@@ -8,7 +8,7 @@ packages=(
 	make gcc clang llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
 	libcriterion-dev libyaml-dev libsvm-dev libclang-rt-14-dev
-	iproute2 tcpdump # the demo's observer
+	iproute2 tcpdump gnuplot-nox # the demo's observer; evaluate's plots
 	qemu-system-x86 busybox-static cpio xz-utils zstd # vmtest (xz, zstd: other kernels' modules)
 )
 
