@@ -251,7 +251,7 @@ VMTEST_KERNEL  ?= linux-image-cloud-amd64
 VMTEST_TIMEOUT ?= 900
 VMTEST_GUEST   := $(BUILD)/vmtest/test_edt
 VMTEST_BROKEN  := $(BUILD)/vmtest/test_broken
-VMTEST_DEPS    := $(VMTEST_GUEST) $(BPFT_BINS) $(NET_BINS)
+VMTEST_DEPS    := $(VMTEST_GUEST) $(BPFT_BINS) $(NET_BINS) $(WFGUARD)
 VMTEST_ARGS    := --build $(BUILD) --kernel $(VMTEST_KERNEL) --timeout $(VMTEST_TIMEOUT)
 VMTEST_IN_TEST := vmtest/run.sh $(VMTEST_ARGS) bpf:'$(BPFT_BINS)' net:'$(NET_BINS)' \
 	edt:'$(VMTEST_GUEST)'

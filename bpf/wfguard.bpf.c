@@ -81,9 +81,9 @@ struct pad_req {
  */
 struct wfg_scratch {
 	__u8 bytes[WFG_SCRATCH_BYTES];
-	struct wfg_decision d;	 /* the decision of the packet in hand */
-	struct wfg_flow_key key; /* its flow */
-	struct pad_req req;	 /* the packet in hand */
+	struct wfg_decision d; /* the decision of the packet in hand */
+	struct wfg_flow_key key __attribute__((aligned(8))); /* its flow (capture copies words) */
+	struct pad_req req;				     /* the packet in hand */
 	/* Template for new flows (too big for the stack), as raw bytes: a
 	 * bpf_timer may not appear in a per-CPU map's BTF. */
 	__u8 flow[sizeof(struct wfg_flow)] __attribute__((aligned(8)));
@@ -100,6 +100,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } wfg_covers SEC(".maps");
+
+/* Capture records for `wfguard capture` (struct wfg_capture_rec, 56 + 8 bytes
+ * each with the ring's header: ~32k records). Written only while
+ * wfg_ctl.capture_pid is set. */
+#define WFG_CAPTURE_RING (2 * 1024 * 1024)
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WFG_CAPTURE_RING);
+} wfg_capture SEC(".maps");
 
 static __always_inline void stat_add(enum wfg_stat s, __u64 v)
 {
@@ -122,6 +131,50 @@ static __always_inline struct wfg_policy *get_policy(__u32 slot)
 	__u32 k = slot & (WFG_POLICY_SLOTS - 1);
 
 	return bpf_map_lookup_elem(&wfg_policy, &k);
+}
+
+/* ------------------------------------------------------------ capture */
+
+_Static_assert(sizeof(struct wfg_flow_key) == 5 * sizeof(__u64), "capture copies 5 words");
+
+/* capture_emit's last argument: payload bytes, direction, kind. */
+#define CAP_INFO(payload, dir, kind) \
+	((__u32)((payload) > 0xffff ? 0xffff : (payload)) << 16 | (__u32)(dir) << 8 | (__u32)(kind))
+
+/*
+ * One capture record. Callers test wfg_ctl.capture_pid first, so that a host
+ * that is not capturing pays one load and one branch per packet. Global:
+ * verified once, and its record never touches the callers' stack.
+ */
+__attribute__((noinline)) int capture_emit(const struct wfg_flow_key *k, __u64 time_ns,
+					   __u32 wire_len, __u32 info)
+{
+	const __u64 *src = (const __u64 *)k;
+	struct wfg_capture_rec *r;
+	__u64 *dst;
+
+	if (!k)
+		return 0;
+	r = bpf_ringbuf_reserve(&wfg_capture, sizeof(*r), 0);
+	if (!r) {
+		stat_add(WFG_STAT_CAPTURE_LOST, 1);
+		return 0;
+	}
+	r->time_ns = time_ns;
+	/* five words: a byte-wise copy (the key is 2-aligned) costs stack */
+	dst = (__u64 *)&r->key;
+	dst[0] = src[0];
+	dst[1] = src[1];
+	dst[2] = src[2];
+	dst[3] = src[3];
+	dst[4] = src[4];
+	r->wire_len = wire_len;
+	r->payload = (__u16)(info >> 16);
+	r->dir = (__u8)(info >> 8);
+	r->kind = (__u8)info;
+	/* No wakeup (an irq_work per packet): the capture drains on its own clock. */
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
 }
 
 /* ------------------------------------------------------------ matching */
@@ -607,8 +660,12 @@ int wfg_egress(struct __sk_buff *skb)
 
 	now = wfg_now();
 	f = flow_acquire(k, ctl, slot, pol, now);
-	if (!f)
+	if (!f) {
+		if (ctl->capture_pid && !carrier) /* leaves unshaped */
+			capture_emit(k, now, skb->len,
+				     CAP_INFO(p->pay_len, WFG_CAP_EGRESS, WFG_CAP_REAL));
 		return pass;
+	}
 	/* Shaping targets the payload on the wire, trailer included-> */
 	shim_len = pol->side.shape.mode != WFG_SHAPE_NONE || carrier ? WFG_SHIM_LEN : 0;
 	if (carrier) {
@@ -655,6 +712,10 @@ int wfg_egress(struct __sk_buff *skb)
 		stat_add(WFG_STAT_DELAYED, 1);
 	}
 	flow_unlock(f);
+	if (ctl->capture_pid) /* after shaping: what leaves, when it leaves */
+		capture_emit(k, d->depart_ns > now ? d->depart_ns : now, skb->len,
+			     CAP_INFO(skb->len > p->pay_off ? skb->len - p->pay_off : 0,
+				      WFG_CAP_EGRESS, carrier ? WFG_CAP_COVER : WFG_CAP_REAL));
 	return TC_ACT_OK;
 }
 
@@ -801,6 +862,12 @@ int wfg_ingress(struct xdp_md *ctx)
 		stat_add(WFG_STAT_PASSED_UNVERIFIED, 1);
 
 	now = wfg_now();
+	if (ctl->capture_pid) /* before stripping: what arrived */
+		capture_emit(k, now, (__u32)(data_end - data),
+			     CAP_INFO(p->pay_len, WFG_CAP_INGRESS,
+				      cover	 ? WFG_CAP_COVER
+				      : verified ? WFG_CAP_REAL
+						 : WFG_CAP_UNVERIFIED));
 	f = flow_acquire(k, ctl, slot, pol, now);
 	if (f) {
 		core_decide(&pol->side, &f->st, &scr->d, now,

@@ -3,8 +3,8 @@
  * wfguard: the operator's tool. Conventions of xdp-loader, tc and bpftool:
  * `wfguard [-v] COMMAND [options]`, --help on every command, --json for
  * scripts. Exit codes: 0 ok, 1 bad input or usage (a policy with errors, an
- * unknown interface), 2 the system refused (kernel, permissions), 3 not
- * attached.
+ * unknown interface, a capture already running), 2 the system refused
+ * (kernel, permissions), 3 not attached.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "capture.h"
 #include "loader.h"
 #include "policy.h"
 #include "pump.h"
@@ -136,6 +137,8 @@ static struct wfg_compiled_policy *load_policy(const char *path, int *code)
 		return NULL;
 	}
 	wfg_policy_for_role(&cp, cp.role);
+	/* recorded in the slot: capture needs to know which side this host is */
+	cp.dp.role = cp.role == WFG_ROLE_CLIENT ? WFG_DP_ROLE_CLIENT : WFG_DP_ROLE_SERVER;
 	return &cp;
 }
 
@@ -228,8 +231,9 @@ static int cmd_attach(int argc, char **argv)
 			printf("usage: wfguard attach IFACE --policy FILE [--xdp-mode native|skb] "
 			       "[--keys FILE]\n"
 			       "  Load the data path on IFACE (TC egress + XDP ingress), pin it under\n"
-			       "  %s/IFACE/, install sch_fq when the policy delays packets.\n",
-			       WFG_PIN_ROOT);
+			       "  %s/IFACE/ (%s overrides the directory), install sch_fq when\n"
+			       "  the policy delays packets.\n",
+			       wfg_pin_root(), WFG_PIN_ROOT_ENV);
 			return EXIT_OK;
 		default:
 			return EXIT_INPUT;
@@ -357,16 +361,20 @@ static int cmd_status(int argc, char **argv)
 	}
 	if (json)
 		printf("{\"interface\":\"%s\",\"attached\":true,\"slot\":%u,\"generation\":%llu,"
-		       "\"rules\":%u,\"machines\":%u,\"fq\":%s,\"xdp_mode\":\"%s\"}\n",
+		       "\"rules\":%u,\"machines\":%u,\"fq\":%s,\"xdp_mode\":\"%s\","
+		       "\"capture_pid\":%u}\n",
 		       argv[1], ctl.active, (unsigned long long)pol->generation, pol->nrules,
 		       pol->side.nmachines, ctl.attach_flags & WFG_ATTACHED_FQ ? "true" : "false",
-		       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native");
+		       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native", ctl.capture_pid);
 	else
 		printf("%s: attached, policy slot %u generation %llu, %u rules, %u machines, "
 		       "sch_fq %s, XDP %s mode\n",
 		       argv[1], ctl.active, (unsigned long long)pol->generation, pol->nrules,
 		       pol->side.nmachines, ctl.attach_flags & WFG_ATTACHED_FQ ? "installed" : "not needed",
 		       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native");
+	if (!json && ctl.capture_pid)
+		printf("%s: capture records on for pid %u%s\n", argv[1], ctl.capture_pid,
+		       kill((pid_t)ctl.capture_pid, 0) && errno == ESRCH ? " (not running)" : "");
 	free(pol);
 	wfg_dp_close(&dp);
 	return EXIT_OK;
@@ -441,16 +449,29 @@ static void on_signal(int sig)
 		stop = 1;
 }
 
+struct run_ctx {
+	struct wfg_pump *pump;
+	int discard; /* requests posted while no daemon ran: their time has passed */
+	unsigned long long discarded;
+};
+
 static int pump_cb(void *ctx, void *data, size_t len)
 {
-	if (len == sizeof(struct wfg_cover_req))
-		wfg_pump_request(ctx, data);
+	struct run_ctx *rc = ctx;
+
+	if (len != sizeof(struct wfg_cover_req))
+		return 0;
+	if (rc->discard)
+		rc->discarded += ((struct wfg_cover_req *)data)->count;
+	else
+		wfg_pump_request(rc->pump, data);
 	return 0;
 }
 
 static int cmd_run(int argc, char **argv)
 {
 	struct wfg_pump pump = { .fd4 = -1, .fd6 = -1 };
+	struct run_ctx ctx = { .pump = &pump, .discard = 1 };
 	const char *policy = argc > 3 && !strcmp(argv[2], "--policy") ? argv[3] : NULL;
 	struct ring_buffer *rb;
 	struct wfg_dp dp;
@@ -460,18 +481,29 @@ static int cmd_run(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
 		printf("usage: wfguard run IFACE [--policy FILE]\n"
 		       "  The daemon: sends carriers for the data path's cover requests; SIGHUP\n"
-		       "  re-applies FILE; SIGTERM exits (the programs stay attached).\n");
+		       "  re-applies FILE; SIGTERM exits (the programs stay attached). Requests\n"
+		       "  posted while no daemon ran are dropped at start (their time is past).\n");
 		return argc < 2 ? EXIT_INPUT : EXIT_OK;
 	}
 	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
 	rc = wfg_pump_open(&pump, err, sizeof(err));
-	if (rc)
+	if (rc) {
+		wfg_dp_close(&dp);
 		return fail(EXIT_SYSTEM, "%s", err);
-	rb = ring_buffer__new(dp.covers_fd, pump_cb, &pump, NULL);
-	if (!rb)
-		return fail(EXIT_SYSTEM, "ring buffer: %s", strerror(errno));
+	}
+	rb = ring_buffer__new(dp.covers_fd, pump_cb, &ctx, NULL);
+	if (!rb) {
+		rc = errno;
+		wfg_pump_close(&pump);
+		wfg_dp_close(&dp);
+		return fail(EXIT_SYSTEM, "ring buffer: %s", strerror(rc));
+	}
+	ring_buffer__consume(rb);
+	ctx.discard = 0;
+	if (ctx.discarded)
+		fprintf(stderr, "wfguard: dropped %llu stale cover requests\n", ctx.discarded);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
@@ -498,6 +530,183 @@ static int cmd_run(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---------------------------------------------------------------- capture */
+
+static int parse_count(const char *opt, const char *s, unsigned long long max,
+		       unsigned long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || *v < 1 || *v > max)
+		return fail(EXIT_INPUT, "%s: expected an integer in 1..%llu, not '%s'", opt, max, s);
+	return EXIT_OK;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+static void capture_usage(void)
+{
+	printf("usage: wfguard capture IFACE -o DIR [--duration S] [--flows N] [--max-packets N]\n"
+	       "                       [--role client|server]\n"
+	       "  Per-flow traces of the defended flows on IFACE, from the data path itself:\n"
+	       "  egress after shaping (real and cover packets as they leave), ingress before\n"
+	       "  stripping (real, cover, unverified). One wfguard-trace v1 file per flow,\n"
+	       "  named by its 5-tuple, and DIR/index; DIR is written atomically at the end\n"
+	       "  (it may exist only if empty). Stops on SIGINT/SIGTERM or after S seconds.\n"
+	       "  --flows N        keep at most N flows (default 1024)\n"
+	       "  --max-packets N  keep at most N packets in all (default 4194304)\n"
+	       "  --role R         this host's side for the +/- directions (default: the\n"
+	       "                   attached policy's role)\n"
+	       "  Exit: 0 written, 1 bad input or a capture already running, 2 the system\n"
+	       "  refused, 3 not attached. Details: docs/capture.md.\n");
+}
+
+struct capture_args {
+	const char *iface, *out;
+	double duration; /* seconds; < 0 = until a signal */
+	struct wfg_capture_opts o;
+};
+
+static int capture_parse(int argc, char **argv, struct capture_args *a)
+{
+	static const struct option lo[] = { { "output", required_argument, 0, 'o' },
+					    { "duration", required_argument, 0, 'd' },
+					    { "flows", required_argument, 0, 'f' },
+					    { "max-packets", required_argument, 0, 'm' },
+					    { "role", required_argument, 0, 'r' },
+					    { "help", no_argument, 0, 'h' },
+					    { 0 } };
+	unsigned long long v;
+	char *end;
+	int c;
+
+	a->duration = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:d:f:m:r:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			a->out = optarg;
+			break;
+		case 'd':
+			errno = 0;
+			a->duration = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(a->duration >= 0) ||
+			    a->duration > 31536000)
+				return fail(EXIT_INPUT, "--duration: seconds (0..31536000), not '%s'",
+					    optarg);
+			break;
+		case 'f':
+			if (parse_count("--flows", optarg, 1u << 20, &v))
+				return EXIT_INPUT;
+			a->o.max_flows = (__u32)v;
+			break;
+		case 'm':
+			if (parse_count("--max-packets", optarg, 1ull << 32, &v))
+				return EXIT_INPUT;
+			a->o.max_packets = v;
+			break;
+		case 'r':
+			if (!strcmp(optarg, "client"))
+				a->o.role = WFG_DP_ROLE_CLIENT;
+			else if (!strcmp(optarg, "server"))
+				a->o.role = WFG_DP_ROLE_SERVER;
+			else
+				return fail(EXIT_INPUT, "--role: client or server, not '%s'", optarg);
+			break;
+		case 'h':
+			capture_usage();
+			return -1;
+		default:
+			return EXIT_INPUT;
+		}
+	}
+	if (optind >= argc || !a->out)
+		return fail(EXIT_INPUT, "capture: IFACE and -o DIR are required (--help)");
+	a->iface = argv[optind];
+	return EXIT_OK;
+}
+
+/* Collect until a signal or the deadline. 0, or -errno of the ring buffer. */
+static int capture_loop(struct wfg_capture *c, double duration)
+{
+	__u64 end = duration >= 0 ? mono_ns() + (__u64)(duration * 1e9) : 0;
+	int rc;
+
+	while (!stop) {
+		int timeout = 20; /* the ring holds ~32k records: 20 ms is 1.6 Mpps */
+
+		if (end) {
+			__u64 now = mono_ns();
+
+			if (now >= end)
+				break;
+			if (end - now < 20000000ull)
+				timeout = (int)((end - now) / 1000000) + 1;
+		}
+		rc = wfg_capture_poll(c, timeout);
+		if (rc < 0 && rc != -EINTR)
+			return rc;
+	}
+	return 0;
+}
+
+static int cmd_capture(int argc, char **argv)
+{
+	static const char *const roles[] = { "unknown", "client", "server" };
+	struct capture_args a = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct wfg_capture c;
+	char err[512];
+	int rc, code;
+
+	code = capture_parse(argc, argv, &a);
+	if (code)
+		return code < 0 ? EXIT_OK : code;
+	rc = wfg_capture_check_out(a.out, err, sizeof(err));
+	if (rc)
+		return fail(EXIT_INPUT, "%s", err);
+	rc = wfg_capture_start(&c, a.iface, &a.o, err, sizeof(err));
+	if (rc)
+		return fail(rc == -EBUSY ? EXIT_INPUT : errno_exit(rc), "%s", err);
+	sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: the poll returns */
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "wfguard: capturing on %s (this host: %s) into %s\n", a.iface,
+		roles[c.role <= WFG_DP_ROLE_SERVER ? c.role : 0], a.out);
+	rc = capture_loop(&c, a.duration);
+	code = EXIT_OK;
+	if (rc) {
+		fprintf(stderr, "wfguard: capture ring buffer: %s; writing what was collected\n",
+			strerror(-rc));
+		code = EXIT_SYSTEM;
+	}
+	if (wfg_capture_stop(&c, err, sizeof(err))) {
+		fprintf(stderr, "wfguard: %s\n", err);
+		code = EXIT_SYSTEM;
+	}
+	rc = wfg_capture_write(&c, a.out, err, sizeof(err));
+	if (rc) {
+		wfg_capture_free(&c);
+		return fail(EXIT_SYSTEM, "%s", err);
+	}
+	printf("%s: %llu records, %zu flows, %llu lost, %llu skipped -> %s\n", a.iface,
+	       (unsigned long long)c.records, c.nflows, (unsigned long long)c.lost,
+	       (unsigned long long)(c.skipped_flows + c.skipped_packets), a.out);
+	if (c.lost)
+		fprintf(stderr, "wfguard: warning: %llu records did not fit the ring buffer; the "
+				"traces miss packets\n",
+			(unsigned long long)c.lost);
+	wfg_capture_free(&c);
+	return code;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const struct command {
@@ -512,6 +721,7 @@ static const struct command {
 	{ "flows", cmd_flows, "the flow table (--json)" },
 	{ "policy", cmd_policy, "check a policy file, or apply it live" },
 	{ "run", cmd_run, "the daemon: pump cover packets, reload on SIGHUP" },
+	{ "capture", cmd_capture, "per-flow traces from the data path (harness format)" },
 	{ "keys", cmd_keys, "generate a shim key file" },
 };
 
@@ -522,7 +732,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: wfguard [-v] COMMAND [options]   (COMMAND --help for details)\n\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\nexit codes: 0 ok, 1 bad input, 2 the system refused, 3 not attached\n");
+	fprintf(f, "\nexit codes: 0 ok, 1 bad input or usage, 2 the system refused (kernel,\n"
+		   "permissions), 3 not attached\n"
+		   "environment: %s=DIR pins under DIR (a bpffs) instead of %s\n",
+		WFG_PIN_ROOT_ENV, WFG_PIN_ROOT);
 }
 
 int main(int argc, char **argv)
@@ -539,9 +752,18 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_INPUT : EXIT_OK;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char *help[] = { argv[1], "--help", NULL };
+		int a;
+
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		/* --help anywhere (`wfguard policy check --help`): the command's help */
+		for (a = 2; a < argc; a++)
+			if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h"))
+				return commands[i].fn(2, help);
+		return commands[i].fn(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "wfguard: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_INPUT;

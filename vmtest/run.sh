@@ -189,6 +189,12 @@ copy_elf "$(command -v dash)" /usr/bin/dash
 ln -s dash "$rootfs/usr/bin/sh"
 copy_elf "$(command -v ip)" /usr/sbin/ip
 copy_elf "$(command -v tc)" /usr/sbin/tc
+# The controller, for suites that drive the real binary (tests/net/test_cli).
+wfguard_bin=
+if [ -x "$build/wfguard" ]; then
+	copy_elf "$build/wfguard" /usr/sbin/wfguard
+	wfguard_bin=/usr/sbin/wfguard
+fi
 
 : >"$rootfs/wfg/tests.list"
 nbins=0
@@ -251,6 +257,8 @@ install -m 755 "$here/guest/init" "$rootfs/init"
 cat >"$rootfs/wfg/env" <<EOF
 WFG_KVER='$kver'
 WFG_BIN_TIMEOUT='$bin_timeout'
+WFGUARD_BIN='$wfguard_bin'
+export WFGUARD_BIN
 EOF
 
 initrd=$out/initramfs.cpio.gz

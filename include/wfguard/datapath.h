@@ -44,9 +44,16 @@ struct wfg_policy {
 	__u32 nrules;
 	__u32 profile; /* enum wfg_profile */
 	__u32 quic_dcid_len;
-	__u32 _pad;
+	__u32 role; /* enum wfg_dp_role: which side this host runs (for capture) */
 	struct wfg_rule rules[WFG_MAX_RULES];
 	struct wfg_side_cfg side; /* the side this host runs (client or server) */
+};
+
+/* The side a host runs, as the controller records it in the policy slot. */
+enum wfg_dp_role {
+	WFG_DP_ROLE_UNKNOWN = 0, /* written by something other than `wfguard` */
+	WFG_DP_ROLE_CLIENT,
+	WFG_DP_ROLE_SERVER,
 };
 
 /* Controller-owned knobs, one array entry. */
@@ -57,6 +64,8 @@ struct wfg_ctl {
 	__u32 attach_flags;	     /* WFG_ATTACHED_*: what the controller must undo on detach */
 	struct wfg_shim_key keys[2]; /* receive verifies under both */
 	__u32 master[8];	     /* secret from which per-flow stream keys derive */
+	__u32 capture_pid;	     /* != 0: emit capture records (the capturing process) */
+	__u32 _pad;
 };
 
 #define WFG_ATTACHED_FQ	     0x1 /* we installed sch_fq as root qdisc */
@@ -111,6 +120,32 @@ struct wfg_cover_req {
 };
 
 /*
+ * A capture record (ring buffer wfg_capture), emitted only while
+ * wfg_ctl.capture_pid is set: one per packet of a matched flow, egress after
+ * shaping (what leaves), ingress before stripping (what arrived). See
+ * docs/capture.md.
+ */
+enum wfg_cap_dir {
+	WFG_CAP_EGRESS = 0,
+	WFG_CAP_INGRESS = 1,
+};
+
+enum wfg_cap_kind {
+	WFG_CAP_REAL = 0,	/* egress: a real packet (shaped or not); ingress: verified real */
+	WFG_CAP_COVER = 1,	/* egress: a cover we sent; ingress: a verified cover (dropped) */
+	WFG_CAP_UNVERIFIED = 2, /* ingress only: no valid trailer, passed as it came */
+};
+
+struct wfg_capture_rec {
+	__u64 time_ns;		 /* CLOCK_MONOTONIC; egress: the departure time (EDT) */
+	struct wfg_flow_key key; /* this host's view (local = this host) */
+	__u32 wire_len;		 /* bytes at the hook: skb->len (egress), frame (ingress) */
+	__u16 payload;		 /* UDP payload bytes on the wire (trailer, padding included) */
+	__u8 dir;		 /* enum wfg_cap_dir */
+	__u8 kind;		 /* enum wfg_cap_kind */
+};
+
+/*
  * Pump carriers carry this mark (SO_MARK): the egress program turns them into
  * covers. Low byte: WFG_ACT_F_BYPASS if the cover may bypass blocking.
  */
@@ -139,6 +174,7 @@ enum wfg_stat {
 	WFG_STAT_ERR_CSUM,
 	WFG_STAT_ERR_TIMER,
 	WFG_STAT_ERR_RINGBUF,
+	WFG_STAT_CAPTURE_LOST, /* capture records that did not fit the ring buffer */
 	WFG_STAT__COUNT
 };
 

@@ -22,8 +22,8 @@
 #define TC_PRIORITY 0x5746
 
 /* The pinned objects, by name under the interface's directory. */
-static const char *const pinned_maps[] = { "wfg_policy", "wfg_ctl",    "wfg_flows",
-					   "wfg_stats",	 "wfg_covers", "wfg_scratch" };
+static const char *const pinned_maps[] = { "wfg_policy", "wfg_ctl",	"wfg_flows",  "wfg_stats",
+					   "wfg_covers", "wfg_scratch", "wfg_capture" };
 static const char *const pinned_progs[] = { "wfg_egress", "wfg_ingress" };
 
 static const char *const stat_names[WFG_STAT__COUNT] = {
@@ -48,6 +48,7 @@ static const char *const stat_names[WFG_STAT__COUNT] = {
 	[WFG_STAT_ERR_CSUM] = "err_csum",
 	[WFG_STAT_ERR_TIMER] = "err_timer",
 	[WFG_STAT_ERR_RINGBUF] = "err_ringbuf",
+	[WFG_STAT_CAPTURE_LOST] = "capture_lost",
 };
 
 const char *wfg_stat_name(enum wfg_stat s)
@@ -55,12 +56,19 @@ const char *wfg_stat_name(enum wfg_stat s)
 	return (unsigned)s < WFG_STAT__COUNT ? stat_names[s] : "?";
 }
 
+const char *wfg_pin_root(void)
+{
+	const char *r = getenv(WFG_PIN_ROOT_ENV);
+
+	return r && r[0] ? r : WFG_PIN_ROOT;
+}
+
 static void pin_path(char *buf, size_t len, const char *ifname, const char *name)
 {
 	if (name)
-		snprintf(buf, len, "%s/%s/%s", WFG_PIN_ROOT, ifname, name);
+		snprintf(buf, len, "%s/%s/%s", wfg_pin_root(), ifname, name);
 	else
-		snprintf(buf, len, "%s/%s", WFG_PIN_ROOT, ifname);
+		snprintf(buf, len, "%s/%s", wfg_pin_root(), ifname);
 }
 
 int wfg_dp_attached(const char *ifname)
@@ -72,13 +80,50 @@ int wfg_dp_attached(const char *ifname)
 	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* bpffs at /sys/fs/bpf, mounted if it is not (as systemd would). */
-static int ensure_bpffs(char *err, size_t errlen)
+static int is_bpffs(const char *path)
 {
 	struct statfs sfs;
 
-	if (statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+	return statfs(path, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC;
+}
+
+/*
+ * 1 if this process runs in a mount namespace other than init's, as under
+ * `ip netns exec` (which also mounts a fresh /sys without bpffs): a bpffs
+ * mounted here would vanish, pins and all, when the process exits.
+ */
+static int transient_mount_ns(void)
+{
+	struct stat self, init;
+
+	if (stat("/proc/self/ns/mnt", &self) || stat("/proc/1/ns/mnt", &init))
+		return 0;
+	return self.st_ino != init.st_ino || self.st_dev != init.st_dev;
+}
+
+#define NO_BPFFS_HINT                                                                           \
+	"/sys/fs/bpf is not a bpffs in this mount namespace (ip netns exec?): pins made "       \
+	"here would vanish when wfguard exits; use nsenter --net=..., or set " WFG_PIN_ROOT_ENV \
+	" to a directory on a bpffs mounted outside /sys"
+
+/* The pin root on a bpffs; /sys/fs/bpf mounted if it is not (as systemd would). */
+static int ensure_bpffs(char *err, size_t errlen)
+{
+	const char *root = wfg_pin_root();
+
+	if (strcmp(root, WFG_PIN_ROOT)) {
+		if (mkdir(root, 0700) && errno != EEXIST)
+			return wfg_err(err, errlen, errno, "%s (%s): %s", root, WFG_PIN_ROOT_ENV,
+				       strerror(errno));
+		if (!is_bpffs(root))
+			return wfg_err(err, errlen, EINVAL, "%s (%s) is not on a bpffs", root,
+				       WFG_PIN_ROOT_ENV);
+		return 0;
+	}
+	if (is_bpffs("/sys/fs/bpf"))
 		goto mkroot;
+	if (transient_mount_ns())
+		return wfg_err(err, errlen, EOPNOTSUPP, NO_BPFFS_HINT);
 	mkdir("/sys/fs/bpf", 0700);
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
 		return wfg_err(err, errlen, errno, "cannot mount bpffs on /sys/fs/bpf: %s",
@@ -144,7 +189,8 @@ static int pin_all(struct wfguard_bpf *skel, const char *ifname, char *err, size
 {
 	struct bpf_map *maps[] = { skel->maps.wfg_policy, skel->maps.wfg_ctl,
 				   skel->maps.wfg_flows,  skel->maps.wfg_stats,
-				   skel->maps.wfg_covers, skel->maps.wfg_scratch };
+				   skel->maps.wfg_covers, skel->maps.wfg_scratch,
+				   skel->maps.wfg_capture };
 	struct bpf_program *progs[] = { skel->progs.wfg_egress, skel->progs.wfg_ingress };
 	char path[256];
 	size_t i;
@@ -293,8 +339,13 @@ int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
 	memset(dp, 0, sizeof(*dp));
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		*fds[i] = -1;
-	if (!wfg_dp_attached(ifname))
+	dp->capture_fd = -1;
+	if (!wfg_dp_attached(ifname)) {
+		if (!strcmp(wfg_pin_root(), WFG_PIN_ROOT) && !is_bpffs("/sys/fs/bpf"))
+			return wfg_err(err, errlen, ENOENT, "%s: wfguard is not attached here (%s)",
+				       ifname, NO_BPFFS_HINT);
 		return wfg_err(err, errlen, ENOENT, "%s: wfguard is not attached", ifname);
+	}
 	snprintf(dp->ifname, sizeof(dp->ifname), "%s", ifname);
 	dp->ifindex = (int)if_nametoindex(ifname);
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -307,6 +358,8 @@ int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
 			return wfg_err(err, errlen, e, "%s: %s", path, strerror(e));
 		}
 	}
+	pin_path(path, sizeof(path), ifname, "wfg_capture");
+	dp->capture_fd = bpf_obj_get(path); /* optional: older attachments lack it */
 	return 0;
 }
 
@@ -320,6 +373,9 @@ void wfg_dp_close(struct wfg_dp *dp)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
+	if (dp->capture_fd >= 0)
+		close(dp->capture_fd);
+	dp->capture_fd = -1;
 }
 
 int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
@@ -374,6 +430,10 @@ int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, siz
 		return wfg_err(err, errlen, errno, "cannot write the policy: %s", strerror(errno));
 	}
 	free(next);
+	/* Read again: keep what changed meanwhile (a capture's pid) in the flip. */
+	if (bpf_map_lookup_elem(dp->ctl_fd, &zero, &ctl))
+		return wfg_err(err, errlen, errno, "cannot read the control map: %s",
+			       strerror(errno));
 	ctl.active = slot;
 	if (bpf_map_update_elem(dp->ctl_fd, &zero, &ctl, 0))
 		return wfg_err(err, errlen, errno, "cannot switch policy slots: %s",

@@ -15,7 +15,14 @@
 
 #include "wfguard/datapath.h"
 
-#define WFG_PIN_ROOT "/sys/fs/bpf/wfguard"
+#define WFG_PIN_ROOT	 "/sys/fs/bpf/wfguard"
+#define WFG_PIN_ROOT_ENV "WFGUARD_PIN_ROOT"
+
+/*
+ * Where the pins live: $WFGUARD_PIN_ROOT if set (a directory on a bpffs, e.g.
+ * for `ip netns exec`, which hides /sys/fs/bpf), else WFG_PIN_ROOT.
+ */
+const char *wfg_pin_root(void);
 
 enum wfg_xdp_mode {
 	WFG_XDP_NATIVE = 0,
@@ -33,6 +40,7 @@ struct wfg_dp {
 	char ifname[32];
 	int ifindex;
 	int policy_fd, ctl_fd, flows_fd, stats_fd, covers_fd;
+	int capture_fd; /* -1 when attached by a wfguard without capture */
 };
 
 int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct wfg_ctl *ctl,
