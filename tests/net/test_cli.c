@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "trace.h"
+#include "netns.h"
 
 #define PORT  4433
 #define CPORT 5555
@@ -47,22 +48,9 @@
 static char NS_C[32], NS_O[32], NS_S[32];
 static char tmp[PATH_MAX], bin[PATH_MAX], pins[PATH_MAX + 32];
 static char out_buf[1 << 16], err_buf[1 << 16];
-static int root_ns = -1, bpffs_mounted;
+static int bpffs_mounted;
 
 /* ------------------------------------------------------------ plumbing */
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 static void slurp(const char *path, char *buf, size_t len)
 {
@@ -182,22 +170,6 @@ static void stats(const char *ns, const char *dev, struct stats *s)
 	s->err_contended = jnum(out_buf, "err_contended");
 }
 
-static void enter(const char *ns)
-{
-	char path[128];
-	int fd;
-
-	if (!ns) {
-		cr_assert_eq(setns(root_ns, CLONE_NEWNET), 0);
-		return;
-	}
-	snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
-	fd = open(path, O_RDONLY);
-	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(setns(fd, CLONE_NEWNET), 0, "setns %s: %s", ns, strerror(errno));
-	close(fd);
-}
-
 /* ------------------------------------------------------------ fixture */
 
 static void write_file(const char *name, const char *text)
@@ -290,7 +262,7 @@ static void setup(void)
 	snprintf(NS_C, sizeof(NS_C), "wfgcli-c%d", pid);
 	snprintf(NS_O, sizeof(NS_O), "wfgcli-o%d", pid);
 	snprintf(NS_S, sizeof(NS_S), "wfgcli-s%d", pid);
-	root_ns = open("/proc/self/ns/net", O_RDONLY);
+	netns_root = open("/proc/self/ns/net", O_RDONLY);
 	cleanup_ns();
 	cr_assert_eq(sh("set -e; C=%s; O=%s; S=%s; "
 			"ip netns add $C; ip netns add $O; ip netns add $S; "
@@ -314,10 +286,10 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (root_ns >= 0) {
-		setns(root_ns, CLONE_NEWNET);
-		close(root_ns);
-		root_ns = -1;
+	if (netns_root >= 0) {
+		setns(netns_root, CLONE_NEWNET);
+		close(netns_root);
+		netns_root = -1;
 	}
 	if (NS_C[0])
 		cleanup_ns();

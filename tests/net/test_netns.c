@@ -29,6 +29,7 @@
 #include "wfguard.skel.h"
 #include "wfguard/datapath.h"
 #include "zoo.h"
+#include "netns.h"
 
 /* Per-process names: tests may run in parallel, each in its own process. */
 static char NS_C[32], NS_O[32], NS_S[32];
@@ -36,30 +37,6 @@ static char NS_C[32], NS_O[32], NS_S[32];
 #define N_EACH 5000
 #define PAD    1000
 
-static int root_ns = -1;
-
-static int sh(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static void enter(const char *ns)
-{
-	char path[128];
-	int fd;
-
-	if (!ns) {
-		cr_assert_eq(setns(root_ns, CLONE_NEWNET), 0);
-		return;
-	}
-	snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
-	fd = open(path, O_RDONLY);
-	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(setns(fd, CLONE_NEWNET), 0, "setns %s: %s", ns, strerror(errno));
-	close(fd);
-}
 
 static void cleanup(void)
 {
@@ -67,7 +44,7 @@ static void cleanup(void)
 
 	snprintf(cmd, sizeof(cmd), "for n in %s %s %s; do ip netns del $n 2>/dev/null; done; true",
 		 NS_C, NS_O, NS_S);
-	sh(cmd);
+	sh("%s", cmd);
 }
 
 static void setup(void)
@@ -82,7 +59,7 @@ static void setup(void)
 	snprintf(NS_C, sizeof(NS_C), "wfgt-c%d", pid);
 	snprintf(NS_O, sizeof(NS_O), "wfgt-o%d", pid);
 	snprintf(NS_S, sizeof(NS_S), "wfgt-s%d", pid);
-	root_ns = open("/proc/self/ns/net", O_RDONLY);
+	netns_root = open("/proc/self/ns/net", O_RDONLY);
 	cleanup();
 	snprintf(cmd, sizeof(cmd),
 		 "set -e; C=%s; O=%s; S=%s; "
@@ -100,15 +77,15 @@ static void setup(void)
 		 "ip -n $S route add default via 10.77.2.2; "
 		 "ip netns exec $O sysctl -qw net.ipv4.ip_forward=1",
 		 NS_C, NS_O, NS_S);
-	cr_assert_eq(sh(cmd), 0, "could not build the namespaces");
+	cr_assert_eq(sh("%s", cmd), 0, "could not build the namespaces");
 }
 
 static void teardown(void)
 {
-	if (root_ns >= 0) {
-		setns(root_ns, CLONE_NEWNET);
-		close(root_ns);
-		root_ns = -1;
+	if (netns_root >= 0) {
+		setns(netns_root, CLONE_NEWNET);
+		close(netns_root);
+		netns_root = -1;
 	}
 	cleanup();
 }

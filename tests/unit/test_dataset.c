@@ -11,31 +11,8 @@
 
 #include "dataset.h"
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-	strcpy(tmpdir, "/tmp/wfb-dataset-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void rm_tmpdir(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-static char *tmp_path(const char *name)
-{
-	static char buf[8][256];
-	static int k;
-	char *p = buf[k++ % 8];
-
-	snprintf(p, 256, "%s/%s", tmpdir, name);
-	return p;
-}
+#define WFB_TMP_TEMPLATE "/tmp/wfb-dataset-XXXXXX"
+#include "tmpdir.h"
 
 static void write_file(const char *path, const char *text)
 {

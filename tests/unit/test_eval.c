@@ -113,31 +113,8 @@ static const struct wfa_attack toy = {
 
 /* ---------------------------------------------------------------- helpers */
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-	strcpy(tmpdir, "/tmp/wfb-eval-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void rm_tmpdir(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-static char *tmp_path(const char *name)
-{
-	static char buf[8][256];
-	static int k;
-	char *p = buf[k++ % 8];
-
-	snprintf(p, 256, "%s/%s", tmpdir, name);
-	return p;
-}
+#define WFB_TMP_TEMPLATE "/tmp/wfb-eval-XXXXXX"
+#include "tmpdir.h"
 
 /* Site s: 10 + 6s packets; unmonitored: 200 + i. Directions alternate out/in/in. */
 static void make_trace(struct wfb_trace *t, size_t n)

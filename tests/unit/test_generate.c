@@ -11,31 +11,8 @@
 #include "dataset.h"
 #include "generate.h"
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-	strcpy(tmpdir, "/tmp/wfb-gen-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void rm_tmpdir(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-static char *tmp_path(const char *name)
-{
-	static char buf[8][256];
-	static int k;
-	char *p = buf[k++ % 8];
-
-	snprintf(p, 256, "%s/%s", tmpdir, name);
-	return p;
-}
+#define WFB_TMP_TEMPLATE "/tmp/wfb-gen-XXXXXX"
+#include "tmpdir.h"
 
 static char *slurp(const char *path, size_t *len)
 {

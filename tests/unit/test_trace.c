@@ -13,31 +13,8 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-	strcpy(tmpdir, "/tmp/wfb-trace-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void rm_tmpdir(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-static char *tmp_path(const char *name)
-{
-	static char buf[4][128];
-	static int k;
-	char *p = buf[k++ % 4];
-
-	snprintf(p, 128, "%s/%s", tmpdir, name);
-	return p;
-}
+#define WFB_TMP_TEMPLATE "/tmp/wfb-trace-XXXXXX"
+#include "tmpdir.h"
 
 typedef int (*reader_fn)(FILE *, const char *, struct wfb_trace *, char *, size_t);
 typedef int (*writer_fn)(FILE *, const struct wfb_trace *);

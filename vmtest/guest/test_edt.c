@@ -41,6 +41,7 @@
 #include "wfguard/datapath.h"
 #include "loader.h"
 #include "zoo.h"
+#include "netns.h"
 
 #define PORT	  4433
 #define MAXPKT	  64
@@ -48,39 +49,9 @@
 #define LOG_BYTES (1 << 16)
 
 static char NS_A[32], NS_B[32], NS_R[32];
-static int root_ns = -1;
 static char load_log[LOG_BYTES];
 
 /* ------------------------------------------------------------ plumbing */
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static void enter(const char *ns)
-{
-	char path[128];
-	int fd;
-
-	if (!ns) {
-		cr_assert_eq(setns(root_ns, CLONE_NEWNET), 0);
-		return;
-	}
-	snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
-	fd = open(path, O_RDONLY);
-	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(setns(fd, CLONE_NEWNET), 0, "setns %s: %s", ns, strerror(errno));
-	close(fd);
-}
 
 static void del_namespaces(void)
 {
@@ -99,16 +70,16 @@ static void common_setup(void)
 	snprintf(NS_A, sizeof(NS_A), "wfge-a%d", pid);
 	snprintf(NS_B, sizeof(NS_B), "wfge-b%d", pid);
 	snprintf(NS_R, sizeof(NS_R), "wfge-r%d", pid);
-	root_ns = open("/proc/self/ns/net", O_RDONLY);
+	netns_root = open("/proc/self/ns/net", O_RDONLY);
 	del_namespaces();
 }
 
 static void teardown(void)
 {
-	if (root_ns >= 0) {
-		setns(root_ns, CLONE_NEWNET);
-		close(root_ns);
-		root_ns = -1;
+	if (netns_root >= 0) {
+		setns(netns_root, CLONE_NEWNET);
+		close(netns_root);
+		netns_root = -1;
 	}
 	del_namespaces();
 }
