@@ -87,6 +87,9 @@ struct wfg_scratch {
 	/* Template for new flows (too big for the stack), as raw bytes: a
 	 * bpf_timer may not appear in a per-CPU map's BTF. */
 	__u8 flow[sizeof(struct wfg_flow)] __attribute__((aligned(8)));
+	/* This CPU's padding stream for packets whose flow is busy elsewhere
+	 * (only pad_rng is used; keyed per policy generation, see shape_contended). */
+	struct wfg_flow_state fallback;
 };
 
 struct {
@@ -309,6 +312,42 @@ static __always_inline struct wfg_flow *flow_acquire(const struct wfg_flow_key *
 		f->st.slot = slot;
 	}
 	return f;
+}
+
+/*
+ * A real packet whose flow is locked by another CPU (its timer, the pump's
+ * carrier, the receive path) cannot run the core, but it must not leave with
+ * its true size: shape it by the policy alone, with this CPU's own padding
+ * stream (keyed from the master secret, like a flow's). The machines miss this
+ * one event (counted as contended). Fills req; returns the target payload
+ * size, or 0 when the packet stays as it is. Global: verified once.
+ */
+__attribute__((noinline)) __u32 shape_contended(struct wfg_scratch *scr, const struct wfg_ctl *ctl,
+						const struct wfg_policy *pol, __u64 now)
+{
+	struct wfg_flow_state *fb;
+	struct pad_req *req;
+	__u32 key[8], len, target;
+
+	if (!scr || !ctl || !pol || pol->side.shape.mode == WFG_SHAPE_NONE)
+		return 0;
+	fb = &scr->fallback;
+	req = &scr->req;
+	if (fb->generation != pol->generation + 1) {
+		wfg_flow_key_material(ctl->master, &scr->key, now,
+				      wfg_test_clock ? 0 : bpf_get_prandom_u32(), key);
+		wfg_prng_init_key(&fb->pad_rng, key, ~0ULL);
+		fb->generation = pol->generation + 1; /* 0 never matches: born unkeyed */
+	}
+	len = req->p.pay_len + WFG_SHIM_LEN;
+	target = wfg_shape_target(&pol->side.shape, len, &fb->pad_rng);
+	if (target < len)
+		return 0;
+	req->keep = req->p.pay_len;
+	req->new_pay = target;
+	req->orig_len_field = req->p.pay_len;
+	req->profile = pol->profile;
+	return target;
 }
 
 /* ------------------------------------------------------------ running the core */
@@ -661,9 +700,17 @@ int wfg_egress(struct __sk_buff *skb)
 	now = wfg_now();
 	f = flow_acquire(k, ctl, slot, pol, now);
 	if (!f) {
-		if (ctl->capture_pid && !carrier) /* leaves unshaped */
+		if (carrier)
+			return pass; /* a cover request lost, never a carrier sent */
+		if (!skb->gso_size && shape_contended(scr, ctl, pol, now) &&
+		    pad_datagram(skb, ctl, &scr->fallback, req) == 0) {
+			stat_add(WFG_STAT_SHAPED, 1);
+			stat_add(WFG_STAT_PADDED_BYTES, req->new_pay - p->pay_len);
+		}
+		if (ctl->capture_pid)
 			capture_emit(k, now, skb->len,
-				     CAP_INFO(p->pay_len, WFG_CAP_EGRESS, WFG_CAP_REAL));
+				     CAP_INFO(skb->len > p->pay_off ? skb->len - p->pay_off : 0,
+					      WFG_CAP_EGRESS, WFG_CAP_REAL));
 		return pass;
 	}
 	/* Shaping targets the payload on the wire, trailer included-> */

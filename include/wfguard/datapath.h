@@ -168,7 +168,7 @@ enum wfg_stat {
 	WFG_STAT_FLOWS_CREATED,
 	WFG_STAT_ERR_PARSE,
 	WFG_STAT_ERR_FLOW_TABLE,
-	WFG_STAT_ERR_CONTENDED, /* flow busy on another CPU: passed unshaped */
+	WFG_STAT_ERR_CONTENDED, /* flow busy on another CPU: core skipped (egress: shaped by policy alone) */
 	WFG_STAT_ERR_RESIZE,
 	WFG_STAT_ERR_STORE,
 	WFG_STAT_ERR_CSUM,

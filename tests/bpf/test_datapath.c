@@ -574,3 +574,63 @@ Test(datapath, gso_packets_pass_unshaped)
 	cr_assert_eq(memcmp(in, out, n), 0, "GSO packet changed");
 	cr_assert_eq(stat(WFG_STAT_UNSHAPED), before + 1);
 }
+
+/* Set every flow's try-lock to `busy` (as if another CPU held it). */
+static void hold_flows(__u64 busy)
+{
+	int fd = bpf_map__fd(skel->maps.wfg_flows);
+	struct wfg_flow_key k, next, *prev = NULL;
+	struct wfg_flow v;
+	int n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		v.st.busy = busy;
+		cr_assert_eq(bpf_map_update_elem(fd, &k, &v, BPF_EXIST), 0);
+		n++;
+	}
+	cr_assert_gt(n, 0, "no flow to hold");
+}
+
+/* A flow busy on another CPU: the packet skips the core but is still shaped. */
+Test(datapath, a_contended_flow_is_still_padded_and_round_trips)
+{
+	uint8_t pl[300], in[MAXF], out[MAXF], back[MAXF];
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = 7000,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
+	__u32 out_len, back_len;
+	__u64 contended, shaped;
+	const char *why = "";
+	size_t n;
+
+	shape(WFG_SHAPE_PAD_TO, 1000, 1400);
+	apply_policy();
+	payload(pl, sizeof(pl), 1);
+	n = frame_build(in, &fs);
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+	hold_flows(1);
+	contended = stat(WFG_STAT_ERR_CONTENDED);
+	shaped = stat(WFG_STAT_SHAPED);
+	payload(pl, sizeof(pl), 2);
+	n = frame_build(in, &fs);
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+	hold_flows(0);
+	cr_assert_eq(stat(WFG_STAT_ERR_CONTENDED), contended + 1);
+	cr_assert_eq(stat(WFG_STAT_SHAPED), shaped + 1);
+	cr_assert_eq(frame_check_udp(out, out_len, &why), 1000, "contended packet: %s", why);
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
+	cr_assert(back_len == n && !memcmp(back, in, n), "not restored byte for byte");
+	/* A carrier meeting a busy flow is dropped: never sent as itself. */
+	hold_flows(1);
+	memset(pl, 0, sizeof(pl));
+	n = frame_build(in, &fs);
+	cr_assert_eq(tc_run(in, n, WFG_MARK_CARRIER, out, &out_len, NULL), TC_ACT_SHOT);
+	hold_flows(0);
+}
