@@ -5,6 +5,7 @@
  * cancel, END, replace, determinism.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 
 #include "zoo.h"
 
@@ -346,4 +347,24 @@ Test(machine, same_seed_same_decisions)
 	run_sequence(6, c, 3000);
 	cr_assert_eq(memcmp(a, b, sizeof(a)), 0);
 	cr_assert_neq(memcmp(a, c, sizeof(a)), 0, "another stream decides differently");
+}
+
+/* The distribution pool is a capacity limit: its overflow says E2BIG, not EINVAL. */
+Test(machine, a_full_distribution_pool_is_e2big)
+{
+	struct wfg_action_spec a = { .kind = WFG_ACT_PADDING };
+	int st, i, rc = 0;
+
+	zoo_check(&sb, wfg_sb_machine(&sb, &zoo_unlimited), "m0");
+	st = wfg_sb_state(&sb);
+	cr_assert_geq(st, 0);
+	for (i = 0; i <= WFG_MAX_DISTS && !rc; i++) {
+		/* each a distinct table: uniform on [0, 1000 + i] */
+		a.timeout = (struct wfg_dist_spec){ .kind = WFG_DK_UNIFORM,
+						    .p = { 0, 1000.0 + i } };
+		rc = wfg_sb_action(&sb, st, &a);
+	}
+	cr_assert_eq(rc, -E2BIG, "after %d distinct tables: %d (%s)", i, rc, sb.err);
+	cr_assert_eq(i, WFG_MAX_DISTS + 1);
+	cr_assert(strstr(sb.err, "too many distinct distributions"), "%s", sb.err);
 }

@@ -788,7 +788,7 @@ __attribute__((format(printf, 3, 4))) static int sb_fail(struct wfg_side_builder
 
 /*
  * Put "Maybenot state N: " in front of the builder's reason. Its capacity errors
- * ("too many ...") are E2BIG even where it passes them on as EINVAL.
+ * ("too many ...") are E2BIG; mapped here too for the paths that return EINVAL.
  */
 static int sb_context(struct wfg_side_builder *sb, __u32 si, int rc)
 {

@@ -169,6 +169,7 @@ int wfg_sb_action(struct wfg_side_builder *sb, int state, const struct wfg_actio
 {
 	struct wfg_state *st;
 	struct wfg_action *act;
+	int rc;
 
 	if (sb->failed)
 		return -EINVAL;
@@ -189,14 +190,17 @@ int wfg_sb_action(struct wfg_side_builder *sb, int state, const struct wfg_actio
 		return 0;
 	case WFG_ACT_PADDING:
 	case WFG_ACT_BLOCK:
-		if (wfg_sb_dist(sb, &a->timeout, 1.0, &act->timeout))
-			return -EINVAL;
-		if (a->kind == WFG_ACT_BLOCK && wfg_sb_dist(sb, &a->duration, 1.0, &act->duration))
-			return -EINVAL;
+		/* distribution errors pass through: -E2BIG when the pool is full */
+		rc = wfg_sb_dist(sb, &a->timeout, 1.0, &act->timeout);
+		if (!rc && a->kind == WFG_ACT_BLOCK)
+			rc = wfg_sb_dist(sb, &a->duration, 1.0, &act->duration);
+		if (rc)
+			return rc;
 		break;
 	case WFG_ACT_UPDATE_TIMER:
-		if (wfg_sb_dist(sb, &a->duration, 1.0, &act->duration))
-			return -EINVAL;
+		rc = wfg_sb_dist(sb, &a->duration, 1.0, &act->duration);
+		if (rc)
+			return rc;
 		break;
 	default:
 		return SB_FAIL(sb, EINVAL, "unknown action kind %d", a->kind);
@@ -206,8 +210,9 @@ int wfg_sb_action(struct wfg_side_builder *sb, int state, const struct wfg_actio
 	if (a->replace)
 		act->flags |= WFG_ACT_F_REPLACE;
 	if (a->has_limit) {
-		if (wfg_sb_dist(sb, &a->limit, 1.0, &act->limit))
-			return -EINVAL;
+		rc = wfg_sb_dist(sb, &a->limit, 1.0, &act->limit);
+		if (rc)
+			return rc;
 		act->flags |= WFG_ACT_F_LIMIT;
 	}
 	return 0;
