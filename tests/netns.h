@@ -8,13 +8,16 @@
 #define WFG_TESTS_NETNS_H
 
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +52,22 @@ static __attribute__((unused)) void enter(const char *ns)
 	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
 	cr_assert_eq(setns(fd, CLONE_NEWNET), 0, "setns %s: %s", ns, strerror(errno));
 	close(fd);
+}
+
+/* A UDP socket bound to addr:port inside namespace ns, with a big receive buffer. */
+static __attribute__((unused)) int udp_socket(const char *ns, const char *addr, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd, big = 4 << 20;
+
+	enter(ns);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s:%d", addr, port);
+	enter(NULL);
+	return fd;
 }
 
 #endif

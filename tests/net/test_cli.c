@@ -316,21 +316,6 @@ static void attach_both(const char *kind)
 
 /* ------------------------------------------------------------ traffic */
 
-static int udp_socket(const char *ns, const char *addr, int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd, big = 4 << 20;
-
-	enter(ns);
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	cr_assert_geq(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s:%d", addr, port);
-	enter(NULL);
-	return fd;
-}
-
 static size_t msg_len(unsigned i)
 {
 	return 4 + (size_t)(i * 37 % 890); /* 4..893: below PAD - trailer */

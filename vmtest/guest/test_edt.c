@@ -213,21 +213,12 @@ static struct wfguard_bpf *attach_egress(const char *ns, const char *dev,
 	return skel;
 }
 
-static int udp_socket(const char *ns, const char *addr, int port, int tstamp)
+/* udp_socket (tests/netns.h) with kernel receive timestamps (SO_TIMESTAMPNS). */
+static int udp_socket_ts(const char *ns, const char *addr, int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd, big = 4 << 20, one = 1;
+	int fd = udp_socket(ns, addr, port), one = 1;
 
-	enter(ns);
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	cr_assert_geq(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
-	if (tstamp)
-		cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)), 0);
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s:%d: %s", addr, port,
-		     strerror(errno));
-	enter(NULL);
+	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)), 0);
 	return fd;
 }
 
@@ -324,7 +315,7 @@ TestSuite(edt, .init = edt_setup, .fini = teardown, .timeout = 120);
 /* A burst of PACE_N from `sport`; the receiver's arrival times in order. */
 static void pace_burst(int rfd, int sport, __u64 at[PACE_N])
 {
-	int sfd = udp_socket(NS_A, "10.78.0.1", sport, 0), seq[PACE_N], i;
+	int sfd = udp_socket(NS_A, "10.78.0.1", sport), seq[PACE_N], i;
 
 	for (i = 0; i < PACE_N; i++)
 		send_one(sfd, i, 200);
@@ -349,7 +340,7 @@ Test(edt, pacing_spaces_a_burst_by_the_interval_only_with_fq)
 	side.pace.idle_stop_ns = 1000 * MS;
 	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
 	skel = attach_egress(NS_A, "ea0", &side);
-	rfd = udp_socket(NS_B, "10.78.0.2", PORT, 1);
+	rfd = udp_socket_ts(NS_B, "10.78.0.2", PORT);
 
 	/* veth's default (noqueue): the timestamps are set, nothing honours them. */
 	sh("tc -n %s qdisc del dev ea0 root 2>/dev/null", NS_A);
@@ -383,7 +374,7 @@ Test(edt, pacing_spaces_a_burst_by_the_interval_only_with_fq)
  */
 static void block_run(int rfd, int sport, __u64 at[BLOCK_N], __u64 *sent_spread)
 {
-	int sfd = udp_socket(NS_A, "10.78.0.1", sport, 0), seq[BLOCK_N], i;
+	int sfd = udp_socket(NS_A, "10.78.0.1", sport), seq[BLOCK_N], i;
 	__u64 t1 = 0, tn = 0;
 
 	for (i = 0; i < BLOCK_N; i++) {
@@ -423,7 +414,7 @@ Test(edt, blocking_holds_packets_until_the_block_ends_only_with_fq)
 	zoo_check(&sb, wfg_sb_action(&sb, s1, &blk), "a");
 	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
 	skel = attach_egress(NS_A, "ea0", &side);
-	rfd = udp_socket(NS_B, "10.78.0.2", PORT, 1);
+	rfd = udp_socket_ts(NS_B, "10.78.0.2", PORT);
 
 	sh("tc -n %s qdisc del dev ea0 root 2>/dev/null", NS_A);
 	block_run(rfd, 6101, plain, &sent_plain);
@@ -547,8 +538,8 @@ Test(netem, a_paced_padded_exchange_through_netem_delay_is_byte_identical)
 	cr_assert_eq(sh("tc -n %s qdisc show dev ec0 | grep -q 'qdisc fq '", NS_A), 0,
 		     "the loader did not install fq on the client");
 
-	cfd = udp_socket(NS_A, "10.79.1.1", 5601, 0);
-	sfd = udp_socket(NS_B, "10.79.2.1", PORT, 0);
+	cfd = udp_socket(NS_A, "10.79.1.1", 5601);
+	sfd = udp_socket(NS_B, "10.79.2.1", PORT);
 	inet_pton(AF_INET, "10.79.2.1", &srv.sin_addr);
 	t_start = now_real();
 	deadline = t_start + 60000 * MS;
