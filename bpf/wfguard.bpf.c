@@ -52,6 +52,19 @@ struct {
 	__type(value, struct wfg_ctl);
 } wfg_ctl SEC(".maps");
 
+/*
+ * Ports some rule names (struct wfg_port_index): the cheap exit for UDP that
+ * is none of ours. A global in its own section, so that reading it is a load
+ * from a fixed address (no lookup); the loader pins the section's map as
+ * "wfg_ports". Plain words laid out as a struct wfg_port_index, so that the
+ * skeleton needs no wfguard header. Born "every port may match": a policy
+ * written without an index is still walked in full.
+ */
+__u64 wfg_port_bits[2][65536 / 64] SEC(".data.ports") = {
+	[0] = { [0 ... 65536 / 64 - 1] = ~0ULL },
+};
+_Static_assert(sizeof(wfg_port_bits) == sizeof(struct wfg_port_index), "one layout");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536); /* the controller sizes it from the policy */
@@ -127,6 +140,12 @@ static __always_inline struct wfg_ctl *get_ctl(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&wfg_ctl, &zero);
+}
+
+/* 0 when no rule can match these ports (host byte order, this host's view). */
+static __always_inline int ports_may_match(__u16 lport, __u16 rport)
+{
+	return wfg_port_index_may_match((const struct wfg_port_index *)wfg_port_bits, lport, rport);
 }
 
 static __always_inline struct wfg_policy *get_policy(__u32 slot)
@@ -670,16 +689,12 @@ int wfg_egress(struct __sk_buff *skb)
 	rc = wfg_parse((void *)(long)skb->data, (void *)(long)skb->data_end, p);
 	if (rc == WFG_PARSE_NOT_UDP)
 		return pass; /* the fast path: not even counted */
-	stat_add(WFG_STAT_PKTS_SEEN, 1);
-	stat_add(WFG_STAT_BYTES_SEEN, skb->len);
-	if (rc != WFG_PARSE_OK) {
+	if (rc != WFG_PARSE_OK || p->pay_off + p->pay_len > skb->len) {
 		stat_add(WFG_STAT_ERR_PARSE, 1);
 		return pass;
 	}
-	if (p->pay_off + p->pay_len > skb->len) {
-		stat_add(WFG_STAT_ERR_PARSE, 1);
-		return pass;
-	}
+	if (!ports_may_match(bpf_ntohs(p->sport), bpf_ntohs(p->dport)))
+		return pass; /* UDP that is none of ours: about as cheap as TCP, not counted */
 	ctl = get_ctl();
 	if (!ctl)
 		return pass;
@@ -687,6 +702,8 @@ int wfg_egress(struct __sk_buff *skb)
 	pol = get_policy(slot);
 	if (!pol || !pol->nrules)
 		return pass;
+	stat_add(WFG_STAT_PKTS_SEEN, 1);
+	stat_add(WFG_STAT_BYTES_SEEN, skb->len);
 	__builtin_memset(k, 0, sizeof(*k));
 	k->family = p->family;
 	k->lport = p->sport;
@@ -872,16 +889,13 @@ int wfg_ingress(struct xdp_md *ctx)
 	rc = wfg_parse(data, data_end, p);
 	if (rc == WFG_PARSE_NOT_UDP)
 		return XDP_PASS; /* the fast path: not even counted */
-	stat_add(WFG_STAT_PKTS_SEEN, 1);
-	stat_add(WFG_STAT_BYTES_SEEN, data_end - data);
-	if (rc != WFG_PARSE_OK) {
+	/* malformed, truncated, or in frags we do not read */
+	if (rc != WFG_PARSE_OK || data + p->pay_off + p->pay_len > data_end) {
 		stat_add(WFG_STAT_ERR_PARSE, 1);
 		return XDP_PASS;
 	}
-	if (data + p->pay_off + p->pay_len > data_end) {
-		stat_add(WFG_STAT_ERR_PARSE, 1); /* truncated, or in frags we do not read */
+	if (!ports_may_match(bpf_ntohs(p->dport), bpf_ntohs(p->sport)))
 		return XDP_PASS;
-	}
 	ctl = get_ctl();
 	if (!ctl)
 		return XDP_PASS;
@@ -889,6 +903,8 @@ int wfg_ingress(struct xdp_md *ctx)
 	pol = get_policy(slot);
 	if (!pol || !pol->nrules)
 		return XDP_PASS;
+	stat_add(WFG_STAT_PKTS_SEEN, 1);
+	stat_add(WFG_STAT_BYTES_SEEN, data_end - data);
 	__builtin_memset(k, 0, sizeof(*k));
 	k->family = p->family;
 	k->lport = p->dport;

@@ -293,6 +293,62 @@ Test(datapath, non_matching_and_tcp_pass_untouched)
 	cr_assert(out_len == n && !memcmp(in, out, n));
 }
 
+static void write_ports(const struct wfg_port_index *ix)
+{
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.data_ports), &zero, ix, 0), 0);
+}
+
+Test(datapath, the_port_index_lets_other_udp_leave_early_and_its_own_through)
+{
+	static struct wfg_port_index ix, none;
+	uint8_t pl[200], in[MAXF], out[MAXF], back[MAXF];
+	struct frame_spec other = { .family = 4,
+				    .proto = 17,
+				    .sport = 5000,
+				    .dport = 53,
+				    .payload = pl,
+				    .len = sizeof(pl) };
+	struct frame_spec ours = other;
+	__u64 seen, shaped;
+	__u32 out_len, back_len;
+	size_t n;
+
+	payload(pl, sizeof(pl), 5);
+	ours.dport = PORT;
+	wfg_port_index_build(&ix, &pol);
+	write_ports(&ix);
+	seen = stat(WFG_STAT_PKTS_SEEN);
+	shaped = stat(WFG_STAT_SHAPED);
+	n = frame_build(in, &other);
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+	cr_assert(out_len == n && !memcmp(in, out, n), "other UDP changed");
+	cr_assert_eq(xdp_run(in, n, out, &out_len), XDP_PASS);
+	cr_assert_eq(stat(WFG_STAT_PKTS_SEEN), seen, "other UDP went past the index");
+
+	n = frame_build(in, &ours);
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+	cr_assert_eq(out_len, n - sizeof(pl) + 1000, "its own port: padded to 1000");
+	cr_assert_eq(stat(WFG_STAT_SHAPED), shaped + 1);
+	cr_assert_eq(stat(WFG_STAT_PKTS_SEEN), seen + 1);
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
+	cr_assert(back_len == n && !memcmp(in, back, n), "stripped back to the original");
+
+	/* The programs trust the index: one that misses the port lets the
+	 * datagram out unshaped (why the controller writes the union of both
+	 * policies while it swaps them)... */
+	memset(&none, 0, sizeof(none));
+	write_ports(&none);
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+	cr_assert(out_len == n && !memcmp(in, out, n));
+	/* ...and the union with the policy's own index shapes it again. */
+	wfg_port_index_merge(&none, &ix);
+	write_ports(&none);
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+	cr_assert_eq(out_len, n - sizeof(pl) + 1000);
+}
+
 static size_t cover_frame(uint8_t *out, __u32 *out_len)
 {
 	uint8_t zero1[1] = { 0 }, in[MAXF];
@@ -516,8 +572,12 @@ Test(datapath, timers_post_cover_requests_for_the_pump)
 {
 	struct wfg_action_spec pad = zoo_padding(2000, 0, 0);
 	uint8_t pl[100], in[MAXF], out[MAXF];
-	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 7100, .dport = PORT,
-				 .payload = pl, .len = sizeof(pl) };
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = 7100,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
 	struct ring_seen seen = { 0 };
 	struct ring_buffer *rb;
 	__u32 out_len;
@@ -556,8 +616,12 @@ Test(datapath, timers_post_cover_requests_for_the_pump)
 Test(datapath, gso_packets_pass_unshaped)
 {
 	uint8_t pl[1000], in[MAXF], out[MAXF];
-	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 7200, .dport = PORT,
-				 .payload = pl, .len = sizeof(pl) };
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = 7200,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
 	struct __sk_buff ctx = { .gso_size = 500, .gso_segs = 2 };
 	size_t n;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_out = out, .data_size_out = MAXF, .ctx_in = &ctx,
@@ -568,8 +632,8 @@ Test(datapath, gso_packets_pass_unshaped)
 	n = frame_build(in, &fs);
 	o.data_in = in;
 	o.data_size_in = (__u32)n;
-	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_egress), &o), 0,
-		     "%s", strerror(errno));
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_egress), &o), 0, "%s",
+		     strerror(errno));
 	cr_assert_eq(o.data_size_out, n);
 	cr_assert_eq(memcmp(in, out, n), 0, "GSO packet changed");
 	cr_assert_eq(stat(WFG_STAT_UNSHAPED), before + 1);

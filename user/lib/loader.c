@@ -22,8 +22,10 @@
 #define TC_PRIORITY 0x5746
 
 /* The pinned objects, by name under the interface's directory. */
-static const char *const pinned_maps[] = { "wfg_policy", "wfg_ctl",	"wfg_flows",  "wfg_stats",
-					   "wfg_covers", "wfg_scratch", "wfg_capture" };
+static const char *const pinned_maps[] = {
+	"wfg_policy", "wfg_ctl",     "wfg_flows",   "wfg_stats",
+	"wfg_covers", "wfg_scratch", "wfg_capture", "wfg_ports"
+};
 static const char *const pinned_progs[] = { "wfg_egress", "wfg_ingress" };
 
 static const char *const stat_names[WFG_STAT__COUNT] = {
@@ -187,10 +189,10 @@ static void unpin_all(const char *ifname)
 
 static int pin_all(struct wfguard_bpf *skel, const char *ifname, char *err, size_t errlen)
 {
-	struct bpf_map *maps[] = { skel->maps.wfg_policy, skel->maps.wfg_ctl,
-				   skel->maps.wfg_flows,  skel->maps.wfg_stats,
-				   skel->maps.wfg_covers, skel->maps.wfg_scratch,
-				   skel->maps.wfg_capture };
+	struct bpf_map *maps[] = { skel->maps.wfg_policy,  skel->maps.wfg_ctl,
+				   skel->maps.wfg_flows,   skel->maps.wfg_stats,
+				   skel->maps.wfg_covers,  skel->maps.wfg_scratch,
+				   skel->maps.wfg_capture, skel->maps.data_ports };
 	struct bpf_program *progs[] = { skel->progs.wfg_egress, skel->progs.wfg_ingress };
 	char path[256];
 	size_t i;
@@ -222,6 +224,26 @@ static int tc_detach(int ifindex, __u32 flags)
 		bpf_tc_hook_destroy(&hook);
 	}
 	return rc;
+}
+
+/*
+ * Write pol's port index; with `also`, the union of both (what the programs
+ * need while either policy may be active). A torn write is harmless: every
+ * word is the old or the new value, and both let through what must pass.
+ */
+static int write_port_index(int fd, const struct wfg_policy *pol, const struct wfg_policy *also)
+{
+	static struct wfg_port_index ix, other;
+	__u32 zero = 0;
+
+	if (fd < 0)
+		return 0; /* attached by a wfguard without the index: nothing to keep */
+	wfg_port_index_build(&ix, pol);
+	if (also) {
+		wfg_port_index_build(&other, also);
+		wfg_port_index_merge(&ix, &other);
+	}
+	return bpf_map_update_elem(fd, &zero, &ix, 0);
 }
 
 int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct wfg_ctl *ctl_in,
@@ -279,6 +301,7 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct
 	}
 	stage = 1;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_policy), &zero, pol, 0) ||
+	    write_port_index(bpf_map__fd(skel->maps.data_ports), pol, NULL) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0)) {
 		rc = wfg_err(err, errlen, errno, "cannot write the policy: %s", strerror(errno));
 		goto out;
@@ -339,7 +362,7 @@ int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
 	memset(dp, 0, sizeof(*dp));
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		*fds[i] = -1;
-	dp->capture_fd = -1;
+	dp->capture_fd = dp->ports_fd = -1;
 	if (!wfg_dp_attached(ifname)) {
 		if (!strcmp(wfg_pin_root(), WFG_PIN_ROOT) && !is_bpffs("/sys/fs/bpf"))
 			return wfg_err(err, errlen, ENOENT, "%s: wfguard is not attached here (%s)",
@@ -360,6 +383,8 @@ int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
 	}
 	pin_path(path, sizeof(path), ifname, "wfg_capture");
 	dp->capture_fd = bpf_obj_get(path); /* optional: older attachments lack it */
+	pin_path(path, sizeof(path), ifname, "wfg_ports");
+	dp->ports_fd = bpf_obj_get(path); /* likewise */
 	return 0;
 }
 
@@ -375,7 +400,9 @@ void wfg_dp_close(struct wfg_dp *dp)
 	}
 	if (dp->capture_fd >= 0)
 		close(dp->capture_fd);
-	dp->capture_fd = -1;
+	if (dp->ports_fd >= 0)
+		close(dp->ports_fd);
+	dp->capture_fd = dp->ports_fd = -1;
 }
 
 int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
@@ -425,7 +452,8 @@ int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, siz
 	*next = *pol;
 	next->generation = cur.generation + 1;
 	slot = (ctl.active + 1) & (WFG_POLICY_SLOTS - 1);
-	if (bpf_map_update_elem(dp->policy_fd, &slot, next, 0)) {
+	if (bpf_map_update_elem(dp->policy_fd, &slot, next, 0) ||
+	    write_port_index(dp->ports_fd, &cur, next)) {
 		free(next);
 		return wfg_err(err, errlen, errno, "cannot write the policy: %s", strerror(errno));
 	}
@@ -437,6 +465,11 @@ int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, siz
 	ctl.active = slot;
 	if (bpf_map_update_elem(dp->ctl_fd, &zero, &ctl, 0))
 		return wfg_err(err, errlen, errno, "cannot switch policy slots: %s",
+			       strerror(errno));
+	/* The new policy is live; the union only costs speed from here on. */
+	if (write_port_index(dp->ports_fd, pol, NULL))
+		return wfg_err(err, errlen, errno,
+			       "policy applied, but its port index could not be narrowed: %s",
 			       strerror(errno));
 	return 0;
 }

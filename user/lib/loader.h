@@ -41,6 +41,7 @@ struct wfg_dp {
 	int ifindex;
 	int policy_fd, ctl_fd, flows_fd, stats_fd, covers_fd;
 	int capture_fd; /* -1 when attached by a wfguard without capture */
+	int ports_fd;	/* -1 when attached by a wfguard without the port index */
 };
 
 int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct wfg_ctl *ctl,
