@@ -103,6 +103,9 @@ struct wfg_scratch {
 	/* This CPU's padding stream for packets whose flow is busy elsewhere
 	 * (only pad_rng is used; keyed per policy generation, see shape_contended). */
 	struct wfg_flow_state fallback;
+	/* This CPU's place in the padding pool: chunk (of its own), offset, and
+	 * whether it holds that chunk (TAKEN). */
+	__u32 pool_chunk, pool_off, pool_held, _pool_pad;
 };
 
 struct {
@@ -111,6 +114,18 @@ struct {
 	__type(key, __u32);
 	__type(value, struct wfg_scratch);
 } wfg_scratch SEC(".maps");
+
+/* Padding pool chunks per CPU (struct wfg_pool_chunk); 0 leaves the pool out.
+ * The loader sets it and the map's size (CPUs x chunks) before load. */
+const volatile __u32 wfg_pool_chunks = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE); /* the controller fills chunks in place */
+	__type(key, __u32);
+	__type(value, struct wfg_pool_chunk);
+} wfg_pad_pool SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -500,11 +515,66 @@ static __always_inline __s64 scratch_sum(struct wfg_scratch *s, __u32 n)
 
 /* ------------------------------------------------------------ egress */
 
-/* n bytes (rounded up to 64) of the flow's padding keystream into scratch. */
+static __always_inline struct wfg_pool_chunk *pool_chunk(__u32 cpu, __u32 chunk)
+{
+	__u32 idx = cpu * wfg_pool_chunks + chunk;
+
+	return bpf_map_lookup_elem(&wfg_pad_pool, &idx);
+}
+
+/*
+ * n (<= WFG_MAX_GROW) unused bytes from this CPU's padding pool into scratch.
+ * Returns 0, or -1 when the pool is absent or dry. Global: verified once.
+ */
+__attribute__((noinline)) int pool_take(struct wfg_scratch *s, __u64 n)
+{
+	struct wfg_pool_chunk *c;
+	__u32 cpu, off;
+
+	/* n is 64-bit: a global function's verifier knows nothing of an argument's
+	 * upper half, so a 32-bit bound would not bound the copy. */
+
+	if (!s || !wfg_pool_chunks || n > WFG_MAX_GROW)
+		return -1;
+	cpu = bpf_get_smp_processor_id();
+	if (s->pool_held) {
+		c = pool_chunk(cpu, s->pool_chunk);
+		off = s->pool_off;
+		if (c && off <= WFG_POOL_CHUNK_BYTES - (__u32)n) {
+			/* The source is map memory checked above; the helper is a
+			 * plain copy, cheaper than a loop the verifier would accept. */
+			if (bpf_probe_read_kernel(s->bytes, n, c->bytes + off))
+				return -1;
+			s->pool_off = off + (__u32)n;
+			return 0;
+		}
+		if (c) /* used up: the controller may refill it */
+			__sync_val_compare_and_swap(&c->state, WFG_POOL_TAKEN, WFG_POOL_EMPTY);
+		s->pool_held = 0;
+		s->pool_chunk = s->pool_chunk + 1 < wfg_pool_chunks ? s->pool_chunk + 1 : 0;
+	}
+	c = pool_chunk(cpu, s->pool_chunk);
+	if (!c ||
+	    __sync_val_compare_and_swap(&c->state, WFG_POOL_FULL, WFG_POOL_TAKEN) != WFG_POOL_FULL)
+		return -1;
+	s->pool_held = 1;
+	s->pool_off = (__u32)n;
+	return bpf_probe_read_kernel(s->bytes, n, c->bytes) ? -1 : 0;
+}
+
+/* n random bytes into scratch: from the pool, or (rounded up to 64) from the
+ * flow's padding keystream. */
 static __always_inline void fill_random(struct wfg_flow_state *st, struct wfg_scratch *s, __u32 n)
 {
 	int i;
 
+	if (wfg_pool_chunks) {
+		if (pool_take(s, n) == 0) {
+			stat_add(WFG_STAT_PAD_POOL_USED, 1);
+			return;
+		}
+		stat_add(WFG_STAT_PAD_POOL_DRY, 1);
+	}
 	for (i = 0; i < WFG_SCRATCH_BYTES / 64; i++) {
 		if ((__u32)i * 64 >= n)
 			break;
@@ -600,7 +670,10 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	if (orig_len_field == WFG_SHIM_COVER_LEN)
 		cover_header(r->profile, st, s);
 	shim_at = grow - WFG_SHIM_LEN;
-	nonce = (__u64)wfg_rand32(&st->pad_rng) << 32 | wfg_rand32(&st->pad_rng);
+	if (shim_at > WFG_MAX_GROW - WFG_SHIM_LEN)
+		return -1;
+	/* The nonce: fresh random bytes where the trailer goes (pool or keystream). */
+	nonce = wfg_load_le64(s->bytes + shim_at);
 	wfg_shim_seal(&ctl->keys[ctl->key_slot & 1], &t, nonce, (__u16)new_pay, p->sport, p->dport,
 		      orig_len_field, orig_len_field == WFG_SHIM_COVER_LEN ? 0 : p->udp_csum);
 	if (shim_at > WFG_MAX_GROW - WFG_SHIM_LEN)

@@ -24,6 +24,7 @@
 #include "capture.h"
 #include "loader.h"
 #include "policy.h"
+#include "pool.h"
 #include "pump.h"
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_SYSTEM = 2, EXIT_NOT_ATTACHED = 3 };
@@ -53,9 +54,9 @@ static int fail(int code, const char *fmt, ...)
 
 static int errno_exit(int rc)
 {
-	return rc == -ENOENT ? EXIT_NOT_ATTACHED :
-	       rc == -EINVAL || rc == -ENODEV || rc == -EEXIST ? EXIT_INPUT :
-								    EXIT_SYSTEM;
+	return rc == -ENOENT					 ? EXIT_NOT_ATTACHED
+	       : rc == -EINVAL || rc == -ENODEV || rc == -EEXIST ? EXIT_INPUT
+								 : EXIT_SYSTEM;
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -77,8 +78,8 @@ static int keys_load(const char *path, struct wfg_ctl *ctl, char *err, size_t er
 		if (slot < 2) {
 			if (sscanf(line, "%llx %llx", &a, &b) != 2) {
 				fclose(f);
-				return snprintf(err, errlen, "%s:%d:1: expected two hex words", path,
-						lineno),
+				return snprintf(err, errlen, "%s:%d:1: expected two hex words",
+						path, lineno),
 				       -EINVAL;
 			}
 			ctl->keys[slot].k0 = a;
@@ -113,8 +114,9 @@ static int cmd_keys(int argc, char **argv)
 	if (!f)
 		return fail(EXIT_INPUT, "%s: %s (refusing to overwrite keys)", argv[2],
 			    strerror(errno));
-	fprintf(f, "# wfguard shim keys: slot 0, slot 1 (SipHash-2-4 keys, hex)\n%016llx %016llx\n"
-		   "%016llx %016llx\n",
+	fprintf(f,
+		"# wfguard shim keys: slot 0, slot 1 (SipHash-2-4 keys, hex)\n%016llx %016llx\n"
+		"%016llx %016llx\n",
 		w[0], w[1], w[2], w[3]);
 	fclose(f);
 	return EXIT_OK;
@@ -222,7 +224,8 @@ static int cmd_attach(int argc, char **argv)
 			else if (!strcmp(optarg, "skb"))
 				ao.xdp_mode = WFG_XDP_SKB;
 			else
-				return fail(EXIT_INPUT, "--xdp-mode: native or skb, not '%s'", optarg);
+				return fail(EXIT_INPUT, "--xdp-mode: native or skb, not '%s'",
+					    optarg);
 			break;
 		case 'k':
 			keys = optarg;
@@ -230,7 +233,8 @@ static int cmd_attach(int argc, char **argv)
 		case 'h':
 			printf("usage: wfguard attach IFACE --policy FILE [--xdp-mode native|skb] "
 			       "[--keys FILE]\n"
-			       "  Load the data path on IFACE (TC egress + XDP ingress), pin it under\n"
+			       "  Load the data path on IFACE (TC egress + XDP ingress), pin it "
+			       "under\n"
 			       "  %s/IFACE/ (%s overrides the directory), install sch_fq when\n"
 			       "  the policy delays packets.\n",
 			       wfg_pin_root(), WFG_PIN_ROOT_ENV);
@@ -272,7 +276,8 @@ static int cmd_detach(int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
 		printf("usage: wfguard detach IFACE\n"
-		       "  Remove the programs, filters, the qdiscs wfguard installed and the pins.\n");
+		       "  Remove the programs, filters, the qdiscs wfguard installed and the "
+		       "pins.\n");
 		return argc >= 2 ? EXIT_OK : EXIT_INPUT;
 	}
 	rc = wfg_dp_detach(argv[1], err, sizeof(err));
@@ -348,7 +353,8 @@ static int cmd_status(int argc, char **argv)
 	int rc, json = argc > 2 && !strcmp(argv[2], "--json");
 
 	if (argc < 2 || !strcmp(argv[1], "--help"))
-		return printf("usage: wfguard status IFACE [--json]\n"), argc < 2 ? EXIT_INPUT : EXIT_OK;
+		return printf("usage: wfguard status IFACE [--json]\n"),
+		       argc < 2 ? EXIT_INPUT : EXIT_OK;
 	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
@@ -370,7 +376,8 @@ static int cmd_status(int argc, char **argv)
 		printf("%s: attached, policy slot %u generation %llu, %u rules, %u machines, "
 		       "sch_fq %s, XDP %s mode\n",
 		       argv[1], ctl.active, (unsigned long long)pol->generation, pol->nrules,
-		       pol->side.nmachines, ctl.attach_flags & WFG_ATTACHED_FQ ? "installed" : "not needed",
+		       pol->side.nmachines,
+		       ctl.attach_flags & WFG_ATTACHED_FQ ? "installed" : "not needed",
 		       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native");
 	if (!json && ctl.capture_pid)
 		printf("%s: capture records on for pid %u%s\n", argv[1], ctl.capture_pid,
@@ -394,7 +401,8 @@ static int cmd_flows(int argc, char **argv)
 	int rc, json = argc > 2 && !strcmp(argv[2], "--json"), n = 0;
 
 	if (argc < 2 || !strcmp(argv[1], "--help"))
-		return printf("usage: wfguard flows IFACE [--json]\n"), argc < 2 ? EXIT_INPUT : EXIT_OK;
+		return printf("usage: wfguard flows IFACE [--json]\n"),
+		       argc < 2 ? EXIT_INPUT : EXIT_OK;
 	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
@@ -402,7 +410,8 @@ static int cmd_flows(int argc, char **argv)
 	if (!f)
 		return fail(EXIT_SYSTEM, "out of memory");
 	if (!json)
-		printf("%-40s %-40s %8s %8s %7s %5s\n", "local", "remote", "out", "in", "covers", "gen");
+		printf("%-40s %-40s %8s %8s %7s %5s\n", "local", "remote", "out", "in", "covers",
+		       "gen");
 	else
 		printf("[");
 	while (bpf_map_get_next_key(dp.flows_fd, prev, &next) == 0) {
@@ -414,7 +423,8 @@ static int cmd_flows(int argc, char **argv)
 		addr_str(ra, sizeof(ra), key.family, key.raddr);
 		if (json)
 			printf("%s{\"local\":\"%s\",\"local_port\":%u,\"remote\":\"%s\","
-			       "\"remote_port\":%u,\"pkts_out\":%u,\"pkts_in\":%u,\"bytes_out\":%llu,"
+			       "\"remote_port\":%u,\"pkts_out\":%u,\"pkts_in\":%u,\"bytes_out\":%"
+			       "llu,"
 			       "\"bytes_in\":%llu,\"covers_sent\":%u,\"generation\":%llu}",
 			       n ? "," : "", la, ntohs(key.lport), ra, ntohs(key.rport),
 			       f->st.pkts_out, f->st.pkts_in, (unsigned long long)f->st.bytes_out,
@@ -425,8 +435,9 @@ static int cmd_flows(int argc, char **argv)
 
 			snprintf(l, sizeof(l), "%s:%u", la, ntohs(key.lport));
 			snprintf(r, sizeof(r), "%s:%u", ra, ntohs(key.rport));
-			printf("%-40s %-40s %8u %8u %7u %5llu\n", l, r, f->st.pkts_out, f->st.pkts_in,
-			       f->st.covers_sent, (unsigned long long)f->st.generation);
+			printf("%-40s %-40s %8u %8u %7u %5llu\n", l, r, f->st.pkts_out,
+			       f->st.pkts_in, f->st.covers_sent,
+			       (unsigned long long)f->st.generation);
 		}
 		n++;
 	}
@@ -472,6 +483,8 @@ static int cmd_run(int argc, char **argv)
 {
 	struct wfg_pump pump = { .fd4 = -1, .fd6 = -1 };
 	struct run_ctx ctx = { .pump = &pump, .discard = 1 };
+	struct wfg_pool pool = { 0 };
+	int wait_ms = 100;
 	const char *policy = argc > 3 && !strcmp(argv[2], "--policy") ? argv[3] : NULL;
 	struct ring_buffer *rb;
 	struct wfg_dp dp;
@@ -480,9 +493,10 @@ static int cmd_run(int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
 		printf("usage: wfguard run IFACE [--policy FILE]\n"
-		       "  The daemon: sends carriers for the data path's cover requests; SIGHUP\n"
-		       "  re-applies FILE; SIGTERM exits (the programs stay attached). Requests\n"
-		       "  posted while no daemon ran are dropped at start (their time is past).\n");
+		       "  The daemon: sends carriers for the data path's cover requests and keeps\n"
+		       "  its padding pool filled with random bytes. SIGHUP re-applies FILE;\n"
+		       "  SIGTERM exits (the programs stay attached). Requests posted while no\n"
+		       "  daemon ran are dropped at start (their time is past).\n");
 		return argc < 2 ? EXIT_INPUT : EXIT_OK;
 	}
 	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
@@ -507,9 +521,20 @@ static int cmd_run(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
+	if (dp.pool_fd >= 0 && wfg_pool_open(&pool, dp.pool_fd, err, sizeof(err)))
+		fprintf(stderr, "wfguard: %s; padding from each flow's keystream\n", err);
 	fprintf(stderr, "wfguard: pumping covers for %s\n", argv[1]);
 	while (!stop) {
-		ring_buffer__poll(rb, 100);
+		/* Refill the padding pool; poll sooner while the data path drains it. */
+		if (pool.mem) {
+			rc = wfg_pool_refill(&pool);
+			if (rc < 0) {
+				fprintf(stderr, "wfguard: padding pool: %s\n", strerror(-rc));
+				wfg_pool_close(&pool);
+			}
+			wait_ms = rc > 0 ? 1 : wait_ms < 64 ? wait_ms * 2 : 100;
+		}
+		ring_buffer__poll(rb, wait_ms);
 		if (reload && policy) {
 			struct wfg_compiled_policy *cp;
 			int code;
@@ -522,8 +547,10 @@ static int cmd_run(int argc, char **argv)
 				fprintf(stderr, "wfguard: %s re-applied\n", policy);
 		}
 	}
-	fprintf(stderr, "wfguard: stopping; %llu carriers sent, %llu failed\n", pump.sent,
-		pump.failed);
+	fprintf(stderr,
+		"wfguard: stopping; %llu carriers sent, %llu failed, %llu pool chunks filled\n",
+		pump.sent, pump.failed, pool.filled);
+	wfg_pool_close(&pool);
 	ring_buffer__free(rb);
 	wfg_pump_close(&pump);
 	wfg_dp_close(&dp);
@@ -540,7 +567,8 @@ static int parse_count(const char *opt, const char *s, unsigned long long max,
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	if (errno || end == s || *end || s[0] == '-' || *v < 1 || *v > max)
-		return fail(EXIT_INPUT, "%s: expected an integer in 1..%llu, not '%s'", opt, max, s);
+		return fail(EXIT_INPUT, "%s: expected an integer in 1..%llu, not '%s'", opt, max,
+			    s);
 	return EXIT_OK;
 }
 
@@ -600,8 +628,8 @@ static int capture_parse(int argc, char **argv, struct capture_args *a)
 			a->duration = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(a->duration >= 0) ||
 			    a->duration > 31536000)
-				return fail(EXIT_INPUT, "--duration: seconds (0..31536000), not '%s'",
-					    optarg);
+				return fail(EXIT_INPUT,
+					    "--duration: seconds (0..31536000), not '%s'", optarg);
 			break;
 		case 'f':
 			if (parse_count("--flows", optarg, 1u << 20, &v))
@@ -619,7 +647,8 @@ static int capture_parse(int argc, char **argv, struct capture_args *a)
 			else if (!strcmp(optarg, "server"))
 				a->o.role = WFG_DP_ROLE_SERVER;
 			else
-				return fail(EXIT_INPUT, "--role: client or server, not '%s'", optarg);
+				return fail(EXIT_INPUT, "--role: client or server, not '%s'",
+					    optarg);
 			break;
 		case 'h':
 			capture_usage();
@@ -700,8 +729,9 @@ static int cmd_capture(int argc, char **argv)
 	       (unsigned long long)c.records, c.nflows, (unsigned long long)c.lost,
 	       (unsigned long long)(c.skipped_flows + c.skipped_packets), a.out);
 	if (c.lost)
-		fprintf(stderr, "wfguard: warning: %llu records did not fit the ring buffer; the "
-				"traces miss packets\n",
+		fprintf(stderr,
+			"wfguard: warning: %llu records did not fit the ring buffer; the "
+			"traces miss packets\n",
 			(unsigned long long)c.lost);
 	wfg_capture_free(&c);
 	return code;
@@ -732,9 +762,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: wfguard [-v] COMMAND [options]   (COMMAND --help for details)\n\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\nexit codes: 0 ok, 1 bad input or usage, 2 the system refused (kernel,\n"
-		   "permissions), 3 not attached\n"
-		   "environment: %s=DIR pins under DIR (a bpffs) instead of %s\n",
+	fprintf(f,
+		"\nexit codes: 0 ok, 1 bad input or usage, 2 the system refused (kernel,\n"
+		"permissions), 3 not attached\n"
+		"environment: %s=DIR pins under DIR (a bpffs) instead of %s\n",
 		WFG_PIN_ROOT_ENV, WFG_PIN_ROOT);
 }
 

@@ -174,6 +174,30 @@ struct wfg_flow {
 	struct bpf_timer timer;
 };
 
+/*
+ * The padding pool (map wfg_pad_pool): random bytes made off the packet path by
+ * `wfguard run`, so that a padded datagram copies its padding rather than
+ * computing ~700 bytes of ChaCha8 while it waits. CPU c owns the chunks
+ * c * chunks_per_cpu ... + chunks_per_cpu - 1, used in turn. A chunk goes
+ * EMPTY -> (the controller fills it) FULL -> (the data path takes it) TAKEN ->
+ * (used up) EMPTY, so every byte leaves at most once. When a CPU's next chunk
+ * is not FULL, the flow's own keystream pads the datagram as before.
+ */
+#define WFG_POOL_CHUNK_BYTES   8192
+#define WFG_POOL_CHUNKS_PER_CPU 16
+
+enum wfg_pool_state {
+	WFG_POOL_EMPTY = 0,
+	WFG_POOL_FULL = 1,
+	WFG_POOL_TAKEN = 2,
+};
+
+struct wfg_pool_chunk {
+	__u64 state; /* enum wfg_pool_state; changed only by compare-and-swap or release store */
+	__u8 bytes[WFG_POOL_CHUNK_BYTES];
+};
+_Static_assert(WFG_POOL_CHUNK_BYTES % 64 == 0, "chunks are whole ChaCha blocks");
+
 /* A cover request from a timer, for the pump (ring buffer). */
 struct wfg_cover_req {
 	struct wfg_flow_key key;
@@ -239,6 +263,8 @@ enum wfg_stat {
 	WFG_STAT_ERR_TIMER,
 	WFG_STAT_ERR_RINGBUF,
 	WFG_STAT_CAPTURE_LOST, /* capture records that did not fit the ring buffer */
+	WFG_STAT_PAD_POOL_USED, /* datagrams padded with bytes from the pool */
+	WFG_STAT_PAD_POOL_DRY,	/* the pool was empty: padded from the flow's own keystream */
 	WFG_STAT__COUNT
 };
 

@@ -6,8 +6,10 @@
  * restoring the original bytes, covers, forgeries, non-matching traffic and
  * EDT timestamps. Needs root; skips otherwise.
  */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -15,6 +17,7 @@
 #include <linux/pkt_cls.h>
 
 #include "pkt.h"
+#include "pool.h"
 #include "wfguard.skel.h"
 #include "wfguard/datapath.h"
 #include "zoo.h"
@@ -697,4 +700,116 @@ Test(datapath, a_contended_flow_is_still_padded_and_round_trips)
 	n = frame_build(in, &fs);
 	cr_assert_eq(tc_run(in, n, WFG_MARK_CARRIER, out, &out_len, NULL), TC_ACT_SHOT);
 	hold_flows(0);
+}
+
+/* ------------------------------------------------------------ padding pool */
+
+#define POOL_CHUNKS 2
+#define PAY_OFF	    (14 + 20 + 8) /* IPv4 frames without VLAN */
+
+static uint8_t pattern(unsigned chunk, size_t i)
+{
+	return (uint8_t)(chunk * 101 + i * 13 + i / 251);
+}
+
+static struct wfg_pool_chunk *chunk_at(struct wfg_pool *pool, unsigned cpu, unsigned c)
+{
+	return (struct wfg_pool_chunk *)((char *)pool->mem +
+					 (cpu * POOL_CHUNKS + c) * pool->stride);
+}
+
+/* One padded datagram of 200 payload bytes (to 1000 on the wire): checks the
+ * round trip and returns its padding (780 bytes, then the 8-byte nonce). */
+static void pad_one(const uint8_t *in, size_t n, uint8_t pad[788])
+{
+	uint8_t out[MAXF], back[MAXF];
+	__u32 out_len, back_len;
+
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+	cr_assert_eq(out_len, PAY_OFF + 1000, "padded to 1000");
+	memcpy(pad, out + PAY_OFF + 200, 788);
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
+	cr_assert(back_len == n && !memcmp(in, back, n), "the round trip restores it");
+}
+
+Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
+{
+	uint8_t pl[200], in[MAXF], pad[788], want[788];
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = 5000,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
+	int ncpu = libbpf_num_possible_cpus(), pkt, per_chunk = WFG_POOL_CHUNK_BYTES / 800, filled;
+	struct wfg_pool pool;
+	cpu_set_t cpus;
+	unsigned c, i;
+	size_t n;
+
+	/* Every test run on CPU 0, so that CPU 0's chunks are the ones used. */
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	cr_assert_eq(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+	wfguard_bpf__destroy(skel);
+	skel = wfguard_bpf__open();
+	cr_assert_not_null(skel);
+	skel->rodata->wfg_pool_chunks = POOL_CHUNKS;
+	bpf_map__set_max_entries(skel->maps.wfg_pad_pool, (__u32)ncpu * POOL_CHUNKS);
+	cr_assert_eq(wfguard_bpf__load(skel), 0, "%s", load_log);
+	set_ctl(1, 2, 3, 4);
+	shape(WFG_SHAPE_PAD_TO, 1000, 1400);
+	apply_policy();
+	cr_assert_eq(wfg_pool_open(&pool, bpf_map__fd(skel->maps.wfg_pad_pool), NULL, 0), 0);
+	for (c = 0; c < POOL_CHUNKS; c++) {
+		for (i = 0; i < WFG_POOL_CHUNK_BYTES; i++)
+			chunk_at(&pool, 0, c)->bytes[i] = pattern(c, i);
+		chunk_at(&pool, 0, c)->state = WFG_POOL_FULL;
+	}
+	payload(pl, sizeof(pl), 9);
+	n = frame_build(in, &fs);
+
+	/* Each datagram takes the next 800 bytes (780 of padding, then the
+	 * trailer whose nonce is the first 8 of the last 20); a chunk that
+	 * cannot hold the next 800 is handed back EMPTY and the next one used. */
+	for (pkt = 0; pkt < POOL_CHUNKS * per_chunk; pkt++) {
+		c = (unsigned)(pkt / per_chunk);
+		for (i = 0; i < 788; i++)
+			want[i] = pattern(c, (size_t)(pkt % per_chunk) * 800 + i);
+		pad_one(in, n, pad);
+		cr_assert(!memcmp(pad, want, sizeof(want)),
+			  "datagram %d: not the pool's next bytes (chunk %u)", pkt, c);
+		if (pkt == per_chunk)
+			cr_assert_eq(chunk_at(&pool, 0, 0)->state, WFG_POOL_EMPTY,
+				     "a used-up chunk goes back to the controller");
+	}
+	cr_assert_eq(stat(WFG_STAT_PAD_POOL_USED), (__u64)(POOL_CHUNKS * per_chunk));
+	cr_assert_eq(chunk_at(&pool, 0, 1)->state, WFG_POOL_TAKEN);
+
+	/* Dry: the flow's own keystream pads, nothing of the pool repeats. */
+	pad_one(in, n, pad);
+	cr_assert_eq(stat(WFG_STAT_PAD_POOL_DRY), 1);
+	for (c = 0; c < POOL_CHUNKS; c++) {
+		for (i = 0; i < 788; i++)
+			want[i] = pattern(c, i);
+		cr_assert(memcmp(pad, want, 64), "dry pool: pattern bytes reused");
+	}
+
+	cr_assert(chunk_at(&pool, 0, 0)->state == WFG_POOL_EMPTY &&
+			  chunk_at(&pool, 0, 1)->state == WFG_POOL_EMPTY,
+		  "both chunks used up and handed back");
+
+	/* The controller refills what came back EMPTY; the data path takes it. */
+	filled = wfg_pool_refill(&pool);
+	cr_assert_eq(filled, ncpu * POOL_CHUNKS, "every chunk was EMPTY: filled %d of %u", filled,
+		     pool.nchunks);
+	cr_assert_eq(wfg_pool_refill(&pool), 0, "nothing left to fill");
+	cr_assert_eq(chunk_at(&pool, 0, 0)->state, WFG_POOL_FULL);
+	memcpy(want, chunk_at(&pool, 0, 0)->bytes, sizeof(want));
+	pad_one(in, n, pad);
+	cr_assert(!memcmp(pad, want, sizeof(want)), "the refilled bytes, from their start");
+	cr_assert_eq(chunk_at(&pool, 0, 0)->state, WFG_POOL_TAKEN);
+	cr_assert_eq(chunk_at(&pool, 0, 1)->state, WFG_POOL_FULL);
+	cr_assert_eq(stat(WFG_STAT_PAD_POOL_USED), (__u64)(POOL_CHUNKS * per_chunk) + 1);
+	wfg_pool_close(&pool);
 }

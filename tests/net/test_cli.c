@@ -150,7 +150,7 @@ static unsigned long long jnum(const char *json, const char *key)
 
 struct stats {
 	unsigned long long pkts_seen, matched, shaped, stripped, covers_requested, covers_sent,
-		covers_received, passed_unverified, capture_lost, err_contended;
+		covers_received, passed_unverified, capture_lost, err_contended, pad_pool_used;
 	char raw[4096];
 };
 
@@ -168,6 +168,7 @@ static void stats(const char *ns, const char *dev, struct stats *s)
 	s->passed_unverified = jnum(out_buf, "passed_unverified");
 	s->capture_lost = jnum(out_buf, "capture_lost");
 	s->err_contended = jnum(out_buf, "err_contended");
+	s->pad_pool_used = jnum(out_buf, "pad_pool_used");
 }
 
 /* ------------------------------------------------------------ fixture */
@@ -680,6 +681,9 @@ Test(cli, run_survives_kill_9_and_a_restart_resumes_covers)
 	stats(NS_C, "c0", &c1);
 	cr_assert_geq(c1.covers_sent - c0.covers_sent, 5, "the pump sent %llu covers",
 		      c1.covers_sent - c0.covers_sent);
+	cr_assert_geq(c1.pad_pool_used - c0.pad_pool_used, 50,
+		      "run keeps the padding pool filled: %llu of 50 datagrams padded from it",
+		      c1.pad_pool_used - c0.pad_pool_used);
 
 	kill(run, SIGKILL);
 	reap(run, 5000);

@@ -22,10 +22,10 @@
 #define TC_PRIORITY 0x5746
 
 /* The pinned objects, by name under the interface's directory. */
-static const char *const pinned_maps[] = {
-	"wfg_policy", "wfg_ctl",     "wfg_flows",   "wfg_stats",
-	"wfg_covers", "wfg_scratch", "wfg_capture", "wfg_ports"
-};
+static const char *const pinned_maps[] = { "wfg_policy",  "wfg_ctl",	"wfg_flows",
+					   "wfg_stats",	  "wfg_covers", "wfg_scratch",
+					   "wfg_capture", "wfg_ports",	"wfg_pad_pool" };
+#define N_PINNED_MAPS (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
 static const char *const pinned_progs[] = { "wfg_egress", "wfg_ingress" };
 
 static const char *const stat_names[WFG_STAT__COUNT] = {
@@ -51,6 +51,8 @@ static const char *const stat_names[WFG_STAT__COUNT] = {
 	[WFG_STAT_ERR_TIMER] = "err_timer",
 	[WFG_STAT_ERR_RINGBUF] = "err_ringbuf",
 	[WFG_STAT_CAPTURE_LOST] = "capture_lost",
+	[WFG_STAT_PAD_POOL_USED] = "pad_pool_used",
+	[WFG_STAT_PAD_POOL_DRY] = "pad_pool_dry",
 };
 
 const char *wfg_stat_name(enum wfg_stat s)
@@ -192,8 +194,11 @@ static int pin_all(struct wfguard_bpf *skel, const char *ifname, char *err, size
 	struct bpf_map *maps[] = { skel->maps.wfg_policy,  skel->maps.wfg_ctl,
 				   skel->maps.wfg_flows,   skel->maps.wfg_stats,
 				   skel->maps.wfg_covers,  skel->maps.wfg_scratch,
-				   skel->maps.wfg_capture, skel->maps.data_ports };
+				   skel->maps.wfg_capture, skel->maps.data_ports,
+				   skel->maps.wfg_pad_pool };
 	struct bpf_program *progs[] = { skel->progs.wfg_egress, skel->progs.wfg_ingress };
+
+	_Static_assert(sizeof(maps) / sizeof(maps[0]) == N_PINNED_MAPS, "a name for every map");
 	char path[256];
 	size_t i;
 
@@ -254,7 +259,7 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct
 	struct wfguard_bpf *skel = NULL;
 	struct wfg_ctl ctl = *ctl_in;
 	__u32 zero = 0, xdp_flags;
-	int ifindex, rc, stage = 0;
+	int ifindex, rc, stage = 0, ncpu;
 
 	ifindex = (int)if_nametoindex(ifname);
 	if (!ifindex)
@@ -274,6 +279,12 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct
 			       strerror(errno));
 	if (opts->max_flows)
 		bpf_map__set_max_entries(skel->maps.wfg_flows, opts->max_flows);
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu > 0) { /* the padding pool: WFG_POOL_CHUNKS_PER_CPU chunks for each CPU */
+		skel->rodata->wfg_pool_chunks = WFG_POOL_CHUNKS_PER_CPU;
+		bpf_map__set_max_entries(skel->maps.wfg_pad_pool,
+					 (__u32)ncpu * WFG_POOL_CHUNKS_PER_CPU);
+	}
 	if (wfguard_bpf__load(skel)) {
 		rc = wfg_err(err, errlen, errno,
 			     "the kernel refused the BPF programs (%s); run with -v for the "
@@ -362,7 +373,7 @@ int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
 	memset(dp, 0, sizeof(*dp));
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		*fds[i] = -1;
-	dp->capture_fd = dp->ports_fd = -1;
+	dp->capture_fd = dp->ports_fd = dp->pool_fd = -1;
 	if (!wfg_dp_attached(ifname)) {
 		if (!strcmp(wfg_pin_root(), WFG_PIN_ROOT) && !is_bpffs("/sys/fs/bpf"))
 			return wfg_err(err, errlen, ENOENT, "%s: wfguard is not attached here (%s)",
@@ -385,6 +396,8 @@ int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
 	dp->capture_fd = bpf_obj_get(path); /* optional: older attachments lack it */
 	pin_path(path, sizeof(path), ifname, "wfg_ports");
 	dp->ports_fd = bpf_obj_get(path); /* likewise */
+	pin_path(path, sizeof(path), ifname, "wfg_pad_pool");
+	dp->pool_fd = bpf_obj_get(path); /* likewise */
 	return 0;
 }
 
@@ -402,7 +415,9 @@ void wfg_dp_close(struct wfg_dp *dp)
 		close(dp->capture_fd);
 	if (dp->ports_fd >= 0)
 		close(dp->ports_fd);
-	dp->capture_fd = dp->ports_fd = -1;
+	if (dp->pool_fd >= 0)
+		close(dp->pool_fd);
+	dp->capture_fd = dp->ports_fd = dp->pool_fd = -1;
 }
 
 int wfg_dp_detach(const char *ifname, char *err, size_t errlen)

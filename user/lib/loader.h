@@ -42,6 +42,7 @@ struct wfg_dp {
 	int policy_fd, ctl_fd, flows_fd, stats_fd, covers_fd;
 	int capture_fd; /* -1 when attached by a wfguard without capture */
 	int ports_fd;	/* -1 when attached by a wfguard without the port index */
+	int pool_fd;	/* the padding pool; -1 likewise */
 };
 
 int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct wfg_ctl *ctl,
