@@ -25,9 +25,8 @@
 static struct wfg_policy pol;
 static struct wfg_port_index ports;
 
-#define NROWS	 9
-#define ROW_POOL 4 /* rows before ROW_XDP divide by the tc baseline */
-#define ROW_XDP	 6
+#define NROWS	10
+#define ROW_XDP 7 /* rows before it divide by the tc baseline */
 
 /* The pooled program's padding pool, refilled between runs (untimed by the
  * kernel; timed here as the controller's share of a padded packet). */
@@ -162,6 +161,7 @@ int main(int argc, char **argv)
 		"tc: matching, padded to 1200",
 		"  same, padding from the pool",
 		"  pool refill (controller)",
+		"floor: grow 700 B, nothing else",
 		"baseline: parse only (xdp)",
 		"xdp: strip",
 		"xdp: cover drop",
@@ -240,9 +240,10 @@ int main(int argc, char **argv)
 				(unsigned long long)(stat_sum(pooled, WFG_STAT_PAD_POOL_USED) -
 						     used0),
 				repeat);
-		t[6] = run(bpf_program__fd(min->progs.min_xdp), padded, plen, 0, repeat);
-		t[7] = run(bpf_program__fd(skel->progs.wfg_ingress), padded, plen, 0, repeat);
-		t[8] = run(bpf_program__fd(skel->progs.wfg_ingress), cover, clen, 0, repeat);
+		t[6] = run(bpf_program__fd(min->progs.min_tc_grow), frame, n, 0, repeat);
+		t[7] = run(bpf_program__fd(min->progs.min_xdp), padded, plen, 0, repeat);
+		t[8] = run(bpf_program__fd(skel->progs.wfg_ingress), padded, plen, 0, repeat);
+		t[9] = run(bpf_program__fd(skel->progs.wfg_ingress), cover, clen, 0, repeat);
 		for (k = 0; k < NROWS; k++)
 			if (t[k] >= 0 && t[k] < best[k])
 				best[k] = t[k];

@@ -183,7 +183,7 @@ struct wfg_flow {
  * (used up) EMPTY, so every byte leaves at most once. When a CPU's next chunk
  * is not FULL, the flow's own keystream pads the datagram as before.
  */
-#define WFG_POOL_CHUNK_BYTES   8192
+#define WFG_POOL_CHUNK_BYTES	8192
 #define WFG_POOL_CHUNKS_PER_CPU 16
 
 enum wfg_pool_state {
@@ -256,13 +256,13 @@ enum wfg_stat {
 	WFG_STAT_FLOWS_CREATED,
 	WFG_STAT_ERR_PARSE,
 	WFG_STAT_ERR_FLOW_TABLE,
-	WFG_STAT_ERR_CONTENDED, /* flow busy on another CPU: core skipped (egress: shaped by policy alone) */
+	WFG_STAT_ERR_CONTENDED, /* flow busy elsewhere: core skipped (egress: policy shapes it) */
 	WFG_STAT_ERR_RESIZE,
 	WFG_STAT_ERR_STORE,
 	WFG_STAT_ERR_CSUM,
 	WFG_STAT_ERR_TIMER,
 	WFG_STAT_ERR_RINGBUF,
-	WFG_STAT_CAPTURE_LOST, /* capture records that did not fit the ring buffer */
+	WFG_STAT_CAPTURE_LOST,	/* capture records that did not fit the ring buffer */
 	WFG_STAT_PAD_POOL_USED, /* datagrams padded with bytes from the pool */
 	WFG_STAT_PAD_POOL_DRY,	/* the pool was empty: padded from the flow's own keystream */
 	WFG_STAT__COUNT
