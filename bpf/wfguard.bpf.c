@@ -948,27 +948,30 @@ int wfg_ingress(struct xdp_md *ctx)
 	struct wfg_policy *pol;
 	struct wfg_ctl *ctl;
 	struct wfg_flow *f;
-	struct wfg_pkt *p;
+	struct wfg_pkt *p, pk;
 	__u16 orig_len = 0, orig_csum = 0;
 	__u32 slot, zero = 0;
 	int rc, verified, cover;
 	__u64 now;
 
+	/* Parsed on the stack: traffic that is none of ours leaves before the
+	 * scratch is looked up (XDP has no pull to hide that cost behind). */
+	rc = wfg_parse(data, data_end, &pk);
+	if (rc == WFG_PARSE_NOT_UDP)
+		return XDP_PASS; /* the fast path: not even counted */
+	/* malformed, truncated, or in frags we do not read */
+	if (rc != WFG_PARSE_OK || data + pk.pay_off + pk.pay_len > data_end) {
+		stat_add(WFG_STAT_ERR_PARSE, 1);
+		return XDP_PASS;
+	}
+	if (!ports_may_match(bpf_ntohs(pk.dport), bpf_ntohs(pk.sport)))
+		return XDP_PASS;
 	scr = bpf_map_lookup_elem(&wfg_scratch, &zero);
 	if (!scr)
 		return XDP_PASS;
 	p = &scr->req.p;
 	k = &scr->key;
-	rc = wfg_parse(data, data_end, p);
-	if (rc == WFG_PARSE_NOT_UDP)
-		return XDP_PASS; /* the fast path: not even counted */
-	/* malformed, truncated, or in frags we do not read */
-	if (rc != WFG_PARSE_OK || data + p->pay_off + p->pay_len > data_end) {
-		stat_add(WFG_STAT_ERR_PARSE, 1);
-		return XDP_PASS;
-	}
-	if (!ports_may_match(bpf_ntohs(p->dport), bpf_ntohs(p->sport)))
-		return XDP_PASS;
+	*p = pk;
 	ctl = get_ctl();
 	if (!ctl)
 		return XDP_PASS;

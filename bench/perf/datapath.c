@@ -259,7 +259,7 @@ int main(int argc, char **argv)
 	{
 		uint8_t other[2048];
 		struct frame_spec os = fs;
-		double b = 1e18, t1 = 1e18, t2 = 1e18, t;
+		double b = 1e18, t1 = 1e18, t2 = 1e18, bx = 1e18, tx = 1e18, t;
 		size_t on;
 
 		os.dport = 53; /* UDP, but no rule matches */
@@ -271,11 +271,18 @@ int main(int argc, char **argv)
 			t1 = t >= 0 && t < t1 ? t : t1;
 			t = run_repeat(bpf_program__fd(skel->progs.wfg_egress), other, on, 1000000);
 			t2 = t >= 0 && t < t2 ? t : t2;
+			t = run_repeat(bpf_program__fd(min->progs.min_xdp), other, on, 1000000);
+			bx = t >= 0 && t < bx ? t : bx;
+			t = run_repeat(bpf_program__fd(skel->progs.wfg_ingress), other, on,
+				       1000000);
+			tx = t >= 0 && t < tx ? t : tx;
 		}
 		printf("\nnon-matching traffic (kernel repeat loop, 10^6 runs, best of 9)\n");
 		printf("  %-32s %8.1f %8.2f\n", "baseline: parse only (tc)", b, 1.0);
 		printf("  %-32s %8.1f %8.2f\n", "tc: TCP", t1, t1 / b);
 		printf("  %-32s %8.1f %8.2f\n", "tc: UDP, no rule matches", t2, t2 / b);
+		printf("  %-32s %8.1f %8.2f\n", "baseline: parse only (xdp)", bx, 1.0);
+		printf("  %-32s %8.1f %8.2f\n", "xdp: UDP, no rule matches", tx, tx / bx);
 	}
 	wfg_pool_close(&pool);
 	wfguard_bpf__destroy(pooled);
