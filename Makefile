@@ -43,15 +43,19 @@ DEPS_FIRST := deps
 endif
 
 # ---------------------------------------------------------------- sources
-USERLIB_SRCS := $(wildcard user/lib/*.c)
+USERLIB_SRCS := $(wildcard user/lib/*.c user/lib/*/*.c)
 USERLIB_OBJS := $(USERLIB_SRCS:%.c=$(BUILD)/%.o)
 USERLIB_ASAN_OBJS := $(USERLIB_SRCS:%.c=$(BUILD)/asan/%.o)
 USERLIB      := $(BUILD)/libwfguard.a
 USERLIB_ASAN := $(BUILD)/asan/libwfguard.a
 
+# The product's BPF object (bpf/), and the test and benchmark programs that live
+# with their suites (tests/progs/, bench/perf/progs/). Every object gets a skeleton
+# in $(BUILD)/NAME.skel.h.
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
-BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+BPF_TEST_SRCS := $(wildcard tests/progs/*.bpf.c bench/perf/progs/*.bpf.c)
+BPF_OBJS  := $(BPF_SRCS:%.bpf.c=$(BUILD)/%.bpf.o) $(BPF_TEST_SRCS:%.bpf.c=$(BUILD)/%.bpf.o)
+BPF_SKELS := $(foreach s,$(BPF_SRCS) $(BPF_TEST_SRCS),$(BUILD)/$(notdir $(s:.bpf.c=.skel.h)))
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -65,23 +69,24 @@ STRICT_OBJS := $(STRICT_SRCS:tests/compile/%.c=$(BUILD)/tests/compile/%.o)
 PERF_SRCS  := $(wildcard bench/perf/*.c)
 PERF_BINS  := $(PERF_SRCS:bench/perf/%.c=$(BUILD)/bench/perf/%)
 
-CORE_HDRS := $(wildcard include/wfguard/*.h include/wfguard/core/*.h)
-USER_HDRS := $(wildcard user/lib/*.h)
+# Header dependencies come from the compiler (-MMD -MP, the .d files beside each
+# object); only generated headers (skeletons) are named by hand.
+DEPFLAGS = -MMD -MP
 
-DEMO := $(BUILD)/wfguard-core-demo
-# The controller needs the policy compiler (user/lib/policy.c).
-ifneq ($(wildcard user/lib/policy.c),)
+# Test binaries find the suites' shared helpers and the test programs' headers.
+TEST_CFLAGS := -Itests -Itests/progs
+PERF_CFLAGS := -Itests -Itests/progs
+
+DEMO    := $(BUILD)/wfguard-core-demo
 WFGUARD := $(BUILD)/wfguard
-USER_CFLAGS += -DWFG_HAVE_POLICY
-endif
 
 all: $(DEPS_FIRST) $(DEMO) $(WFGUARD) $(USERLIB) $(BPF_OBJS) $(BPF_SKELS) $(UNIT_BINS) $(BPFT_BINS) $(NET_BINS) $(PERF_BINS)
 
 # ---------------------------------------------------------------- rules
-$(BUILD)/%.o: %.c $(CORE_HDRS) $(USER_HDRS) | $(DEPS_FIRST)
+$(BUILD)/%.o: %.c | $(DEPS_FIRST)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # The loader embeds the data path object through its skeleton.
 $(BUILD)/user/lib/loader.o $(BUILD)/asan/user/lib/loader.o: $(BUILD)/wfguard.skel.h
@@ -90,61 +95,64 @@ $(USERLIB): $(USERLIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(CORE_HDRS) $(wildcard bpf/*.h) | $(DEPS_FIRST)
+$(BUILD)/%.bpf.o: %.bpf.c | $(DEPS_FIRST)
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -I$(<D) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
-	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+define skel_rule
+$(BUILD)/$(notdir $(1:.bpf.c=.skel.h)): $(BUILD)/$(1:.bpf.c=.bpf.o)
+	$$(call msg,SKEL,$$@)
+	$$(Q)$$(BPFTOOL) gen skeleton $$< > $$@.tmp && mv $$@.tmp $$@
+endef
+$(foreach s,$(BPF_SRCS) $(BPF_TEST_SRCS),$(eval $(call skel_rule,$(s))))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS) $(wildcard tests/*.h)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(USERLIB)
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $(UNIT_CFLAGS) -Itests $< $(UNIT_LIBS) $(USERLIB) -o $@ -lcriterion $(UNIT_LDLIBS) $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $(UNIT_CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) $< $(UNIT_LIBS) $(USERLIB) -o $@ -lcriterion $(UNIT_LDLIBS) $(USER_LDLIBS)
 
 # The same unit tests, built by clang with AddressSanitizer and UBSan.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-$(BUILD)/asan/%.o: %.c $(CORE_HDRS) $(USER_HDRS) | $(DEPS_FIRST)
+$(BUILD)/asan/%.o: %.c | $(DEPS_FIRST)
 	@mkdir -p $(@D)
 	$(call msg,ASAN,$@)
-	$(Q)$(CLANG) $(USER_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(USER_CFLAGS) $(ASAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(USERLIB_ASAN): $(USERLIB_ASAN_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/asan/tests/unit/%: tests/unit/%.c $(USERLIB_ASAN) $(CORE_HDRS) $(USER_HDRS) $(wildcard tests/*.h)
+$(BUILD)/asan/tests/unit/%: tests/unit/%.c $(USERLIB_ASAN)
 	@mkdir -p $(@D)
 	$(call msg,ASAN,$@)
-	$(Q)$(CLANG) $(USER_CFLAGS) $(ASAN_FLAGS) $(UNIT_CFLAGS) -Itests $< $(UNIT_ASAN_LIBS) $(USERLIB_ASAN) -o $@ -lcriterion $(UNIT_LDLIBS) $(USER_LDLIBS)
+	$(Q)$(CLANG) $(USER_CFLAGS) $(ASAN_FLAGS) $(UNIT_CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) $< $(UNIT_ASAN_LIBS) $(USERLIB_ASAN) -o $@ -lcriterion $(UNIT_LDLIBS) $(USER_LDLIBS)
 
 # The core under gcc's strictest useful warnings (it is also compiled for BPF).
-$(BUILD)/tests/compile/%.o: tests/compile/%.c $(CORE_HDRS) | $(DEPS_FIRST)
+$(BUILD)/tests/compile/%.o: tests/compile/%.c | $(DEPS_FIRST)
 	@mkdir -p $(@D)
 	$(call msg,STRICT,$@)
-	$(Q)$(CC) -O2 -std=gnu11 -Wall -Wextra -Wconversion -Wshadow -Werror -Iinclude -c $< -o $@
+	$(Q)$(CC) -O2 -std=gnu11 -Wall -Wextra -Wconversion -Wshadow -Werror -Iinclude $(DEPFLAGS) -c $< -o $@
 
 # BPF test runs and namespace tests (tests/bpf, tests/net): real objects via their
 # skeletons. (Unit tests have their own, more specific rule above.)
-$(BUILD)/tests/%: tests/%.c $(BPF_SKELS) $(USERLIB) $(CORE_HDRS) $(USER_HDRS) $(wildcard tests/*.h)
+$(BUILD)/tests/%: tests/%.c $(BPF_SKELS) $(USERLIB)
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests -Ibench -Ibench/attacks $< $(BENCHLIB) $(USERLIB) -o $@ -lcriterion $(BENCH_LDLIBS) $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $(TEST_CFLAGS) $(BENCH_CFLAGS) $(DEPFLAGS) $< $(BENCHLIB) $(USERLIB) -o $@ -lcriterion $(BENCH_LDLIBS) $(USER_LDLIBS)
 
-$(BUILD)/bench/perf/%: bench/perf/%.c $(USERLIB) $(BPF_SKELS) $(CORE_HDRS) $(USER_HDRS)
+$(BUILD)/bench/perf/%: bench/perf/%.c $(USERLIB) $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -O3 -Itests -Ibench -Ibench/attacks $< $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) -O3 $(PERF_CFLAGS) $(BENCH_CFLAGS) $(DEPFLAGS) $< $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS)
 
-$(DEMO): user/demo_core.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS)
+$(DEMO): user/demo_core.c $(USERLIB)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $(DEPFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
 
-$(BUILD)/wfguard: user/wfguard.c $(USERLIB) $(CORE_HDRS) $(USER_HDRS)
+$(BUILD)/wfguard: user/wfguard.c $(USERLIB)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $(DEPFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
 
 # The main job (README): page loads over real UDP between namespaces, undefended and
 # defended by wfguard, what an observer saw; then the harness's evaluation.
@@ -206,15 +214,14 @@ install: all $(MAN_PAGES)
 # ---- wfbench (harness)
 # build/wfbench from bench/*.c (not bench/perf/). The harness's library part (every
 # bench/*.c but the CLI) is also an archive, so that unit tests can link it.
-# bench/attacks/: the attacks (issue 6). WFB_ATTACKS can name a subset while one is
-# being written (make WFB_ATTACKS="bench/attacks/attack.c bench/attacks/knn.c" ...).
-WFB_ATTACKS     ?= $(wildcard bench/attacks/*.c)
-BENCH_HDRS      := $(wildcard bench/*.h bench/attacks/*.h)
-BENCHLIB_SRCS   := $(filter-out bench/wfbench.c,$(wildcard bench/*.c)) $(WFB_ATTACKS)
+# BENCH_DIRS: the harness's source folders (bench/perf/ is the benchmarks, apart).
+BENCH_DIRS      := bench bench/attacks
+BENCH_CFLAGS    := $(addprefix -I,$(BENCH_DIRS))
+BENCHLIB_SRCS   := $(filter-out bench/wfbench.c,$(foreach d,$(BENCH_DIRS),$(wildcard $(d)/*.c)))
 BENCHLIB        := $(BUILD)/libwfbench.a
 BENCHLIB_ASAN   := $(BUILD)/asan/libwfbench.a
 BENCH_LDLIBS    := -lpcap -lsvm -lpthread
-UNIT_CFLAGS     := -Ibench -Ibench/attacks
+UNIT_CFLAGS     := $(BENCH_CFLAGS)
 UNIT_LIBS       := $(BENCHLIB)
 UNIT_ASAN_LIBS  := $(BENCHLIB_ASAN)
 UNIT_LDLIBS     := $(BENCH_LDLIBS)
@@ -222,7 +229,7 @@ UNIT_LDLIBS     := $(BENCH_LDLIBS)
 all: $(BUILD)/wfbench
 
 $(BENCHLIB_SRCS:%.c=$(BUILD)/%.o) $(BENCHLIB_SRCS:%.c=$(BUILD)/asan/%.o) \
-	$(BUILD)/bench/wfbench.o: $(BENCH_HDRS)
+	$(BUILD)/bench/wfbench.o: USER_CFLAGS += $(BENCH_CFLAGS)
 
 $(BENCHLIB): $(BENCHLIB_SRCS:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
@@ -236,9 +243,9 @@ $(BUILD)/wfbench: $(BUILD)/bench/wfbench.o $(BENCHLIB) $(USERLIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS)
 
-$(UNIT_BINS): $(BENCHLIB) $(BENCH_HDRS)
-$(PERF_BINS) $(BPFT_BINS) $(NET_BINS): $(BENCHLIB) $(BENCH_HDRS)
-$(UNIT_ASAN): $(BENCHLIB_ASAN) $(BENCH_HDRS)
+$(UNIT_BINS): $(BENCHLIB)
+$(PERF_BINS) $(BPFT_BINS) $(NET_BINS): $(BENCHLIB)
+$(UNIT_ASAN): $(BENCHLIB_ASAN)
 
 # ---- vmtest (vmtest/, docs/vmtest.md)
 # The kernel-facing suites (tests/bpf, tests/net) and the EDT timing tests that need
@@ -269,11 +276,10 @@ vmtest: $(DEPS_FIRST) $(VMTEST_DEPS)
 vmtest-selftest: $(DEPS_FIRST) $(VMTEST_BROKEN)
 	$(Q)$(VMTEST_SELFTEST)
 
-$(VMTEST_GUEST): vmtest/guest/test_edt.c $(BPF_SKELS) $(USERLIB) $(CORE_HDRS) $(USER_HDRS) \
-		$(wildcard tests/*.h)
+$(VMTEST_GUEST): vmtest/guest/test_edt.c $(BPF_SKELS) $(USERLIB)
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(USERLIB) -o $@ -lcriterion $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) $< $(USERLIB) -o $@ -lcriterion $(USER_LDLIBS)
 
 # A test-only object that 6.1's verifier rejects (vmtest/broken/); never in `all`.
 $(BUILD)/vmtest/broken.bpf.o: vmtest/broken/broken.bpf.c | $(DEPS_FIRST)
@@ -288,5 +294,8 @@ $(BUILD)/vmtest/broken.skel.h: $(BUILD)/vmtest/broken.bpf.o
 $(VMTEST_BROKEN): vmtest/broken/test_broken.c $(BUILD)/vmtest/broken.skel.h
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -I$(BUILD)/vmtest $< -o $@ -lcriterion $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) -I$(BUILD)/vmtest $(DEPFLAGS) $< -o $@ -lcriterion $(USER_LDLIBS)
 # ---- end vmtest
+
+# The compiler's header dependencies (DEPFLAGS) of everything built so far.
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

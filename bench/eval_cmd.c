@@ -24,10 +24,7 @@
 #include "defend.h"
 #include "presets.h"
 #include "trace.h"
-#ifdef WFG_HAVE_POLICY
 #include "policy.h"
-#define WFB_HAVE_POLICY 1
-#endif
 
 /* ---------------------------------------------------------------- attack */
 

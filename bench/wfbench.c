@@ -27,10 +27,7 @@
 #include "play_cmd.h"
 #include "presets.h"
 #include "trace.h"
-#ifdef WFG_HAVE_POLICY /* set by the Makefile once the policy compiler is there */
 #include "policy.h"
-#define WFB_HAVE_POLICY 1
-#endif
 
 
 
@@ -599,7 +596,6 @@ static int cmd_defend(int argc, char **argv)
 			return wfb_fail("defend", rc, err);
 		o.policy_name = preset;
 	} else {
-#ifdef WFB_HAVE_POLICY
 		static struct wfg_compiled_policy cp;
 		struct wfg_diags diags = { 0 };
 		int i;
@@ -612,9 +608,6 @@ static int cmd_defend(int argc, char **argv)
 		defend_side[0] = cp.side[WFG_ROLE_CLIENT];
 		defend_side[1] = cp.side[WFG_ROLE_SERVER];
 		o.policy_name = policy;
-#else
-		return wfb_fail("defend", -EINVAL, "policy files are not supported in this build");
-#endif
 	}
 	if (isatty(STDERR_FILENO)) {
 		o.progress = defend_progress;

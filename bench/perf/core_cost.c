@@ -18,7 +18,7 @@
 
 #include "core_check.skel.h"
 #include "presets.h"
-#include "wfguard/core_check.h"
+#include "core_check.h"
 #include "zoo.h"
 
 static double now_s(void)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Cover packets made at a packet event: bpf_clone_redirect (+ EDT) against the
- * ring buffer and the pump (user/lib/pump.c). bpf/cover_clone.bpf.c does the
+ * ring buffer and the pump (user/lib/pump.c). bench/perf/progs/cover_clone.bpf.c does the
  * data path side of both; see docs/covers.md for the method and conclusions.
  *
  * Two namespaces joined by one veth pair: the sender's egress runs cc_egress,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The core inside the kernel: bpf/core_check.bpf.o must pass the verifier,
+ * The core inside the kernel: tests/progs/core_check.bpf.o must pass the verifier,
  * and for the same configuration, seed and event sequence it must decide
  * exactly what the same core compiled in userspace decides (decisions and the
  * whole flow state, byte for byte). Needs root; skips otherwise.
@@ -13,7 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "core_check.skel.h"
-#include "wfguard/core_check.h"
+#include "core_check.h"
 #include "zoo.h"
 
 static struct core_check_bpf *skel;

@@ -15,9 +15,7 @@
 
 #include "dataset.h"
 #include "eval.h"
-#ifdef WFG_HAVE_POLICY
 #include "policy.h"
-#endif
 
 /* ---------------------------------------------------------------- toy attack */
 
@@ -834,7 +832,6 @@ Test(sweep, bad_paths_are_errors)
 	cr_expect_eq(wfe_yaml_set("a: [1\n", 6, "a.0", "5", &out, &len, err, sizeof(err)), -EINVAL);
 }
 
-#ifdef WFG_HAVE_POLICY
 static void compile(const char *text, size_t len, struct wfg_compiled_policy *cp)
 {
 	struct wfg_diags diags = { 0 };
@@ -879,4 +876,3 @@ Test(sweep, substitution_changes_the_compiled_policy)
 	free(a);
 	free(b);
 }
-#endif

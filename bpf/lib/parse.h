@@ -5,8 +5,8 @@
  * else is "not ours" and passes untouched. Works on [data, data_end) so that
  * both program types share it.
  */
-#ifndef WFGUARD_BPF_PARSE_H
-#define WFGUARD_BPF_PARSE_H
+#ifndef WFGUARD_BPF_LIB_PARSE_H
+#define WFGUARD_BPF_LIB_PARSE_H
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>

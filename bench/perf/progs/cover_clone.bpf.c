@@ -22,7 +22,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "parse.h"
+#include "lib/parse.h"
 #include "wfguard/datapath.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The command block of bpf/core_check.bpf.c, a test program that drives every
+ * The command block of tests/progs/core_check.bpf.c, a test program that drives every
  * core entry point inside the kernel so that tests can compare its decisions
  * with the same core compiled in userspace.
  */
 #ifndef WFGUARD_CORE_CHECK_H
 #define WFGUARD_CORE_CHECK_H
 
-#include "core/core.h"
+#include "wfguard/core/core.h"
 
 enum wfg_check_op {
 	WFG_CHECK_INIT = 0,

@@ -4,8 +4,8 @@
  * iteration, so the verifier checks the step once instead of unrolling the
  * whole loop. Callers do wfg_begin_*() first.
  */
-#ifndef WFGUARD_BPF_CORE_RUN_H
-#define WFGUARD_BPF_CORE_RUN_H
+#ifndef WFGUARD_BPF_LIB_CORE_RUN_H
+#define WFGUARD_BPF_LIB_CORE_RUN_H
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

@@ -9,7 +9,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
-#include "parse.h"
+#include "lib/parse.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -10,8 +10,8 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
-#include "core_run.h"
-#include "wfguard/core_check.h"
+#include "lib/core_run.h"
+#include "core_check.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Per-flow state in the LRU table: find or create (born locked), a try-lock
+ * shared by packets, the pump's carriers and the timer, restart under a new
+ * policy, and the core run on it (core_decide, after_core, the timer).
+ */
+#ifndef WFGUARD_BPF_LIB_FLOW_H
+#define WFGUARD_BPF_LIB_FLOW_H
+
+#include <linux/time.h>
+
+#include "lib/core_run.h"
+#include "lib/maps.h"
+#include "lib/stats.h"
+#include "wfguard/flowkey.h"
+
+static __always_inline int flow_trylock(struct wfg_flow *f)
+{
+	return __sync_val_compare_and_swap(&f->st.busy, 0, 1) == 0;
+}
+
+static __always_inline void flow_unlock(struct wfg_flow *f)
+{
+	__sync_val_compare_and_swap(&f->st.busy, 1, 0); /* release: full barrier */
+}
+
+static int flow_timer_cb(void *map, struct wfg_flow_key *key, struct wfg_flow *f);
+
+/* (Re)start a flow's core state under policy `pol` (caller sets f->st.slot).
+ * Global: verified once. */
+__attribute__((noinline)) int flow_reset(struct wfg_flow_state *f, const struct wfg_ctl *ctl,
+					 const struct wfg_policy *pol, const struct wfg_flow_key *k,
+					 __u64 now)
+{
+	__u32 key[8];
+
+	if (!f || !ctl || !pol || !k)
+		return -1;
+	/* The kernel's prandom is no secret: the master secret makes the key. */
+	wfg_flow_key_material(ctl->master, k, now, wfg_test_clock ? 0 : bpf_get_prandom_u32(), key);
+	wfg_flow_init(&pol->side, &f->side, now, key, wfg_flow_stream(k));
+	wfg_prng_init_key(&f->pad_rng, key, ~0ULL);
+	f->generation = pol->generation;
+	f->timer_at_ns = 0;
+	return 0;
+}
+
+/*
+ * Find the flow, creating it if needed. Returns it locked, or NULL (counted)
+ * when it is busy on another CPU or the table refuses.
+ */
+static __always_inline struct wfg_flow *flow_acquire(const struct wfg_flow_key *k,
+						     const struct wfg_ctl *ctl, __u32 slot,
+						     const struct wfg_policy *pol, __u64 now)
+{
+	struct wfg_flow *f, *tmpl;
+	struct wfg_scratch *s;
+	__u32 zero = 0;
+
+	f = bpf_map_lookup_elem(&wfg_flows, k);
+	if (!f) {
+		s = bpf_map_lookup_elem(&wfg_scratch, &zero);
+		if (!s)
+			return NULL;
+		/* The template stays zero but for these two (per-CPU, never
+		 * written elsewhere). Born locked: nobody sees it half made. */
+		tmpl = (struct wfg_flow *)s->flow;
+		tmpl->st.busy = 1;
+		tmpl->st.created_ns = now;
+		if (bpf_map_update_elem(&wfg_flows, k, s->flow, BPF_NOEXIST) == 0) {
+			f = bpf_map_lookup_elem(&wfg_flows, k);
+			if (!f)
+				return NULL;
+			bpf_timer_init(&f->timer, &wfg_flows, CLOCK_MONOTONIC);
+			bpf_timer_set_callback(&f->timer, flow_timer_cb);
+			flow_reset(&f->st, ctl, pol, k, now);
+			f->st.slot = slot;
+			stat_add(WFG_STAT_FLOWS_CREATED, 1);
+			return f;
+		}
+		f = bpf_map_lookup_elem(&wfg_flows, k); /* another CPU won the race */
+		if (!f) {
+			stat_add(WFG_STAT_ERR_FLOW_TABLE, 1);
+			return NULL;
+		}
+	}
+	if (!flow_trylock(f)) {
+		stat_add(WFG_STAT_ERR_CONTENDED, 1);
+		return NULL;
+	}
+	/* A flow made under another policy restarts under this one, never a mix. */
+	if (f->st.generation != pol->generation || f->st.slot != slot) {
+		flow_reset(&f->st, ctl, pol, k, now);
+		f->st.slot = slot;
+	}
+	return f;
+}
+
+/* ------------------------------------------------------------ running the core */
+
+enum core_op {
+	OP_SEND_REAL = 0,
+	OP_SEND_COVER,
+	OP_RECV_NORMAL,
+	OP_RECV_PADDING,
+	OP_TIMER,
+};
+
+/* arg: op | cover flags << 8 | length << 16 */
+#define CORE_ARG(op, flags, len) ((__u64)(op) | (__u64)(flags) << 8 | (__u64)(len) << 16)
+
+/*
+ * One core call: begin, step under bpf_loop, finish. Global, so the verifier
+ * walks the core once rather than on every path of every program into it.
+ */
+__attribute__((noinline)) int core_decide(const struct wfg_side_cfg *cfg, struct wfg_flow_state *st,
+					  struct wfg_decision *d, __u64 now, __u64 arg)
+{
+	__u32 op = arg & 0xff, len = (__u32)(arg >> 16);
+
+	if (!cfg || !st || !d)
+		return -1;
+	switch (op) {
+	case OP_SEND_REAL:
+		wfg_begin_send(cfg, &st->side, now, len, WFG_SEND_REAL, 0, d);
+		break;
+	case OP_SEND_COVER:
+		wfg_begin_send(cfg, &st->side, now, len, WFG_SEND_COVER, (__u8)(arg >> 8), d);
+		break;
+	case OP_RECV_NORMAL:
+	case OP_RECV_PADDING:
+		wfg_begin_recv(cfg, &st->side, now, op == OP_RECV_PADDING, d);
+		break;
+	default:
+		wfg_begin_timer(d, now);
+		break;
+	}
+	wfg_bpf_run(cfg, &st->side, d);
+	return 0;
+}
+
+/* Covers due now and the next deadline: what every call path does after the core. */
+static __always_inline void after_core(struct wfg_flow *f, const struct wfg_flow_key *k,
+				       const struct wfg_side_cfg *cfg, const struct wfg_decision *d,
+				       __u64 now)
+{
+	if (d->covers) {
+		struct wfg_cover_req *req = bpf_ringbuf_reserve(&wfg_covers, sizeof(*req), 0);
+
+		stat_add(WFG_STAT_COVERS_REQUESTED, d->covers);
+		f->st.covers_req += d->covers;
+		if (req) {
+			__builtin_memcpy(&req->key, k, sizeof(*k));
+			req->count = d->covers;
+			req->machines = d->cover_machines;
+			req->bypass = d->cover_bypass;
+			req->size = (__u16)cfg->cover_size;
+			bpf_ringbuf_submit(req, 0);
+		} else {
+			stat_add(WFG_STAT_ERR_RINGBUF, 1);
+		}
+	}
+	if (d->timer_ns != f->st.timer_at_ns) {
+		f->st.timer_at_ns = d->timer_ns;
+		if (d->timer_ns && !wfg_test_clock &&
+		    bpf_timer_start(&f->timer, d->timer_ns > now ? d->timer_ns - now : 0, 0))
+			stat_add(WFG_STAT_ERR_TIMER, 1);
+	}
+}
+
+static int flow_timer_cb(void *map, struct wfg_flow_key *key, struct wfg_flow *f)
+{
+	struct wfg_scratch *scr;
+	struct wfg_policy *pol;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 zero = 0;
+
+	scr = bpf_map_lookup_elem(&wfg_scratch, &zero);
+	if (!scr)
+		return 0;
+	if (!flow_trylock(f)) {
+		bpf_timer_start(&f->timer, 10000, 0); /* busy: retry in 10 µs */
+		return 0;
+	}
+	f->st.timer_at_ns = 0;
+	pol = get_policy(f->st.slot);
+	if (pol && pol->generation == f->st.generation) {
+		core_decide(&pol->side, &f->st, &scr->d, now, CORE_ARG(OP_TIMER, 0, 0));
+		after_core(f, key, &pol->side, &scr->d, now);
+	}
+	flow_unlock(f);
+	return 0;
+}
+
+#endif /* WFGUARD_BPF_LIB_FLOW_H */

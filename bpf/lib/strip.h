@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * XDP ingress's half of the shim: verify a trailer under either key, and
+ * give the stack back the original datagram byte for byte.
+ */
+#ifndef WFGUARD_BPF_LIB_STRIP_H
+#define WFGUARD_BPF_LIB_STRIP_H
+
+#include <bpf/bpf_endian.h>
+
+#include "lib/csum.h"
+#include "lib/maps.h"
+
+/*
+ * Verify the trailer of the datagram in r->p, whole in the XDP buffer. Returns
+ * 1 and sets r->orig_len_field / r->orig_csum, or 0 if it is not ours.
+ * Global: its trailer copy stays off the ingress program's stack frame.
+ */
+__attribute__((noinline)) int shim_check(struct xdp_md *ctx, const struct wfg_ctl *ctl,
+					 struct pad_req *r)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct wfg_shim_trailer t;
+	__u16 orig_len, orig_csum;
+	__u32 at;
+	int i;
+
+	if (!ctl || !r || r->p.pay_len < WFG_SHIM_LEN)
+		return 0;
+	at = r->p.pay_off + r->p.pay_len - WFG_SHIM_LEN;
+	if (at > 0x3fff) /* XDP buffers are a page or two; keeps the verifier's packet range */
+		return 0;
+	if (data + at + WFG_SHIM_LEN > data_end)
+		return 0;
+	__builtin_memcpy(&t, data + at, sizeof(t));
+	for (i = 0; i < 2; i++) {
+		if (wfg_shim_open(&ctl->keys[i], &t, (__u16)r->p.pay_len, r->p.sport, r->p.dport,
+				  &orig_len, &orig_csum)) {
+			r->orig_len_field = orig_len;
+			r->orig_csum = orig_csum;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Strip the shim: the original datagram back, byte for byte. */
+static __always_inline int strip(struct xdp_md *ctx, const struct wfg_pkt *p, __u16 orig_len,
+				 __u16 orig_csum)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u16 new_udp = (__u16)(orig_len + 8);
+	struct udphdr *udp;
+	int shrink;
+
+	udp = data + (p->l4_off & 0xff);
+	if ((void *)(udp + 1) > data_end)
+		return -1;
+	if (p->family == 4) {
+		struct iphdr *ip = data + (p->l3_off & 0xff);
+		__u16 old_tot, new_tot;
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		old_tot = bpf_ntohs(ip->tot_len);
+		new_tot = (__u16)(new_udp + (p->l4_off - p->l3_off));
+		ip->check = csum16_update(ip->check, ip->tot_len, bpf_htons(new_tot));
+		ip->tot_len = bpf_htons(new_tot);
+		(void)old_tot;
+	} else {
+		struct ipv6hdr *ip6 = data + (p->l3_off & 0xff);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		ip6->payload_len = bpf_htons(new_udp);
+	}
+	udp->len = bpf_htons(new_udp);
+	udp->check = orig_csum;
+	shrink = (int)(data_end - data) - (int)(p->pay_off + orig_len);
+	if (shrink > 0 && bpf_xdp_adjust_tail(ctx, -shrink))
+		return -1;
+	return 0;
+}
+
+#endif /* WFGUARD_BPF_LIB_STRIP_H */
