@@ -102,18 +102,26 @@ Test(core_check, verifier_accepts_every_entry_point)
 	cr_assert_gt(bpf_program__fd(skel->progs.core_check), 0);
 }
 
-Test(core_check, differential_random_sequences)
+struct diff_totals {
+	int total, covers, blocked, timers, episodes;
+};
+
+/*
+ * 50 random sequences of 200 events, each run by the kernel's core and by
+ * userspace's: decisions and flow states must be identical after every event.
+ * One gap in `long_gap_every` is up to `long_gap_ns` (episode boundaries).
+ */
+static void run_differential(const struct wfg_side_cfg *cfg, __u64 seed, int long_gap_every,
+			     __u64 long_gap_ns, struct diff_totals *t)
 {
-	static struct wfg_side_cfg cfg;
 	static struct wfg_flow_side uf, kf;
 	struct wfg_check_cmd cmd;
 	struct wfg_check_out out;
 	struct wfg_decision ud;
-	__u64 rs = 12345, now;
-	int seq, step, total = 0, covers = 0, blocked = 0, timers = 0;
+	__u64 rs = seed, now;
+	int seq, step;
 
-	zoo_kitchen_sink(&cfg);
-	put_cfg(&cfg);
+	put_cfg(cfg);
 	for (seq = 0; seq < 50; seq++) {
 		memset(&cmd, 0, sizeof(cmd));
 		cmd.op = WFG_CHECK_INIT;
@@ -123,9 +131,9 @@ Test(core_check, differential_random_sequences)
 			cmd.key[step] = (__u32)wfg_splitmix64(&rs);
 		cmd.stream = (__u64)seq;
 		kernel_run(&cmd, &out);
-		user_run(&cfg, &uf, &cmd, &ud);
+		user_run(cfg, &uf, &cmd, &ud);
 		ud.timer_ns = 0;
-		for (step = 0; step < 200; step++, total++) {
+		for (step = 0; step < 200; step++, t->total++) {
 			__u64 r = wfg_splitmix64(&rs);
 
 			memset(&cmd, 0, sizeof(cmd));
@@ -133,9 +141,12 @@ Test(core_check, differential_random_sequences)
 			if (ud.timer_ns && ud.timer_ns >= now && (r & 1)) {
 				now = ud.timer_ns;
 				cmd.op = WFG_CHECK_TIMER;
-				timers++;
+				t->timers++;
 			} else {
-				now += (r >> 8) % 3000000;
+				if (long_gap_every && (r >> 48) % (__u64)long_gap_every == 0)
+					now += (r >> 8) % long_gap_ns;
+				else
+					now += (r >> 8) % 3000000;
 				switch ((r >> 4) % 4) {
 				case 0:
 				case 1:
@@ -157,7 +168,7 @@ Test(core_check, differential_random_sequences)
 			}
 			cmd.now_ns = now;
 			kernel_run(&cmd, &out);
-			user_run(&cfg, &uf, &cmd, &ud);
+			user_run(cfg, &uf, &cmd, &ud);
 			cr_assert_eq(
 				memcmp(&out.d, &ud, sizeof(ud)), 0,
 				"seq %d step %d op %u: kernel decision differs (depart %llu/%llu "
@@ -170,15 +181,40 @@ Test(core_check, differential_random_sequences)
 			kernel_flow(&kf);
 			cr_assert_eq(memcmp(&kf, &uf, sizeof(uf)), 0,
 				     "seq %d step %d: kernel flow state differs", seq, step);
-			covers += (int)ud.covers;
-			blocked += !!(ud.flags & WFG_DEC_BLOCKED);
+			t->covers += (int)ud.covers;
+			t->blocked += !!(ud.flags & WFG_DEC_BLOCKED);
+			t->episodes += !!(ud.flags & WFG_DEC_EPISODE);
 		}
 	}
+}
+
+Test(core_check, differential_random_sequences)
+{
+	static struct wfg_side_cfg cfg;
+	struct diff_totals t = { 0 };
+
+	zoo_kitchen_sink(&cfg);
+	run_differential(&cfg, 12345, 0, 0, &t);
 	/* The sequences must have exercised the interesting paths. */
-	cr_assert_eq(total, 10000);
-	cr_assert_gt(covers, 100, "only %d covers in 10^4 events", covers);
-	cr_assert_gt(blocked, 10, "only %d blocked packets", blocked);
-	cr_assert_gt(timers, 500, "only %d timer events", timers);
+	cr_assert_eq(t.total, 10000);
+	cr_assert_gt(t.covers, 100, "only %d covers in 10^4 events", t.covers);
+	cr_assert_gt(t.blocked, 10, "only %d blocked packets", t.blocked);
+	cr_assert_gt(t.timers, 500, "only %d timer events", t.timers);
+	cr_assert_eq(t.episodes, 0);
+}
+
+/* The same with episodes: idle 4 ms, one gap in 8 up to 12 ms. */
+Test(core_check, differential_across_episode_boundaries)
+{
+	static struct wfg_side_cfg cfg;
+	struct diff_totals t = { 0 };
+
+	zoo_kitchen_sink(&cfg);
+	cfg.episode_idle_ns = 4000000;
+	run_differential(&cfg, 777, 8, 12000000, &t);
+	cr_assert_eq(t.total, 10000);
+	cr_assert_gt(t.episodes, 200, "only %d episode boundaries", t.episodes);
+	cr_assert_gt(t.covers, 100, "only %d covers in 10^4 events", t.covers);
 }
 
 Test(core_check, dist_and_shape_match_userspace)

@@ -38,6 +38,9 @@ struct wfg_flow_side {
 	struct wfg_front_rt front;
 	__u64 block_until_ns;	   /* outgoing packets wait until then; 0 = not blocked */
 	__u64 last_real_depart_ns; /* latest departure given to a real packet */
+	__u64 last_real_ns;	   /* last real packet sent or received (episodes) */
+	__u32 episodes;		   /* episodes begun, the first included */
+	__u32 _pad0;
 	__u8 block_bypassable;
 	__u8 block_end_pending; /* BlockingEnd still owed */
 	__u8 evq_head;
@@ -53,6 +56,7 @@ struct wfg_flow_side {
 #define WFG_DEC_UNSHAPED  0x04 /* shaping wanted more than the size limit allows */
 #define WFG_DEC_REPLACED  0x08 /* a padding action was replaced by a queued packet */
 #define WFG_DEC_TRUNCATED 0x10 /* work left over (event queue full or step budget) */
+#define WFG_DEC_EPISODE	  0x20 /* this packet began a new episode (not the flow's first) */
 
 struct wfg_decision {
 	__u64 now_ns;
@@ -334,29 +338,82 @@ WFG_INLINE __u64 wfg_next_deadline(const struct wfg_side_cfg *cfg, const struct 
 /* ------------------------------------------------------------ public API */
 
 /*
- * key: 256 bits of per-flow key material (random in production); stream: a
- * flow identifier, so two flows keyed alike still draw different streams.
+ * The machines from their start states: Maybenot samples state 0's limit up
+ * front; no action fires until a transition enters a state.
  */
-WFG_INLINE void wfg_flow_init(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u64 now,
-			      const __u32 key[8], __u64 stream)
+WFG_INLINE void wfg_machines_start(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
+				   __u64 now)
 {
 	__u32 mi;
 
-	__builtin_memset(f, 0, sizeof(*f));
-	wfg_prng_init_key(&f->mr.rng, key, stream);
 	f->mr.fw.start_ns = now;
 	wfg_prng_reserve(&f->mr.rng, WFG_MAX_MACHINES); /* the limits below */
 	for (mi = 0; mi < WFG_MAX_MACHINES; mi++) {
 		const struct wfg_state *s0 = wfg_state_of(cfg, mi, 0);
 
 		f->mr.m[WFG_IDX(mi, WFG_MAX_MACHINES)].start_ns = now;
-		/* Maybenot samples state 0's limit up front; no action fires until a
-		 * transition enters a state. */
 		f->mr.m[WFG_IDX(mi, WFG_MAX_MACHINES)].limit =
 			s0 && s0->action.kind != WFG_ACT_NONE
 				? wfg_sample_limit(cfg, s0, &f->mr.rng)
 				: 0;
 	}
+}
+
+/*
+ * key: 256 bits of per-flow key material (random in production); stream: a
+ * flow identifier, so two flows keyed alike still draw different streams.
+ */
+WFG_INLINE void wfg_flow_init(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u64 now,
+			      const __u32 key[8], __u64 stream)
+{
+	__builtin_memset(f, 0, sizeof(*f));
+	wfg_prng_init_key(&f->mr.rng, key, stream);
+	f->episodes = 1;
+	wfg_machines_start(cfg, f, now);
+}
+
+/*
+ * A new episode (docs/core.md, "Episodes"): everything a defence keeps for one
+ * page load starts again, as if the flow were new: the machines and their
+ * limits and counters, the framework's budgets, blocking, FRONT's draw and the
+ * pacing schedule. What carries over is what makes the flow one flow: its
+ * decision stream (continued, never replayed), the departure order of packets
+ * already given a time (EDT cannot move them) and the episode count. Events
+ * still queued belong to the old episode and are dropped.
+ */
+WFG_INLINE void wfg_episode_begin(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
+				  __u64 now)
+{
+	__u64 last_depart = f->last_real_depart_ns;
+	__u32 episodes = f->episodes;
+
+	__builtin_memset(&f->mr.fw, 0, sizeof(f->mr.fw));
+	__builtin_memset(f->mr.m, 0, sizeof(f->mr.m));
+	__builtin_memset(&f->pace, 0, sizeof(f->pace));
+	__builtin_memset(&f->front, 0, sizeof(f->front));
+	f->block_until_ns = 0;
+	f->block_bypassable = 0;
+	f->block_end_pending = 0;
+	f->evq_head = 0;
+	f->evq_len = 0;
+	f->last_real_depart_ns = last_depart;
+	f->episodes = episodes + 1;
+	wfg_machines_start(cfg, f, now);
+}
+
+/*
+ * A real packet (sent or received) at now: begin a new episode first when the
+ * flow has been idle for the policy's episode time.
+ */
+WFG_INLINE void wfg_episode_check(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
+				  __u64 now, struct wfg_decision *d)
+{
+	if (cfg->episode_idle_ns && f->last_real_ns && now >= f->last_real_ns &&
+	    now - f->last_real_ns >= cfg->episode_idle_ns) {
+		wfg_episode_begin(cfg, f, now);
+		d->flags |= WFG_DEC_EPISODE;
+	}
+	f->last_real_ns = now;
 }
 
 /* Process one queued event or, with the queue empty, fire what is due.
@@ -405,6 +462,7 @@ WFG_INLINE void wfg_begin_send(const struct wfg_side_cfg *cfg, struct wfg_flow_s
 
 	wfg_decision_init(d, now);
 	if (kind == WFG_SEND_REAL) {
+		wfg_episode_check(cfg, f, now, d);
 		wfg_front_start(cfg, &f->front, &f->mr.rng, now);
 		depart = wfg_pace_real(&cfg->pace, &f->pace, now);
 		if (depart > now)
@@ -440,8 +498,10 @@ WFG_INLINE void wfg_begin_recv(const struct wfg_side_cfg *cfg, struct wfg_flow_s
 			       int is_padding, struct wfg_decision *d)
 {
 	wfg_decision_init(d, now);
-	if (!is_padding)
+	if (!is_padding) {
+		wfg_episode_check(cfg, f, now, d);
 		wfg_front_start(cfg, &f->front, &f->mr.rng, now);
+	}
 	wfg_push_event(f, d, WFG_EV_TUNNEL_RECV, WFG_MACHINE_ALL);
 	wfg_push_event(f, d, is_padding ? WFG_EV_PADDING_RECV : WFG_EV_NORMAL_RECV,
 		       WFG_MACHINE_ALL);

@@ -33,7 +33,7 @@ struct wfg_pace_rt {
 	__u64 surge_ns;
 	__u64 last_real_ns;
 	__u32 slots;  /* slots used since start, real and cover */
-	__u32 covers; /* covers requested since the flow began */
+	__u32 covers; /* covers requested in this episode */
 	__u32 state;  /* enum wfg_pace_state */
 	__u32 surges;
 };

@@ -228,7 +228,7 @@ struct wfg_pace_cfg {
 	__u64 step_ns;	     /* decay mode: width of one entry of interval_at[] */
 	__u64 interval_at[WFG_PACE_STEPS]; /* decay mode: interval k*step_ns after a surge */
 	__u64 surge_queue_ns; /* decay mode: a queue this long (time to drain) restarts */
-	__u32 cover_budget;   /* covers per flow; 0 = unlimited */
+	__u32 cover_budget;   /* covers per episode; 0 = unlimited */
 	__u32 _pad2;
 };
 
@@ -250,6 +250,10 @@ struct wfg_side_cfg {
 	__u32 max_blocking_frac; /* Q16, whole flow side, 0 = no limit */
 	__u64 allowed_padding_packets;
 	__u64 allowed_blocked_us;
+	/* A real packet after this long without one (either direction) starts a
+	 * new episode: machines, budgets, FRONT and pacing start again (flow.h).
+	 * 0: the flow is one episode. */
+	__u64 episode_idle_ns;
 	struct wfg_shape_cfg shape;
 	struct wfg_pace_cfg pace;
 	struct wfg_front_cfg front;
