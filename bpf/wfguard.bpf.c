@@ -90,10 +90,14 @@ int wfg_egress(struct __sk_buff *skb)
 	if (!f) {
 		if (carrier)
 			return pass; /* a cover request lost, never a carrier sent */
-		if (!skb->gso_size && shape_contended(scr, ctl, pol, now) &&
-		    pad_datagram(skb, ctl, &scr->fallback, req) == 0) {
+		if (skb->gso_size) {
+			stat_unshaped(WFG_STAT_UNSHAPED_GSO);
+		} else if (shape_contended(scr, ctl, pol, now) &&
+			   pad_datagram(skb, ctl, &scr->fallback, req) == 0) {
 			stat_add(WFG_STAT_SHAPED, 1);
 			stat_add(WFG_STAT_PADDED_BYTES, req->new_pay - p->pay_len);
+		} else if (pol->side.shape.mode != WFG_SHAPE_NONE) {
+			stat_unshaped(WFG_STAT_UNSHAPED_CONTENDED);
 		}
 		if (ctl->capture_pid)
 			capture_emit(k, now, skb->len,
@@ -128,11 +132,15 @@ int wfg_egress(struct __sk_buff *skb)
 		}
 		f->st.covers_sent++;
 		stat_add(WFG_STAT_COVERS_SENT, 1);
-	} else if ((d->flags & WFG_DEC_UNSHAPED) || skb->gso_size) {
+	} else if (skb->gso_size) {
 		/* A UDP GSO super-packet becomes many datagrams after this hook:
 		 * one trailer at its end would be wrong for all of them. */
-		stat_add(WFG_STAT_UNSHAPED, 1);
-	} else if (shim_len && d->pad_to >= p->pay_len + WFG_SHIM_LEN) {
+		stat_unshaped(WFG_STAT_UNSHAPED_GSO);
+	} else if (shim_len && ((d->flags & WFG_DEC_UNSHAPED) ||
+				d->pad_to < p->pay_len + WFG_SHIM_LEN)) {
+		/* Beyond the size limit, or no room left for the trailer. */
+		stat_unshaped(WFG_STAT_UNSHAPED_TOO_BIG);
+	} else if (shim_len) {
 		req->keep = p->pay_len;
 		req->new_pay = d->pad_to;
 		req->orig_len_field = p->pay_len;

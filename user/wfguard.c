@@ -289,6 +289,21 @@ static int cmd_detach(int argc, char **argv)
 
 /* ---------------------------------------------------------------- stats/status */
 
+enum stats_format { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS };
+
+/* The Prometheus text format (node_exporter's textfile collector takes it). */
+static void print_prometheus(const char *ifname, const __u64 *st)
+{
+	int i;
+
+	for (i = 0; i < WFG_STAT__COUNT; i++) {
+		printf("# HELP wfguard_%s_total %s\n", wfg_stat_name(i), wfg_stat_help(i));
+		printf("# TYPE wfguard_%s_total counter\n", wfg_stat_name(i));
+		printf("wfguard_%s_total{interface=\"%s\"} %llu\n", wfg_stat_name(i), ifname,
+		       (unsigned long long)st[i]);
+	}
+}
+
 static int print_stats(const char *ifname, int json)
 {
 	__u64 st[WFG_STAT__COUNT];
@@ -303,7 +318,9 @@ static int print_stats(const char *ifname, int json)
 	wfg_dp_close(&dp);
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
-	if (json) {
+	if (json == STATS_PROMETHEUS) {
+		print_prometheus(ifname, st);
+	} else if (json) {
 		printf("{\"interface\":\"%s\"", ifname);
 		for (i = 0; i < WFG_STAT__COUNT; i++)
 			printf(",\"%s\":%llu", wfg_stat_name(i), (unsigned long long)st[i]);
@@ -322,11 +339,14 @@ static int cmd_stats(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
-			json = 1;
+			json = STATS_JSON;
+		else if (!strcmp(argv[i], "--prometheus"))
+			json = STATS_PROMETHEUS;
 		else if (!strcmp(argv[i], "--watch"))
 			watch = 1;
 		else if (!strcmp(argv[i], "--help"))
-			return printf("usage: wfguard stats IFACE [--json] [--watch]\n"), EXIT_OK;
+			return printf("usage: wfguard stats IFACE [--json | --prometheus] [--watch]\n"),
+			       EXIT_OK;
 		else if (argv[i][0] == '-')
 			return fail(EXIT_INPUT, "stats: unknown option %s", argv[i]);
 	}

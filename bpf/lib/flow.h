@@ -144,6 +144,8 @@ static __always_inline void after_core(struct wfg_flow *f, const struct wfg_flow
 				       const struct wfg_side_cfg *cfg, const struct wfg_decision *d,
 				       __u64 now)
 {
+	if (d->flags & WFG_DEC_EPISODE)
+		stat_add(WFG_STAT_EPISODES, 1);
 	if (d->covers) {
 		struct wfg_cover_req *req = bpf_ringbuf_reserve(&wfg_covers, sizeof(*req), 0);
 

@@ -41,7 +41,8 @@ __attribute__((noinline)) __u32 shape_contended(struct wfg_scratch *scr, const s
 	}
 	len = req->p.pay_len + WFG_SHIM_LEN;
 	target = wfg_shape_target(&pol->side.shape, len, &fb->pad_rng);
-	if (target < len)
+	/* The size limit holds here as on every path (the device's MTU). */
+	if (target < len || (pol->side.shape.max && target > pol->side.shape.max))
 		return 0;
 	req->keep = req->p.pay_len;
 	req->new_pay = target;

@@ -24,4 +24,11 @@ static __always_inline void stat_add(enum wfg_stat s, __u64 v)
 		*c += v;
 }
 
+/* A real packet left unshaped: the total and its reason. */
+static __always_inline void stat_unshaped(enum wfg_stat reason)
+{
+	stat_add(WFG_STAT_UNSHAPED, 1);
+	stat_add(reason, 1);
+}
+
 #endif /* WFGUARD_BPF_LIB_STATS_H */

@@ -240,32 +240,45 @@ struct wfg_capture_rec {
 #define WFG_MARK_CARRIER      0x57460000u
 #define WFG_MARK_CARRIER_MASK 0xffff0000u
 
-enum wfg_stat {
-	WFG_STAT_PKTS_SEEN = 0, /* UDP on ports some rule names (the rest: uncounted) */
-	WFG_STAT_BYTES_SEEN,
-	WFG_STAT_MATCHED, /* matched a rule */
-	WFG_STAT_SHAPED,  /* padded with a trailer */
-	WFG_STAT_PADDED_BYTES,
-	WFG_STAT_DELAYED,  /* tstamp set for blocking or pacing */
-	WFG_STAT_UNSHAPED, /* shaping wanted more than fits */
-	WFG_STAT_COVERS_REQUESTED,
-	WFG_STAT_COVERS_SENT,
-	WFG_STAT_COVERS_RECEIVED, /* verified and dropped on ingress */
-	WFG_STAT_STRIPPED,	  /* verified, padding removed */
-	WFG_STAT_PASSED_UNVERIFIED,
-	WFG_STAT_FLOWS_CREATED,
-	WFG_STAT_ERR_PARSE,
-	WFG_STAT_ERR_FLOW_TABLE,
-	WFG_STAT_ERR_CONTENDED, /* flow busy elsewhere: core skipped (egress: policy shapes it) */
-	WFG_STAT_ERR_RESIZE,
-	WFG_STAT_ERR_STORE,
-	WFG_STAT_ERR_CSUM,
-	WFG_STAT_ERR_TIMER,
-	WFG_STAT_ERR_RINGBUF,
-	WFG_STAT_CAPTURE_LOST,	/* capture records that did not fit the ring buffer */
-	WFG_STAT_PAD_POOL_USED, /* datagrams padded with bytes from the pool */
-	WFG_STAT_PAD_POOL_DRY,	/* the pool was empty: padded from the flow's own keystream */
-	WFG_STAT__COUNT
-};
+/*
+ * The data path's counters: one list, from which the enum (WFG_STAT_<ID>), the
+ * names that `wfguard stats` prints and its JSON keys (<name>), and the
+ * Prometheus metric names (wfguard_<name>_total) all come.
+ * X(ID, name, help)
+ */
+#define WFG_STAT_LIST(X)                                                                          \
+	X(PKTS_SEEN, pkts_seen, "packets the programs looked at past the cheap exits")          \
+	X(BYTES_SEEN, bytes_seen, "bytes of those packets")                                      \
+	X(MATCHED, matched, "packets of a flow some rule defends")                               \
+	X(SHAPED, shaped, "packets padded to the policy's size")                                 \
+	X(PADDED_BYTES, padded_bytes, "bytes of padding added")                                  \
+	X(DELAYED, delayed, "packets given a later departure (blocking, pacing)")                \
+	X(UNSHAPED, unshaped, "packets that left unshaped, every reason (the next three)")       \
+	X(UNSHAPED_TOO_BIG, unshaped_too_big, "shaping wanted more than the size limit")         \
+	X(UNSHAPED_GSO, unshaped_gso, "GSO super-packets, segmented after the hook")             \
+	X(UNSHAPED_CONTENDED, unshaped_contended, "flow busy elsewhere and the policy alone "   \
+						  "could not shape it")                     \
+	X(COVERS_REQUESTED, covers_requested, "cover packets the defence asked for")            \
+	X(COVERS_SENT, covers_sent, "cover packets sent")                                        \
+	X(COVERS_RECEIVED, covers_received, "the peer's covers recognised and dropped")          \
+	X(STRIPPED, stripped, "datagrams whose shim was verified and removed")                   \
+	X(PASSED_UNVERIFIED, passed_unverified, "matched datagrams with no valid trailer")       \
+	X(FLOWS_CREATED, flows_created, "flows (tunnel mode: peers) created")                    \
+	X(EPISODES, episodes, "episodes begun after a flow's first (idle, then traffic)")       \
+	X(ERR_PARSE, err_parse, "malformed or truncated packets, passed")                        \
+	X(ERR_FLOW_TABLE, err_flow_table, "flow table refused a new flow")                       \
+	X(ERR_CONTENDED, err_contended, "flow busy on another CPU: the core missed an event")    \
+	X(ERR_RESIZE, err_resize, "the kernel refused to grow or shrink a packet")               \
+	X(ERR_STORE, err_store, "the kernel refused a packet write")                             \
+	X(ERR_CSUM, err_csum, "a checksum update failed")                                        \
+	X(ERR_TIMER, err_timer, "a flow timer could not be armed")                               \
+	X(ERR_RINGBUF, err_ringbuf, "cover requests lost: the pump's ring was full")            \
+	X(CAPTURE_LOST, capture_lost, "capture records that did not fit the ring")               \
+	X(PAD_POOL_USED, pad_pool_used, "datagrams padded with bytes from the pool")             \
+	X(PAD_POOL_DRY, pad_pool_dry, "the pool was empty: padded from the flow's keystream")
+
+#define WFG_STAT_ENUM(id, name, help) WFG_STAT_##id,
+enum wfg_stat { WFG_STAT_LIST(WFG_STAT_ENUM) WFG_STAT__COUNT };
+#undef WFG_STAT_ENUM
 
 #endif

@@ -28,36 +28,21 @@ static const char *const pinned_maps[] = { "wfg_policy",  "wfg_ctl",	"wfg_flows"
 #define N_PINNED_MAPS (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
 static const char *const pinned_progs[] = { "wfg_egress", "wfg_ingress" };
 
-static const char *const stat_names[WFG_STAT__COUNT] = {
-	[WFG_STAT_PKTS_SEEN] = "pkts_seen",
-	[WFG_STAT_BYTES_SEEN] = "bytes_seen",
-	[WFG_STAT_MATCHED] = "matched",
-	[WFG_STAT_SHAPED] = "shaped",
-	[WFG_STAT_PADDED_BYTES] = "padded_bytes",
-	[WFG_STAT_DELAYED] = "delayed",
-	[WFG_STAT_UNSHAPED] = "unshaped",
-	[WFG_STAT_COVERS_REQUESTED] = "covers_requested",
-	[WFG_STAT_COVERS_SENT] = "covers_sent",
-	[WFG_STAT_COVERS_RECEIVED] = "covers_received",
-	[WFG_STAT_STRIPPED] = "stripped",
-	[WFG_STAT_PASSED_UNVERIFIED] = "passed_unverified",
-	[WFG_STAT_FLOWS_CREATED] = "flows_created",
-	[WFG_STAT_ERR_PARSE] = "err_parse",
-	[WFG_STAT_ERR_FLOW_TABLE] = "err_flow_table",
-	[WFG_STAT_ERR_CONTENDED] = "err_contended",
-	[WFG_STAT_ERR_RESIZE] = "err_resize",
-	[WFG_STAT_ERR_STORE] = "err_store",
-	[WFG_STAT_ERR_CSUM] = "err_csum",
-	[WFG_STAT_ERR_TIMER] = "err_timer",
-	[WFG_STAT_ERR_RINGBUF] = "err_ringbuf",
-	[WFG_STAT_CAPTURE_LOST] = "capture_lost",
-	[WFG_STAT_PAD_POOL_USED] = "pad_pool_used",
-	[WFG_STAT_PAD_POOL_DRY] = "pad_pool_dry",
-};
+#define WFG_STAT_NAME(id, name, help) [WFG_STAT_##id] = #name,
+static const char *const stat_names[WFG_STAT__COUNT] = { WFG_STAT_LIST(WFG_STAT_NAME) };
+#undef WFG_STAT_NAME
+#define WFG_STAT_HELP(id, name, help) [WFG_STAT_##id] = help,
+static const char *const stat_helps[WFG_STAT__COUNT] = { WFG_STAT_LIST(WFG_STAT_HELP) };
+#undef WFG_STAT_HELP
 
 const char *wfg_stat_name(enum wfg_stat s)
 {
 	return (unsigned)s < WFG_STAT__COUNT ? stat_names[s] : "?";
+}
+
+const char *wfg_stat_help(enum wfg_stat s)
+{
+	return (unsigned)s < WFG_STAT__COUNT ? stat_helps[s] : "?";
 }
 
 const char *wfg_pin_root(void)

@@ -65,6 +65,8 @@ int wfg_dp_stats(struct wfg_dp *dp, __u64 out[WFG_STAT__COUNT], char *err, size_
 
 /* Counter names for tables and JSON ("pkts_seen", ...). */
 const char *wfg_stat_name(enum wfg_stat s);
+/* One line on what the counter counts (WFG_STAT_LIST). */
+const char *wfg_stat_help(enum wfg_stat s);
 
 /* 1 if the interface has wfguard attached (its pin directory exists). */
 int wfg_dp_attached(const char *ifname);
