@@ -12,7 +12,8 @@
  * bpf/lib/: maps.h (maps, scratch, test clock), stats.h, parse.h, match.h
  * (port index, rules), flow.h (flow table, lock, core run, timer), pad.h
  * (padding pool, grow + trailer + checksums), profile.h (cover mimicry),
- * csum.h, strip.h (ingress trailer check and strip), capture.h.
+ * csum.h, strip.h (ingress trailer check and strip), capture.h, tunnel.h
+ * (tunnel mode: padding past the IP length, covers a stock peer discards).
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -27,6 +28,7 @@
 #include "lib/profile.h"
 #include "lib/stats.h"
 #include "lib/strip.h"
+#include "lib/tunnel.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -254,4 +256,202 @@ int wfg_ingress(struct xdp_md *ctx)
 		stat_add(WFG_STAT_STRIPPED, 1);
 	}
 	return XDP_PASS;
+}
+
+/* ------------------------------------------------------------ tunnel mode */
+
+/* The policy in force for tunnel-mode programs, or NULL (pass). */
+static __always_inline struct wfg_policy *tun_policy(struct wfg_ctl *ctl, __u32 *slot)
+{
+	struct wfg_policy *pol;
+
+	if (!ctl)
+		return NULL;
+	*slot = ctl->active & (WFG_POLICY_SLOTS - 1);
+	pol = get_policy(*slot);
+	if (!pol || !pol->nrules || pol->mode != WFG_MODE_TUNNEL)
+		return NULL;
+	return pol;
+}
+
+/* A real inner packet whose flow is busy elsewhere: sized by the policy alone. */
+static __always_inline void tun_shape_contended(struct __sk_buff *skb, struct wfg_scratch *scr,
+						const struct wfg_ctl *ctl,
+						const struct wfg_policy *pol, __u32 len, __u64 now)
+{
+	__u32 target;
+
+	if (pol->side.shape.mode == WFG_SHAPE_NONE)
+		return;
+	if (skb->gso_size) {
+		stat_unshaped(WFG_STAT_UNSHAPED_GSO);
+		return;
+	}
+	scr->req.p.pay_len = len > WFG_SHIM_LEN ? len - WFG_SHIM_LEN : 0;
+	/* shape_contended sizes pay_len + WFG_SHIM_LEN: exactly len here */
+	target = shape_contended(scr, ctl, pol, now);
+	if (target > len && tun_pad(skb, target) == 0) {
+		stat_add(WFG_STAT_SHAPED, 1);
+		stat_add(WFG_STAT_PADDED_BYTES, target - len);
+	} else if (target <= len && len > WFG_SHIM_LEN) {
+		stat_unshaped(WFG_STAT_UNSHAPED_CONTENDED);
+	}
+}
+
+SEC("tc")
+int wfg_tun_egress(struct __sk_buff *skb)
+{
+	struct wfg_flow_key *k;
+	struct wfg_scratch *scr;
+	struct wfg_decision *d;
+	struct wfg_policy *pol;
+	struct wfg_ctl *ctl;
+	struct wfg_flow *f;
+	struct wfg_pkt *p;
+	__u32 slot = 0, zero = 0, len;
+	int carrier, pass;
+	__u64 now;
+
+	carrier = (skb->mark & WFG_MARK_CARRIER_MASK) == WFG_MARK_CARRIER;
+	pass = carrier ? TC_ACT_SHOT : TC_ACT_OK;
+	scr = bpf_map_lookup_elem(&wfg_scratch, &zero);
+	if (!scr || bpf_skb_pull_data(skb, skb->len < 64 ? skb->len : 64))
+		return pass;
+	ctl = get_ctl();
+	pol = tun_policy(ctl, &slot);
+	if (!pol)
+		return pass;
+	d = &scr->d;
+	k = &scr->key;
+	p = &scr->req.p;
+	if (wfg_parse_l3((void *)(long)skb->data, (void *)(long)skb->data_end, p) != WFG_PARSE_OK ||
+	    p->pay_len > skb->len) {
+		stat_add(WFG_STAT_ERR_PARSE, 1);
+		return pass;
+	}
+	len = p->pay_len;
+	stat_add(WFG_STAT_PKTS_SEEN, 1);
+	stat_add(WFG_STAT_BYTES_SEEN, skb->len);
+	if (!carrier) {
+		/* Rules see the inner packet from this host: local = source. */
+		__builtin_memset(k, 0, sizeof(*k));
+		k->family = p->family;
+		__builtin_memcpy(k->laddr, p->saddr, 16);
+		__builtin_memcpy(k->raddr, p->daddr, 16);
+		if (!policy_matches(pol, k))
+			return pass;
+		stat_add(WFG_STAT_MATCHED, 1);
+	}
+	/* A carrier names its flow by its destination (the pump writes the key's
+	 * remote address there). */
+	tun_flow_key(k, pol, p->family, p->daddr);
+	now = wfg_now();
+	f = flow_acquire(k, ctl, slot, pol, now);
+	if (!f) {
+		if (!carrier)
+			tun_shape_contended(skb, scr, ctl, pol, len, now);
+		return pass;
+	}
+	if (carrier) {
+		core_decide(&pol->side, &f->st, d, now,
+			    CORE_ARG(OP_SEND_COVER, skb->mark & 0xff, 1));
+	} else {
+		tun_learn(&f->st, p);
+		core_decide(&pol->side, &f->st, d, now, CORE_ARG(OP_SEND_REAL, 0, len));
+	}
+	after_core(f, k, &pol->side, d, now);
+	f->st.pkts_out++;
+	f->st.last_ns = now;
+	if (carrier) {
+		skb->mark = 0;
+		if (!f->st.tun_family ||
+		    tun_make_cover(skb, &f->st, scr, f->st.tun_family, d->pad_to) < 0) {
+			flow_unlock(f);
+			return TC_ACT_SHOT; /* a carrier never leaves as itself */
+		}
+		f->st.covers_sent++;
+		stat_add(WFG_STAT_COVERS_SENT, 1);
+	} else if (skb->gso_size) {
+		/* segmented after this hook: every segment would keep its size */
+		stat_unshaped(WFG_STAT_UNSHAPED_GSO);
+	} else if (d->flags & WFG_DEC_UNSHAPED) {
+		stat_unshaped(WFG_STAT_UNSHAPED_TOO_BIG);
+	} else if (d->pad_to > skb->len && tun_pad(skb, d->pad_to) == 0) {
+		stat_add(WFG_STAT_SHAPED, 1);
+		stat_add(WFG_STAT_PADDED_BYTES, d->pad_to - len);
+	}
+	f->st.bytes_out += skb->len;
+	if (d->depart_ns > now) {
+		skb->tstamp = d->depart_ns;
+		stat_add(WFG_STAT_DELAYED, 1);
+	}
+	flow_unlock(f);
+	if (ctl->capture_pid)
+		capture_emit(k, d->depart_ns > now ? d->depart_ns : now, skb->len,
+			     CAP_INFO(skb->len, WFG_CAP_EGRESS,
+				      carrier ? WFG_CAP_COVER : WFG_CAP_REAL));
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int wfg_tun_ingress(struct __sk_buff *skb)
+{
+	struct wfg_flow_key *k;
+	struct wfg_scratch *scr;
+	struct wfg_policy *pol;
+	struct wfg_ctl *ctl;
+	struct wfg_flow *f;
+	struct wfg_pkt *p;
+	__u32 slot = 0, zero = 0;
+	void *data, *data_end;
+	int cover;
+	__u64 now;
+
+	scr = bpf_map_lookup_elem(&wfg_scratch, &zero);
+	if (!scr || bpf_skb_pull_data(skb, skb->len < 64 ? skb->len : 64))
+		return TC_ACT_OK;
+	ctl = get_ctl();
+	pol = tun_policy(ctl, &slot);
+	if (!pol)
+		return TC_ACT_OK;
+	k = &scr->key;
+	p = &scr->req.p;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (wfg_parse_l3(data, data_end, p) != WFG_PARSE_OK) {
+		stat_add(WFG_STAT_ERR_PARSE, 1);
+		return TC_ACT_OK;
+	}
+	stat_add(WFG_STAT_PKTS_SEEN, 1);
+	stat_add(WFG_STAT_BYTES_SEEN, skb->len);
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	__builtin_memcpy(k->laddr, p->daddr, 16);
+	__builtin_memcpy(k->raddr, p->saddr, 16);
+	if (!policy_matches(pol, k))
+		return TC_ACT_OK;
+	stat_add(WFG_STAT_MATCHED, 1);
+	cover = tun_is_cover(data, data_end, p, skb->len);
+	tun_flow_key(k, pol, p->family, p->saddr);
+	now = wfg_now();
+	if (ctl->capture_pid)
+		capture_emit(k, now, skb->len,
+			     CAP_INFO(skb->len, WFG_CAP_INGRESS, cover ? WFG_CAP_COVER : WFG_CAP_REAL));
+	f = flow_acquire(k, ctl, slot, pol, now);
+	if (f) {
+		core_decide(&pol->side, &f->st, &scr->d, now,
+			    CORE_ARG(cover ? OP_RECV_PADDING : OP_RECV_NORMAL, 0, 0));
+		after_core(f, k, &pol->side, &scr->d, now);
+		f->st.pkts_in++;
+		f->st.bytes_in += skb->len;
+		f->st.last_ns = now;
+		flow_unlock(f);
+	}
+	if (cover) {
+		/* the stack would discard it too; dropping here keeps it out of
+		 * the peer-facing counters and is what the peer's defence expects */
+		stat_add(WFG_STAT_COVERS_RECEIVED, 1);
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
 }

@@ -128,4 +128,41 @@ static __always_inline int wfg_parse(void *data, void *data_end, struct wfg_pkt 
 	return WFG_PARSE_OK;
 }
 
+/*
+ * An L3 device (WireGuard, TUN: no Ethernet header): the inner IP packet at
+ * data. Fills family, addresses, l4_off (after the IP header) and pay_len =
+ * the IP packet's own length (IPv4 total length, IPv6 40 + payload length),
+ * which may be less than the buffer (a packet padded past it). Any protocol.
+ */
+static __always_inline int wfg_parse_l3(void *data, void *data_end, struct wfg_pkt *p)
+{
+	struct iphdr *ip = data;
+	struct ipv6hdr *ip6 = data;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	if ((void *)(ip + 1) > data_end)
+		return WFG_PARSE_BAD;
+	if (ip->version == 4) {
+		if (ip->ihl < 5 || bpf_ntohs(ip->tot_len) < ip->ihl * 4)
+			return WFG_PARSE_BAD;
+		p->family = 4;
+		__builtin_memcpy(p->saddr, &ip->saddr, 4);
+		__builtin_memcpy(p->daddr, &ip->daddr, 4);
+		p->l4_off = ip->ihl * 4;
+		p->pay_len = bpf_ntohs(ip->tot_len);
+		return WFG_PARSE_OK;
+	}
+	if (ip->version == 6) {
+		if ((void *)(ip6 + 1) > data_end)
+			return WFG_PARSE_BAD;
+		p->family = 6;
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+		p->l4_off = sizeof(*ip6);
+		p->pay_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		return WFG_PARSE_OK;
+	}
+	return WFG_PARSE_BAD;
+}
+
 #endif

@@ -37,6 +37,25 @@ struct wfg_rule {
 	__u8 remote[16];
 };
 
+/*
+ * Where the programs sit (docs/tunnel-mode.md). Shim mode: on the underlay, UDP
+ * tunnels, both ends run wfguard (TC egress pads with a trailer, XDP strips).
+ * Tunnel mode: on the tunnel device itself (WireGuard, TUN), inner IP packets
+ * padded past their IP length and covers the peer's stack discards, so a stock
+ * peer needs nothing.
+ */
+enum wfg_mode {
+	WFG_MODE_SHIM = 0,
+	WFG_MODE_TUNNEL = 1,
+};
+
+/* Tunnel mode's defended unit: one flow per peer (the inner remote address,
+ * for a server), or the whole device (a client: one tunnel, one peer). */
+enum wfg_unit {
+	WFG_UNIT_PEER = 0,
+	WFG_UNIT_DEVICE = 1,
+};
+
 /* One policy, as the data path sees it. Two slots: the controller writes the
  * inactive one, then flips `active` (see struct wfg_ctl). */
 struct wfg_policy {
@@ -45,6 +64,8 @@ struct wfg_policy {
 	__u32 profile; /* enum wfg_profile */
 	__u32 quic_dcid_len;
 	__u32 role; /* enum wfg_dp_role: which side this host runs (for capture) */
+	__u32 mode; /* enum wfg_mode */
+	__u32 unit; /* enum wfg_unit (tunnel mode) */
 	struct wfg_rule rules[WFG_MAX_RULES];
 	struct wfg_side_cfg side; /* the side this host runs (client or server) */
 };
@@ -135,6 +156,9 @@ struct wfg_ctl {
 #define WFG_ATTACHED_FQ	     0x1 /* we installed sch_fq as root qdisc */
 #define WFG_ATTACHED_CLSACT  0x2 /* we created the clsact qdisc */
 #define WFG_ATTACHED_XDP_SKB 0x4 /* XDP in generic (skb) mode */
+#define WFG_ATTACHED_TUNNEL  0x8 /* tunnel mode: TC egress + TC ingress, no XDP */
+#define WFG_ATTACHED_GSO_OFF 0x10 /* we turned generic segmentation offload off */
+#define WFG_ATTACHED_TSO_OFF 0x20 /* we turned TCP segmentation offload off */
 
 /* Flow key, from this host's point of view (egress: src = local). */
 struct wfg_flow_key {
@@ -164,9 +188,14 @@ struct wfg_flow_state {
 	__u8 dcid[20]; /* QUIC destination connection id seen on egress */
 	__u8 dcid_len;
 	__u8 wg_seen;
-	__u8 _pad[2];
+	__u8 tun_family; /* tunnel mode: family of tun_saddr/daddr; 0 = none seen */
+	__u8 _pad;
 	__u32 wg_receiver;
 	__u64 wg_counter;
+	/* Tunnel mode: the inner addresses of the flow's last real packet, so
+	 * that covers route to the same peer (network byte order). */
+	__u8 tun_saddr[16];
+	__u8 tun_daddr[16];
 };
 
 struct wfg_flow {
