@@ -252,7 +252,7 @@ static int cmd_attach(int argc, char **argv)
 		keys = cp->keys_path;
 	if (keys && keys_load(keys, &ctl, err, sizeof(err)))
 		return fail(EXIT_INPUT, "%s", err);
-	if (!keys)
+	if (!keys && cp->dp.mode != WFG_MODE_TUNNEL) /* tunnel mode has no shim to key */
 		fprintf(stderr, "wfguard: warning: no key file: using a random key; peers will not "
 				"verify each other's shims\n");
 	if (getrandom(ctl.master, sizeof(ctl.master), 0) != sizeof(ctl.master))
@@ -499,9 +499,19 @@ static int pump_cb(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* Attached in tunnel mode (the control map says what attach did)? */
+static int dp_is_tunnel(const struct wfg_dp *dp)
+{
+	struct wfg_ctl ctl;
+	__u32 zero = 0;
+
+	return !bpf_map_lookup_elem(dp->ctl_fd, &zero, &ctl) &&
+	       (ctl.attach_flags & WFG_ATTACHED_TUNNEL);
+}
+
 static int cmd_run(int argc, char **argv)
 {
-	struct wfg_pump pump = { .fd4 = -1, .fd6 = -1 };
+	struct wfg_pump pump = { .fd4 = -1, .fd6 = -1, .fd_dev = -1 };
 	struct run_ctx ctx = { .pump = &pump, .discard = 1 };
 	struct wfg_pool pool = { 0 };
 	int wait_ms = 100;
@@ -523,7 +533,10 @@ static int cmd_run(int argc, char **argv)
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
 	rc = wfg_pump_open(&pump, err, sizeof(err));
+	if (!rc && dp_is_tunnel(&dp))
+		rc = wfg_pump_open_dev(&pump, dp.ifindex, err, sizeof(err));
 	if (rc) {
+		wfg_pump_close(&pump);
 		wfg_dp_close(&dp);
 		return fail(EXIT_SYSTEM, "%s", err);
 	}

@@ -618,7 +618,7 @@ static void teardown(struct bench *b)
 
 int main(int argc, char **argv)
 {
-	static struct bench b = { .root_fd = -1, .pump = { .fd4 = -1, .fd6 = -1 } };
+	static struct bench b = { .root_fd = -1, .pump = { .fd4 = -1, .fd6 = -1, .fd_dev = -1 } };
 	int rounds = argc > 1 ? atoi(argv[1]) : 5;
 	int burst = argc > 2 ? atoi(argv[2]) : 20000;
 	int paced = argc > 3 ? atoi(argv[3]) : 4000;

@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "loader.h"
+#include "netdev.h"
 #include "wfguard.skel.h"
 
 #define TC_HANDLE   0x5746
@@ -26,7 +27,8 @@ static const char *const pinned_maps[] = { "wfg_policy",  "wfg_ctl",	"wfg_flows"
 					   "wfg_stats",	  "wfg_covers", "wfg_scratch",
 					   "wfg_capture", "wfg_ports",	"wfg_pad_pool" };
 #define N_PINNED_MAPS (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
-static const char *const pinned_progs[] = { "wfg_egress", "wfg_ingress" };
+static const char *const pinned_progs[] = { "wfg_egress", "wfg_ingress", "wfg_tun_egress",
+					    "wfg_tun_ingress" };
 
 #define WFG_STAT_NAME(id, name, help) [WFG_STAT_##id] = #name,
 static const char *const stat_names[WFG_STAT__COUNT] = { WFG_STAT_LIST(WFG_STAT_NAME) };
@@ -181,7 +183,8 @@ static int pin_all(struct wfguard_bpf *skel, const char *ifname, char *err, size
 				   skel->maps.wfg_covers,  skel->maps.wfg_scratch,
 				   skel->maps.wfg_capture, skel->maps.data_ports,
 				   skel->maps.wfg_pad_pool };
-	struct bpf_program *progs[] = { skel->progs.wfg_egress, skel->progs.wfg_ingress };
+	struct bpf_program *progs[] = { skel->progs.wfg_egress, skel->progs.wfg_ingress,
+					skel->progs.wfg_tun_egress, skel->progs.wfg_tun_ingress };
 
 	_Static_assert(sizeof(maps) / sizeof(maps[0]) == N_PINNED_MAPS, "a name for every map");
 	char path[256];
@@ -208,6 +211,13 @@ static int tc_detach(int ifindex, __u32 flags)
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
 	int rc = bpf_tc_detach(&hook, &opts);
+
+	if (flags & WFG_ATTACHED_TUNNEL) {
+		LIBBPF_OPTS(bpf_tc_opts, in, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+
+		hook.attach_point = BPF_TC_INGRESS;
+		bpf_tc_detach(&hook, &in);
+	}
 
 	if (flags & WFG_ATTACHED_CLSACT) {
 		hook.attach_point = BPF_TC_EGRESS | BPF_TC_INGRESS;
@@ -236,14 +246,64 @@ static int write_port_index(int fd, const struct wfg_policy *pol, const struct w
 	return bpf_map_update_elem(fd, &zero, &ix, 0);
 }
 
-int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct wfg_ctl *ctl_in,
+void wfg_policy_fit_mtu(struct wfg_policy *pol, __u32 mtu)
+{
+	__u32 lim = mtu, i;
+	int v6 = 0;
+
+	if (pol->mode != WFG_MODE_TUNNEL) {
+		for (i = 0; i < pol->nrules && i < WFG_MAX_RULES; i++)
+			v6 |= pol->rules[i].family != 4;
+		lim = mtu > 48 ? mtu - (v6 ? 48 : 28) : 0;
+	}
+	if (lim && (!pol->side.shape.max || pol->side.shape.max > lim))
+		pol->side.shape.max = lim;
+}
+
+/* Tunnel mode on an L3 device, shim mode on an Ethernet one; say which fits. */
+static int check_device_mode(const char *ifname, const struct wfg_policy *pol, char *err,
+			     size_t errlen)
+{
+	int l3 = wfg_netdev_is_l3(ifname);
+
+	if (l3 < 0)
+		return wfg_err(err, errlen, -l3, "%s: cannot read the device type: %s", ifname,
+			       strerror(-l3));
+	if (l3 && pol->mode != WFG_MODE_TUNNEL)
+		return wfg_err(err, errlen, EINVAL,
+			       "%s is a tunnel device (no Ethernet header): the policy's shim mode "
+			       "runs on the underlay; on the tunnel device itself use `mode: tunnel`",
+			       ifname);
+	if (!l3 && pol->mode == WFG_MODE_TUNNEL)
+		return wfg_err(err, errlen, EINVAL,
+			       "%s has an Ethernet header: `mode: tunnel` attaches to the tunnel "
+			       "device (wg0, tun0), shim mode to the underlay",
+			       ifname);
+	return 0;
+}
+
+static int tc_attach_ingress(struct bpf_tc_hook *hook, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+	struct bpf_tc_hook in = *hook;
+
+	in.attach_point = BPF_TC_INGRESS;
+	tco.prog_fd = prog_fd;
+	return bpf_tc_attach(&in, &tco);
+}
+
+int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const struct wfg_ctl *ctl_in,
 		  const struct wfg_attach_opts *opts, char *err, size_t errlen)
 {
+	static struct wfg_policy fitted;
+	const struct wfg_policy *pol = &fitted;
+	unsigned offloads_off = 0;
+	int tunnel, mtu;
 	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = TC_HANDLE, .priority = TC_PRIORITY);
 	struct wfguard_bpf *skel = NULL;
 	struct wfg_ctl ctl = *ctl_in;
-	__u32 zero = 0, xdp_flags;
+	__u32 zero = 0, xdp_flags = 0;
 	int ifindex, rc, stage = 0, ncpu;
 
 	ifindex = (int)if_nametoindex(ifname);
@@ -251,6 +311,14 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct
 		return wfg_err(err, errlen, ENODEV, "%s: no such interface", ifname);
 	if (strlen(ifname) >= IFNAMSIZ)
 		return wfg_err(err, errlen, EINVAL, "%s: interface name too long", ifname);
+	rc = check_device_mode(ifname, pol_in, err, errlen);
+	if (rc)
+		return rc;
+	tunnel = pol_in->mode == WFG_MODE_TUNNEL;
+	fitted = *pol_in;
+	mtu = wfg_netdev_mtu(ifname);
+	if (mtu > 0)
+		wfg_policy_fit_mtu(&fitted, (__u32)mtu);
 	rc = ensure_bpffs(err, errlen);
 	if (rc)
 		return rc;
@@ -313,7 +381,7 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct
 		goto out;
 	}
 	stage = 2;
-	tco.prog_fd = bpf_program__fd(skel->progs.wfg_egress);
+	tco.prog_fd = bpf_program__fd(tunnel ? skel->progs.wfg_tun_egress : skel->progs.wfg_egress);
 	rc = bpf_tc_attach(&hook, &tco);
 	if (rc) {
 		rc = wfg_err(err, errlen, -rc, "%s: cannot attach the TC egress program: %s",
@@ -321,6 +389,27 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct
 		goto out;
 	}
 	stage = 3;
+	if (tunnel) {
+		ctl.attach_flags |= WFG_ATTACHED_TUNNEL;
+		rc = tc_attach_ingress(&hook, bpf_program__fd(skel->progs.wfg_tun_ingress));
+		if (rc) {
+			rc = wfg_err(err, errlen, -rc, "%s: cannot attach the TC ingress program: %s",
+				     ifname, strerror(-rc));
+			goto out;
+		}
+		rc = wfg_netdev_offloads_off(ifname, &offloads_off, err, errlen);
+		if (rc)
+			goto out;
+		ctl.attach_flags |= offloads_off;
+		stage = 4;
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0)) {
+			rc = wfg_err(err, errlen, errno, "cannot write the control map: %s",
+				     strerror(errno));
+			goto out;
+		}
+		rc = pin_all(skel, ifname, err, errlen);
+		goto out;
+	}
 	xdp_flags = XDP_FLAGS_UPDATE_IF_NOEXIST |
 		    (opts->xdp_mode == WFG_XDP_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
 	rc = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.wfg_ingress), xdp_flags, NULL);
@@ -337,8 +426,9 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct
 	rc = pin_all(skel, ifname, err, errlen);
 out:
 	if (rc) {
-		if (stage >= 4)
+		if (stage >= 4 && !tunnel)
 			bpf_xdp_detach(ifindex, xdp_flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+		wfg_netdev_offloads_restore(ifname, offloads_off);
 		if (stage >= 2)
 			tc_detach(ifindex, ctl.attach_flags);
 		if (stage >= 1 && (ctl.attach_flags & WFG_ATTACHED_FQ))
@@ -422,11 +512,13 @@ int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
 		return wfg_err(err, errlen, errno, "%s: cannot read the control map: %s", ifname,
 			       strerror(errno));
 	if (ifindex) {
-		bpf_xdp_detach(ifindex,
-			       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? XDP_FLAGS_SKB_MODE
-								       : XDP_FLAGS_DRV_MODE,
-			       NULL);
+		if (!(ctl.attach_flags & WFG_ATTACHED_TUNNEL))
+			bpf_xdp_detach(ifindex,
+				       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? XDP_FLAGS_SKB_MODE
+									       : XDP_FLAGS_DRV_MODE,
+				       NULL);
 		tc_detach(ifindex, ctl.attach_flags);
+		wfg_netdev_offloads_restore(ifname, ctl.attach_flags);
 		if (ctl.attach_flags & WFG_ATTACHED_FQ)
 			run_tc(NULL, 0, "qdisc", "del", "dev", ifname, "root", NULL);
 	}
@@ -450,6 +542,15 @@ int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, siz
 	if (!next)
 		return wfg_err(err, errlen, ENOMEM, "out of memory");
 	*next = *pol;
+	if (wfg_netdev_mtu(dp->ifname) > 0)
+		wfg_policy_fit_mtu(next, (__u32)wfg_netdev_mtu(dp->ifname));
+	if (next->mode != cur.mode) {
+		free(next);
+		return wfg_err(err, errlen, EINVAL,
+			       "the policy's mode differs from the attached one (%s): detach and "
+			       "attach to change modes",
+			       cur.mode == WFG_MODE_TUNNEL ? "tunnel" : "shim");
+	}
 	next->generation = cur.generation + 1;
 	slot = (ctl.active + 1) & (WFG_POLICY_SLOTS - 1);
 	if (bpf_map_update_elem(dp->policy_fd, &slot, next, 0) ||

@@ -35,6 +35,14 @@ struct wfg_attach_opts {
 	int install_fq;	 /* the policy delays packets: sch_fq is required */
 };
 
+/*
+ * Fit a policy to the device it runs on: the size limit (shape.max) defaults
+ * from the MTU and never exceeds it. Tunnel mode: inner packets up to the MTU.
+ * Shim mode: UDP payloads up to MTU - 28 (IPv4 only) or MTU - 48 (rules that
+ * take IPv6). A lower `limit` in the policy stays.
+ */
+void wfg_policy_fit_mtu(struct wfg_policy *pol, __u32 mtu);
+
 /* Handles on an attached interface's pinned objects. */
 struct wfg_dp {
 	char ifname[32];

@@ -6,6 +6,8 @@
  * bound, so the application's socket is never disturbed.
  */
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -38,6 +40,7 @@ int wfg_pump_open(struct wfg_pump *p, char *err, size_t errlen)
 {
 	int one = 1;
 
+	p->fd_dev = -1;
 	p->fd4 = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	if (p->fd4 < 0)
 		return wfg_err(err, errlen, errno, "raw IPv4 socket: %s", strerror(errno));
@@ -48,8 +51,53 @@ int wfg_pump_open(struct wfg_pump *p, char *err, size_t errlen)
 	return 0;
 }
 
+int wfg_pump_open_dev(struct wfg_pump *p, int ifindex, char *err, size_t errlen)
+{
+	p->fd_dev = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (p->fd_dev < 0)
+		return wfg_err(err, errlen, errno, "packet socket: %s", strerror(errno));
+	p->ifindex = ifindex;
+	return 0;
+}
+
+/* A tunnel-mode carrier: a bare IP header towards the flow's peer (its remote
+ * address, zero for the device unit); the data path makes it a cover. */
+static int send_dev(struct wfg_pump *p, const struct wfg_flow_key *k, __u32 mark)
+{
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = p->ifindex };
+	__u8 pkt[40] = { 0 };
+	size_t len;
+
+	if (k->family == 6) {
+		pkt[0] = 0x60;
+		pkt[6] = 253;
+		pkt[7] = 64;
+		memcpy(pkt + 24, k->raddr, 16);
+		to.sll_protocol = htons(ETH_P_IPV6);
+		len = 40;
+	} else {
+		/* IPv4, also for the device unit (family 0): the data path rewrites
+		 * the header in the flow's own family */
+		pkt[0] = 0x45;
+		pkt[3] = 20;
+		pkt[8] = 64;
+		pkt[9] = 253;
+		memcpy(pkt + 16, k->raddr, 4);
+		to.sll_protocol = htons(ETH_P_IP);
+		len = 20;
+	}
+	if (setsockopt(p->fd_dev, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
+		return -errno;
+	if (sendto(p->fd_dev, pkt, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return -errno;
+	return 0;
+}
+
 void wfg_pump_close(struct wfg_pump *p)
 {
+	if (p->fd_dev >= 0)
+		close(p->fd_dev);
+	p->fd_dev = -1;
 	if (p->fd4 >= 0)
 		close(p->fd4);
 	if (p->fd6 >= 0)
@@ -84,6 +132,8 @@ int wfg_pump_send(struct wfg_pump *p, const struct wfg_flow_key *k, int bypass)
 	size_t len;
 	int fd;
 
+	if (p->fd_dev >= 0)
+		return send_dev(p, k, mark);
 	if (k->family == 4) {
 		pkt[0] = 0x45;
 		pkt[3] = 20 + 9;

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What the loader asks of a network device: is it an L3 tunnel device (no
+ * Ethernet header), its MTU, and the segmentation offloads that tunnel mode
+ * turns off while attached (a GSO super-packet is cut into segments after the
+ * TC hook, so each segment would keep its true size).
+ */
+#ifndef WFGUARD_USER_NETDEV_H
+#define WFGUARD_USER_NETDEV_H
+
+#include <stddef.h>
+
+/* 1: no link-layer header (WireGuard, TUN); 0: Ethernet-like; -errno. */
+int wfg_netdev_is_l3(const char *ifname);
+/* The device's MTU, or -errno. */
+int wfg_netdev_mtu(const char *ifname);
+
+/* Offloads that tunnel mode turns off (WFG_ATTACHED_GSO_OFF/TSO_OFF bits). */
+int wfg_netdev_offloads_off(const char *ifname, unsigned *turned_off, char *err, size_t errlen);
+/* Turn back on what wfg_netdev_offloads_off() turned off. */
+void wfg_netdev_offloads_restore(const char *ifname, unsigned turned_off);
+
+#endif
