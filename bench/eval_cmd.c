@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "attacks/attacks.h"
-#include "attacks/eval.h"
+#include "attacks.h"
+#include "eval.h"
 #include "cli.h"
 #include "dataset.h"
 #include "defend.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Evaluation (bench/attacks/eval.c): stratified folds, confidence intervals,
+ * Evaluation (bench/eval/eval.c): stratified folds, confidence intervals,
  * open-world metrics, the cross-validation driver (with a nearest-centroid toy
  * attack defined here as test scaffolding), exports and the sweep's YAML
  * substitution.

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Shared helpers of the attack interface (attack.h). */
+/* The attacks' parameter strings ("k=5,trees=1000"; attacks.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "attack.h"
+#include "attacks.h"
 
 static bool key_known(const char *const *known, const char *k, size_t klen)
 {
