@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include <linux/pkt_cls.h>
 
+#include "bpfrun.h"
 #include "pkt.h"
 #include "wfguard.skel.h"
 #include "wfguard/flowkey.h"
@@ -115,22 +116,19 @@ Test(datapath_diff, programs_decide_like_the_userspace_core)
 							 .dport = PORT, .payload = in + 1024,
 							 .len = len };
 				struct __sk_buff ctx = { 0 };
-				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
-					    .data_size_out = MAXF, .ctx_in = &ctx,
-					    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx,
-					    .ctx_size_out = sizeof(ctx));
+				struct wfgt_run o = { .in = in, .out = out, .out_size = MAXF,
+						      .skb = &ctx };
 				const char *why = "";
 				long got;
 
 				memset(in + 1024, (int)r, len);
 				n = frame_build(in, &fs);
-				o.data_size_in = (__u32)n;
-				cr_assert_eq(bpf_prog_test_run_opts(
-						     bpf_program__fd(skel->progs.wfg_egress), &o),
+				o.len = n;
+				cr_assert_eq(wfgt_prog_run(bpf_program__fd(skel->progs.wfg_egress), &o),
 					     0);
 				wfg_on_send(&pol.side, &uf, now, (__u32)len + WFG_SHIM_LEN,
 					    WFG_SEND_REAL, 0, &d);
-				got = frame_check_udp(out, o.data_size_out, &why);
+				got = frame_check_udp(out, o.out_len, &why);
 				cr_assert_geq(got, 0, "%s", why);
 				if (d.flags & WFG_DEC_UNSHAPED)
 					cr_assert_eq(got, (long)len);
@@ -142,14 +140,12 @@ Test(datapath_diff, programs_decide_like_the_userspace_core)
 					     "seq %d step %d: tstamp", seq, step);
 				delayed += d.depart_ns > now;
 			} else {
-				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
-					    .data_size_out = MAXF);
+				struct wfgt_run o = { .in = in, .out = out, .out_size = MAXF };
 				int pk = kind == 2 ? (int)((r >> 40) % 2) : 2;
 
 				n = peer_frame(in, cport, len, pk, r);
-				o.data_size_in = (__u32)n;
-				cr_assert_eq(bpf_prog_test_run_opts(
-						     bpf_program__fd(skel->progs.wfg_ingress), &o),
+				o.len = n;
+				cr_assert_eq(wfgt_prog_run(bpf_program__fd(skel->progs.wfg_ingress), &o),
 					     0);
 				cr_assert_eq(o.retval, pk == 2 ? XDP_DROP : XDP_PASS);
 				wfg_on_recv(&pol.side, &uf, now, pk == 2, &d);
