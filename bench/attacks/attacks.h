@@ -31,8 +31,8 @@
 
 struct wfa_opts {
 	uint64_t seed;
-	unsigned threads;  /* worker threads for fit/predict loops; 0 = 1 */
-	bool open_world;   /* training labels include WFB_UNMON */
+	unsigned threads;   /* worker threads for fit/predict loops; 0 = 1 */
+	bool open_world;    /* training labels include WFB_UNMON */
 	const char *params; /* attack-specific "key=value,key=value" or NULL (defaults) */
 };
 
@@ -58,8 +58,8 @@ struct wfa_attack {
  * absent, -EINVAL (message in err) when the value is not a number or a key is
  * not in `known` (a NULL-terminated list), so typos are caught.
  */
-int wfa_param(const char *params, const char *const *known, const char *key, double *v,
-	      char *err, size_t errlen);
+int wfa_param(const char *params, const char *const *known, const char *key, double *v, char *err,
+	      size_t errlen);
 
 /* ---------------------------------------------------------------- the registry */
 

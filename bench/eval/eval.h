@@ -3,7 +3,8 @@
  * The evaluation engine: an attack (bench/attacks/attacks.h) on a dataset.
  * Feature matrices, stratified k-fold cross-validation, closed- and open-world
  * metrics with confidence intervals, exports for attacks written elsewhere
- * (CSV, .npy), and the policy sweep's YAML substitution. docs/evaluation.md states every definition.
+ * (CSV, .npy), and the policy sweep's YAML substitution. docs/evaluation.md states every
+ * definition.
  *
  * Library code: no printing; 0 or -errno with one line in err.
  * Determinism: folds derive from the seed only; results do not depend on the

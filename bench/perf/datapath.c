@@ -63,8 +63,12 @@ static double run_pooled(int prog_fd, const uint8_t *frame, size_t n, __u32 mark
 	for (i = 0; i < runs; i++) {
 		/* afresh each run: the context comes back as the program left it */
 		struct __sk_buff ctx = { .mark = mark };
-		struct wfgt_run o = { .in = frame, .len = n, .out = out, .out_size = sizeof(out),
-				      .skb = mark ? &ctx : NULL, .repeat = 1 };
+		struct wfgt_run o = { .in = frame,
+				      .len = n,
+				      .out = out,
+				      .out_size = sizeof(out),
+				      .skb = mark ? &ctx : NULL,
+				      .repeat = 1 };
 
 		if (pooled && i % 64 == 0)
 			refill();
@@ -92,8 +96,9 @@ static double run(int prog_fd, const uint8_t *frame, size_t n, __u32 mark, int r
 static double run_repeat(int prog_fd, const uint8_t *frame, size_t n, int repeat)
 {
 	uint8_t out[2048];
-	struct wfgt_run o = { .in = frame, .len = n, .out = out, .out_size = sizeof(out),
-			      .repeat = repeat };
+	struct wfgt_run o = {
+		.in = frame, .len = n, .out = out, .out_size = sizeof(out), .repeat = repeat
+	};
 	struct timespec t0, t1;
 
 	/* Timed here, not by the kernel: its figure is whole nanoseconds per run,
@@ -190,11 +195,13 @@ int main(int argc, char **argv)
 	{
 		uint8_t in[256]; /* frame_build may write past the frame (padding to a minimum) */
 		struct frame_spec cs = fs;
-		struct wfgt_run o = { .in = frame, .len = n, .out = padded,
-				      .out_size = sizeof(padded) };
+		struct wfgt_run o = {
+			.in = frame, .len = n, .out = padded, .out_size = sizeof(padded)
+		};
 		struct __sk_buff ctx = { .mark = WFG_MARK_CARRIER };
-		struct wfgt_run oc = { .in = in, .out = cover, .out_size = sizeof(cover),
-				       .skb = &ctx };
+		struct wfgt_run oc = {
+			.in = in, .out = cover, .out_size = sizeof(cover), .skb = &ctx
+		};
 
 		wfgt_prog_run(bpf_program__fd(skel->progs.wfg_egress), &o);
 		plen = o.out_len;

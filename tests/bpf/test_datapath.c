@@ -170,19 +170,19 @@ struct pkt_case {
 	__u32 mark;	/* WFG_MARK_CARRIER: a cover's carrier (zero payload) */
 	__u16 gso_size; /* a GSO super-packet of two segments */
 	/* expected */
-	int tc;		  /* TC verdict; the peer sees the frame only after TC_ACT_OK */
-	long wire;	  /* UDP payload length leaving, or WIRE_SAME / WIRE_RANGE */
-	int xdp;	  /* the peer's verdict (default XDP_PASS) */
-	int has_stat;	  /* `stat` rises by one */
+	int tc;	      /* TC verdict; the peer sees the frame only after TC_ACT_OK */
+	long wire;    /* UDP payload length leaving, or WIRE_SAME / WIRE_RANGE */
+	int xdp;      /* the peer's verdict (default XDP_PASS) */
+	int has_stat; /* `stat` rises by one */
 	enum wfg_stat stat;
 };
 
-#define SIDE(m, s, x)	     .mode = WFG_SHAPE_##m, .size = (s), .max = (x)
-#define DEFAULT_SIDE	     SIDE(PAD_TO, 1000, 1400)
-#define UDP(f, v, l)	     .family = (f), .vlans = (v), .proto = 17, .dport = PORT, .len = (l)
-#define UDP_TO(p, f, l)	     .family = (f), .proto = 17, .dport = (p), .len = (l)
-#define TCP(f, l)	     .family = (f), .proto = 6, .dport = PORT, .len = (l)
-#define RAISES(s)	     .has_stat = 1, .stat = WFG_STAT_##s
+#define SIDE(m, s, x)	.mode = WFG_SHAPE_##m, .size = (s), .max = (x)
+#define DEFAULT_SIDE	SIDE(PAD_TO, 1000, 1400)
+#define UDP(f, v, l)	.family = (f), .vlans = (v), .proto = 17, .dport = PORT, .len = (l)
+#define UDP_TO(p, f, l) .family = (f), .proto = 17, .dport = (p), .len = (l)
+#define TCP(f, l)	.family = (f), .proto = 6, .dport = PORT, .len = (l)
+#define RAISES(s)	.has_stat = 1, .stat = WFG_STAT_##s
 
 static const struct pkt_case pkt_cases[] = {
 	/* padding in every size mode */
@@ -274,12 +274,11 @@ static void run_case(const struct pkt_case *c, unsigned seed)
 	if (c->no_csum)
 		cr_assert_eq(out[n - c->len - 2] | out[n - c->len - 1], 0,
 			     "%s: IPv4 zero checksum must stay zero", c->what);
-	cr_assert_eq(xdp_run(out, out_len, back, &back_len), xdp_want, "%s: xdp verdict",
-		     c->what);
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), xdp_want, "%s: xdp verdict", c->what);
 	if (xdp_want == XDP_PASS) {
 		/* The peer's XDP restores the original frame, byte for byte. */
-		cr_assert_eq(back_len, n, "%s: restored %u bytes, original %zu", c->what,
-			     back_len, n);
+		cr_assert_eq(back_len, n, "%s: restored %u bytes, original %zu", c->what, back_len,
+			     n);
 		cr_assert_eq(memcmp(back, in, n), 0, "%s: restored bytes differ", c->what);
 	}
 done:

@@ -161,7 +161,8 @@ Test(replay_bpf, harness_and_data_path_agree)
 			fs.len = e->len;
 			n = frame_build(f, &fs);
 			t.len = n;
-			cr_assert_eq(wfgt_prog_run(bpf_program__fd(skel->progs.wfg_ingress), &t), 0);
+			cr_assert_eq(wfgt_prog_run(bpf_program__fd(skel->progs.wfg_ingress), &t),
+				     0);
 			cr_assert_eq(t.retval, XDP_PASS);
 			recvs++;
 		} else {

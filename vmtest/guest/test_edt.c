@@ -45,9 +45,9 @@
 #include "netns.h"
 #include "zoo.h"
 
-#define PORT	  4433
-#define MAXPKT	  64
-#define MS	  1000000ULL
+#define PORT   4433
+#define MAXPKT 64
+#define MS     1000000ULL
 
 static char NS_A[32], NS_B[32];
 static struct wfgt_topo topo; /* the netem suite's */
@@ -148,7 +148,8 @@ static struct wfguard_bpf *attach_egress(const char *ns, const char *dev,
 
 	wfgt_log_capture();
 	skel = wfguard_bpf__open_and_load();
-	cr_assert_not_null(skel, "wfguard.bpf.o failed to load on this kernel:\n%s", wfgt_log_tail(12000));
+	cr_assert_not_null(skel, "wfguard.bpf.o failed to load on this kernel:\n%s",
+			   wfgt_log_tail(12000));
 	memset(&pol, 0, sizeof(pol));
 	pol.side = *side;
 	pol.generation = 1;
@@ -264,10 +265,10 @@ static void send_one(int fd, int seq, size_t len)
 
 TestSuite(edt, .init = edt_setup, .fini = teardown, .timeout = 120);
 
-#define PACE_N	     12
-#define PACE_IV	     (20 * MS)
-#define BLOCK_D	     (150 * MS)
-#define BLOCK_N	     5
+#define PACE_N	      12
+#define PACE_IV	      (20 * MS)
+#define BLOCK_D	      (150 * MS)
+#define BLOCK_N	      5
 #define BLOCK_STEP_US 15000
 
 /* A burst of PACE_N from `sport`; the receiver's arrival times in order. */
@@ -501,7 +502,8 @@ Test(netem, a_paced_padded_exchange_through_netem_delay_is_byte_identical)
 	t_start = now_real();
 	deadline = t_start + 60000 * MS;
 	while (client_got + corrupt < EX_N && now_real() < deadline) {
-		struct pollfd p[2] = { { .fd = cfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = cfd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
 		uint8_t buf[2048], want[2048];
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
@@ -559,8 +561,9 @@ Test(netem, a_paced_padded_exchange_through_netem_delay_is_byte_identical)
 	cr_assert_eq(dup, 0, "duplicated datagrams: %d", dup);
 	cr_assert_eq(server_got, EX_N, "the server got %d of %d", server_got, EX_N);
 	cr_assert_eq(client_got, EX_N, "the client got %d of %d echoes", client_got, EX_N);
-	cr_assert_geq(t_first_echo - t_start, 2 * NETEM_MS * MS * 9 / 10,
-		      "the first round trip was shorter than netem's delay: netem not in the path?");
+	cr_assert_geq(
+		t_first_echo - t_start, 2 * NETEM_MS * MS * 9 / 10,
+		"the first round trip was shorter than netem's delay: netem not in the path?");
 
 	cr_assert_eq(wfg_dp_open("c0", &cdp, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(wfg_dp_open("s0", &sdp, err, sizeof(err)), 0, "%s", err);
@@ -570,8 +573,8 @@ Test(netem, a_paced_padded_exchange_through_netem_delay_is_byte_identical)
 		"netem: client shaped %llu delayed %llu stripped %llu; server shaped %llu "
 		"delayed %llu stripped %llu\n",
 		(unsigned long long)cst[WFG_STAT_SHAPED], (unsigned long long)cst[WFG_STAT_DELAYED],
-		(unsigned long long)cst[WFG_STAT_STRIPPED], (unsigned long long)sst[WFG_STAT_SHAPED],
-		(unsigned long long)sst[WFG_STAT_DELAYED],
+		(unsigned long long)cst[WFG_STAT_STRIPPED],
+		(unsigned long long)sst[WFG_STAT_SHAPED], (unsigned long long)sst[WFG_STAT_DELAYED],
 		(unsigned long long)sst[WFG_STAT_STRIPPED]);
 	cr_assert_geq(cst[WFG_STAT_SHAPED], EX_N, "the client padded %llu datagrams",
 		      (unsigned long long)cst[WFG_STAT_SHAPED]);
