@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "attacks/attacks.h"
-#include "attacks/eval.h"
+#include "attacks.h"
+#include "eval.h"
 #include "cli.h"
 #include "dataset.h"
 #include "defend.h"
@@ -530,16 +530,6 @@ static int ev_sides(struct ev_variant *v, const struct wfg_side_cfg *cli,
 	return 0;
 }
 
-static void print_diags(const struct wfg_diags *d)
-{
-	int i;
-
-	for (i = 0; i < d->n; i++)
-		fprintf(stderr, "%s\n", d->d[i].msg);
-	if (d->truncated)
-		fprintf(stderr, "(more errors not shown)\n");
-}
-
 /* The policy file's name without directory and extension. */
 static void policy_name(const char *path, char *buf, size_t len)
 {
@@ -552,17 +542,15 @@ static void policy_name(const char *path, char *buf, size_t len)
 
 static int ev_add_policy(struct ev_run *r, const char *path, struct wfg_compiled_policy *cp)
 {
-	struct wfg_diags diags = { 0 };
 	struct ev_variant *v;
 	char name[128];
 
-	if (wfg_policy_load(path, cp, &diags)) {
-		print_diags(&diags);
+	if (wfg_policy_load_report(path, cp, stderr))
 		return EXIT_BAD;
-	}
 	policy_name(path, name, sizeof(name));
 	v = ev_add(r, name);
-	if (!v || ev_sides(v, &cp->side[WFG_ROLE_CLIENT], &cp->side[WFG_ROLE_SERVER]))
+	if (!v || ev_sides(v, wfg_policy_side(cp, WFG_ROLE_CLIENT),
+			   wfg_policy_side(cp, WFG_ROLE_SERVER)))
 		return wfb_fail(r->cmd, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -1321,7 +1309,6 @@ static int sweep_points(struct ev_run *r, const char *policy, double **vals, con
 	if (!rc && !(text = read_text(policy, &len, err, sizeof(err))))
 		rc = -EINVAL;
 	for (pt = 0; !rc && pt < total; pt++) {
-		struct wfg_diags diags = { 0 };
 		struct ev_variant *v;
 		double pv[EV_MAX_PARAMS];
 		size_t k = pt, off = 0;
@@ -1345,14 +1332,14 @@ static int sweep_points(struct ev_run *r, const char *policy, double **vals, con
 		if (rc)
 			break;
 		snprintf(err, sizeof(err), "%s[%s]", base, name);
-		if (wfg_policy_load_mem(err, out, outlen, cp, &diags)) {
-			print_diags(&diags);
+		if (wfg_policy_load_mem_report(err, out, outlen, cp, stderr)) {
 			snprintf(err, sizeof(err), "%s: the policy rejects the point %s", policy, name);
 			rc = -EINVAL;
 		}
 		free(out);
 		v = rc ? NULL : ev_add(r, name);
-		if (!rc && (!v || ev_sides(v, &cp->side[WFG_ROLE_CLIENT], &cp->side[WFG_ROLE_SERVER])))
+		if (!rc && (!v || ev_sides(v, wfg_policy_side(cp, WFG_ROLE_CLIENT),
+					   wfg_policy_side(cp, WFG_ROLE_SERVER))))
 			rc = -ENOMEM;
 		if (!rc)
 			memcpy(v->pv, pv, sizeof(pv));

@@ -78,10 +78,10 @@ struct player {
 	int fd;
 	const struct wfb_trace *t;
 	uint32_t id;
-	int my_dir;		/* WFB_OUT for the client */
-	size_t next;		/* next packet of the trace to look at for sending */
-	uint64_t start;		/* wall clock of trace time t[0] */
-	uint8_t *seen;		/* per packet: received already */
+	int my_dir;	/* WFB_OUT for the client */
+	size_t next;	/* next packet of the trace to look at for sending */
+	uint64_t start; /* wall clock of trace time t[0] */
+	uint8_t *seen;	/* per packet: received already */
 	const struct wfb_play_opts *o;
 	struct wfb_play_report *r;
 	const struct sockaddr *peer;
@@ -255,9 +255,9 @@ static void grow_rcvbuf(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 }
 
-static int player_init(struct player *p, int fd, const struct wfb_trace *t, uint32_t id,
-		       int my_dir, const struct wfb_play_opts *o, struct wfb_play_report *r,
-		       char *err, size_t errlen)
+static int player_init(struct player *p, int fd, const struct wfb_trace *t, uint32_t id, int my_dir,
+		       const struct wfb_play_opts *o, struct wfb_play_report *r, char *err,
+		       size_t errlen)
 {
 	size_t i;
 
@@ -306,9 +306,8 @@ int wfb_play_client(int fd, const struct sockaddr *peer, socklen_t peerlen,
 }
 
 /* The first datagram of some trace: its id and sender. */
-static int await_start(int fd, struct wfb_play_server *sv, uint64_t wait_ns,
-		       wfb_play_lookup_fn get, void *arg,
-		       uint8_t *buf, size_t *len, struct sockaddr_storage *from,
+static int await_start(int fd, struct wfb_play_server *sv, uint64_t wait_ns, wfb_play_lookup_fn get,
+		       void *arg, uint8_t *buf, size_t *len, struct sockaddr_storage *from,
 		       socklen_t *fromlen, uint32_t *id, const struct wfb_trace **t,
 		       struct wfb_play_report *r, char *err, size_t errlen)
 {
@@ -370,8 +369,8 @@ int wfb_play_server(int fd, struct wfb_play_server *sv, wfb_play_lookup_fn get, 
 	size_t len = 0;
 	int ret;
 
-	ret = await_start(fd, sv, wait_ns, get, arg, buf, &len, &from, &fromlen, id, &t, &early, err,
-			  errlen);
+	ret = await_start(fd, sv, wait_ns, get, arg, buf, &len, &from, &fromlen, id, &t, &early,
+			  err, errlen);
 	if (ret) {
 		*r = early;
 		return ret;

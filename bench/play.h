@@ -28,8 +28,8 @@
 #define WFB_PLAY_MAX 1400 /* the synthetic world's largest datagram */
 
 struct wfb_play_opts {
-	double speed;	  /* trace time / wall time (1 = real time, 2 = twice as fast) */
-	uint64_t idle_ns; /* give up waiting for the peer after this long without a datagram */
+	double speed;	       /* trace time / wall time (1 = real time, 2 = twice as fast) */
+	uint64_t idle_ns;      /* give up waiting for the peer after this long without a datagram */
 	uint32_t unknown_size; /* bytes for packets of unknown size (0 in the trace) */
 };
 

@@ -29,7 +29,8 @@ void wfb_play_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: wfbench play --dataset DIR --peer ADDR:PORT [--trace NAME]... [--speed X]\n"
-		"       wfbench play --dataset DIR --serve [--port PORT] [--bind ADDR] [--count N]\n"
+		"       wfbench play --dataset DIR --serve [--port PORT] [--bind ADDR] [--count "
+		"N]\n"
 		"                    [--wait S]\n"
 		"\n"
 		"Play page loads of a dataset as real UDP traffic between two hosts (e.g. two\n"
@@ -112,8 +113,8 @@ static int parse_peer(const char *s, struct sockaddr_storage *ss, socklen_t *len
 {
 	char host[128];
 	const char *colon = strrchr(s, ':');
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST |
-									  AI_NUMERICSERV };
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
 	struct addrinfo *ai;
 	size_t hl;
 
@@ -260,8 +261,8 @@ static int play_server(const struct play_args *a, struct loaded *l)
 	while (!a->count || played < a->count) {
 		struct wfb_play_report r;
 		uint32_t id;
-		int rc = wfb_play_server(fd, &sv, lookup_trace, l, (uint64_t)(a->wait_s * 1e9),
-					 &id, &o, &r, err, sizeof(err));
+		int rc = wfb_play_server(fd, &sv, lookup_trace, l, (uint64_t)(a->wait_s * 1e9), &id,
+					 &o, &r, err, sizeof(err));
 
 		if (rc == -ETIMEDOUT)
 			break;
@@ -285,11 +286,16 @@ static int play_server(const struct play_args *a, struct loaded *l)
 static int parse_args(int argc, char **argv, struct play_args *a)
 {
 	static const struct option lo[] = {
-		{ "dataset", required_argument, NULL, 'd' }, { "peer", required_argument, NULL, 'p' },
-		{ "trace", required_argument, NULL, 't' },   { "speed", required_argument, NULL, 'x' },
-		{ "serve", no_argument, NULL, 's' },	     { "port", required_argument, NULL, 'P' },
-		{ "bind", required_argument, NULL, 'b' },    { "count", required_argument, NULL, 'n' },
-		{ "wait", required_argument, NULL, 'w' },    { "help", no_argument, NULL, 'h' },
+		{ "dataset", required_argument, NULL, 'd' },
+		{ "peer", required_argument, NULL, 'p' },
+		{ "trace", required_argument, NULL, 't' },
+		{ "speed", required_argument, NULL, 'x' },
+		{ "serve", no_argument, NULL, 's' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	char *end;
@@ -301,10 +307,18 @@ static int parse_args(int argc, char **argv, struct play_args *a)
 		case 'h':
 			wfb_play_usage(stdout);
 			return -1;
-		case 'd': a->dataset = optarg; break;
-		case 'p': a->peer = optarg; break;
-		case 'b': a->bind = optarg; break;
-		case 's': a->serve = true; break;
+		case 'd':
+			a->dataset = optarg;
+			break;
+		case 'p':
+			a->peer = optarg;
+			break;
+		case 'b':
+			a->bind = optarg;
+			break;
+		case 's':
+			a->serve = true;
+			break;
 		case 't':
 			if (a->nnames == PLAY_MAX_TRACES)
 				return PLAY_EXIT_BAD;
@@ -316,8 +330,8 @@ static int parse_args(int argc, char **argv, struct play_args *a)
 		case 'n': {
 			double v = strtod(optarg, &end);
 
-			if (*end || !(v > 0) || ((opt == 'P' || opt == 'n') && (v != (unsigned)v ||
-									       v > 65535))) {
+			if (*end || !(v > 0) ||
+			    ((opt == 'P' || opt == 'n') && (v != (unsigned)v || v > 65535))) {
 				fprintf(stderr, "wfbench play: bad value '%s' for -%c\n", optarg,
 					opt);
 				return PLAY_EXIT_BAD;

@@ -597,16 +597,11 @@ static int cmd_defend(int argc, char **argv)
 		o.policy_name = preset;
 	} else {
 		static struct wfg_compiled_policy cp;
-		struct wfg_diags diags = { 0 };
-		int i;
 
-		if (wfg_policy_load(policy, &cp, &diags)) {
-			for (i = 0; i < diags.n; i++)
-				fprintf(stderr, "%s\n", diags.d[i].msg);
+		if (wfg_policy_load_report(policy, &cp, stderr))
 			return EXIT_BAD;
-		}
-		defend_side[0] = cp.side[WFG_ROLE_CLIENT];
-		defend_side[1] = cp.side[WFG_ROLE_SERVER];
+		defend_side[0] = *wfg_policy_side(&cp, WFG_ROLE_CLIENT);
+		defend_side[1] = *wfg_policy_side(&cp, WFG_ROLE_SERVER);
 		o.policy_name = policy;
 	}
 	if (isatty(STDERR_FILENO)) {

@@ -124,23 +124,21 @@ static int cmd_keys(int argc, char **argv)
 
 /* ---------------------------------------------------------------- policy */
 
-static struct wfg_compiled_policy *load_policy(const char *path, int *code)
+/*
+ * Not inlined: gcc would then bound keys_path by the rest of the struct and
+ * warn that keys_load()'s messages (err, 512 bytes) may be truncated; they may,
+ * as before.
+ */
+__attribute__((noinline)) static struct wfg_compiled_policy *load_policy(const char *path,
+									 int *code)
 {
 	static struct wfg_compiled_policy cp;
-	struct wfg_diags diags = { 0 };
-	int i;
 
-	if (wfg_policy_load(path, &cp, &diags)) {
-		for (i = 0; i < diags.n; i++)
-			fprintf(stderr, "%s\n", diags.d[i].msg);
-		if (diags.truncated)
-			fprintf(stderr, "%s: more errors not shown\n", path);
+	/* the load records the role in the slot too: capture needs to know which side this is */
+	if (wfg_policy_load_report(path, &cp, stderr)) {
 		*code = EXIT_INPUT;
 		return NULL;
 	}
-	wfg_policy_for_role(&cp, cp.role);
-	/* recorded in the slot: capture needs to know which side this host is */
-	cp.dp.role = cp.role == WFG_ROLE_CLIENT ? WFG_DP_ROLE_CLIENT : WFG_DP_ROLE_SERVER;
 	return &cp;
 }
 

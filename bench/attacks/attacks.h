@@ -1,9 +1,67 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The attacks wfbench knows (each in bench/attacks/NAME.c), and the registry. */
+/*
+ * The website-fingerprinting attacks (bench/attacks/): the interface every
+ * attack implements, and the registry of those wfbench knows. Evaluating them
+ * (cross-validation, metrics, exports) is bench/eval/eval.h.
+ *
+ * An attack is two halves an evaluation can drive separately:
+ *   - a feature extractor: one trace -> a fixed-length vector of doubles
+ *     (`nfeatures` of them). Pure, thread-safe, no model needed, so features can
+ *     be computed once per trace and exported for attacks written elsewhere;
+ *   - a classifier: fit on labelled feature vectors, then predict the label of
+ *     one vector. Labels are 0..sites-1 for monitored pages and WFB_UNMON (-1)
+ *     for unmonitored ones (open world). predict() never changes the model, so
+ *     many threads may call it at once.
+ *
+ * Deep attacks (DF, Tik-Tok, RF) fit the same shape: their "features" are the
+ * direction or timing sequence, truncated or padded to a fixed length.
+ *
+ * Errors: functions return 0 or a negative errno and write one line into the
+ * caller's err buffer. Determinism: everything random derives from opts->seed;
+ * the result must not depend on opts->threads.
+ */
 #ifndef WFBENCH_ATTACKS_H
 #define WFBENCH_ATTACKS_H
 
-#include "attack.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trace.h"
+
+struct wfa_opts {
+	uint64_t seed;
+	unsigned threads;   /* worker threads for fit/predict loops; 0 = 1 */
+	bool open_world;    /* training labels include WFB_UNMON */
+	const char *params; /* attack-specific "key=value,key=value" or NULL (defaults) */
+};
+
+struct wfa_attack {
+	const char *name; /* "knn", "cumul", "kfp" */
+	const char *cite; /* the paper, one line */
+	size_t nfeatures;
+	/* out[0..nfeatures-1]; 0 or -EINVAL (a trace the attack cannot use, e.g. empty). */
+	int (*extract)(const struct wfb_trace *t, double *out);
+	/*
+	 * X: n rows of nfeatures (row-major), y: n labels. On success *model owns
+	 * everything it needs (it may keep no pointer into X or y).
+	 */
+	int (*fit)(void **model, const double *X, const int *y, size_t n, const struct wfa_opts *o,
+		   char *err, size_t errlen);
+	/* The predicted label of one row; thread-safe. 0 or -errno. */
+	int (*predict)(const void *model, const double *x, int *label);
+	void (*free)(void *model);
+};
+
+/*
+ * "k=5,trees=1000" -> look up one key. Returns 1 and sets *v when present, 0 when
+ * absent, -EINVAL (message in err) when the value is not a number or a key is
+ * not in `known` (a NULL-terminated list), so typos are caught.
+ */
+int wfa_param(const char *params, const char *const *known, const char *key, double *v, char *err,
+	      size_t errlen);
+
+/* ---------------------------------------------------------------- the registry */
 
 extern const struct wfa_attack wfa_knn;	  /* knn.c: Wang et al., USENIX Security 2014 */
 extern const struct wfa_attack wfa_cumul; /* cumul.c: Panchenko et al., NDSS 2016 */
@@ -14,4 +72,4 @@ const struct wfa_attack *wfa_find(const char *name);
 /* NULL-terminated list of every attack, in a stable order. */
 const struct wfa_attack *const *wfa_all(void);
 
-#endif
+#endif /* WFBENCH_ATTACKS_H */

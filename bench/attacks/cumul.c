@@ -16,7 +16,7 @@
 
 #include "wfguard/core/prng.h"
 
-#include "../dataset.h"
+#include "dataset.h"
 #include "attacks.h"
 
 #define CUMUL_TOTALS 4

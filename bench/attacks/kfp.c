@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../dataset.h"
+#include "dataset.h"
 #include "attacks.h"
 #include "forest.h"
 

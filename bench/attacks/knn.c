@@ -20,7 +20,7 @@
 #include "wfguard/core/prng.h"
 
 #include "err.h"
-#include "../dataset.h"
+#include "dataset.h"
 #include "attacks.h"
 
 /* ---------------------------------------------------------------- features */

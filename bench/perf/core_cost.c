@@ -19,6 +19,7 @@
 #include "core_check.skel.h"
 #include "presets.h"
 #include "core_check.h"
+#include "bpfrun.h"
 #include "zoo.h"
 
 static double now_s(void)
@@ -129,13 +130,12 @@ static int kernel_run(struct core_check_bpf *skel, const struct wfg_check_cmd *c
 		      double *ns)
 {
 	__u8 pkt[64] = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = sizeof(pkt),
-		    .repeat = repeat);
+	struct wfgt_run o = { .in = pkt, .len = sizeof(pkt), .repeat = repeat };
 	__u32 zero = 0;
 
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.check_cmd), &zero, cmd, 0))
 		return -1;
-	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.core_check), &o))
+	if (wfgt_prog_run(bpf_program__fd(skel->progs.core_check), &o))
 		return -1;
 	*ns = o.duration; /* average ns per run, measured by the kernel */
 	return 0;

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "bench_min.skel.h"
+#include "bpfrun.h"
 #include "pkt.h"
 #include "pool.h"
 #include "wfguard.skel.h"
@@ -55,22 +56,23 @@ static void refill(void)
 static double run_pooled(int prog_fd, const uint8_t *frame, size_t n, __u32 mark, int runs,
 			 int pooled)
 {
-	struct __sk_buff ctx = { .mark = mark };
 	uint8_t out[2048];
 	double total = 0;
 	int i;
 
 	for (i = 0; i < runs; i++) {
+		/* afresh each run: the context comes back as the program left it */
+		struct __sk_buff ctx = { .mark = mark };
+		struct wfgt_run o = { .in = frame,
+				      .len = n,
+				      .out = out,
+				      .out_size = sizeof(out),
+				      .skb = mark ? &ctx : NULL,
+				      .repeat = 1 };
+
 		if (pooled && i % 64 == 0)
 			refill();
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)n,
-			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
-
-		if (mark) {
-			o.ctx_in = &ctx;
-			o.ctx_size_in = sizeof(ctx);
-		}
-		if (bpf_prog_test_run_opts(prog_fd, &o))
+		if (wfgt_prog_run(prog_fd, &o))
 			return -1;
 		total += o.duration;
 	}
@@ -79,15 +81,9 @@ static double run_pooled(int prog_fd, const uint8_t *frame, size_t n, __u32 mark
 
 static __u64 stat_sum(struct wfguard_bpf *s, enum wfg_stat st)
 {
-	__u64 vals[512], sum = 0;
-	__u32 k = st;
-	int i, ncpu = libbpf_num_possible_cpus();
+	__u64 sum;
 
-	if (ncpu > 512 || bpf_map_lookup_elem(bpf_map__fd(s->maps.wfg_stats), &k, vals))
-		return 0;
-	for (i = 0; i < ncpu; i++)
-		sum += vals[i];
-	return sum;
+	return wfgt_percpu_sum(bpf_map__fd(s->maps.wfg_stats), (__u32)st, &sum) ? 0 : sum;
 }
 
 static double run(int prog_fd, const uint8_t *frame, size_t n, __u32 mark, int runs)
@@ -100,15 +96,15 @@ static double run(int prog_fd, const uint8_t *frame, size_t n, __u32 mark, int r
 static double run_repeat(int prog_fd, const uint8_t *frame, size_t n, int repeat)
 {
 	uint8_t out[2048];
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)n,
-		    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
-
+	struct wfgt_run o = {
+		.in = frame, .len = n, .out = out, .out_size = sizeof(out), .repeat = repeat
+	};
 	struct timespec t0, t1;
 
 	/* Timed here, not by the kernel: its figure is whole nanoseconds per run,
 	 * too coarse at ~20 ns; one syscall's overhead over 10^6 runs is noise. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (bpf_prog_test_run_opts(prog_fd, &o))
+	if (wfgt_prog_run(prog_fd, &o))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / repeat;
@@ -199,23 +195,21 @@ int main(int argc, char **argv)
 	{
 		uint8_t in[256]; /* frame_build may write past the frame (padding to a minimum) */
 		struct frame_spec cs = fs;
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)n,
-			    .data_out = padded, .data_size_out = sizeof(padded));
+		struct wfgt_run o = {
+			.in = frame, .len = n, .out = padded, .out_size = sizeof(padded)
+		};
 		struct __sk_buff ctx = { .mark = WFG_MARK_CARRIER };
-		LIBBPF_OPTS(bpf_test_run_opts, oc, .data_out = cover,
-			    .data_size_out = sizeof(cover), .ctx_in = &ctx,
-			    .ctx_size_in = sizeof(ctx));
-		size_t cn;
+		struct wfgt_run oc = {
+			.in = in, .out = cover, .out_size = sizeof(cover), .skb = &ctx
+		};
 
-		bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_egress), &o);
-		plen = o.data_size_out;
+		wfgt_prog_run(bpf_program__fd(skel->progs.wfg_egress), &o);
+		plen = o.out_len;
 		cs.payload = zero1;
 		cs.len = 1;
-		cn = frame_build(in, &cs);
-		oc.data_in = in;
-		oc.data_size_in = (__u32)cn;
-		bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_egress), &oc);
-		clen = oc.data_size_out;
+		oc.len = frame_build(in, &cs);
+		wfgt_prog_run(bpf_program__fd(skel->progs.wfg_egress), &oc);
+		clen = oc.out_len;
 	}
 	set_policy(pooled, WFG_SHAPE_PAD_TO);
 	for (k = 0; k < NROWS; k++)

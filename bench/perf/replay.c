@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < n; i++) {
 		wfb_trace_init(&traces[i]);
-		if (wfb_gen_trace(&g, (int)(i / g.instances), (unsigned)(i % g.instances), &traces[i]))
+		if (wfb_gen_trace(&g, (int)(i / g.instances), (unsigned)(i % g.instances),
+				  &traces[i]))
 			return 1;
 		pkts_in += traces[i].n;
 	}
@@ -94,8 +95,8 @@ int main(int argc, char **argv)
 			dt = now_s() - t0;
 			best = dt < best ? dt : best;
 		}
-		printf("  %-12s %14.0f %14zu %10.1f\n", presets[k], (double)pkts_in / best, pkts_out,
-		       best / base);
+		printf("  %-12s %14.0f %14zu %10.1f\n", presets[k], (double)pkts_in / best,
+		       pkts_out, best / base);
 	}
 	for (i = 0; i < n; i++)
 		wfb_trace_free(&traces[i]);

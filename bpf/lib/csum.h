@@ -49,5 +49,4 @@ static __always_inline __u16 csum16_update(__u16 check, __u16 old, __u16 new)
 	return (__u16)~s;
 }
 
-
 #endif /* WFGUARD_BPF_LIB_CSUM_H */

@@ -134,12 +134,27 @@ static inline int wfg_port_index_may_match(const struct wfg_port_index *ix, __u1
 	       (ix->rport_named[rport / 64] >> (rport % 64) & 1);
 }
 
-/* The side a host runs, as the controller records it in the policy slot. */
-enum wfg_dp_role {
-	WFG_DP_ROLE_UNKNOWN = 0, /* written by something other than `wfguard` */
-	WFG_DP_ROLE_CLIENT,
-	WFG_DP_ROLE_SERVER,
+/*
+ * The side a host runs, numbered once: client 0, server 1, also the index of
+ * the side in the controller's and the harness's two-side arrays. What the
+ * policy slot (and capture's options) record is the role + 1, so that 0, a
+ * slot written by something other than `wfguard`, stays "unknown".
+ */
+enum wfg_role {
+	WFG_ROLE_CLIENT = 0,
+	WFG_ROLE_SERVER = 1,
 };
+
+enum wfg_dp_role {
+	WFG_DP_ROLE_UNKNOWN = 0,
+	WFG_DP_ROLE_CLIENT = WFG_ROLE_CLIENT + 1,
+	WFG_DP_ROLE_SERVER = WFG_ROLE_SERVER + 1,
+};
+
+static inline __u32 wfg_dp_role(enum wfg_role role)
+{
+	return (__u32)role + 1;
+}
 
 /* Controller-owned knobs, one array entry. */
 struct wfg_ctl {

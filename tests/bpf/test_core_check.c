@@ -14,27 +14,19 @@
 
 #include "core_check.skel.h"
 #include "core_check.h"
+#include "bpflog.h"
+#include "bpfrun.h"
 #include "zoo.h"
 
 static struct core_check_bpf *skel;
-static char load_log[1 << 16];
-
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	size_t n = strlen(load_log);
-
-	if (level == LIBBPF_DEBUG || n >= sizeof(load_log) - 1)
-		return 0;
-	return vsnprintf(load_log + n, sizeof(load_log) - n, fmt, ap);
-}
 
 static void setup(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("BPF tests need root (BPF_PROG_LOAD, BPF_PROG_TEST_RUN)");
-	libbpf_set_print(quiet_print);
+	wfgt_log_capture();
 	skel = core_check_bpf__open_and_load();
-	cr_assert_not_null(skel, "core_check.bpf.o failed to load:\n%s", load_log);
+	cr_assert_not_null(skel, "core_check.bpf.o failed to load:\n%s", wfgt_log());
 }
 
 static void teardown(void)
@@ -53,14 +45,14 @@ static void put_cfg(const struct wfg_side_cfg *cfg)
 static void kernel_run(const struct wfg_check_cmd *cmd, struct wfg_check_out *out)
 {
 	__u8 pkt[64] = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = pkt, .data_size_in = sizeof(pkt));
+	struct wfgt_run r = { .in = pkt, .len = sizeof(pkt) };
 	__u32 zero = 0;
 	int err;
 
 	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.check_cmd), &zero, cmd, 0), 0);
-	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.core_check), &topts);
+	err = wfgt_prog_run(bpf_program__fd(skel->progs.core_check), &r);
 	cr_assert_eq(err, 0, "test run failed: %s", strerror(errno));
-	cr_assert_eq(topts.retval, 0 /* TC_ACT_OK */);
+	cr_assert_eq(r.retval, 0 /* TC_ACT_OK */);
 	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.check_out), &zero, out), 0);
 	cr_assert_eq(out->status, 0);
 }

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include <linux/pkt_cls.h>
 
+#include "bpfrun.h"
 #include "pkt.h"
 #include "wfguard.skel.h"
 #include "wfguard/flowkey.h"
@@ -37,7 +38,8 @@ static void setup(void)
 	skel = wfguard_bpf__open();
 	cr_assert_not_null(skel);
 	skel->rodata->wfg_test_clock = 1;
-	cr_assert_eq(wfguard_bpf__load(skel), 0, "wfguard.bpf.o failed to load with the test clock");
+	cr_assert_eq(wfguard_bpf__load(skel), 0,
+		     "wfguard.bpf.o failed to load with the test clock");
 	zoo_kitchen_sink(&pol.side);
 	pol.generation = 1;
 	pol.nrules = 1;
@@ -60,8 +62,13 @@ TestSuite(datapath_diff, .init = setup, .fini = teardown);
 static size_t peer_frame(uint8_t *f, __u16 cport, size_t len, int kind, __u64 nonce)
 {
 	static uint8_t pl[1500];
-	struct frame_spec fs = { .family = 4, .proto = 17, .sport = PORT, .dport = cport,
-				 .reverse = 1, .payload = pl, .len = len };
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = PORT,
+				 .dport = cport,
+				 .reverse = 1,
+				 .payload = pl,
+				 .len = len };
 	struct wfg_shim_trailer t;
 	size_t n, i;
 
@@ -88,7 +95,9 @@ Test(datapath_diff, programs_decide_like_the_userspace_core)
 
 	for (seq = 0; seq < 50; seq++) {
 		__u16 cport = (__u16)(20000 + seq);
-		struct wfg_flow_key key = { .family = 4, .lport = htons(cport), .rport = htons(PORT) };
+		struct wfg_flow_key key = { .family = 4,
+					    .lport = htons(cport),
+					    .rport = htons(PORT) };
 		int started = 0;
 
 		memcpy(key.laddr, frame_src4, 4);
@@ -111,55 +120,59 @@ Test(datapath_diff, programs_decide_like_the_userspace_core)
 				started = 1;
 			}
 			if (kind <= 1) {
-				struct frame_spec fs = { .family = 4, .proto = 17, .sport = cport,
-							 .dport = PORT, .payload = in + 1024,
+				struct frame_spec fs = { .family = 4,
+							 .proto = 17,
+							 .sport = cport,
+							 .dport = PORT,
+							 .payload = in + 1024,
 							 .len = len };
 				struct __sk_buff ctx = { 0 };
-				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
-					    .data_size_out = MAXF, .ctx_in = &ctx,
-					    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx,
-					    .ctx_size_out = sizeof(ctx));
+				struct wfgt_run o = {
+					.in = in, .out = out, .out_size = MAXF, .skb = &ctx
+				};
 				const char *why = "";
 				long got;
 
 				memset(in + 1024, (int)r, len);
 				n = frame_build(in, &fs);
-				o.data_size_in = (__u32)n;
-				cr_assert_eq(bpf_prog_test_run_opts(
-						     bpf_program__fd(skel->progs.wfg_egress), &o),
-					     0);
+				o.len = n;
+				cr_assert_eq(
+					wfgt_prog_run(bpf_program__fd(skel->progs.wfg_egress), &o),
+					0);
 				wfg_on_send(&pol.side, &uf, now, (__u32)len + WFG_SHIM_LEN,
 					    WFG_SEND_REAL, 0, &d);
-				got = frame_check_udp(out, o.data_size_out, &why);
+				got = frame_check_udp(out, o.out_len, &why);
 				cr_assert_geq(got, 0, "%s", why);
 				if (d.flags & WFG_DEC_UNSHAPED)
 					cr_assert_eq(got, (long)len);
 				else
-					cr_assert_eq(got, (long)d.pad_to, "seq %d step %d: wire %ld, core %u",
-						     seq, step, got, d.pad_to);
+					cr_assert_eq(got, (long)d.pad_to,
+						     "seq %d step %d: wire %ld, core %u", seq, step,
+						     got, d.pad_to);
 				padded += got > (long)len;
 				cr_assert_eq(ctx.tstamp, d.depart_ns > now ? d.depart_ns : 0,
 					     "seq %d step %d: tstamp", seq, step);
 				delayed += d.depart_ns > now;
 			} else {
-				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
-					    .data_size_out = MAXF);
+				struct wfgt_run o = { .in = in, .out = out, .out_size = MAXF };
 				int pk = kind == 2 ? (int)((r >> 40) % 2) : 2;
 
 				n = peer_frame(in, cport, len, pk, r);
-				o.data_size_in = (__u32)n;
-				cr_assert_eq(bpf_prog_test_run_opts(
-						     bpf_program__fd(skel->progs.wfg_ingress), &o),
-					     0);
+				o.len = n;
+				cr_assert_eq(
+					wfgt_prog_run(bpf_program__fd(skel->progs.wfg_ingress), &o),
+					0);
 				cr_assert_eq(o.retval, pk == 2 ? XDP_DROP : XDP_PASS);
 				wfg_on_recv(&pol.side, &uf, now, pk == 2, &d);
 				recv_pad += pk == 2;
 			}
-			cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.wfg_flows), &key, &kf),
-				     0);
-			cr_assert_eq(memcmp(&kf.st.side, &uf, sizeof(uf)), 0,
-				     "seq %d step %d: kernel flow state differs from the userspace core",
-				     seq, step);
+			cr_assert_eq(
+				bpf_map_lookup_elem(bpf_map__fd(skel->maps.wfg_flows), &key, &kf),
+				0);
+			cr_assert_eq(
+				memcmp(&kf.st.side, &uf, sizeof(uf)), 0,
+				"seq %d step %d: kernel flow state differs from the userspace core",
+				seq, step);
 			(void)zero;
 		}
 	}

@@ -16,6 +16,7 @@
 #include <linux/pkt_cls.h>
 
 #include "generate.h"
+#include "bpfrun.h"
 #include "pkt.h"
 #include "side_build.h"
 #include "replay.h"
@@ -144,8 +145,7 @@ Test(replay_bpf, harness_and_data_path_agree)
 		uint8_t pl[1500] = { 0 }, f[MAXF], outf[MAXF];
 		struct frame_spec fs = { .family = 4, .proto = 17, .payload = pl };
 		struct __sk_buff ctx = { 0 };
-		LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = f, .data_out = outf,
-			    .data_size_out = MAXF);
+		struct wfgt_run t = { .in = f, .out = outf, .out_size = MAXF };
 		const char *why = "";
 		long got;
 		size_t n;
@@ -160,9 +160,8 @@ Test(replay_bpf, harness_and_data_path_agree)
 			fs.dport = CPORT;
 			fs.len = e->len;
 			n = frame_build(f, &fs);
-			t.data_size_in = (__u32)n;
-			cr_assert_eq(bpf_prog_test_run_opts(
-					     bpf_program__fd(skel->progs.wfg_ingress), &t),
+			t.len = n;
+			cr_assert_eq(wfgt_prog_run(bpf_program__fd(skel->progs.wfg_ingress), &t),
 				     0);
 			cr_assert_eq(t.retval, XDP_PASS);
 			recvs++;
@@ -172,15 +171,10 @@ Test(replay_bpf, harness_and_data_path_agree)
 			fs.len = e->op == WFB_LOG_SEND_REAL ? e->len : 1;
 			n = frame_build(f, &fs);
 			ctx.mark = e->op == WFB_LOG_SEND_COVER ? WFG_MARK_CARRIER | e->flags : 0;
-			t.data_size_in = (__u32)n;
-			t.ctx_in = &ctx;
-			t.ctx_size_in = sizeof(ctx);
-			t.ctx_out = &ctx;
-			t.ctx_size_out = sizeof(ctx);
-			cr_assert_eq(
-				bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_egress), &t),
-				0);
-			got = frame_check_udp(outf, t.data_size_out, &why);
+			t.len = n;
+			t.skb = &ctx;
+			cr_assert_eq(wfgt_prog_run(bpf_program__fd(skel->progs.wfg_egress), &t), 0);
+			got = frame_check_udp(outf, t.out_len, &why);
 			cr_assert_geq(got, 0, "event %zu: %s", i, why);
 			if (e->op == WFB_LOG_SEND_REAL && (e->d.flags & WFG_DEC_UNSHAPED))
 				cr_assert_eq(got, (long)e->len, "event %zu: unshaped size", i);

@@ -45,7 +45,9 @@
 #define CPORT 5555
 #define PAD   1000
 
-static char NS_C[32], NS_O[32], NS_S[32];
+static struct wfgt_topo topo;
+#define NS_C topo.c
+#define NS_S topo.s
 static char tmp[PATH_MAX], bin[PATH_MAX], pins[PATH_MAX + 32];
 static char out_buf[1 << 16], err_buf[1 << 16];
 static int bpffs_mounted;
@@ -231,11 +233,6 @@ static void write_policies(void)
 			       "shape:\n  mode: pad_to\n  sizee: 1000\n");
 }
 
-static void cleanup_ns(void)
-{
-	sh("for n in %s %s %s; do ip netns del $n 2>/dev/null; done; true", NS_C, NS_O, NS_S);
-}
-
 static void setup(void)
 {
 	const char *b = getenv("WFGUARD_BIN");
@@ -260,40 +257,17 @@ static void setup(void)
 	strcat(pins, "/wfguard");
 	setenv("WFGUARD_PIN_ROOT", pins, 1);
 
-	snprintf(NS_C, sizeof(NS_C), "wfgcli-c%d", pid);
-	snprintf(NS_O, sizeof(NS_O), "wfgcli-o%d", pid);
-	snprintf(NS_S, sizeof(NS_S), "wfgcli-s%d", pid);
-	netns_root = open("/proc/self/ns/net", O_RDONLY);
-	cleanup_ns();
-	cr_assert_eq(sh("set -e; C=%s; O=%s; S=%s; "
-			"ip netns add $C; ip netns add $O; ip netns add $S; "
-			"ip link add c0 netns $C type veth peer name o0 netns $O; "
-			"ip link add s0 netns $S type veth peer name o1 netns $O; "
-			"ip -n $C addr add 10.78.1.1/24 dev c0; "
-			"ip -n $O addr add 10.78.1.2/24 dev o0; "
-			"ip -n $O addr add 10.78.2.2/24 dev o1; "
-			"ip -n $S addr add 10.78.2.1/24 dev s0; "
-			"for n in $C $O $S; do ip -n $n link set lo up; done; "
-			"ip -n $C link set c0 up; ip -n $S link set s0 up; "
-			"ip -n $O link set o0 up; ip -n $O link set o1 up; "
-			"ip -n $C route add default via 10.78.1.2; "
-			"ip -n $S route add default via 10.78.2.2; "
-			"ip netns exec $O sysctl -qw net.ipv4.ip_forward=1",
-			NS_C, NS_O, NS_S),
-		     0, "could not build the namespaces");
+	wfgt_topo_name(&topo, "wfgcli", 78);
+	netns_save_root();
+	cr_assert_eq(wfgt_topo_create(&topo), 0, "could not build the namespaces");
 	write_policies();
 	cr_assert_eq(wfg(NS_C, "keys generate keys"), 0, "keys: %s", err_buf);
 }
 
 static void teardown(void)
 {
-	if (netns_root >= 0) {
-		setns(netns_root, CLONE_NEWNET);
-		close(netns_root);
-		netns_root = -1;
-	}
-	if (NS_C[0])
-		cleanup_ns();
+	netns_go_home();
+	wfgt_topo_destroy(&topo);
 	if (bpffs_mounted) {
 		char path[PATH_MAX + 8];
 
@@ -395,22 +369,6 @@ static void exchange(struct exchange *x, unsigned first, unsigned n, int gap_us)
 		if (gap_us)
 			usleep((useconds_t)gap_us);
 	}
-}
-
-/* AF_PACKET on the observer's client-facing veth (both directions). */
-static int observer_socket(void)
-{
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
-	int fd, big = 64 << 20;
-
-	enter(NS_O);
-	fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)), 0);
-	sll.sll_ifindex = (int)if_nametoindex("o0");
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
-	enter(NULL);
-	return fd;
 }
 
 /* Client -> server UDP datagrams the observer saw until it was quiet for 100 ms. */
@@ -667,7 +625,7 @@ Test(cli, run_survives_kill_9_and_a_restart_resumes_covers)
 	char log[PATH_MAX + 16];
 	struct stats c0, c1, c2, c3, s3;
 	struct exchange x;
-	int obs = observer_socket(), seen, bad;
+	int obs = wfgt_observer_socket(&topo), seen, bad;
 	pid_t run;
 
 	snprintf(log, sizeof(log), "%s/run.log", tmp);

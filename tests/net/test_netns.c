@@ -32,62 +32,28 @@
 #include "netns.h"
 
 /* Per-process names: tests may run in parallel, each in its own process. */
-static char NS_C[32], NS_O[32], NS_S[32];
+static struct wfgt_topo topo;
+#define NS_C   topo.c
+#define NS_S   topo.s
 #define PORT   4433
 #define N_EACH 5000
 #define PAD    1000
 
-
-static void cleanup(void)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "for n in %s %s %s; do ip netns del $n 2>/dev/null; done; true",
-		 NS_C, NS_O, NS_S);
-	sh("%s", cmd);
-}
-
 static void setup(void)
 {
-	char cmd[2048];
-	int pid = getpid();
-
 	if (geteuid() != 0)
 		cr_skip_test("namespace tests need root");
 	if (sh("command -v ip >/dev/null") != 0)
 		cr_skip_test("iproute2 (ip) is not installed");
-	snprintf(NS_C, sizeof(NS_C), "wfgt-c%d", pid);
-	snprintf(NS_O, sizeof(NS_O), "wfgt-o%d", pid);
-	snprintf(NS_S, sizeof(NS_S), "wfgt-s%d", pid);
-	netns_root = open("/proc/self/ns/net", O_RDONLY);
-	cleanup();
-	snprintf(cmd, sizeof(cmd),
-		 "set -e; C=%s; O=%s; S=%s; "
-		 "ip netns add $C; ip netns add $O; ip netns add $S; "
-		 "ip link add c0 netns $C type veth peer name o0 netns $O; "
-		 "ip link add s0 netns $S type veth peer name o1 netns $O; "
-		 "ip -n $C addr add 10.77.1.1/24 dev c0; "
-		 "ip -n $O addr add 10.77.1.2/24 dev o0; "
-		 "ip -n $O addr add 10.77.2.2/24 dev o1; "
-		 "ip -n $S addr add 10.77.2.1/24 dev s0; "
-		 "for n in $C $O $S; do ip -n $n link set lo up; done; "
-		 "ip -n $C link set c0 up; ip -n $S link set s0 up; "
-		 "ip -n $O link set o0 up; ip -n $O link set o1 up; "
-		 "ip -n $C route add default via 10.77.1.2; "
-		 "ip -n $S route add default via 10.77.2.2; "
-		 "ip netns exec $O sysctl -qw net.ipv4.ip_forward=1",
-		 NS_C, NS_O, NS_S);
-	cr_assert_eq(sh("%s", cmd), 0, "could not build the namespaces");
+	wfgt_topo_name(&topo, "wfgt", 77);
+	netns_save_root();
+	cr_assert_eq(wfgt_topo_create(&topo), 0, "could not build the namespaces");
 }
 
 static void teardown(void)
 {
-	if (netns_root >= 0) {
-		setns(netns_root, CLONE_NEWNET);
-		close(netns_root);
-		netns_root = -1;
-	}
-	cleanup();
+	netns_go_home();
+	wfgt_topo_destroy(&topo);
 }
 
 TestSuite(netns, .init = setup, .fini = teardown, .timeout = 60);
@@ -141,24 +107,6 @@ static struct wfguard_bpf *attach_end(const char *ns, const char *dev, int serve
 	cr_assert_eq(err, 0, "xdp attach: %d", err);
 	enter(NULL);
 	return skel;
-}
-
-/* An AF_PACKET socket on the observer's client-facing veth. ETH_P_ALL: only
- * those see outgoing frames too, i.e. both directions. */
-static int observer_socket(void)
-{
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
-	int fd, big = 64 << 20;
-
-	enter(NS_O);
-	fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
-	cr_assert_geq(fd, 0);
-	/* root may exceed rmem_max: the capture must hold a whole run */
-	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)), 0);
-	sll.sll_ifindex = (int)if_nametoindex("o0");
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
-	enter(NULL);
-	return fd;
 }
 
 /*
@@ -265,7 +213,7 @@ Test(netns, datagrams_arrive_identical_and_the_wire_is_shaped)
 {
 	struct wfguard_bpf *cli, *srv;
 	struct exchange plain, defended;
-	int obs = observer_socket();
+	int obs = wfgt_observer_socket(&topo);
 
 	run_exchange(&plain, obs);
 	cr_assert_eq(plain.corrupt, 0);
@@ -420,7 +368,7 @@ Test(netns, timer_covers_cross_the_wire_and_detach_cleans_up)
 	struct wfg_dp cdp, sdp;
 	char err[256], cmd[256];
 	uint8_t buf[2048];
-	int cfd, sfd, obs = observer_socket(), i, got = 0, wire = 0, wire_bad = 0;
+	int cfd, sfd, obs = wfgt_observer_socket(&topo), i, got = 0, wire = 0, wire_bad = 0;
 
 	pad_after_send_policy(&cpol, 0);
 	pad_after_send_policy(&spol, 1);

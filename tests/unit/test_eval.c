@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Evaluation (bench/attacks/eval.c): stratified folds, confidence intervals,
+ * Evaluation (bench/eval/eval.c): stratified folds, confidence intervals,
  * open-world metrics, the cross-validation driver (with a nearest-centroid toy
  * attack defined here as test scaffolding), exports and the sweep's YAML
  * substitution.
@@ -853,18 +853,18 @@ Test(sweep, substitution_changes_the_compiled_policy)
 		     0, "%s", err);
 	cr_expect_eq(strlen(out), len);
 	compile(out, len, b);
-	cr_expect_neq(a->side[WFG_ROLE_CLIENT].front.max_covers, 100);
-	cr_expect_eq(b->side[WFG_ROLE_CLIENT].front.max_covers, 100);
-	cr_expect_eq(b->side[WFG_ROLE_SERVER].front.max_covers,
-		     a->side[WFG_ROLE_SERVER].front.max_covers);
+	cr_expect_neq(wfg_policy_side(a, WFG_ROLE_CLIENT)->front.max_covers, 100);
+	cr_expect_eq(wfg_policy_side(b, WFG_ROLE_CLIENT)->front.max_covers, 100);
+	cr_expect_eq(wfg_policy_side(b, WFG_ROLE_SERVER)->front.max_covers,
+		     wfg_policy_side(a, WFG_ROLE_SERVER)->front.max_covers);
 	/* a second substitution on the output: a list index inside a flow sequence */
 	cr_assert_eq(
 		wfe_yaml_set(out, len, "shape.buckets.1", "600", &out2, &len2, err, sizeof(err)), 0,
 		"%s", err);
 	compile(out2, len2, b);
-	cr_expect_eq(a->side[WFG_ROLE_SERVER].shape.buckets[1], 512);
-	cr_expect_eq(b->side[WFG_ROLE_SERVER].shape.buckets[1], 600);
-	cr_expect_eq(b->side[WFG_ROLE_CLIENT].front.max_covers, 100);
+	cr_expect_eq(wfg_policy_side(a, WFG_ROLE_SERVER)->shape.buckets[1], 512);
+	cr_expect_eq(wfg_policy_side(b, WFG_ROLE_SERVER)->shape.buckets[1], 600);
+	cr_expect_eq(wfg_policy_side(b, WFG_ROLE_CLIENT)->front.max_covers, 100);
 	free(out);
 	free(out2);
 	/* a value the policy rejects is a policy error, not a sweep error */

@@ -360,8 +360,8 @@ Test(machine, a_full_distribution_pool_is_e2big)
 	cr_assert_geq(st, 0);
 	for (i = 0; i <= WFG_MAX_DISTS && !rc; i++) {
 		/* each a distinct table: uniform on [0, 1000 + i] */
-		a.timeout = (struct wfg_dist_spec){ .kind = WFG_DK_UNIFORM,
-						    .p = { 0, 1000.0 + i } };
+		a.timeout =
+			(struct wfg_dist_spec){ .kind = WFG_DK_UNIFORM, .p = { 0, 1000.0 + i } };
 		rc = wfg_sb_action(&sb, st, &a);
 	}
 	cr_assert_eq(rc, -E2BIG, "after %d distinct tables: %d (%s)", i, rc, sb.err);

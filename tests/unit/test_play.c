@@ -118,9 +118,9 @@ Test(play, a_trace_that_starts_with_the_server_says_hello_first)
 	wfb_trace_init(&t);
 	wfb_trace_push(&t, 0, WFB_IN, 900, WFB_REAL);
 	wfb_trace_push(&t, 1000000, WFB_OUT, 100, WFB_REAL);
-	wfb_trace_push(&t, 2000000, WFB_IN, 3, WFB_REAL);     /* raised to the header */
-	wfb_trace_push(&t, 3000000, WFB_IN, 5000, WFB_REAL);  /* cut to WFB_PLAY_MAX */
-	wfb_trace_push(&t, 4000000, WFB_OUT, 0, WFB_REAL);    /* unknown: 512 */
+	wfb_trace_push(&t, 2000000, WFB_IN, 3, WFB_REAL);    /* raised to the header */
+	wfb_trace_push(&t, 3000000, WFB_IN, 5000, WFB_REAL); /* cut to WFB_PLAY_MAX */
+	wfb_trace_push(&t, 4000000, WFB_OUT, 0, WFB_REAL);   /* unknown: 512 */
 	play(&t, 1.0, &cli, &srv);
 	cr_expect_eq(cli.sent, 2);
 	cr_expect_eq(srv.sent, 3);
@@ -144,7 +144,6 @@ Test(play, filler_depends_on_trace_sequence_and_size)
 	cr_expect_eq(memcmp(a, b, sizeof(a)), 0);
 	cr_expect_eq(a[15], 200); /* size, big-endian */
 }
-
 
 /* A flipped byte and a datagram of another trace must be counted, not taken. */
 Test(play, corrupt_and_stray_datagrams_are_counted_not_taken)
@@ -204,8 +203,9 @@ Test(play, a_server_with_no_client_times_out)
 	int fd = udp_bound(&sa);
 
 	wfb_play_defaults(&o);
-	cr_expect_eq(wfb_play_server(fd, &sv, lookup, &s, 50000000ull, &id, &o, &r, err, sizeof(err)),
-		     -ETIMEDOUT);
+	cr_expect_eq(
+		wfb_play_server(fd, &sv, lookup, &s, 50000000ull, &id, &o, &r, err, sizeof(err)),
+		-ETIMEDOUT);
 	cr_expect(strstr(err, "no trace started"), "%s", err);
 	close(fd);
 }

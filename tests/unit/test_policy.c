@@ -120,16 +120,16 @@ Test(policy, minimal_defaults)
 	cr_assert_str_empty(cp->keys_path);
 	cr_assert_eq(cp->max_flows, 65536);
 	for (s = 0; s < 2; s++) {
-		cr_assert_eq(cp->side[s].nmachines, 0);
-		cr_assert_eq(cp->side[s].shape.mode, WFG_SHAPE_NONE);
-		cr_assert_eq(cp->side[s].shape.max, 0);
-		cr_assert_eq(cp->side[s].cover_size, 0);
-		cr_assert_eq(cp->side[s].front.max_covers, 0);
-		cr_assert_eq(cp->side[s].pace.mode, WFG_PACE_NONE);
-		cr_assert_eq(cp->side[s].max_padding_frac, 0);
-		cr_assert_eq(cp->side[s].max_blocking_frac, 0);
+		cr_assert_eq(wfg_policy_side(cp, s)->nmachines, 0);
+		cr_assert_eq(wfg_policy_side(cp, s)->shape.mode, WFG_SHAPE_NONE);
+		cr_assert_eq(wfg_policy_side(cp, s)->shape.max, 0);
+		cr_assert_eq(wfg_policy_side(cp, s)->cover_size, 0);
+		cr_assert_eq(wfg_policy_side(cp, s)->front.max_covers, 0);
+		cr_assert_eq(wfg_policy_side(cp, s)->pace.mode, WFG_PACE_NONE);
+		cr_assert_eq(wfg_policy_side(cp, s)->max_padding_frac, 0);
+		cr_assert_eq(wfg_policy_side(cp, s)->max_blocking_frac, 0);
 	}
-	cr_assert(side_eq(&cp->dp.side, &cp->side[WFG_ROLE_SERVER]));
+	cr_assert(side_eq(&cp->dp.side, wfg_policy_side(cp, WFG_ROLE_SERVER)));
 	cr_assert(strstr(cp->summary, "role: server"), "%s", cp->summary);
 }
 
@@ -141,7 +141,7 @@ Test(policy, match_rules)
 
 	load_ok(GOOD "match.yaml");
 	cr_assert_eq(cp->role, WFG_ROLE_CLIENT);
-	cr_assert(side_eq(&cp->dp.side, &cp->side[WFG_ROLE_CLIENT]));
+	cr_assert(side_eq(&cp->dp.side, wfg_policy_side(cp, WFG_ROLE_CLIENT)));
 	cr_assert_eq(cp->dp.nrules, 4);
 	cr_assert_eq(r[0].family, 4);
 	cr_assert_arr_eq(r[0].local, v4_10, 16);
@@ -194,25 +194,25 @@ Test(policy, shape_modes)
 
 	load_ok(GOOD "shape-pad-to.yaml");
 	for (s = 0; s < 2; s++) {
-		cr_assert_eq(cp->side[s].shape.mode, WFG_SHAPE_PAD_TO);
-		cr_assert_eq(cp->side[s].shape.size, 1200);
-		cr_assert_eq(cp->side[s].shape.max, 1300);
-		cr_assert_eq(cp->side[s].cover_size, 1000);
+		cr_assert_eq(wfg_policy_side(cp, s)->shape.mode, WFG_SHAPE_PAD_TO);
+		cr_assert_eq(wfg_policy_side(cp, s)->shape.size, 1200);
+		cr_assert_eq(wfg_policy_side(cp, s)->shape.max, 1300);
+		cr_assert_eq(wfg_policy_side(cp, s)->cover_size, 1000);
 	}
 	load_ok(GOOD "shape-multiple.yaml");
-	cr_assert_eq(cp->side[0].shape.mode, WFG_SHAPE_MULTIPLE);
-	cr_assert_eq(cp->side[0].shape.size, 512);
-	cr_assert_eq(cp->side[1].shape.size, 512);
+	cr_assert_eq(wfg_policy_side(cp, 0)->shape.mode, WFG_SHAPE_MULTIPLE);
+	cr_assert_eq(wfg_policy_side(cp, 0)->shape.size, 512);
+	cr_assert_eq(wfg_policy_side(cp, 1)->shape.size, 512);
 	load_ok(GOOD "shape-padme.yaml");
-	cr_assert_eq(cp->side[0].shape.mode, WFG_SHAPE_PADME);
-	cr_assert_eq(cp->side[1].shape.mode, WFG_SHAPE_PADME);
+	cr_assert_eq(wfg_policy_side(cp, 0)->shape.mode, WFG_SHAPE_PADME);
+	cr_assert_eq(wfg_policy_side(cp, 1)->shape.mode, WFG_SHAPE_PADME);
 	load_ok(GOOD "shape-random.yaml");
-	cr_assert_eq(cp->side[1].shape.mode, WFG_SHAPE_RANDOM);
-	cr_assert_eq(cp->side[1].shape.lo, 300);
-	cr_assert_eq(cp->side[1].shape.hi, 1400);
+	cr_assert_eq(wfg_policy_side(cp, 1)->shape.mode, WFG_SHAPE_RANDOM);
+	cr_assert_eq(wfg_policy_side(cp, 1)->shape.lo, 300);
+	cr_assert_eq(wfg_policy_side(cp, 1)->shape.hi, 1400);
 	load_ok(GOOD "shape-limit-only.yaml");
-	cr_assert_eq(cp->side[0].shape.mode, WFG_SHAPE_NONE);
-	cr_assert_eq(cp->side[0].shape.max, 1400);
+	cr_assert_eq(wfg_policy_side(cp, 0)->shape.mode, WFG_SHAPE_NONE);
+	cr_assert_eq(wfg_policy_side(cp, 0)->shape.max, 1400);
 }
 
 Test(policy, shape_buckets)
@@ -222,10 +222,10 @@ Test(policy, shape_buckets)
 
 	load_ok(GOOD "shape-buckets.yaml");
 	for (s = 0; s < 2; s++) {
-		cr_assert_eq(cp->side[s].shape.mode, WFG_SHAPE_BUCKETS);
-		cr_assert_eq(cp->side[s].shape.nbuckets, 8);
-		cr_assert_arr_eq(cp->side[s].shape.buckets, want, sizeof(want));
-		cr_assert_eq(cp->side[s].shape.max, 1452);
+		cr_assert_eq(wfg_policy_side(cp, s)->shape.mode, WFG_SHAPE_BUCKETS);
+		cr_assert_eq(wfg_policy_side(cp, s)->shape.nbuckets, 8);
+		cr_assert_arr_eq(wfg_policy_side(cp, s)->shape.buckets, want, sizeof(want));
+		cr_assert_eq(wfg_policy_side(cp, s)->shape.max, 1452);
 	}
 }
 
@@ -235,13 +235,15 @@ Test(policy, side_limits)
 
 	load_ok(GOOD "limits.yaml");
 	for (s = 0; s < 2; s++) {
-		cr_assert_eq(cp->side[s].max_padding_frac, 16384, "0.25 in Q16");
-		cr_assert_eq(cp->side[s].max_blocking_frac, 1, "0: the smallest fraction");
-		cr_assert_eq(cp->side[s].nmachines, s == WFG_ROLE_SERVER ? 2 : 1);
-		cr_assert_eq(cp->side[s].machines[0].allowed_padding_packets, 10);
-		cr_assert_eq(cp->side[s].machines[0].max_padding_frac, 0, "omitted: no limit");
+		cr_assert_eq(wfg_policy_side(cp, s)->max_padding_frac, 16384, "0.25 in Q16");
+		cr_assert_eq(wfg_policy_side(cp, s)->max_blocking_frac, 1,
+			     "0: the smallest fraction");
+		cr_assert_eq(wfg_policy_side(cp, s)->nmachines, s == WFG_ROLE_SERVER ? 2 : 1);
+		cr_assert_eq(wfg_policy_side(cp, s)->machines[0].allowed_padding_packets, 10);
+		cr_assert_eq(wfg_policy_side(cp, s)->machines[0].max_padding_frac, 0,
+			     "omitted: no limit");
 	}
-	cr_assert_eq(cp->side[WFG_ROLE_SERVER].machines[1].allowed_blocked_us, 5000);
+	cr_assert_eq(wfg_policy_side(cp, WFG_ROLE_SERVER)->machines[1].allowed_blocked_us, 5000);
 }
 
 Test(policy, machine_frac_zero_is_smallest)
@@ -250,8 +252,8 @@ Test(policy, machine_frac_zero_is_smallest)
 		    "      limits: {allowed_padding_packets: 5, max_padding_frac: 0}\n"
 		    "      states:\n        - {name: a, on: {normal_sent: b}}\n"
 		    "        - {name: b, action: {type: padding}}\n");
-	cr_assert_eq(cp->side[0].machines[0].allowed_padding_packets, 5);
-	cr_assert_eq(cp->side[0].machines[0].max_padding_frac, 1);
+	cr_assert_eq(wfg_policy_side(cp, 0)->machines[0].allowed_padding_packets, 5);
+	cr_assert_eq(wfg_policy_side(cp, 0)->machines[0].max_padding_frac, 1);
 }
 
 Test(policy, preset_front)
@@ -259,16 +261,17 @@ Test(policy, preset_front)
 	int s;
 
 	load_ok(GOOD "preset-front.yaml");
-	cr_assert_eq(cp->side[WFG_ROLE_CLIENT].front.max_covers, 100);
-	cr_assert_eq(cp->side[WFG_ROLE_SERVER].front.max_covers, 2500);
+	cr_assert_eq(wfg_policy_side(cp, WFG_ROLE_CLIENT)->front.max_covers, 100);
+	cr_assert_eq(wfg_policy_side(cp, WFG_ROLE_SERVER)->front.max_covers, 2500);
 	for (s = 0; s < 2; s++) {
-		const struct wfg_front_cfg *f = &cp->side[s].front;
+		const struct wfg_front_cfg *f = &wfg_policy_side(cp, s)->front;
 
 		cr_assert_eq(f->window_min_ns, 500000000ull);
 		cr_assert_eq(f->window_max_ns, 7250000000ull);
 		cr_assert_lt(f->exp_table, WFG_MAX_DISTS, "Exp(1) table built");
-		cr_assert_eq(cp->side[s].cover_size, 1400, "FRONT's default cover size");
-		cr_assert_eq(cp->side[s].nmachines, 0);
+		cr_assert_eq(wfg_policy_side(cp, s)->cover_size, 1400,
+			     "FRONT's default cover size");
+		cr_assert_eq(wfg_policy_side(cp, s)->nmachines, 0);
 	}
 }
 
@@ -280,20 +283,20 @@ Test(policy, preset_defaults_from_the_paper)
 	wfg_front_defaults(&p);
 	load_ok(GOOD "preset-defaults.yaml");
 	for (s = 0; s < 2; s++) {
-		cr_assert_eq(cp->side[s].front.max_covers, s ? p.n_server : p.n_client);
-		cr_assert_eq(cp->side[s].front.window_min_ns, (__u64)(p.w_min * 1e9));
-		cr_assert_eq(cp->side[s].front.window_max_ns, (__u64)(p.w_max * 1e9));
+		cr_assert_eq(wfg_policy_side(cp, s)->front.max_covers, s ? p.n_server : p.n_client);
+		cr_assert_eq(wfg_policy_side(cp, s)->front.window_min_ns, (__u64)(p.w_min * 1e9));
+		cr_assert_eq(wfg_policy_side(cp, s)->front.window_max_ns, (__u64)(p.w_max * 1e9));
 	}
-	cr_assert_eq(cp->side[0].front.max_covers, 1700);
+	cr_assert_eq(wfg_policy_side(cp, 0)->front.max_covers, 1700);
 }
 
 Test(policy, preset_per_side)
 {
 	load_ok(GOOD "preset-side.yaml");
-	cr_assert_eq(cp->side[WFG_ROLE_SERVER].front.max_covers, 800);
-	cr_assert_eq(cp->side[WFG_ROLE_SERVER].front.window_max_ns, 14000000000ull);
-	cr_assert_eq(cp->side[WFG_ROLE_CLIENT].front.max_covers, 50);
-	cr_assert_eq(cp->side[WFG_ROLE_CLIENT].front.window_max_ns, 3000000000ull);
+	cr_assert_eq(wfg_policy_side(cp, WFG_ROLE_SERVER)->front.max_covers, 800);
+	cr_assert_eq(wfg_policy_side(cp, WFG_ROLE_SERVER)->front.window_max_ns, 14000000000ull);
+	cr_assert_eq(wfg_policy_side(cp, WFG_ROLE_CLIENT)->front.max_covers, 50);
+	cr_assert_eq(wfg_policy_side(cp, WFG_ROLE_CLIENT)->front.window_max_ns, 3000000000ull);
 }
 
 Test(policy, preset_tamaraw)
@@ -301,10 +304,11 @@ Test(policy, preset_tamaraw)
 	int s;
 
 	load_ok(GOOD "preset-tamaraw.yaml");
-	cr_assert_eq(cp->side[WFG_ROLE_CLIENT].pace.interval_ns, 50000000ull, "rho_out");
-	cr_assert_eq(cp->side[WFG_ROLE_SERVER].pace.interval_ns, 10000000ull, "rho_in");
+	cr_assert_eq(wfg_policy_side(cp, WFG_ROLE_CLIENT)->pace.interval_ns, 50000000ull,
+		     "rho_out");
+	cr_assert_eq(wfg_policy_side(cp, WFG_ROLE_SERVER)->pace.interval_ns, 10000000ull, "rho_in");
 	for (s = 0; s < 2; s++) {
-		const struct wfg_side_cfg *c = &cp->side[s];
+		const struct wfg_side_cfg *c = wfg_policy_side(cp, s);
 
 		cr_assert_eq(c->pace.mode, WFG_PACE_CONSTANT);
 		cr_assert_eq(c->pace.pad_multiple, 50);
@@ -322,7 +326,7 @@ Test(policy, preset_buflo)
 
 	load_ok(GOOD "preset-buflo.yaml");
 	for (s = 0; s < 2; s++) {
-		const struct wfg_side_cfg *c = &cp->side[s];
+		const struct wfg_side_cfg *c = wfg_policy_side(cp, s);
 
 		cr_assert_eq(c->pace.mode, WFG_PACE_CONSTANT);
 		cr_assert_eq(c->pace.interval_ns, 10000000ull);
@@ -336,8 +340,8 @@ Test(policy, preset_regulator)
 	const struct wfg_side_cfg *srv, *cli;
 
 	load_ok(GOOD "preset-regulator.yaml");
-	srv = &cp->side[WFG_ROLE_SERVER];
-	cli = &cp->side[WFG_ROLE_CLIENT];
+	srv = wfg_policy_side(cp, WFG_ROLE_SERVER);
+	cli = wfg_policy_side(cp, WFG_ROLE_CLIENT);
 	cr_assert_eq(srv->pace.mode, WFG_PACE_DECAY);
 	cr_assert_eq(srv->pace.interval_at[0], 10000000ull, "1/R");
 	cr_assert_eq(srv->pace.cover_budget, 1000);
@@ -356,8 +360,8 @@ Test(policy, maybenot_strings)
 	const struct wfg_state *st;
 
 	load_ok(GOOD "maybenot.yaml");
-	cli = &cp->side[WFG_ROLE_CLIENT];
-	srv = &cp->side[WFG_ROLE_SERVER];
+	cli = wfg_policy_side(cp, WFG_ROLE_CLIENT);
+	srv = wfg_policy_side(cp, WFG_ROLE_SERVER);
 	cr_assert_eq(cli->nmachines, 1);
 	cr_assert_eq(cli->machines[0].state_count, 2);
 	cr_assert_eq(cli->machines[0].allowed_padding_packets, ~0ull);
@@ -377,8 +381,8 @@ Test(policy, presets_strings_and_machines_mixed)
 	const struct wfg_side_cfg *cli, *srv;
 
 	load_ok(GOOD "mixed.yaml");
-	cli = &cp->side[WFG_ROLE_CLIENT];
-	srv = &cp->side[WFG_ROLE_SERVER];
+	cli = wfg_policy_side(cp, WFG_ROLE_CLIENT);
+	srv = wfg_policy_side(cp, WFG_ROLE_SERVER);
 	cr_assert_eq(cli->nmachines, 4, "regulator, inline, two strings");
 	cr_assert_eq(cli->machines[0].state_count, 4);
 	cr_assert_eq(cli->machines[1].state_count, 2);
@@ -400,7 +404,7 @@ Test(policy, machine_every_part)
 
 	load_ok(GOOD "machine-full.yaml");
 	for (s = 0; s < 2; s++) {
-		const struct wfg_side_cfg *c = &cp->side[s];
+		const struct wfg_side_cfg *c = wfg_policy_side(cp, s);
 		const struct wfg_machine_cfg *mc = &c->machines[0];
 		const struct wfg_state *st;
 
@@ -468,13 +472,14 @@ Test(policy, machine_every_part)
 		cr_assert_eq(st->action.flags, WFG_CANCEL_ACTION | WFG_CANCEL_INTERNAL);
 		cr_assert_eq(trans(c, st, WFG_EV_NORMAL_SENT, 0)->target, WFG_STATE_END);
 	}
-	cr_assert_eq(state(&cp->side[WFG_ROLE_SERVER], 1, 0)->action.flags, WFG_CANCEL_INTERNAL);
-	cr_assert_eq(cp->side[WFG_ROLE_SERVER].machines[1].max_padding_frac, 0);
+	cr_assert_eq(state(wfg_policy_side(cp, WFG_ROLE_SERVER), 1, 0)->action.flags,
+		     WFG_CANCEL_INTERNAL);
+	cr_assert_eq(wfg_policy_side(cp, WFG_ROLE_SERVER)->machines[1].max_padding_frac, 0);
 }
 
 Test(policy, maybenot_action_names)
 {
-	const struct wfg_side_cfg *c = &cp->side[0];
+	const struct wfg_side_cfg *c = wfg_policy_side(cp, 0);
 
 	load_mem_ok("version: 1\nmatch: [{}]\ndefence:\n  - machine:\n      states:\n"
 		    "        - {name: a, on: {normal_sent: b}}\n"
@@ -495,7 +500,7 @@ Test(policy, machine_every_distribution)
 	int i;
 
 	load_ok(GOOD "machine-dists.yaml");
-	c = &cp->side[0];
+	c = wfg_policy_side(cp, 0);
 	cr_assert_eq(c->machines[0].state_count, WFG_DK_COUNT);
 	for (i = 0; i < WFG_DK_COUNT; i++) {
 		const struct wfg_state *st = state(c, 0, i);
@@ -516,9 +521,9 @@ Test(policy, yaml_features)
 	cr_assert(!memcmp(&cp->dp.rules[0], &cp->dp.rules[1], sizeof(cp->dp.rules[0])),
 		  "an alias repeats its anchor");
 	cr_assert_eq(cp->dp.rules[1].lport_lo, 443);
-	cr_assert_eq(cp->side[0].shape.nbuckets, 2);
-	cr_assert_eq(cp->side[0].nmachines, 1, "'defense' is 'defence'");
-	cr_assert_eq(state(&cp->side[0], 0, 0)->action.flags, WFG_ACT_F_BYPASS);
+	cr_assert_eq(wfg_policy_side(cp, 0)->shape.nbuckets, 2);
+	cr_assert_eq(wfg_policy_side(cp, 0)->nmachines, 1, "'defense' is 'defence'");
+	cr_assert_eq(state(wfg_policy_side(cp, 0), 0, 0)->action.flags, WFG_ACT_F_BYPASS);
 }
 
 Test(policy, good_corpus_compiles)
@@ -563,8 +568,8 @@ Test(policy, default_example)
 	load_ok("examples/policies/default.yaml");
 	cr_assert_eq(cp->role, WFG_ROLE_SERVER);
 	cr_assert_eq(cp->dp.nrules, 2);
-	cr_assert_eq(cp->side[1].shape.mode, WFG_SHAPE_BUCKETS);
-	cr_assert_eq(cp->side[1].front.max_covers, 1700);
+	cr_assert_eq(wfg_policy_side(cp, 1)->shape.mode, WFG_SHAPE_BUCKETS);
+	cr_assert_eq(wfg_policy_side(cp, 1)->front.max_covers, 1700);
 	cr_assert(strstr(cp->summary, "server side (this host)"), "%s", cp->summary);
 	cr_assert(strstr(cp->summary, "buckets 256/512/1024/1452"), "%s", cp->summary);
 }
@@ -572,10 +577,10 @@ Test(policy, default_example)
 Test(policy, for_role_switches_the_side)
 {
 	load_ok("examples/policies/front.yaml");
-	cr_assert(side_eq(&cp->dp.side, &cp->side[WFG_ROLE_SERVER]));
+	cr_assert(side_eq(&cp->dp.side, wfg_policy_side(cp, WFG_ROLE_SERVER)));
 	wfg_policy_for_role(cp, WFG_ROLE_CLIENT);
 	cr_assert_eq(cp->role, WFG_ROLE_CLIENT);
-	cr_assert(side_eq(&cp->dp.side, &cp->side[WFG_ROLE_CLIENT]));
+	cr_assert(side_eq(&cp->dp.side, wfg_policy_side(cp, WFG_ROLE_CLIENT)));
 }
 
 /* ---------------------------------------------------------------- bad corpus */

@@ -20,16 +20,11 @@
 #include <zlib.h>
 
 #include "err.h"
+#include "events.h"
 #include "maybenot.h"
 
 #define MIN_STATE_BYTES 16 /* 3 None options + 13 None options */
 #define MIN_TRANS_BYTES 5  /* 1-byte varint + f32 */
-
-static const char *const ev_names[WFG_EV_COUNT] = {
-	"NormalRecv", "PaddingRecv",   "TunnelRecv",  "NormalSent",   "PaddingSent",
-	"TunnelSent", "BlockingBegin", "BlockingEnd", "LimitReached", "CounterZero",
-	"TimerBegin", "TimerEnd",      "Signal",
-};
 
 static const char *const act_names[] = {
 	[WFG_ACT_NONE] = "none",
@@ -41,7 +36,7 @@ static const char *const act_names[] = {
 
 const char *wfg_mb_event_name(unsigned ev)
 {
-	return ev < WFG_EV_COUNT ? ev_names[ev] : NULL;
+	return wfg_event_name(ev);
 }
 
 /* ---------------------------------------------------------------- base64 */
@@ -457,6 +452,7 @@ static int rd_counter(struct rd *r, struct wfg_mb_counter *c)
 static int rd_state(struct rd *r, __u32 si, struct wfg_mb_state *st)
 {
 	char what[48];
+	float prob;
 	int some, i;
 	__u32 ev;
 
@@ -486,7 +482,7 @@ static int rd_state(struct rd *r, __u32 si, struct wfg_mb_state *st)
 		__u64 n, k, target;
 		size_t at;
 
-		snprintf(r->ctx, sizeof(r->ctx), "state %u, %s", si, ev_names[ev]);
+		snprintf(r->ctx, sizeof(r->ctx), "state %u, %s", si, wfg_event_name(ev));
 		if (rd_option(r, &some, "transitions"))
 			return -EINVAL;
 		if (!some)
@@ -514,8 +510,9 @@ static int rd_state(struct rd *r, __u32 si, struct wfg_mb_state *st)
 				return -EINVAL;
 			st->trans[ev][k].target = target;
 			snprintf(what, sizeof(what), "probability %llu", (unsigned long long)k);
-			if (rd_f32(r, &st->trans[ev][k].prob, what))
+			if (rd_f32(r, &prob, what))
 				return -EINVAL;
+			st->trans[ev][k].prob = prob;
 		}
 	}
 	r->ctx[0] = 0;
@@ -636,7 +633,7 @@ static int validate(const struct wfg_mb_machine *m, const struct rd *r, char *er
 						k ? "counter B" : "counter A", err, errlen);
 		for (ev = 0; ev < WFG_EV_COUNT && !rc; ev++) {
 			const struct wfg_mb_trans *t = st->trans[ev];
-			const char *evn = ev_names[ev];
+			const char *evn = wfg_event_name(ev);
 			float sum = 0.0f;
 
 			if (r->empty_state == (long)si && r->empty_event == (int)ev) {
@@ -678,7 +675,7 @@ static int validate(const struct wfg_mb_machine *m, const struct rd *r, char *er
 						     si, evn, (double)t[k].prob, tname);
 					break;
 				}
-				sum += t[k].prob;
+				sum += (float)t[k].prob; /* in f32, as Maybenot */
 			}
 			for (k = 0; k < st->ntrans[ev]; k++) {
 				__u64 tg = t[k].target;
@@ -787,51 +784,112 @@ __attribute__((format(printf, 3, 4))) static int sb_fail(struct wfg_side_builder
 }
 
 /*
- * Put "Maybenot state N: " in front of the builder's reason. Its capacity errors
+ * Put "Maybenot state N: " in front of the builder's reason (nothing for a
+ * policy's machine, whose caller names the element). Its capacity errors
  * ("too many ...") are E2BIG; mapped here too for the paths that return EINVAL.
  */
-static int sb_context(struct wfg_side_builder *sb, __u32 si, int rc)
+static int sb_context(struct wfg_side_builder *sb, const char *who, __u32 si, int rc)
 {
 	char tmp[sizeof(sb->err)];
 
 	if (!strncmp(sb->err, "too many ", 9))
 		rc = -E2BIG;
-	if (snprintf(tmp, sizeof(tmp), "Maybenot state %u: %s", si, sb->err) >= 0)
+	if (who && snprintf(tmp, sizeof(tmp), "%s state %u: %s", who, si, sb->err) >= 0)
 		memcpy(sb->err, tmp, sizeof(tmp));
 	return rc;
 }
 
-int wfg_mb_add(struct wfg_side_builder *sb, const struct wfg_mb_machine *m)
+/* What one side of the core holds, checked up front so that the reason names the machine. */
+static int check_fits(struct wfg_side_builder *sb, const char *who, const struct wfg_mb_machine *m)
 {
-	__u32 si, ev, k, total = 0;
-	int mi, rc;
+	__u32 si, ev, total = 0;
 
-	if (sb->failed)
-		return -EINVAL;
-	if (!m || !m->nstates)
-		return sb_fail(sb, EINVAL, "Maybenot machine has no states");
 	if ((__u64)sb->nstates + m->nstates > WFG_MAX_STATES)
 		return sb_fail(sb, E2BIG,
-			       "Maybenot machine has %u states; one side of the core holds at "
+			       "%s machine has %u states; one side of the core holds at "
 			       "most %d in all its machines (%u already used)",
-			       m->nstates, WFG_MAX_STATES, sb->nstates);
+			       who, m->nstates, WFG_MAX_STATES, sb->nstates);
 	for (si = 0; si < m->nstates; si++) {
 		for (ev = 0; ev < WFG_EV_COUNT; ev++) {
 			__u32 n = m->states[si].ntrans[ev];
 
 			if (n > WFG_MAX_TARGETS)
 				return sb_fail(sb, E2BIG,
-					       "Maybenot state %u, %s: %u targets; the core "
+					       "%s state %u, %s: %u targets; the core "
 					       "allows at most %d per event",
-					       si, ev_names[ev], n, WFG_MAX_TARGETS);
+					       who, si, wfg_event_name(ev), n, WFG_MAX_TARGETS);
 			total += n;
 		}
 	}
 	if ((__u64)sb->npending + total > WFG_MAX_TRANS)
 		return sb_fail(sb, E2BIG,
-			       "Maybenot machine has %u transitions; one side of the core holds "
+			       "%s machine has %u transitions; one side of the core holds "
 			       "at most %d (%u already used)",
-			       total, WFG_MAX_TRANS, sb->npending);
+			       who, total, WFG_MAX_TRANS, sb->npending);
+	return 0;
+}
+
+static __u32 core_target(__u64 t)
+{
+	return t == WFG_MB_STATE_END	  ? WFG_STATE_END
+	       : t == WFG_MB_STATE_SIGNAL ? WFG_STATE_SIGNAL
+					  : (__u32)t;
+}
+
+/* Action, counters and transitions of state si (the builder's state index too). */
+static int add_state(struct wfg_side_builder *sb, const char *who, const struct wfg_mb_machine *m,
+		     __u32 si)
+{
+	const struct wfg_mb_state *st = &m->states[si];
+	__u32 ev, k;
+	int rc;
+
+	if (st->action) {
+		rc = wfg_sb_action(sb, (int)si, st->action);
+		if (rc < 0)
+			return sb_context(sb, who, si, rc);
+	}
+	for (k = 0; k < 2; k++) {
+		const struct wfg_mb_counter *c = st->counter[k];
+
+		if (!c)
+			continue;
+		rc = wfg_sb_counter(sb, (int)si, (int)k, c->op, c->copy,
+				    c->has_dist ? &c->dist : NULL);
+		if (rc < 0)
+			return sb_context(sb, who, si, rc);
+	}
+	for (ev = 0; ev < WFG_EV_COUNT; ev++) {
+		for (k = 0; k < st->ntrans[ev]; k++) {
+			__u64 t = st->trans[ev][k].target;
+
+			if (t >= m->nstates && t != WFG_MB_STATE_END && t != WFG_MB_STATE_SIGNAL)
+				return sb_fail(sb, EINVAL,
+					       "%s%sstate %u, %s: target %llu does not exist",
+					       who ? who : "", who ? " " : "", si,
+					       wfg_event_name(ev), (unsigned long long)t);
+			/* the builder's reasons name the state (same index) */
+			rc = wfg_sb_trans(sb, (int)si, (enum wfg_event)ev, core_target(t),
+					  st->trans[ev][k].prob);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int wfg_machine_add(struct wfg_side_builder *sb, const struct wfg_mb_machine *m, const char *who)
+{
+	__u32 si;
+	int mi, rc;
+
+	if (sb->failed)
+		return -EINVAL;
+	if (!m || !m->nstates)
+		return sb_fail(sb, EINVAL, "%s%smachine has no states", who ? who : "",
+			       who ? " " : "");
+	if (who && check_fits(sb, who, m))
+		return -E2BIG;
 	mi = wfg_sb_machine(sb, &m->limits);
 	if (mi < 0)
 		return mi;
@@ -841,45 +899,16 @@ int wfg_mb_add(struct wfg_side_builder *sb, const struct wfg_mb_machine *m)
 			return rc;
 	}
 	for (si = 0; si < m->nstates; si++) {
-		const struct wfg_mb_state *st = &m->states[si];
-
-		if (st->action) {
-			rc = wfg_sb_action(sb, (int)si, st->action);
-			if (rc < 0)
-				return sb_context(sb, si, rc);
-		}
-		for (k = 0; k < 2; k++) {
-			const struct wfg_mb_counter *c = st->counter[k];
-
-			if (!c)
-				continue;
-			rc = wfg_sb_counter(sb, (int)si, (int)k, c->op, c->copy,
-					    c->has_dist ? &c->dist : NULL);
-			if (rc < 0)
-				return sb_context(sb, si, rc);
-		}
-		for (ev = 0; ev < WFG_EV_COUNT; ev++) {
-			for (k = 0; k < st->ntrans[ev]; k++) {
-				__u64 t = st->trans[ev][k].target;
-				__u32 target = t == WFG_MB_STATE_END	  ? WFG_STATE_END
-					       : t == WFG_MB_STATE_SIGNAL ? WFG_STATE_SIGNAL
-									  : (__u32)t;
-
-				if (t >= m->nstates && t != WFG_MB_STATE_END &&
-				    t != WFG_MB_STATE_SIGNAL)
-					return sb_fail(sb, EINVAL,
-						       "Maybenot state %u, %s: target %llu does "
-						       "not exist",
-						       si, ev_names[ev], (unsigned long long)t);
-				/* the builder's reasons name the state (same index) */
-				rc = wfg_sb_trans(sb, (int)si, (enum wfg_event)ev, target,
-						  (double)st->trans[ev][k].prob);
-				if (rc < 0)
-					return rc;
-			}
-		}
+		rc = add_state(sb, who, m, si);
+		if (rc < 0)
+			return rc;
 	}
 	return mi;
+}
+
+int wfg_mb_add(struct wfg_side_builder *sb, const struct wfg_mb_machine *m)
+{
+	return wfg_machine_add(sb, m, "Maybenot");
 }
 
 /* ---------------------------------------------------------------- printing */
@@ -992,7 +1021,7 @@ void wfg_mb_print(FILE *f, const struct wfg_mb_machine *m)
 		for (ev = 0; ev < WFG_EV_COUNT; ev++) {
 			if (!st->ntrans[ev])
 				continue;
-			fprintf(f, "; %s ->", ev_names[ev]);
+			fprintf(f, "; %s ->", wfg_event_name(ev));
 			for (k = 0; k < st->ntrans[ev]; k++) {
 				const struct wfg_mb_trans *t = &st->trans[ev][k];
 				char tname[24];

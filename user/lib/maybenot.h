@@ -35,7 +35,7 @@
 
 struct wfg_mb_trans {
 	__u64 target; /* state index, WFG_MB_STATE_END or WFG_MB_STATE_SIGNAL */
-	float prob;   /* (0, 1]; Maybenot's f32, unchanged */
+	double prob;  /* (0, 1]: Maybenot's f32 (exactly), or a policy's number */
 };
 
 struct wfg_mb_counter {
@@ -56,7 +56,10 @@ struct wfg_mb_state {
 	__u32 ntrans[WFG_EV_COUNT];
 };
 
-/* A decoded machine, before it is placed in a side (kept for printing and tests). */
+/*
+ * A machine before it is placed in a side: what a string decodes to, and what
+ * the policy compiler builds an inline machine into (kept for printing and tests).
+ */
 struct wfg_mb_machine {
 	struct wfg_machine_limits limits; /* fractions 0..1, microseconds, as Maybenot */
 	__u32 nstates;			  /* 1..WFG_MB_STATE_MAX */
@@ -82,18 +85,26 @@ void wfg_mb_free(struct wfg_mb_machine *m);
 
 /*
  * Add the machine to a side being built: wfg_sb_machine() with its limits, then
- * its states in order (Maybenot's state indexes are the machine's state
+ * its states in order (the machine's state indexes are the builder's state
  * indexes), actions, counters and transitions (END/SIGNAL become
  * WFG_STATE_END/WFG_STATE_SIGNAL). Returns the machine index or a negative
  * errno with the reason in sb->err (E2BIG when the machine exceeds what one
  * side of the core holds). The caller still runs wfg_sb_finish().
+ *
+ * who names the machine in the reasons ("Maybenot state 3: ..."), and has
+ * what one side holds checked up front so that the reason speaks of the whole
+ * machine. NULL: the builder's reasons as they are (the policy compiler
+ * reports them at the machine's element).
  */
+int wfg_machine_add(struct wfg_side_builder *sb, const struct wfg_mb_machine *m, const char *who);
+
+/* A decoded machine string: wfg_machine_add(sb, m, "Maybenot"). */
 int wfg_mb_add(struct wfg_side_builder *sb, const struct wfg_mb_machine *m);
 
 /* A human summary: one line of limits, then one line per state. */
 void wfg_mb_print(FILE *f, const struct wfg_mb_machine *m);
 
-/* "NormalRecv", ... (NULL if out of range). */
+/* "NormalRecv", ... (NULL if out of range): wfg_event_name() of events.h. */
 const char *wfg_mb_event_name(unsigned ev);
 
 #endif

@@ -12,6 +12,7 @@
 #define WFGUARD_USER_POLICY_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "wfguard/datapath.h"
 #include "presets.h"
@@ -30,15 +31,15 @@ struct wfg_diags {
 };
 
 struct wfg_compiled_policy {
-	/* What the data path reads: rules, profile, quic_dcid_len; dp.side is
-	 * side[role] (set by the load, and again by wfg_policy_for_role). */
+	/* What the data path reads: rules, profile, quic_dcid_len, role, and in
+	 * dp.side the side this host runs. */
 	struct wfg_policy dp;
-	struct wfg_side_cfg side[2]; /* [WFG_ROLE_CLIENT], [WFG_ROLE_SERVER]: for the harness */
-	enum wfg_role role;	     /* which side this host runs (`role:`, default server) */
-	char keys_path[256];	     /* shim key file ("" if none); relative paths are
-				      * resolved against the policy file's directory */
-	__u32 max_flows;	     /* flow table bound */
-	char summary[2048];	     /* human summary for `wfguard policy check` */
+	struct wfg_side_cfg peer; /* the other side (for the harness): wfg_policy_side() */
+	enum wfg_role role;	  /* which side this host runs (`role:`, default server) */
+	char keys_path[256];	  /* shim key file ("" if none); relative paths are
+				   * resolved against the policy file's directory */
+	__u32 max_flows;	  /* flow table bound */
+	char summary[2048];	  /* human summary for `wfguard policy check` */
 };
 
 /*
@@ -47,7 +48,7 @@ struct wfg_compiled_policy {
  * the file cannot be read (-ENOENT, -EFBIG, ...; one diag "file: reason") or
  * memory runs out. On any error *out is untouched. diags may be NULL.
  *
- * struct wfg_compiled_policy is large (~430 KB): allocate it on the heap or
+ * struct wfg_compiled_policy is large (~290 KB): allocate it on the heap or
  * make it static.
  */
 int wfg_policy_load(const char *path, struct wfg_compiled_policy *out, struct wfg_diags *diags);
@@ -56,7 +57,24 @@ int wfg_policy_load(const char *path, struct wfg_compiled_policy *out, struct wf
 int wfg_policy_load_mem(const char *name, const char *text, size_t len,
 			struct wfg_compiled_policy *out, struct wfg_diags *diags);
 
-/* Run `role` on this host: sets p->role and copies side[role] into dp.side. */
+/*
+ * wfg_policy_load() for the programs: on an error, its diagnostics go to err,
+ * one a line ("file:line:col: message"), then "file: more errors not shown"
+ * when there were more than fit. Returns what wfg_policy_load() returns.
+ */
+int wfg_policy_load_report(const char *path, struct wfg_compiled_policy *out, FILE *err);
+
+/* The same from memory (wfg_policy_load_mem()). */
+int wfg_policy_load_mem_report(const char *name, const char *text, size_t len,
+			       struct wfg_compiled_policy *out, FILE *err);
+
+/* The side `role` runs: dp.side for p->role, the peer side for the other. */
+struct wfg_side_cfg *wfg_policy_side(struct wfg_compiled_policy *p, enum wfg_role role);
+
+/*
+ * Run `role` on this host: sets p->role, moves side `role` into dp.side (the
+ * other into peer) and records the role in dp.role for capture.
+ */
 void wfg_policy_for_role(struct wfg_compiled_policy *p, enum wfg_role role);
 
 #endif

@@ -181,7 +181,8 @@ static int regulator_client(struct wfg_side_builder *sb, const struct wfg_regula
 {
 	/* floor(Uniform[U, U+1)) is floor(U) or floor(U)+1 with mean U. */
 	struct wfg_dist_spec count = { .kind = WFG_DK_UNIFORM, .p = { p->U, p->U + 1 } };
-	struct wfg_action_spec pad = { .kind = WFG_ACT_PADDING, .replace = 1,
+	struct wfg_action_spec pad = { .kind = WFG_ACT_PADDING,
+				       .replace = 1,
 				       .timeout = wfg_dist_const(0) };
 	struct wfg_machine_limits lim = { .allowed_padding_packets = ~0ULL };
 	int wait, counting, down, send;

@@ -10,12 +10,8 @@
 #ifndef WFGUARD_USER_PRESETS_H
 #define WFGUARD_USER_PRESETS_H
 
+#include "wfguard/datapath.h" /* enum wfg_role */
 #include "side_build.h"
-
-enum wfg_role {
-	WFG_ROLE_CLIENT = 0,
-	WFG_ROLE_SERVER = 1,
-};
 
 /* FRONT (Gong and Wang, USENIX Security 2020). */
 struct wfg_front_params {

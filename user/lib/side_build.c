@@ -5,16 +5,11 @@
 #include <string.h>
 
 #include "err.h"
+#include "events.h"
 #include "side_build.h"
 
 #define SB_FAIL(sb, code, ...) \
 	((sb)->failed = 1, wfg_err((sb)->err, sizeof((sb)->err), (code), __VA_ARGS__))
-
-static const char *const event_names[WFG_EV_COUNT] = {
-	"NormalRecv", "PaddingRecv",   "TunnelRecv",  "NormalSent",   "PaddingSent",
-	"TunnelSent", "BlockingBegin", "BlockingEnd", "LimitReached", "CounterZero",
-	"TimerBegin", "TimerEnd",      "Signal",
-};
 
 void wfg_sb_init(struct wfg_side_builder *sb, struct wfg_side_cfg *cfg)
 {
@@ -262,7 +257,7 @@ int wfg_sb_trans(struct wfg_side_builder *sb, int state, enum wfg_event ev, __u3
 		return SB_FAIL(sb, EINVAL, "state %d: Signal cannot transition to signal", state);
 	if (!(prob > 0.0 && prob <= 1.0))
 		return SB_FAIL(sb, EINVAL, "state %d, %s: probability must be in (0, 1], got %g",
-			       state, event_names[ev], prob);
+			       state, wfg_event_name(ev), prob);
 	if (sb->npending >= WFG_SB_MAX_PENDING)
 		return SB_FAIL(sb, E2BIG, "too many transitions");
 	t = &sb->pending[sb->npending++];
@@ -336,17 +331,17 @@ int wfg_sb_finish(struct wfg_side_builder *sb)
 				return SB_FAIL(
 					sb, EINVAL,
 					"machine %d state %u, %s: target state %u does not exist",
-					m, local, event_names[t->event], u->target);
+					m, local, wfg_event_name(t->event), u->target);
 			for (k = i; k < j; k++)
 				if (sb->pending[k].target == u->target)
 					return SB_FAIL(
 						sb, EINVAL,
 						"machine %d state %u, %s: target %u given twice", m,
-						local, event_names[t->event], u->target);
+						local, wfg_event_name(t->event), u->target);
 			if (j - i >= WFG_MAX_TARGETS)
 				return SB_FAIL(sb, E2BIG,
 					       "machine %d state %u, %s: more than %d targets", m,
-					       local, event_names[t->event], WFG_MAX_TARGETS);
+					       local, wfg_event_name(t->event), WFG_MAX_TARGETS);
 			if (ntrans >= WFG_MAX_TRANS)
 				return SB_FAIL(sb, E2BIG,
 					       "too many transitions: at most %d per side",
@@ -357,7 +352,7 @@ int wfg_sb_finish(struct wfg_side_builder *sb)
 				return SB_FAIL(
 					sb, EINVAL,
 					"machine %d state %u, %s: probabilities sum to %g > 1", m,
-					local, event_names[t->event], cum);
+					local, wfg_event_name(t->event), cum);
 			bound = cum >= 1.0 ? 4294967296.0 : floor(cum * 4294967296.0 + 0.5);
 			if (j == i)
 				st->trans_first[t->event] = (__u16)ntrans;

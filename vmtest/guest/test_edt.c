@@ -40,23 +40,25 @@
 #include "wfguard.skel.h"
 #include "wfguard/datapath.h"
 #include "loader.h"
-#include "zoo.h"
+#include "bpflog.h"
+#include "bpfrun.h"
 #include "netns.h"
+#include "zoo.h"
 
-#define PORT	  4433
-#define MAXPKT	  64
-#define MS	  1000000ULL
-#define LOG_BYTES (1 << 16)
+#define PORT   4433
+#define MAXPKT 64
+#define MS     1000000ULL
 
-static char NS_A[32], NS_B[32], NS_R[32];
-static char load_log[LOG_BYTES];
+static char NS_A[32], NS_B[32];
+static struct wfgt_topo topo; /* the netem suite's */
 
 /* ------------------------------------------------------------ plumbing */
 
 static void del_namespaces(void)
 {
-	sh("for n in %s %s %s; do [ -n \"$n\" ] && ip netns del $n 2>/dev/null; done; true", NS_A,
-	   NS_B, NS_R);
+	sh("for n in %s %s; do [ -n \"$n\" ] && ip netns del $n 2>/dev/null; done; true", NS_A,
+	   NS_B);
+	wfgt_topo_destroy(&topo);
 }
 
 static void common_setup(void)
@@ -69,18 +71,13 @@ static void common_setup(void)
 		cr_skip_test("iproute2 (ip, tc) is not installed");
 	snprintf(NS_A, sizeof(NS_A), "wfge-a%d", pid);
 	snprintf(NS_B, sizeof(NS_B), "wfge-b%d", pid);
-	snprintf(NS_R, sizeof(NS_R), "wfge-r%d", pid);
-	netns_root = open("/proc/self/ns/net", O_RDONLY);
+	netns_save_root();
 	del_namespaces();
 }
 
 static void teardown(void)
 {
-	if (netns_root >= 0) {
-		setns(netns_root, CLONE_NEWNET);
-		close(netns_root);
-		netns_root = -1;
-	}
+	netns_go_home();
 	del_namespaces();
 }
 
@@ -98,29 +95,13 @@ static void edt_setup(void)
 		     0, "could not build the namespaces");
 }
 
-/*
- * Client C (10.79.1.1, ec0) -- router R (er0 | er1, netem on both) -- server S
- * (10.79.2.1, es0).
- */
+/* The client -- observer -- server topology (netns.h) on 10.79; the observer
+ * is the router, with netem on both its veths. */
 static void netem_setup(void)
 {
 	common_setup();
-	cr_assert_eq(sh("set -e; C=%s; R=%s; S=%s; "
-			"ip netns add $C; ip netns add $R; ip netns add $S; "
-			"ip link add ec0 netns $C type veth peer name er0 netns $R; "
-			"ip link add es0 netns $S type veth peer name er1 netns $R; "
-			"ip -n $C addr add 10.79.1.1/24 dev ec0; "
-			"ip -n $R addr add 10.79.1.2/24 dev er0; "
-			"ip -n $R addr add 10.79.2.2/24 dev er1; "
-			"ip -n $S addr add 10.79.2.1/24 dev es0; "
-			"for n in $C $R $S; do ip -n $n link set lo up; done; "
-			"ip -n $C link set ec0 up; ip -n $S link set es0 up; "
-			"ip -n $R link set er0 up; ip -n $R link set er1 up; "
-			"ip -n $C route add default via 10.79.1.2; "
-			"ip -n $S route add default via 10.79.2.2; "
-			"ip netns exec $R sysctl -qw net.ipv4.ip_forward=1",
-			NS_A, NS_R, NS_B),
-		     0, "could not build the namespaces");
+	wfgt_topo_name(&topo, "wfge", 79);
+	cr_assert_eq(wfgt_topo_create(&topo), 0, "could not build the namespaces");
 }
 
 static int fq_required(void)
@@ -145,33 +126,11 @@ static void need_qdisc(const char *ns, const char *dev, const char *spec)
 		     spec);
 }
 
-static int log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	size_t n = strlen(load_log);
-
-	if (level == LIBBPF_DEBUG || n >= sizeof(load_log) - 1)
-		return 0;
-	return vsnprintf(load_log + n, sizeof(load_log) - n, fmt, ap);
-}
-
-/* The tail of libbpf's log: where the verifier says why. */
-static const char *log_tail(void)
-{
-	size_t n = strlen(load_log);
-
-	return n > 12000 ? load_log + n - 12000 : load_log;
-}
-
 static __u64 stats_sum(struct wfguard_bpf *skel, enum wfg_stat s)
 {
-	int ncpu = libbpf_num_possible_cpus(), i;
-	__u64 vals[512], sum = 0;
-	__u32 key = (__u32)s;
+	__u64 sum;
 
-	cr_assert(ncpu > 0 && ncpu <= 512);
-	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.wfg_stats), &key, vals), 0);
-	for (i = 0; i < ncpu; i++)
-		sum += vals[i];
+	cr_assert_eq(wfgt_percpu_sum(bpf_map__fd(skel->maps.wfg_stats), (__u32)s, &sum), 0);
 	return sum;
 }
 
@@ -187,10 +146,10 @@ static struct wfguard_bpf *attach_egress(const char *ns, const char *dev,
 	__u32 zero = 0;
 	int err, i;
 
-	load_log[0] = 0;
-	libbpf_set_print(log_print);
+	wfgt_log_capture();
 	skel = wfguard_bpf__open_and_load();
-	cr_assert_not_null(skel, "wfguard.bpf.o failed to load on this kernel:\n%s", log_tail());
+	cr_assert_not_null(skel, "wfguard.bpf.o failed to load on this kernel:\n%s",
+			   wfgt_log_tail(12000));
 	memset(&pol, 0, sizeof(pol));
 	pol.side = *side;
 	pol.generation = 1;
@@ -306,10 +265,10 @@ static void send_one(int fd, int seq, size_t len)
 
 TestSuite(edt, .init = edt_setup, .fini = teardown, .timeout = 120);
 
-#define PACE_N	     12
-#define PACE_IV	     (20 * MS)
-#define BLOCK_D	     (150 * MS)
-#define BLOCK_N	     5
+#define PACE_N	      12
+#define PACE_IV	      (20 * MS)
+#define BLOCK_D	      (150 * MS)
+#define BLOCK_N	      5
 #define BLOCK_STEP_US 15000
 
 /* A burst of PACE_N from `sport`; the receiver's arrival times in order. */
@@ -502,15 +461,14 @@ static void dp_attach(const char *ns, const char *dev, const struct wfg_policy *
 	int rc;
 
 	enter(ns);
-	load_log[0] = 0;
-	libbpf_set_print(log_print);
+	wfgt_log_capture();
 	rc = wfg_dp_attach(dev, pol, ctl, &ao, err, sizeof(err));
 	enter(NULL);
 	if (rc == -EOPNOTSUPP && !fq_required()) {
 		teardown(); /* a skip ends the test without .fini */
 		cr_skip_test("%s (run these tests with make vmtest)", err);
 	}
-	cr_assert_eq(rc, 0, "attach %s: %s\n%s", dev, err, log_tail());
+	cr_assert_eq(rc, 0, "attach %s: %s\n%s", dev, err, wfgt_log_tail(12000));
 }
 
 Test(netem, a_paced_padded_exchange_through_netem_delay_is_byte_identical)
@@ -527,24 +485,25 @@ Test(netem, a_paced_padded_exchange_through_netem_delay_is_byte_identical)
 	char netem[64];
 
 	snprintf(netem, sizeof(netem), "netem delay %dms", NETEM_MS);
-	need_qdisc(NS_R, "er0", netem); /* towards the client */
-	need_qdisc(NS_R, "er1", netem); /* towards the server */
+	need_qdisc(topo.o, "o0", netem); /* towards the client */
+	need_qdisc(topo.o, "o1", netem); /* towards the server */
 	for (i = 0; i < 8; i++)
 		ctl.master[i] = 0x3131u * (__u32)(i + 1);
 	ex_policy(&cpol, 0);
 	ex_policy(&spol, 1);
-	dp_attach(NS_A, "ec0", &cpol, &ctl);
-	dp_attach(NS_B, "es0", &spol, &ctl);
-	cr_assert_eq(sh("tc -n %s qdisc show dev ec0 | grep -q 'qdisc fq '", NS_A), 0,
+	dp_attach(topo.c, "c0", &cpol, &ctl);
+	dp_attach(topo.s, "s0", &spol, &ctl);
+	cr_assert_eq(sh("tc -n %s qdisc show dev c0 | grep -q 'qdisc fq '", topo.c), 0,
 		     "the loader did not install fq on the client");
 
-	cfd = udp_socket(NS_A, "10.79.1.1", 5601);
-	sfd = udp_socket(NS_B, "10.79.2.1", PORT);
+	cfd = udp_socket(topo.c, "10.79.1.1", 5601);
+	sfd = udp_socket(topo.s, "10.79.2.1", PORT);
 	inet_pton(AF_INET, "10.79.2.1", &srv.sin_addr);
 	t_start = now_real();
 	deadline = t_start + 60000 * MS;
 	while (client_got + corrupt < EX_N && now_real() < deadline) {
-		struct pollfd p[2] = { { .fd = cfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = cfd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
 		uint8_t buf[2048], want[2048];
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
@@ -602,19 +561,20 @@ Test(netem, a_paced_padded_exchange_through_netem_delay_is_byte_identical)
 	cr_assert_eq(dup, 0, "duplicated datagrams: %d", dup);
 	cr_assert_eq(server_got, EX_N, "the server got %d of %d", server_got, EX_N);
 	cr_assert_eq(client_got, EX_N, "the client got %d of %d echoes", client_got, EX_N);
-	cr_assert_geq(t_first_echo - t_start, 2 * NETEM_MS * MS * 9 / 10,
-		      "the first round trip was shorter than netem's delay: netem not in the path?");
+	cr_assert_geq(
+		t_first_echo - t_start, 2 * NETEM_MS * MS * 9 / 10,
+		"the first round trip was shorter than netem's delay: netem not in the path?");
 
-	cr_assert_eq(wfg_dp_open("ec0", &cdp, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(wfg_dp_open("es0", &sdp, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wfg_dp_open("c0", &cdp, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wfg_dp_open("s0", &sdp, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(wfg_dp_stats(&cdp, cst, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(wfg_dp_stats(&sdp, sst, err, sizeof(err)), 0, "%s", err);
 	fprintf(stderr,
 		"netem: client shaped %llu delayed %llu stripped %llu; server shaped %llu "
 		"delayed %llu stripped %llu\n",
 		(unsigned long long)cst[WFG_STAT_SHAPED], (unsigned long long)cst[WFG_STAT_DELAYED],
-		(unsigned long long)cst[WFG_STAT_STRIPPED], (unsigned long long)sst[WFG_STAT_SHAPED],
-		(unsigned long long)sst[WFG_STAT_DELAYED],
+		(unsigned long long)cst[WFG_STAT_STRIPPED],
+		(unsigned long long)sst[WFG_STAT_SHAPED], (unsigned long long)sst[WFG_STAT_DELAYED],
 		(unsigned long long)sst[WFG_STAT_STRIPPED]);
 	cr_assert_geq(cst[WFG_STAT_SHAPED], EX_N, "the client padded %llu datagrams",
 		      (unsigned long long)cst[WFG_STAT_SHAPED]);
@@ -627,9 +587,9 @@ Test(netem, a_paced_padded_exchange_through_netem_delay_is_byte_identical)
 	wfg_dp_close(&sdp);
 	close(cfd);
 	close(sfd);
-	enter(NS_A);
-	cr_assert_eq(wfg_dp_detach("ec0", err, sizeof(err)), 0, "%s", err);
-	enter(NS_B);
-	cr_assert_eq(wfg_dp_detach("es0", err, sizeof(err)), 0, "%s", err);
+	enter(topo.c);
+	cr_assert_eq(wfg_dp_detach("c0", err, sizeof(err)), 0, "%s", err);
+	enter(topo.s);
+	cr_assert_eq(wfg_dp_detach("s0", err, sizeof(err)), 0, "%s", err);
 	enter(NULL);
 }

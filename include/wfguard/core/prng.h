@@ -65,39 +65,39 @@ WFG_INLINE __u32 wfg_rotl32(__u32 v, unsigned int n)
  * stack is small. A macro so that the in-place (volatile in BPF) and the bulk
  * (register) versions below share one body.
  */
-#define WFG_CHACHA_BODY(x, key, stream, block, rounds)                                             \
-	do {                                                                                       \
-		int i_;                                                                            \
-		x[0] = 0x61707865; /* "expand 32-byte k" */                                        \
-		x[1] = 0x3320646e;                                                                 \
-		x[2] = 0x79622d32;                                                                 \
-		x[3] = 0x6b206574;                                                                 \
-		for (i_ = 0; i_ < 8; i_++)                                                         \
-			x[4 + i_] = (key)[i_];                                                     \
-		x[12] = (__u32)(block);                                                            \
-		x[13] = (__u32)((block) >> 32);                                                    \
-		x[14] = (__u32)(stream);                                                           \
-		x[15] = (__u32)((stream) >> 32);                                                   \
-		for (i_ = 0; i_ < (rounds); i_ += 2) {                                             \
-			WFG_CHACHA_QR(x, 0, 4, 8, 12);                                             \
-			WFG_CHACHA_QR(x, 1, 5, 9, 13);                                             \
-			WFG_CHACHA_QR(x, 2, 6, 10, 14);                                            \
-			WFG_CHACHA_QR(x, 3, 7, 11, 15);                                            \
-			WFG_CHACHA_QR(x, 0, 5, 10, 15);                                            \
-			WFG_CHACHA_QR(x, 1, 6, 11, 12);                                            \
-			WFG_CHACHA_QR(x, 2, 7, 8, 13);                                             \
-			WFG_CHACHA_QR(x, 3, 4, 9, 14);                                             \
-		}                                                                                  \
-		x[0] += 0x61707865;                                                                \
-		x[1] += 0x3320646e;                                                                \
-		x[2] += 0x79622d32;                                                                \
-		x[3] += 0x6b206574;                                                                \
-		for (i_ = 0; i_ < 8; i_++)                                                         \
-			x[4 + i_] += (key)[i_];                                                    \
-		x[12] += (__u32)(block);                                                           \
-		x[13] += (__u32)((block) >> 32);                                                   \
-		x[14] += (__u32)(stream);                                                          \
-		x[15] += (__u32)((stream) >> 32);                                                  \
+#define WFG_CHACHA_BODY(x, key, stream, block, rounds)      \
+	do {                                                \
+		int i_;                                     \
+		x[0] = 0x61707865; /* "expand 32-byte k" */ \
+		x[1] = 0x3320646e;                          \
+		x[2] = 0x79622d32;                          \
+		x[3] = 0x6b206574;                          \
+		for (i_ = 0; i_ < 8; i_++)                  \
+			x[4 + i_] = (key)[i_];              \
+		x[12] = (__u32)(block);                     \
+		x[13] = (__u32)((block) >> 32);             \
+		x[14] = (__u32)(stream);                    \
+		x[15] = (__u32)((stream) >> 32);            \
+		for (i_ = 0; i_ < (rounds); i_ += 2) {      \
+			WFG_CHACHA_QR(x, 0, 4, 8, 12);      \
+			WFG_CHACHA_QR(x, 1, 5, 9, 13);      \
+			WFG_CHACHA_QR(x, 2, 6, 10, 14);     \
+			WFG_CHACHA_QR(x, 3, 7, 11, 15);     \
+			WFG_CHACHA_QR(x, 0, 5, 10, 15);     \
+			WFG_CHACHA_QR(x, 1, 6, 11, 12);     \
+			WFG_CHACHA_QR(x, 2, 7, 8, 13);      \
+			WFG_CHACHA_QR(x, 3, 4, 9, 14);      \
+		}                                           \
+		x[0] += 0x61707865;                         \
+		x[1] += 0x3320646e;                         \
+		x[2] += 0x79622d32;                         \
+		x[3] += 0x6b206574;                         \
+		for (i_ = 0; i_ < 8; i_++)                  \
+			x[4 + i_] += (key)[i_];             \
+		x[12] += (__u32)(block);                    \
+		x[13] += (__u32)((block) >> 32);            \
+		x[14] += (__u32)(stream);                   \
+		x[15] += (__u32)((stream) >> 32);           \
 	} while (0)
 
 /* One block into out[16]: in place, in memory (volatile in BPF, see above). */

@@ -75,24 +75,31 @@ static __always_inline __u32 wfg_idx(__u32 i, __u32 n)
 
 /*
  * Events, in the order of Maybenot v2's Event enum (the machine decoder maps the
- * serialized enum index straight onto these values).
+ * serialized enum index straight onto these values). One row per event,
+ * X(enum suffix, Maybenot's name, the policy file's key): the enum here and the
+ * name tables of the controller (user/lib/events.c) all come from this list.
  */
+#define WFG_EVENTS(X)                                    \
+	X(NORMAL_RECV, NormalRecv, normal_recv)          \
+	X(PADDING_RECV, PaddingRecv, padding_recv)       \
+	X(TUNNEL_RECV, TunnelRecv, tunnel_recv)          \
+	X(NORMAL_SENT, NormalSent, normal_sent)          \
+	X(PADDING_SENT, PaddingSent, padding_sent)       \
+	X(TUNNEL_SENT, TunnelSent, tunnel_sent)          \
+	X(BLOCKING_BEGIN, BlockingBegin, blocking_begin) \
+	X(BLOCKING_END, BlockingEnd, blocking_end)       \
+	X(LIMIT_REACHED, LimitReached, limit_reached)    \
+	X(COUNTER_ZERO, CounterZero, counter_zero)       \
+	X(TIMER_BEGIN, TimerBegin, timer_begin)          \
+	X(TIMER_END, TimerEnd, timer_end)                \
+	X(SIGNAL, Signal, signal)
+
+#define WFG_EV_ENUM_ROW(e, mb, key) WFG_EV_##e,
 enum wfg_event {
-	WFG_EV_NORMAL_RECV = 0,
-	WFG_EV_PADDING_RECV,
-	WFG_EV_TUNNEL_RECV,
-	WFG_EV_NORMAL_SENT,
-	WFG_EV_PADDING_SENT,
-	WFG_EV_TUNNEL_SENT,
-	WFG_EV_BLOCKING_BEGIN,
-	WFG_EV_BLOCKING_END,
-	WFG_EV_LIMIT_REACHED,
-	WFG_EV_COUNTER_ZERO,
-	WFG_EV_TIMER_BEGIN,
-	WFG_EV_TIMER_END,
-	WFG_EV_SIGNAL,
+	WFG_EVENTS(WFG_EV_ENUM_ROW) /* WFG_EV_NORMAL_RECV = 0, ... */
 	WFG_EV_COUNT
 };
+#undef WFG_EV_ENUM_ROW
 #define WFG_EV_SLOTS 16
 
 /*

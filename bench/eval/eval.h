@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Evaluating an attack (attack.h) on a dataset: feature matrices, stratified
- * k-fold cross-validation, closed- and open-world metrics with confidence
- * intervals, exports for attacks written elsewhere (CSV, .npy), and the policy
- * sweep's YAML substitution. docs/evaluation.md states every definition.
+ * The evaluation engine: an attack (bench/attacks/attacks.h) on a dataset.
+ * Feature matrices, stratified k-fold cross-validation, closed- and open-world
+ * metrics with confidence intervals, exports for attacks written elsewhere
+ * (CSV, .npy), and the policy sweep's YAML substitution. docs/evaluation.md states every
+ * definition.
  *
  * Library code: no printing; 0 or -errno with one line in err.
  * Determinism: folds derive from the seed only; results do not depend on the
@@ -16,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "attack.h"
+#include "attacks.h"
 
 #define WFE_MAX_FOLDS 100
 #define WFE_SEQ_LEN   5000 /* default length of exported DF / Tik-Tok sequences */

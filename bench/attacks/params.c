@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Shared helpers of the attack interface (attack.h). */
+/* The attacks' parameter strings ("k=5,trees=1000"; attacks.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "attack.h"
+#include "attacks.h"
 
 static bool key_known(const char *const *known, const char *k, size_t klen)
 {
@@ -16,8 +16,8 @@ static bool key_known(const char *const *known, const char *k, size_t klen)
 	return false;
 }
 
-int wfa_param(const char *params, const char *const *known, const char *key, double *v,
-	      char *err, size_t errlen)
+int wfa_param(const char *params, const char *const *known, const char *key, double *v, char *err,
+	      size_t errlen)
 {
 	const char *p = params;
 	int found = 0;
@@ -31,8 +31,8 @@ int wfa_param(const char *params, const char *const *known, const char *key, dou
 		double d;
 
 		if (!eq || klen == 0) {
-			snprintf(err, errlen, "attack parameter '%.*s': expected key=value", (int)len,
-				 p);
+			snprintf(err, errlen, "attack parameter '%.*s': expected key=value",
+				 (int)len, p);
 			return -EINVAL;
 		}
 		if (!key_known(known, p, klen)) {

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "../dataset.h"
+#include "dataset.h"
 #include "eval.h"
 
 /* ---------------------------------------------------------------- threads */

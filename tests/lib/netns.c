@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Namespaces for the suites (netns.h). */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netns.h"
+
+int netns_root = -1;
+
+void netns_save_root(void)
+{
+	netns_root = open("/proc/self/ns/net", O_RDONLY);
+}
+
+void netns_go_home(void)
+{
+	if (netns_root < 0)
+		return;
+	setns(netns_root, CLONE_NEWNET);
+	close(netns_root);
+	netns_root = -1;
+}
+
+int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+void enter(const char *ns)
+{
+	char path[128];
+	int fd;
+
+	if (!ns) {
+		cr_assert_eq(setns(netns_root, CLONE_NEWNET), 0);
+		return;
+	}
+	snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+	cr_assert_eq(setns(fd, CLONE_NEWNET), 0, "setns %s: %s", ns, strerror(errno));
+	close(fd);
+}
+
+int udp_socket(const char *ns, const char *addr, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd, big = 4 << 20;
+
+	enter(ns);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s:%d", addr, port);
+	enter(NULL);
+	return fd;
+}
+
+void wfgt_topo_name(struct wfgt_topo *t, const char *tag, int net)
+{
+	int pid = getpid();
+
+	snprintf(t->c, sizeof(t->c), "%s-c%d", tag, pid);
+	snprintf(t->o, sizeof(t->o), "%s-o%d", tag, pid);
+	snprintf(t->s, sizeof(t->s), "%s-s%d", tag, pid);
+	t->net = net;
+}
+
+int wfgt_topo_create(const struct wfgt_topo *t)
+{
+	wfgt_topo_destroy(t);
+	return sh("set -e; C=%1$s; O=%2$s; S=%3$s; N=10.%4$d; "
+		  "ip netns add $C; ip netns add $O; ip netns add $S; "
+		  "ip link add c0 netns $C type veth peer name o0 netns $O; "
+		  "ip link add s0 netns $S type veth peer name o1 netns $O; "
+		  "ip -n $C addr add $N.1.1/24 dev c0; "
+		  "ip -n $O addr add $N.1.2/24 dev o0; "
+		  "ip -n $O addr add $N.2.2/24 dev o1; "
+		  "ip -n $S addr add $N.2.1/24 dev s0; "
+		  "for n in $C $O $S; do ip -n $n link set lo up; done; "
+		  "ip -n $C link set c0 up; ip -n $S link set s0 up; "
+		  "ip -n $O link set o0 up; ip -n $O link set o1 up; "
+		  "ip -n $C route add default via $N.1.2; "
+		  "ip -n $S route add default via $N.2.2; "
+		  "ip netns exec $O sysctl -qw net.ipv4.ip_forward=1",
+		  t->c, t->o, t->s, t->net);
+}
+
+void wfgt_topo_destroy(const struct wfgt_topo *t)
+{
+	if (!t->c[0])
+		return;
+	sh("for n in %s %s %s; do ip netns del $n 2>/dev/null; done; true", t->c, t->o, t->s);
+}
+
+int wfgt_observer_socket(const struct wfgt_topo *t)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	int fd, big = 64 << 20;
+
+	enter(t->o);
+	fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
+	cr_assert_geq(fd, 0);
+	/* root may exceed rmem_max: the capture must hold a whole run */
+	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)), 0);
+	sll.sll_ifindex = (int)if_nametoindex("o0");
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	enter(NULL);
+	return fd;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What the namespace suites share (tests/net, vmtest/guest): running a shell
+ * command, moving the calling thread between network namespaces, the
+ * client -- observer -- server topology and the observer's capture socket.
+ * In libwfgtest.a; failures are criterion assertions, so test binaries only.
+ *
+ * A suite calls netns_save_root() before entering any namespace and
+ * netns_go_home() in its teardown.
+ */
+#ifndef WFG_TESTS_NETNS_H
+#define WFG_TESTS_NETNS_H
+
+/* The namespace the test started in (open fd), or -1. */
+extern int netns_root;
+
+void netns_save_root(void);
+/* Back into netns_root and close it (teardown: a failed test may be anywhere). */
+void netns_go_home(void);
+
+/* system() of a formatted command; its exit status, or -1. */
+int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* This thread into namespace ns (by its `ip netns` name), or back home with NULL. */
+void enter(const char *ns);
+
+/* A UDP socket bound to addr:port inside namespace ns, with a big receive buffer. */
+int udp_socket(const char *ns, const char *addr, int port);
+
+/*
+ * Client -- observer -- server, joined by two veth pairs; the observer routes:
+ *
+ *   client c0 10.NET.1.1 -- o0 10.NET.1.2  observer  o1 10.NET.2.2 -- s0 10.NET.2.1 server
+ *
+ * Each end's default route is the observer. Suites that run in parallel
+ * (one process per test) tell their namespaces apart by name (the pid) and
+ * their addresses by NET.
+ */
+struct wfgt_topo {
+	char c[32], o[32], s[32]; /* `ip netns` names */
+	int net;
+};
+
+/* Names "<tag>-c<pid>", "<tag>-o<pid>", "<tag>-s<pid>". */
+void wfgt_topo_name(struct wfgt_topo *t, const char *tag, int net);
+/* Remove leftovers of the same names, then build it: 0, or the shell's status. */
+int wfgt_topo_create(const struct wfgt_topo *t);
+/* Remove the namespaces (and with them the veths); nothing if never named. */
+void wfgt_topo_destroy(const struct wfgt_topo *t);
+
+/*
+ * An AF_PACKET socket on the observer's client-facing o0. ETH_P_ALL, since
+ * only those see outgoing frames too, i.e. both directions; SOCK_DGRAM, so
+ * that a read starts at the IP header. The buffer holds a whole run.
+ */
+int wfgt_observer_socket(const struct wfgt_topo *t);
+
+#endif

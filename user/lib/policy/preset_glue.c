@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Presets in a policy: their names and parameters (checked against each
+ * preset's table), handed to presets.c at build time.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *const preset_names[P_COUNT] = {
+	"front", "tamaraw", "buflo", "regulator", "break-pad", "interspace",
+};
+
+enum { PT_U32, PT_DBL };
+
+struct pparam {
+	const char *name;
+	int type;
+	double lo, hi;
+	int lo_open;
+	size_t off;
+};
+
+/* clang-format off */
+#define PU(s, n, f, lo, hi)	  { n, PT_U32, lo, hi, 0, offsetof(struct s, f) }
+#define PD(s, n, f, lo, hi, open) { n, PT_DBL, lo, hi, open, offsetof(struct s, f) }
+/* clang-format on */
+
+static const struct pparam front_pp[] = {
+	PU(wfg_front_params, "N_c", n_client, 1, 100000),
+	PU(wfg_front_params, "N_s", n_server, 1, 100000),
+	PD(wfg_front_params, "W_min", w_min, 0, 60, 1),
+	PD(wfg_front_params, "W_max", w_max, 0, 60, 1),
+};
+
+static const struct pparam tamaraw_pp[] = {
+	PD(wfg_tamaraw_params, "rho_out", rho_out, 0, 10, 1),
+	PD(wfg_tamaraw_params, "rho_in", rho_in, 0, 10, 1),
+	PU(wfg_tamaraw_params, "L", L, 1, 100000),
+	PU(wfg_tamaraw_params, "size", size, 1, MAX_SIZE),
+	PD(wfg_tamaraw_params, "idle_stop", idle_stop, 0, 3600, 1),
+};
+
+static const struct pparam buflo_pp[] = {
+	PU(wfg_buflo_params, "d", d, 1, MAX_SIZE),
+	PD(wfg_buflo_params, "rho", rho, 0, 10, 1),
+	PD(wfg_buflo_params, "tau", tau, 0, 3600, 0),
+	PD(wfg_buflo_params, "idle_stop", idle_stop, 0, 3600, 1),
+};
+
+static const struct pparam regulator_pp[] = {
+	PD(wfg_regulator_params, "R", R, 0, 1e6, 1),
+	PD(wfg_regulator_params, "D", D, 0, 1, 1),
+	PD(wfg_regulator_params, "T", T, 0, 3600, 1),
+	PU(wfg_regulator_params, "N", N, 1, 10000000),
+	PD(wfg_regulator_params, "U", U, 1, 1000, 0),
+	PD(wfg_regulator_params, "C", C, 0, 3600, 0),
+	PU(wfg_regulator_params, "size", size, 1, MAX_SIZE),
+	PD(wfg_regulator_params, "idle_stop", idle_stop, 0, 3600, 1),
+};
+
+static const struct {
+	const struct pparam *pp;
+	int n;
+} preset_pp[P_COUNT] = {
+	[P_FRONT] = { front_pp, NF(front_pp) },
+	[P_TAMARAW] = { tamaraw_pp, NF(tamaraw_pp) },
+	[P_BUFLO] = { buflo_pp, NF(buflo_pp) },
+	[P_REGULATOR] = { regulator_pp, NF(regulator_pp) },
+};
+
+/*
+ * The packet size a shaping preset pads to (0: the preset does not shape) and
+ * where it was written (NULL: the default).
+ */
+__u32 preset_size(const struct element *e, yaml_node_t **where)
+{
+	const char *name = e->preset == P_BUFLO ? "d" : "size";
+	const struct pparam *pp = preset_pp[e->preset].pp;
+	int i;
+
+	if (e->preset != P_TAMARAW && e->preset != P_BUFLO && e->preset != P_REGULATOR)
+		return 0;
+	for (i = 0; i < preset_pp[e->preset].n; i++) {
+		if (!strcmp(pp[i].name, name)) {
+			*where = e->pnode[i];
+			return *(const __u32 *)((const char *)&e->pp + pp[i].off);
+		}
+	}
+	return 0;
+}
+
+void parse_preset(struct pctx *c, struct element *e, yaml_node_t *name_node, yaml_node_t *params)
+{
+	struct field f[MAX_PPARAMS];
+	const struct pparam *pp;
+	int i, np;
+
+	e->kind = EL_PRESET;
+	e->preset = want_enum(c, name_node, "preset", preset_names, P_COUNT);
+	if (e->preset < 0) {
+		e->bad = 1;
+		return;
+	}
+	snprintf(e->label, sizeof(e->label), "preset '%s'", preset_names[e->preset]);
+	switch (e->preset) {
+	case P_FRONT:
+		wfg_front_defaults(&e->pp.front);
+		break;
+	case P_TAMARAW:
+		wfg_tamaraw_defaults(&e->pp.tamaraw);
+		break;
+	case P_BUFLO:
+		wfg_buflo_defaults(&e->pp.buflo);
+		break;
+	case P_REGULATOR:
+		wfg_regulator_defaults(&e->pp.regulator);
+		break;
+	default:
+		err_at(c, name_node,
+		       "preset '%s' is not implemented yet (write it as an inline machine or a "
+		       "maybenot machine string)",
+		       preset_names[e->preset]);
+		e->bad = 1;
+		return;
+	}
+	if (!params)
+		return;
+	pp = preset_pp[e->preset].pp;
+	np = preset_pp[e->preset].n;
+	memset(f, 0, sizeof(f));
+	for (i = 0; i < np; i++)
+		f[i].name = pp[i].name;
+	{
+		char what[48];
+
+		snprintf(what, sizeof(what), "params of %s", preset_names[e->preset]);
+		if (fields(c, params, what, f, np)) {
+			e->bad = 1;
+			return;
+		}
+	}
+	for (i = 0; i < np; i++) {
+		void *dst = (char *)&e->pp + pp[i].off;
+
+		if (!f[i].val)
+			continue;
+		e->pnode[i] = f[i].val;
+		if (pp[i].type == PT_U32) {
+			if (want_u32(c, f[i].val, pp[i].name, (__u32)pp[i].lo, (__u32)pp[i].hi,
+				     dst))
+				e->bad = 1;
+		} else if (want_num(c, f[i].val, pp[i].name, pp[i].lo, pp[i].hi, pp[i].lo_open,
+				    dst)) {
+			e->bad = 1;
+		}
+	}
+	if (!e->bad && e->preset == P_FRONT && e->pp.front.w_min > e->pp.front.w_max) {
+		if (e->pnode[3])
+			err_at(c, e->pnode[3], "'W_max' %g is below 'W_min' %g%s",
+			       e->pp.front.w_max, e->pp.front.w_min,
+			       e->pnode[2] ? "" : " (the default)");
+		else
+			err_at(c, e->pnode[2], "'W_min' %g is above 'W_max' %g (the default)",
+			       e->pp.front.w_min, e->pp.front.w_max);
+		e->bad = 1;
+	}
+}

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The human summary of a compiled policy, for `wfguard policy check`. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct sbuf {
+	char *p;
+	size_t len, off;
+};
+
+__attribute__((format(printf, 2, 3))) static void out(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->off >= b->len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->off, b->len - b->off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->off += (size_t)n;
+	if (b->off >= b->len) {
+		b->off = b->len;
+		if (b->len > 4)
+			strcpy(b->p + b->len - 5, "...\n");
+	}
+}
+
+static void out_prefix(struct sbuf *b, const char *name, __u8 fam, const __u8 *a, __u8 plen)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!fam || (!plen && !a[0])) {
+		out(b, " %s any", name);
+		return;
+	}
+	inet_ntop(fam == 4 ? AF_INET : AF_INET6, a, buf, sizeof(buf));
+	out(b, " %s %s/%u", name, buf, plen);
+}
+
+static void out_ports(struct sbuf *b, __u16 lo, __u16 hi)
+{
+	if (lo == 0 && hi == 65535)
+		out(b, " port any");
+	else if (lo == hi)
+		out(b, " port %u", lo);
+	else
+		out(b, " ports %u-%u", lo, hi);
+}
+
+/* "no limit", "at most 50%", "none" */
+static void out_frac(struct sbuf *b, __u32 q16)
+{
+	if (!q16)
+		out(b, "no limit");
+	else if (q16 == 1)
+		out(b, "none");
+	else
+		out(b, "at most %.3g%%", q16 * 100.0 / 65536.0);
+}
+
+static void summarize_side(struct sbuf *b, const struct wfg_side_cfg *cfg)
+{
+	const struct wfg_shape_cfg *sh = &cfg->shape;
+	int any = cfg->front.max_covers || cfg->pace.mode != WFG_PACE_NONE || cfg->nmachines;
+	__u32 i;
+
+	out(b, "    shape: %s", shape_modes[sh->mode < NF(shape_modes) ? sh->mode : 0]);
+	if (sh->mode == WFG_SHAPE_PAD_TO || sh->mode == WFG_SHAPE_MULTIPLE)
+		out(b, " %u", sh->size);
+	if (sh->mode == WFG_SHAPE_BUCKETS)
+		for (i = 0; i < sh->nbuckets; i++)
+			out(b, "%s%u", i ? "/" : " ", sh->buckets[i]);
+	if (sh->mode == WFG_SHAPE_RANDOM)
+		out(b, " %u..%u", sh->lo, sh->hi);
+	if (sh->max)
+		out(b, ", never beyond %u", sh->max);
+	if (!any)
+		out(b, "\n");
+	else if (cfg->cover_size)
+		out(b, "; covers %u bytes before shaping\n", cfg->cover_size);
+	else
+		out(b, "; covers as small as the shim allows, then shaped\n");
+	if (cfg->front.max_covers) {
+		out(b, "    front: up to %u covers in a %.3g..%.3g s window\n",
+		    cfg->front.max_covers, cfg->front.window_min_ns / 1e9,
+		    cfg->front.window_max_ns / 1e9);
+	}
+	if (cfg->pace.mode == WFG_PACE_CONSTANT) {
+		out(b, "    pacing: one packet every %.3g ms", cfg->pace.interval_ns / 1e6);
+		if (cfg->pace.pad_multiple > 1)
+			out(b, ", packet count padded to a multiple of %u", cfg->pace.pad_multiple);
+		if (cfg->pace.min_active_ns)
+			out(b, ", at least %.3g s", cfg->pace.min_active_ns / 1e9);
+		out(b, "\n");
+	} else if (cfg->pace.mode == WFG_PACE_DECAY) {
+		out(b,
+		    "    pacing: decaying rate from %.4g packets/s, surge at %.3g s of queue, "
+		    "%u covers at most\n",
+		    cfg->pace.interval_at[0] ? 1e9 / (double)cfg->pace.interval_at[0] : 0.0,
+		    cfg->pace.surge_queue_ns / 1e9, cfg->pace.cover_budget);
+	}
+	for (i = 0; i < cfg->nmachines; i++) {
+		const struct wfg_machine_cfg *mc = &cfg->machines[i];
+
+		out(b, "    machine %u: %u state%s; padding ", i + 1, mc->state_count,
+		    mc->state_count == 1 ? "" : "s");
+		if (mc->allowed_padding_packets == ~0ULL) {
+			out(b, "unlimited");
+		} else {
+			if (mc->allowed_padding_packets)
+				out(b, "%llu packets free, then ",
+				    (unsigned long long)mc->allowed_padding_packets);
+			out_frac(b, mc->max_padding_frac);
+		}
+		out(b, "; blocking ");
+		if (mc->allowed_blocked_us)
+			out(b, "%llu us free, then ", (unsigned long long)mc->allowed_blocked_us);
+		out_frac(b, mc->max_blocking_frac);
+		out(b, "\n");
+	}
+	if (cfg->nmachines) {
+		out(b, "    side limits for machines: padding ");
+		out_frac(b, cfg->max_padding_frac);
+		out(b, ", blocking ");
+		out_frac(b, cfg->max_blocking_frac);
+		out(b, "\n");
+	}
+	if (!any && sh->mode == WFG_SHAPE_NONE)
+		out(b, "    (no defence: only strips the peer's padding)\n");
+}
+
+void summarize(struct pctx *c)
+{
+	struct wfg_compiled_policy *cp = c->cp;
+	struct sbuf b = { cp->summary, sizeof(cp->summary), 0 };
+	__u32 i;
+	int s;
+
+	out(&b, "role: %s\n", side_names[cp->role]);
+	out(&b, "match: %u rule%s\n", cp->dp.nrules, cp->dp.nrules == 1 ? "" : "s");
+	for (i = 0; i < cp->dp.nrules; i++) {
+		const struct wfg_rule *r = &cp->dp.rules[i];
+
+		out(&b, "  %u: %s,", i + 1,
+		    r->family == 4   ? "IPv4"
+		    : r->family == 6 ? "IPv6"
+				     : "IPv4/6");
+		out_prefix(&b, "local", r->family, r->local, r->local_prefix);
+		out_ports(&b, r->lport_lo, r->lport_hi);
+		out(&b, ",");
+		out_prefix(&b, "remote", r->family, r->remote, r->remote_prefix);
+		out_ports(&b, r->rport_lo, r->rport_hi);
+		out(&b, "\n");
+	}
+	out(&b, "shim: %s", profile_names[cp->dp.profile]);
+	if (cp->dp.profile == WFG_PROFILE_QUIC)
+		out(&b, " (connection ids of %u bytes)", cp->dp.quic_dcid_len);
+	out(&b, ", keys %s\n", cp->keys_path[0] ? cp->keys_path : "(none given)");
+	out(&b, "flows: at most %u\n", cp->max_flows);
+	for (s = 0; s < 2; s++) {
+		out(&b, "%s side%s:\n", side_names[s], s == (int)cp->role ? " (this host)" : "");
+		summarize_side(&b, wfg_policy_side(cp, (enum wfg_role)s));
+	}
+}
