@@ -182,7 +182,8 @@ TEST_VM = vmtest:"!$(VMTEST_IN_TEST)" vmself:"!$(VMTEST_SELFTEST)"
 endif
 test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
-		net:"$(NET_BINS)" install:"!scripts/test-install.sh $(BUILD)" $(TEST_DEMO) $(TEST_VM)
+		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" \
+		install:"!scripts/test-install.sh $(BUILD)" $(TEST_DEMO) $(TEST_VM)
 
 bench: all
 	$(Q)for b in $(PERF_BINS); do echo "== $$b"; $$b || exit 1; done
@@ -237,7 +238,7 @@ install: all $(MAN_PAGES)
 # build/wfbench from bench/*.c (not bench/perf/). The harness's library part (every
 # bench/*.c but the CLI) is also an archive, so that unit tests can link it.
 # BENCH_DIRS: the harness's source folders (bench/perf/ is the benchmarks, apart).
-BENCH_DIRS      := bench bench/attacks bench/eval
+BENCH_DIRS      := bench bench/trace bench/attacks bench/eval
 BENCH_CFLAGS    := $(addprefix -I,$(BENCH_DIRS))
 BENCHLIB_SRCS   := $(filter-out bench/wfbench.c,$(foreach d,$(BENCH_DIRS),$(wildcard $(d)/*.c)))
 BENCHLIB        := $(BUILD)/libwfbench.a

@@ -9,6 +9,7 @@ packages=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
 	libcriterion-dev libyaml-dev libsvm-dev libclang-rt-14-dev
 	iproute2 tcpdump gnuplot-nox # the demo's observer; evaluate's plots
+	wireguard-go wireguard-tools ethtool busybox-static # tunnel mode against a stock WireGuard peer
 	qemu-system-x86 busybox-static cpio xz-utils zstd # vmtest (xz, zstd: other kernels' modules)
 )
 

@@ -174,6 +174,7 @@ struct wfg_ctl {
 #define WFG_ATTACHED_TUNNEL  0x8 /* tunnel mode: TC egress + TC ingress, no XDP */
 #define WFG_ATTACHED_GSO_OFF 0x10 /* we turned generic segmentation offload off */
 #define WFG_ATTACHED_TSO_OFF 0x20 /* we turned TCP segmentation offload off */
+#define WFG_ATTACHED_GSO_SEGS 0x40 /* we capped the device's gso_max_segs at 1 */
 
 /* Flow key, from this host's point of view (egress: src = local). */
 struct wfg_flow_key {

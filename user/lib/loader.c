@@ -126,8 +126,8 @@ mkroot:
 }
 
 /* Run tc(8) for qdisc management (sch_fq); its stderr is captured into err. */
-static int run_tc(char *err, size_t errlen, const char *a1, const char *a2, const char *a3,
-		  const char *a4, const char *a5, const char *a6)
+static int run_cmd(const char *prog, char *err, size_t errlen, const char *a1, const char *a2,
+		   const char *a3, const char *a4, const char *a5, const char *a6)
 {
 	int pipefd[2], status;
 	char out[512] = "";
@@ -143,8 +143,8 @@ static int run_tc(char *err, size_t errlen, const char *a1, const char *a2, cons
 		dup2(pipefd[1], 2);
 		dup2(pipefd[1], 1);
 		close(pipefd[0]);
-		execlp("tc", "tc", a1, a2, a3, a4, a5, a6, (char *)NULL);
-		fprintf(stderr, "cannot run tc: %s", strerror(errno));
+		execlp(prog, prog, a1, a2, a3, a4, a5, a6, (char *)NULL);
+		fprintf(stderr, "cannot run %s: %s", prog, strerror(errno));
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -156,7 +156,21 @@ static int run_tc(char *err, size_t errlen, const char *a1, const char *a2, cons
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	out[strcspn(out, "\n")] = 0;
-	return wfg_err(err, errlen, EIO, "%s", out[0] ? out : "tc failed");
+	return wfg_err(err, errlen, EIO, "%s", out[0] ? out : "command failed");
+}
+
+#define run_tc(...) run_cmd("tc", __VA_ARGS__)
+
+/*
+ * TCP builds GSO super-packets whatever the device's offloads say (it always
+ * segments in software, after the TC hook), so tunnel mode caps the device's
+ * GSO at one segment: every skb the stack hands it is one packet of its own
+ * size, which the egress program can shape. Detach puts the kernel's default
+ * (65535) back.
+ */
+static int gso_max_segs(const char *ifname, const char *segs, char *err, size_t errlen)
+{
+	return run_cmd("ip", err, errlen, "link", "set", "dev", ifname, "gso_max_segs", segs);
 }
 
 static void unpin_all(const char *ifname)
@@ -401,6 +415,13 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 		if (rc)
 			goto out;
 		ctl.attach_flags |= offloads_off;
+		if (gso_max_segs(ifname, "1", err, errlen) == 0)
+			ctl.attach_flags |= WFG_ATTACHED_GSO_SEGS;
+		else
+			fprintf(stderr, "wfguard: warning: %s: cannot cap GSO at one segment (%s): "
+					"TCP super-packets leave with their segments' sizes "
+					"(counted as unshaped_gso)\n",
+				ifname, err);
 		stage = 4;
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0)) {
 			rc = wfg_err(err, errlen, errno, "cannot write the control map: %s",
@@ -429,6 +450,8 @@ out:
 		if (stage >= 4 && !tunnel)
 			bpf_xdp_detach(ifindex, xdp_flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 		wfg_netdev_offloads_restore(ifname, offloads_off);
+		if (ctl.attach_flags & WFG_ATTACHED_GSO_SEGS)
+			gso_max_segs(ifname, "65535", NULL, 0);
 		if (stage >= 2)
 			tc_detach(ifindex, ctl.attach_flags);
 		if (stage >= 1 && (ctl.attach_flags & WFG_ATTACHED_FQ))
@@ -519,6 +542,8 @@ int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
 				       NULL);
 		tc_detach(ifindex, ctl.attach_flags);
 		wfg_netdev_offloads_restore(ifname, ctl.attach_flags);
+		if (ctl.attach_flags & WFG_ATTACHED_GSO_SEGS)
+			gso_max_segs(ifname, "65535", NULL, 0);
 		if (ctl.attach_flags & WFG_ATTACHED_FQ)
 			run_tc(NULL, 0, "qdisc", "del", "dev", ifname, "root", NULL);
 	}

@@ -30,6 +30,13 @@ struct wfg_diags {
 	int truncated; /* more errors were found than fit */
 };
 
+/*
+ * A policy's episode time when it names none (docs/policy.md, "episode"):
+ * longer than the pauses inside one page load, shorter than the time a person
+ * spends on a page before the next.
+ */
+#define WFG_EPISODE_IDLE_DEFAULT_MS 3000
+
 struct wfg_compiled_policy {
 	/* What the data path reads: rules, profile, quic_dcid_len, role, and in
 	 * dp.side the side this host runs. */

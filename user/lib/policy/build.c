@@ -75,6 +75,7 @@ void build_side(struct pctx *c, int s, struct wfg_side_builder *sb)
 	cfg->shape.max = ir->limit;
 	if (ir->cover_node)
 		cfg->cover_size = ir->cover_size;
+	cfg->episode_idle_ns = (__u64)ir->episode_idle_ms * 1000000ULL;
 	if (wfg_sb_finish(sb))
 		err_at(c, ir->root, "%s (%s side)", sb->err, side_names[s]);
 }

@@ -166,6 +166,8 @@ struct element {
 struct ir {
 	yaml_node_t *root;
 	int role;
+	int unit_given;
+	__u32 episode_idle_ms; /* WFG_EPISODE_IDLE_DEFAULT_MS unless the policy says */
 	/* shape */
 	int shape_given;
 	struct wfg_shape_cfg shape;

@@ -191,13 +191,53 @@ static void parse_defence(struct pctx *c, yaml_node_t *n)
 
 /* ================================================================ top level */
 
+/* tunnel: {unit: peer | device} */
+static void parse_tunnel(struct pctx *c, yaml_node_t *n)
+{
+	static const char *const units[] = { "peer", "device" };
+	struct field f[] = { F("unit") };
+	int r;
+
+	if (fields(c, n, "tunnel", f, NF(f)))
+		return;
+	if (c->cp->dp.mode != WFG_MODE_TUNNEL) {
+		err_at(c, n, "'tunnel' settings need `mode: tunnel`");
+		return;
+	}
+	if (V(f, "unit")) {
+		r = want_enum(c, V(f, "unit"), "unit", units, 2);
+		if (r >= 0) {
+			c->cp->dp.unit = (__u32)r;
+			c->ir->unit_given = 1;
+		}
+	}
+}
+
+/* episode: {idle: MS} or `episode: off` (the flow is one episode). */
+static void parse_episode(struct pctx *c, yaml_node_t *n)
+{
+	struct field f[] = { F("idle") };
+
+	if (vkind(n) != V_MAP && !strcmp(sval(n), "off")) {
+		c->ir->episode_idle_ms = 0;
+		return;
+	}
+	if (fields(c, n, "episode", f, NF(f)))
+		return;
+	if (V(f, "idle"))
+		want_u32(c, V(f, "idle"), "idle (milliseconds)", 0, 3600000,
+			 &c->ir->episode_idle_ms);
+}
+
 void parse_top(struct pctx *c, yaml_node_t *root)
 {
 	struct field f[] = {
-		F("version"),	 F("role"),   F("match"),
-		F("shim"),	 F("flows"),  F("shape"),
-		F("cover_size"), F("limits"), { .name = "defence", .alias = "defense" }
+		F("version"),	 F("role"),   F("match"),  F("mode"),
+		F("tunnel"),	 F("episode"), F("shim"),  F("flows"),
+		F("shape"),	 F("cover_size"), F("limits"),
+		{ .name = "defence", .alias = "defense" }
 	};
+	static const char *const modes[] = { "shim", "tunnel" };
 	struct ir *ir = c->ir;
 	__u32 version;
 	int r;
@@ -218,6 +258,23 @@ void parse_top(struct pctx *c, yaml_node_t *root)
 		if (r >= 0)
 			ir->role = r;
 	}
+	if (V(f, "mode")) {
+		r = want_enum(c, V(f, "mode"), "mode", modes, 2);
+		if (r >= 0)
+			c->cp->dp.mode = (__u32)r;
+	}
+	if (V(f, "tunnel"))
+		parse_tunnel(c, V(f, "tunnel"));
+	/* a server defends each peer; a client is one tunnel to one peer */
+	if (!ir->unit_given)
+		c->cp->dp.unit = ir->role == WFG_ROLE_CLIENT ? WFG_UNIT_DEVICE : WFG_UNIT_PEER;
+	ir->episode_idle_ms = WFG_EPISODE_IDLE_DEFAULT_MS;
+	if (V(f, "episode"))
+		parse_episode(c, V(f, "episode"));
+	if (V(f, "shim") && c->cp->dp.mode == WFG_MODE_TUNNEL)
+		err_at(c, V(f, "shim"),
+		       "tunnel mode has no shim: its padding and covers live inside the tunnel's "
+		       "encryption (remove 'shim', or use `mode: shim` on the underlay)");
 	if (!V(f, "match"))
 		missing(c, root, &f[2], "(the rules that say which flows this policy defends)");
 	else
