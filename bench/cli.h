@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * What wfbench's command files share (wfbench.c holds the table and main;
- * play_cmd.c and eval_cmd.c hold commands): the command record and the
- * error/usage helpers. Exit codes: 0 success, 1 bad input or usage, 2 internal.
+ * play_cmd.c, attack_cmd.c, evaluate_cmd.c and sweep_cmd.c hold commands):
+ * the command record and the error/usage helpers. Exit codes: 0 success,
+ * 1 bad input or usage, 2 internal.
  */
 #ifndef WFBENCH_CLI_H
 #define WFBENCH_CLI_H
@@ -25,7 +26,8 @@ int wfb_fail(const char *cmd, int rc, const char *err);
 /* "wfbench CMD: <fmt with arg> (see wfbench CMD --help)"; EXIT_BAD. */
 int wfb_bad_usage(const struct cmd *c, const char *fmt, const char *arg);
 
-/* eval_cmd.c: cross-validation, the policy x attack table, sweeps */
+/* attack_cmd.c, evaluate_cmd.c, sweep_cmd.c: cross-validation, the policy x attack
+ * table, sweeps (what they share: eval_cmd.h) */
 int wfb_cmd_attack(int argc, char **argv);
 void wfb_attack_usage(FILE *f);
 int wfb_cmd_evaluate(int argc, char **argv);

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Datasets on disk: the manifest, atomic writing (temporary directory and a
- * rename) and import from directories of Wang, Maybenot, pcap or native
- * traces. Layout and naming rules: docs/trace-format.md.
+ * Datasets on disk: the manifest, atomic writing (a temporary directory and a
+ * rename: user/lib/trace_io.c, shared with `wfguard capture`) and import from
+ * directories of Wang, Maybenot, pcap or native traces. Layout and naming rules:
+ * docs/trace-format.md.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "err.h"
 #include "dataset.h"
+#include "trace_io.h"
 
 #define MANIFEST  "manifest"
 #define TRACE_EXT ".trace"
@@ -68,20 +68,6 @@ void wfb_entry_name(int site, unsigned instance, char *buf, size_t len)
 const char *wfb_units_name(enum wfb_units u)
 {
 	return u == WFB_UNITS_NONE ? "none" : "bytes";
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) ? -1 : 0;
-}
-
-/* rm -r (the datasets we write are flat, but be thorough). */
-static int remove_tree(const char *dir)
-{
-	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
 }
 
 /* "3-7" -> site 3, instance 7; "u-4" -> unmonitored 4. */
@@ -450,8 +436,7 @@ int wfb_dataset_read(const struct wfb_dataset *ds, size_t i, struct wfb_trace *t
 /* ---------------------------------------------------------------- writing */
 
 struct wfb_writer {
-	char *dir; /* final name */
-	char *tmp; /* DIR.tmp-XXXXXX, where everything is written */
+	struct wfg_outdir out; /* DIR, and DIR.tmp-XXXXXX where everything is written */
 	bool force;
 	bool any_size;
 	struct wfb_entry *e;
@@ -509,27 +494,17 @@ static int exists_check(const char *dir, bool force, char *err, size_t errlen)
 int wfb_writer_open(struct wfb_writer **wp, const char *dir, bool force, char *err, size_t errlen)
 {
 	struct wfb_writer *w = calloc(1, sizeof(*w));
-	size_t n;
 	int rc;
 
 	*wp = NULL;
-	if (!w || !(w->dir = dir_name(dir))) {
+	if (!w || wfg_outdir_init(&w->out, dir)) {
 		free(w);
 		return wfg_err(err, errlen, ENOMEM, "out of memory");
 	}
 	w->force = force;
-	rc = exists_check(w->dir, force, err, errlen);
-	n = strlen(w->dir) + 16;
-	if (!rc && !(w->tmp = malloc(n)))
-		rc = wfg_err(err, errlen, ENOMEM, "out of memory");
-	if (!rc) {
-		snprintf(w->tmp, n, "%s.tmp-XXXXXX", w->dir);
-		if (!mkdtemp(w->tmp)) {
-			rc = wfg_err(err, errlen, errno, "%s: %s", w->tmp, strerror(errno));
-			free(w->tmp);
-			w->tmp = NULL;
-		}
-	}
+	rc = exists_check(w->out.dir, force, err, errlen);
+	if (!rc)
+		rc = wfg_outdir_mktemp(&w->out, err, errlen);
 	if (rc) {
 		wfb_writer_abort(w);
 		return rc;
@@ -595,7 +570,7 @@ int wfb_writer_add(struct wfb_writer *w, int site, unsigned instance, const char
 	rc = wfb_trace_check(t, err, errlen);
 	if (rc)
 		return rc;
-	p = path_join(w->tmp, name, TRACE_EXT);
+	p = path_join(w->out.tmp, name, TRACE_EXT);
 	if (!p)
 		return wfg_err(err, errlen, ENOMEM, "out of memory");
 	rc = write_trace_file(p, t, err, errlen);
@@ -646,7 +621,7 @@ static int writer_shape(struct wfb_writer *w, unsigned *sites, unsigned *inst, u
 static int write_manifest(struct wfb_writer *w, const char *source, unsigned sites, unsigned inst,
 			  unsigned unmon, char *err, size_t errlen)
 {
-	char *p = path_join(w->tmp, MANIFEST, ""), *src = strdup(source ? source : "-");
+	char *p = path_join(w->out.tmp, MANIFEST, ""), *src = strdup(source ? source : "-");
 	char name[64];
 	FILE *f = NULL;
 	size_t i;
@@ -676,60 +651,35 @@ out:
 	return rc;
 }
 
-/* Flush the temporary directory to disk so that the rename publishes whole files. */
-static void sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-
-	if (fd >= 0) {
-		syncfs(fd);
-		close(fd);
-	}
-}
-
 /* Put tmp in place of an existing dataset: swap atomically, then delete the old one. */
 static int replace_dir(struct wfb_writer *w, char *err, size_t errlen)
 {
-	int rc = exists_check(w->dir, true, err, errlen);
+	int rc = exists_check(w->out.dir, true, err, errlen);
 
 	if (rc)
 		return rc;
-	if (!renameat2(AT_FDCWD, w->tmp, AT_FDCWD, w->dir, RENAME_EXCHANGE)) {
-		remove_tree(w->tmp); /* now the old dataset */
-		return 0;
-	}
-	if (errno != EINVAL && errno != ENOSYS)
-		return wfg_err(err, errlen, errno, "%s: %s", w->dir, strerror(errno));
-	/* no RENAME_EXCHANGE on this file system: two renames */
-	{
-		size_t n = strlen(w->dir) + 16;
-		char *old = malloc(n);
-
-		if (!old)
-			return wfg_err(err, errlen, ENOMEM, "out of memory");
-		snprintf(old, n, "%s.old-XXXXXX", w->dir);
-		if (!mkdtemp(old) || rmdir(old) || rename(w->dir, old) || rename(w->tmp, w->dir))
-			rc = wfg_err(err, errlen, errno, "%s: %s", w->dir, strerror(errno));
-		else
-			remove_tree(old);
-		free(old);
-	}
-	return rc;
+	rc = wfg_outdir_exchange(&w->out);
+	if (rc == -ENOMEM)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	if (rc)
+		return wfg_err(err, errlen, -rc, "%s: %s", w->out.dir, strerror(-rc));
+	return 0;
 }
 
 static int install(struct wfb_writer *w, char *err, size_t errlen)
 {
 	struct stat st;
+	int rc;
 
-	sync_dir(w->tmp);
-	if (!lstat(w->dir, &st)) {
+	if (!lstat(w->out.dir, &st)) {
 		if (!w->force)
 			return wfg_err(err, errlen, EEXIST, "%s exists (--force replaces it)",
-				       w->dir);
+				       w->out.dir);
 		return replace_dir(w, err, errlen);
 	}
-	if (rename(w->tmp, w->dir))
-		return wfg_err(err, errlen, errno, "%s: %s", w->dir, strerror(errno));
+	rc = wfg_outdir_rename(&w->out);
+	if (rc)
+		return wfg_err(err, errlen, -rc, "%s: %s", w->out.dir, strerror(-rc));
 	return 0;
 }
 
@@ -741,11 +691,7 @@ int wfb_writer_commit(struct wfb_writer *w, const char *source, char *err, size_
 	if (!rc)
 		rc = write_manifest(w, source, sites, inst, unmon, err, errlen);
 	if (!rc)
-		rc = install(w, err, errlen);
-	if (!rc) {
-		free(w->tmp);
-		w->tmp = NULL; /* it is DIR now */
-	}
+		rc = install(w, err, errlen); /* on success nothing is left to remove */
 	wfb_writer_abort(w);
 	return rc;
 }
@@ -756,13 +702,10 @@ void wfb_writer_abort(struct wfb_writer *w)
 
 	if (!w)
 		return;
-	if (w->tmp)
-		remove_tree(w->tmp);
+	wfg_outdir_close(&w->out);
 	for (i = 0; i < w->n; i++)
 		free(w->e[i].src);
 	free(w->e);
-	free(w->tmp);
-	free(w->dir);
 	free(w);
 }
 

@@ -10,8 +10,11 @@
 #include "err.h"
 #include "trace_text.h"
 
-#define NATIVE_HEADER "wfguard-trace v1"
-#define NATIVE_MAGIC  "wfguard-trace "
+#include "trace_io.h"
+
+/* The writer is shared with `wfguard capture` (user/lib/trace_io.c); so is the header. */
+#define NATIVE_HEADER WFG_TRACE_HEADER
+#define NATIVE_MAGIC  WFG_TRACE_MAGIC
 
 /* ---------------------------------------------------------------- native */
 
@@ -108,12 +111,12 @@ int wfb_write_native(FILE *f, const struct wfb_trace *t)
 {
 	size_t i;
 
-	fprintf(f, "%s\n", NATIVE_HEADER);
+	wfg_trace_write_header(f);
 	for (i = 0; i < t->n; i++) {
 		const struct wfb_pkt *p = &t->pkts[i];
 
-		fprintf(f, "%llu %c %u %c\n", (unsigned long long)p->time_ns,
-			p->dir == WFB_OUT ? '+' : '-', p->size, p->kind == WFB_COVER ? 'c' : 'r');
+		wfg_trace_write_pkt(f, p->time_ns, p->dir == WFB_OUT, p->size,
+				    p->kind == WFB_COVER);
 	}
 	return wfb_write_status(f);
 }

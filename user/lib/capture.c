@@ -21,6 +21,7 @@
 
 #include "capture.h"
 #include "err.h"
+#include "trace_io.h"
 
 #define DEFAULT_MAX_FLOWS   1024
 #define DEFAULT_MAX_PACKETS (4u << 20)
@@ -356,12 +357,12 @@ int wfg_capture_check_out(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-/* Trace direction of a packet: + is client -> server. Unknown role: this host is the client. */
-static char trace_dir(__u32 role, __u8 dir)
+/* Trace direction of a packet: client -> server? Unknown role: this host is the client. */
+static bool trace_out(__u32 role, __u8 dir)
 {
-	int out = dir == WFG_CAP_EGRESS;
+	bool out = dir == WFG_CAP_EGRESS;
 
-	return (role == WFG_DP_ROLE_SERVER ? !out : out) ? '+' : '-';
+	return role == WFG_DP_ROLE_SERVER ? !out : out;
 }
 
 static const char *role_name(__u32 role)
@@ -389,7 +390,8 @@ static int write_flow(const struct wfg_capture *c, const struct wfg_cap_flow *f,
 		return -errno;
 	addr_str(l, sizeof(l), &f->key, f->key.laddr);
 	addr_str(r, sizeof(r), &f->key, f->key.raddr);
-	fprintf(out, "wfguard-trace v1\n# flow: udp %s%s%s:%u (local) <-> %s%s%s:%u (remote)\n",
+	wfg_trace_write_header(out);
+	fprintf(out, "# flow: udp %s%s%s:%u (local) <-> %s%s%s:%u (remote)\n",
 		f->key.family == 6 ? "[" : "", l, f->key.family == 6 ? "]" : "",
 		ntohs(f->key.lport), f->key.family == 6 ? "[" : "", r,
 		f->key.family == 6 ? "]" : "", ntohs(f->key.rport));
@@ -400,9 +402,8 @@ static int write_flow(const struct wfg_capture *c, const struct wfg_cap_flow *f,
 	for (i = 0; i < f->n; i++) {
 		const struct wfg_cap_pkt *p = &f->pkts[i];
 
-		fprintf(out, "%llu %c %u %c\n", (unsigned long long)(p->time_ns - t0),
-			trace_dir(c->role, p->dir), p->payload,
-			p->kind == WFG_CAP_COVER ? 'c' : 'r');
+		wfg_trace_write_pkt(out, p->time_ns - t0, trace_out(c->role, p->dir), p->payload,
+				    p->kind == WFG_CAP_COVER);
 	}
 	return close_synced(out);
 }
@@ -459,77 +460,44 @@ static int write_index(const struct wfg_capture *c, const char *path)
 	return close_synced(out);
 }
 
-static void remove_tree(const char *dir)
-{
-	struct dirent *e;
-	char path[4096];
-	DIR *d = opendir(dir);
-
-	while (d && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
-			unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
-static void sync_parent(const char *dir)
-{
-	char parent[4096], *slash;
-	int fd;
-
-	if (snprintf(parent, sizeof(parent), "%s", dir) >= (int)sizeof(parent))
-		return;
-	slash = strrchr(parent, '/');
-	if (slash == parent)
-		slash[1] = 0;
-	else if (slash)
-		*slash = 0;
-	else
-		snprintf(parent, sizeof(parent), ".");
-	fd = open(parent, O_RDONLY | O_DIRECTORY);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 int wfg_capture_write(const struct wfg_capture *c, const char *dir, char *err, size_t errlen)
 {
-	char tmp[4096], path[4096 + 200], name[160];
-	size_t i, n = strlen(dir);
-	int rc = 0;
+	char path[4096 + 200], name[160];
+	struct wfg_outdir o;
+	size_t i;
+	int rc;
 
-	while (n > 1 && dir[n - 1] == '/')
-		n--; /* "out/" -> "out" */
-	if (n + 12 >= sizeof(tmp))
+	if (wfg_outdir_init(&o, dir))
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	if (strlen(o.dir) + 12 >= 4096) { /* path[] holds TMP/NAME */
+		wfg_outdir_close(&o);
 		return wfg_err(err, errlen, ENAMETOOLONG, "%s: name too long", dir);
-	snprintf(tmp, sizeof(tmp), "%.*s.tmp-XXXXXX", (int)n, dir);
-	if (!mkdtemp(tmp))
-		return wfg_err(err, errlen, errno, "%s: %s", tmp, strerror(errno));
-	for (i = 0; i < c->nflows && !rc; i++) {
+	}
+	rc = wfg_outdir_mktemp(&o, err, errlen);
+	for (i = 0; !rc && i < c->nflows; i++) {
 		wfg_capture_flow_name(&c->flows[i].key, name, sizeof(name));
-		snprintf(path, sizeof(path), "%s/%s", tmp, name);
+		snprintf(path, sizeof(path), "%s/%s", o.tmp, name);
 		rc = write_flow(c, &c->flows[i], path);
+		if (rc)
+			wfg_err(err, errlen, -rc, "%s: %s", path, strerror(-rc));
 	}
 	if (!rc) {
-		snprintf(path, sizeof(path), "%s/index", tmp);
+		snprintf(path, sizeof(path), "%s/index", o.tmp);
 		rc = write_index(c, path);
+		if (rc)
+			wfg_err(err, errlen, -rc, "%s: %s", path, strerror(-rc));
 	}
-	if (rc) {
-		remove_tree(tmp);
-		return wfg_err(err, errlen, -rc, "%s: %s", path, strerror(-rc));
+	if (!rc) {
+		chmod(o.tmp, 0755); /* mkdtemp made it 0700 */
+		rc = wfg_outdir_rename(&o);
+		if (rc) {
+			wfg_err(err, errlen, -rc,
+				"cannot rename %s to %s: %s (the capture is in %s)", o.tmp, o.dir,
+				strerror(-rc), o.tmp);
+			free(o.tmp); /* a long capture: keep it for the operator */
+			o.tmp = NULL;
+		}
 	}
-	chmod(tmp, 0755); /* mkdtemp made it 0700 */
-	snprintf(path, sizeof(path), "%.*s", (int)n, dir);
-	if (rename(tmp, path)) {
-		rc = errno;
-		return wfg_err(err, errlen, rc, "cannot rename %s to %s: %s (the capture is in %s)",
-			       tmp, path, strerror(rc), tmp);
-	}
-	sync_parent(path);
-	return 0;
+	wfg_outdir_close(&o);
+	return rc;
 }

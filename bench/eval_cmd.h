@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What wfbench's evaluation commands share (attack_cmd.c, evaluate_cmd.c,
+ * sweep_cmd.c): the options common to all three, the evaluate/sweep run
+ * (eval_cmd.c: replay each variant, attack it, collect rows) and the report
+ * writers (eval_report.c: table, CSV, JSON, plot). Private to these files;
+ * the commands' entry points are in cli.h. Definitions: docs/evaluation.md.
+ */
+#ifndef WFBENCH_EVAL_CMD_H
+#define WFBENCH_EVAL_CMD_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "attacks.h"
+#include "cli.h"
+#include "defend.h"
+#include "eval.h"
+#include "policy.h"
+
+#define EV_MAX_ATTACKS 8
+
+/* Options shared by attack, evaluate and sweep. */
+struct ev_common {
+	const char *dataset;
+	const struct wfa_attack *att[EV_MAX_ATTACKS];
+	unsigned natt;
+	struct wfe_cv_opts cv;
+};
+
+enum { OPT_R = 1000, OPT_PARAMS, OPT_SEQLEN, OPT_JSON, OPT_DELAY, OPT_BW, OPT_NODEF };
+
+void ev_common_init(struct ev_common *c);
+int ev_parse_attacks(const struct cmd *self, const char *list, struct ev_common *c);
+/* One shared option; returns 0 when handled, 1 when not ours, or a usage exit code + 1. */
+int ev_common_opt(const struct cmd *self, int opt, struct ev_common *c);
+
+/* Set by the first Ctrl-C (ev_catch_sigint); the work stops after its current step. */
+extern volatile sig_atomic_t ev_stop;
+void ev_catch_sigint(void);
+void ev_fold_progress(unsigned done, unsigned folds, void *arg);
+
+/* ---------------------------------------------------------------- evaluate, sweep */
+
+#define EV_MAX_VARIANTS 1000
+#define EV_MAX_PARAMS	8
+
+/* One defence to evaluate: a policy, a preset, a sweep point, or none at all. */
+struct ev_variant {
+	char name[128];		   /* in the table, the CSV and the plot */
+	char dir[64];		   /* OUTDIR/defended/DIR */
+	struct wfg_side_cfg *side; /* [client, server]; NULL: the dataset as it is */
+	double pv[EV_MAX_PARAMS];  /* sweep: the parameters' values */
+};
+
+struct ev_row {
+	size_t v;
+	unsigned a;
+	double bw, lat;
+	size_t traces;
+	struct wfe_ci acc;
+	struct wfe_ow_metrics owm;
+};
+
+struct ev_run {
+	struct ev_common c;
+	const char *cmd; /* "evaluate" or "sweep" */
+	const char *outdir;
+	struct wfb_defend_opts def;
+	struct ev_variant *v;
+	size_t nv;
+	char *pname[EV_MAX_PARAMS]; /* sweep: the dotted paths */
+	size_t np;
+	struct ev_row *rows;
+	size_t nrows;
+	double *bw, *lat; /* per variant */
+	FILE *csv;
+	bool tty;
+};
+
+#define EV_COMMON_HELP                                                                         \
+	"  -d, --dataset DIR      the undefended dataset\n"                                    \
+	"  -a, --attacks LIST     attacks, comma-separated (knn,cumul,kfp)\n"                  \
+	"  -k, --folds K          stratified folds, 2..100 (default 10)\n"                     \
+	"  -w, --open-world       add the unmonitored traces; the CSV gets TPR, FPR, ...\n"    \
+	"      --r R              r of r-precision (default 10)\n"                             \
+	"  -S, --seed S           the defences' streams, folds and attacks (default 1)\n"      \
+	"  -j, --jobs N           threads (default: all cores); results are the same\n"        \
+	"      --delay MS         one-way delay of the replay (default 20)\n"                  \
+	"      --bandwidth MBIT   per-direction bottleneck of the replay (default: none)\n"    \
+	"  -o, --output OUTDIR    results (default wfbench-results): defended/NNN (the\n"      \
+	"                         defended datasets), results.csv, results.json, plot.gp,\n"   \
+	"                         plot-ATTACK.dat, accuracy-vs-bandwidth.svg (with gnuplot)\n" \
+	"  -h, --help             this text\n"                                                 \
+	"\n"                                                                                   \
+	"Each (defence, attack) result is appended to results.csv (and results.json\n"         \
+	"rewritten) when it completes; Ctrl-C stops after the current step (twice: now).\n"
+
+void ev_init(struct ev_run *r, const char *cmd);
+void ev_free(struct ev_run *r);
+struct ev_variant *ev_add(struct ev_run *r, const char *name);
+int ev_sides(struct ev_variant *v, const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv);
+/* The policy file's name without directory and extension. */
+void ev_policy_name(const char *path, char *buf, size_t len);
+int ev_opt(const struct cmd *self, int opt, struct ev_run *r);
+int ev_check(const struct cmd *self, struct ev_run *r);
+/* OUTDIR/name into buf; -ENAMETOOLONG. */
+int ev_path(const struct ev_run *r, const char *name, char *buf, size_t len);
+/* Every variant through every attack; rows are written as they complete. */
+int ev_run_all(struct ev_run *r);
+
+/* ---------------------------------------------------------------- reports (eval_report.c) */
+
+void ev_print_attack_table(const struct ev_common *c, const struct wfa_attack *a,
+			   const struct wfe_data *d, const struct wfe_result *r);
+void ev_print_attack_json(const struct ev_common *c, const struct wfa_attack *a,
+			  const struct wfe_data *d, const struct wfe_result *r);
+void ev_csv_header(struct ev_run *r);
+void ev_csv_row(struct ev_run *r, const struct ev_row *w);
+/* results.json with every completed row, replaced atomically after each one. */
+int ev_write_json(const struct ev_run *r);
+void ev_table(const struct ev_run *r);
+/* plot.gp and its data; the SVG (and PNG) when gnuplot is on PATH. */
+void ev_plot(const struct ev_run *r, bool sweep);
+
+#endif /* WFBENCH_EVAL_CMD_H */
