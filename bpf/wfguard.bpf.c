@@ -174,7 +174,6 @@ int wfg_ingress(struct xdp_md *ctx)
 	struct wfg_scratch *scr;
 	struct wfg_policy *pol;
 	struct wfg_ctl *ctl;
-	struct wfg_flow *f;
 	struct wfg_pkt *p, pk;
 	__u16 orig_len = 0, orig_csum = 0;
 	__u32 slot, zero = 0;
@@ -234,16 +233,7 @@ int wfg_ingress(struct xdp_md *ctx)
 				      cover	 ? WFG_CAP_COVER
 				      : verified ? WFG_CAP_REAL
 						 : WFG_CAP_UNVERIFIED));
-	f = flow_acquire(k, ctl, slot, pol, now);
-	if (f) {
-		core_decide(&pol->side, &f->st, &scr->d, now,
-			    CORE_ARG(cover ? OP_RECV_PADDING : OP_RECV_NORMAL, 0, 0));
-		after_core(f, k, &pol->side, &scr->d, now);
-		f->st.pkts_in++;
-		f->st.bytes_in += data_end - data;
-		f->st.last_ns = now;
-		flow_unlock(f);
-	}
+	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, data_end - data);
 	if (cover) {
 		stat_add(WFG_STAT_COVERS_RECEIVED, 1);
 		return XDP_DROP;
@@ -400,7 +390,6 @@ int wfg_tun_ingress(struct __sk_buff *skb)
 	struct wfg_scratch *scr;
 	struct wfg_policy *pol;
 	struct wfg_ctl *ctl;
-	struct wfg_flow *f;
 	struct wfg_pkt *p;
 	__u32 slot = 0, zero = 0;
 	void *data, *data_end;
@@ -437,16 +426,7 @@ int wfg_tun_ingress(struct __sk_buff *skb)
 	if (ctl->capture_pid)
 		capture_emit(k, now, skb->len,
 			     CAP_INFO(skb->len, WFG_CAP_INGRESS, cover ? WFG_CAP_COVER : WFG_CAP_REAL));
-	f = flow_acquire(k, ctl, slot, pol, now);
-	if (f) {
-		core_decide(&pol->side, &f->st, &scr->d, now,
-			    CORE_ARG(cover ? OP_RECV_PADDING : OP_RECV_NORMAL, 0, 0));
-		after_core(f, k, &pol->side, &scr->d, now);
-		f->st.pkts_in++;
-		f->st.bytes_in += skb->len;
-		f->st.last_ns = now;
-		flow_unlock(f);
-	}
+	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, skb->len);
 	if (cover) {
 		/* the stack would discard it too; dropping here keeps it out of
 		 * the peer-facing counters and is what the peer's defence expects */

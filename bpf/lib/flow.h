@@ -170,6 +170,28 @@ static __always_inline void after_core(struct wfg_flow *f, const struct wfg_flow
 	}
 }
 
+/*
+ * A packet received from the peer (both ingress programs): the core runs
+ * NormalRecv or PaddingRecv on its flow. A flow busy elsewhere misses the
+ * event (counted by flow_acquire); the packet itself is never held for it.
+ */
+static __always_inline void flow_recv(const struct wfg_flow_key *k, const struct wfg_ctl *ctl,
+				      __u32 slot, const struct wfg_policy *pol,
+				      struct wfg_decision *d, __u64 now, int padding, __u64 bytes)
+{
+	struct wfg_flow *f = flow_acquire(k, ctl, slot, pol, now);
+
+	if (!f)
+		return;
+	core_decide(&pol->side, &f->st, d, now,
+		    CORE_ARG(padding ? OP_RECV_PADDING : OP_RECV_NORMAL, 0, 0));
+	after_core(f, k, &pol->side, d, now);
+	f->st.pkts_in++;
+	f->st.bytes_in += bytes;
+	f->st.last_ns = now;
+	flow_unlock(f);
+}
+
 static int flow_timer_cb(void *map, struct wfg_flow_key *key, struct wfg_flow *f)
 {
 	struct wfg_scratch *scr;

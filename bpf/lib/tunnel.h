@@ -112,14 +112,11 @@ static __always_inline int tun_is_cover(void *data, void *data_end, const struct
 		return p->pay_len > len;
 	if ((void *)(ip + 1) > data_end)
 		return 0;
-	words = ip->ihl * 2;
-	if (words > 30 || data + 60 > data_end) {
-		/* a short packet: only a plain 20-byte header can be checked */
-		if (words != 10)
-			return 0;
-		return tun_sum16(data, 10) != 0xffff;
-	}
-	return tun_sum16(data, words) != 0xffff;
+	words = ip->ihl * 2; /* <= 30: ihl is 4 bits */
+	if (data + 60 <= data_end)
+		return tun_sum16(data, words) != 0xffff;
+	/* fewer than 60 bytes in hand: only a plain 20-byte header can be checked */
+	return words == 10 && tun_sum16(data, 10) != 0xffff;
 }
 
 /*
