@@ -183,7 +183,8 @@ endif
 test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
 		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" \
-		install:"!scripts/test-install.sh $(BUILD)" $(TEST_DEMO) $(TEST_VM)
+		install:"!scripts/test-install.sh $(BUILD)" format:"!$(MAKE) -s format-check" \
+		$(TEST_DEMO) $(TEST_VM)
 
 bench: all
 	$(Q)for b in $(PERF_BINS); do echo "== $$b"; $$b || exit 1; done
@@ -195,6 +196,7 @@ FORMAT_SRCS = $(wildcard $(shell git ls-files '*.c' '*.h'))
 .PHONY: format format-check
 format-check:
 	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS)
+	$(Q)echo "$(words $(FORMAT_SRCS)) files match .clang-format"
 
 format:
 	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)

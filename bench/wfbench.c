@@ -29,8 +29,6 @@
 #include "trace.h"
 #include "policy.h"
 
-
-
 static int exit_code(int rc)
 {
 	if (!rc)
@@ -136,14 +134,14 @@ static int cmd_import(int argc, char **argv)
 			break;
 		case 'c':
 			if (wfb_addr_parse(optarg, &client))
-				return wfb_bad_usage(c, "--client: '%s' is not an IPv4 or IPv6 address",
-						 optarg);
+				return wfb_bad_usage(
+					c, "--client: '%s' is not an IPv4 or IPv6 address", optarg);
 			o.client = &client;
 			break;
 		case 'n':
 			if (parse_count(optarg, &o.instances) || !o.instances)
-				return wfb_bad_usage(c, "--instances: expected a count > 0, got '%s'",
-						 optarg);
+				return wfb_bad_usage(
+					c, "--instances: expected a count > 0, got '%s'", optarg);
 			break;
 		case 'o':
 			out = optarg;
@@ -420,7 +418,7 @@ static int gen_opt(const struct cmd *c, int opt, struct wfb_gen_opts *o, bool *s
 	case 'S':
 		if (wfb_parse_u64(optarg, UINT64_MAX, &v))
 			return wfb_bad_usage(c, "--seed: expected an unsigned integer, got '%s'",
-					 optarg);
+					     optarg);
 		o->seed = v;
 		*seed = true;
 		return 0;
@@ -467,7 +465,8 @@ static int cmd_generate(int argc, char **argv)
 	if (!o.sites || !o.instances)
 		return wfb_bad_usage(c, "%s", "--sites and --instances are required (> 0)");
 	if (!seed)
-		return wfb_bad_usage(c, "%s", "--seed is required (the world is deterministic for it)");
+		return wfb_bad_usage(c, "%s",
+				     "--seed is required (the world is deterministic for it)");
 	if (!out)
 		return wfb_bad_usage(c, "%s", "-o DIR is required");
 	if (isatty(STDERR_FILENO))
@@ -485,28 +484,29 @@ static int cmd_generate(int argc, char **argv)
 
 static void defend_usage(FILE *f)
 {
-	fprintf(f, "usage: wfbench defend (--policy FILE | --preset NAME) --dataset DIR -o OUT\n"
-		   "                      [--delay MS] [--bandwidth MBIT] [--seed S] [--jobs N]\n"
-		   "                      [--force]\n"
-		   "\n"
-		   "Replay every trace of DIR through a defence and write what an observer next\n"
-		   "to the client sees (real and cover packets, sizes after shaping) to OUT.\n"
-		   "The client and the server each run their side of the policy with the same\n"
-		   "core the BPF data path runs.\n"
-		   "\n"
-		   "  -p, --policy FILE    a wfguard policy file (both sides are compiled)\n"
-		   "  -P, --preset NAME    none|padme|front|tamaraw|buflo|regulator, paper defaults\n"
-		   "  -d, --dataset DIR    the undefended dataset\n"
-		   "  -o, --output OUT     the defended dataset (written atomically)\n"
-		   "      --delay MS       one-way delay client<->server (default 20)\n"
-		   "      --bandwidth MBIT per-direction bottleneck (default: none)\n"
-		   "      --seed S         seed of the defences' random streams (default 1)\n"
-		   "  -j, --jobs N         threads (default: all cores); output is the same\n"
-		   "      --force          replace OUT if it is a dataset\n"
-		   "\n"
-		   "Overheads: bandwidth = sum of defended bytes / sum of original bytes - 1;\n"
-		   "latency = sum over traces of the time of the last real packet, defended /\n"
-		   "original - 1. Both as seen by the observer.\n");
+	fprintf(f,
+		"usage: wfbench defend (--policy FILE | --preset NAME) --dataset DIR -o OUT\n"
+		"                      [--delay MS] [--bandwidth MBIT] [--seed S] [--jobs N]\n"
+		"                      [--force]\n"
+		"\n"
+		"Replay every trace of DIR through a defence and write what an observer next\n"
+		"to the client sees (real and cover packets, sizes after shaping) to OUT.\n"
+		"The client and the server each run their side of the policy with the same\n"
+		"core the BPF data path runs.\n"
+		"\n"
+		"  -p, --policy FILE    a wfguard policy file (both sides are compiled)\n"
+		"  -P, --preset NAME    none|padme|front|tamaraw|buflo|regulator, paper defaults\n"
+		"  -d, --dataset DIR    the undefended dataset\n"
+		"  -o, --output OUT     the defended dataset (written atomically)\n"
+		"      --delay MS       one-way delay client<->server (default 20)\n"
+		"      --bandwidth MBIT per-direction bottleneck (default: none)\n"
+		"      --seed S         seed of the defences' random streams (default 1)\n"
+		"  -j, --jobs N         threads (default: all cores); output is the same\n"
+		"      --force          replace OUT if it is a dataset\n"
+		"\n"
+		"Overheads: bandwidth = sum of defended bytes / sum of original bytes - 1;\n"
+		"latency = sum over traces of the time of the last real packet, defended /\n"
+		"original - 1. Both as seen by the observer.\n");
 }
 
 static struct wfg_side_cfg defend_side[2];
@@ -525,17 +525,23 @@ static void defend_progress(size_t done, size_t total, void *arg)
 static int cmd_defend(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "policy", required_argument, NULL, 'p' },  { "preset", required_argument, NULL, 'P' },
-		{ "dataset", required_argument, NULL, 'd' }, { "output", required_argument, NULL, 'o' },
-		{ "delay", required_argument, NULL, 'D' },   { "bandwidth", required_argument, NULL, 'B' },
-		{ "seed", required_argument, NULL, 'S' },    { "jobs", required_argument, NULL, 'j' },
-		{ "force", no_argument, NULL, 'F' },         { "help", no_argument, NULL, 'h' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "preset", required_argument, NULL, 'P' },
+		{ "dataset", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "delay", required_argument, NULL, 'D' },
+		{ "bandwidth", required_argument, NULL, 'B' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd *self = wfb_find_cmd("defend");
 	const char *policy = NULL, *preset = NULL, *dataset = NULL, *out = NULL;
-	struct wfb_defend_opts o = { .replay = { .delay_ns = 20000000, .seed = 1,
-						 .unknown_size = 514, .shim_len = 20 } };
+	struct wfb_defend_opts o = {
+		.replay = { .delay_ns = 20000000, .seed = 1, .unknown_size = 514, .shim_len = 20 }
+	};
 	struct wfb_overhead ov;
 	char err[512] = "";
 	double t0 = (double)clock() / CLOCKS_PER_SEC;
@@ -561,13 +567,15 @@ static int cmd_defend(int argc, char **argv)
 			break;
 		case 'D':
 			if (wfb_parse_u64(optarg, 100000, &v))
-				return wfb_bad_usage(self, "--delay: milliseconds, not '%s'", optarg);
+				return wfb_bad_usage(self, "--delay: milliseconds, not '%s'",
+						     optarg);
 			o.replay.delay_ns = v * 1000000;
 			break;
 		case 'B':
 			o.replay.bandwidth_mbit = atof(optarg);
 			if (!(o.replay.bandwidth_mbit > 0))
-				return wfb_bad_usage(self, "--bandwidth: Mbit/s > 0, not '%s'", optarg);
+				return wfb_bad_usage(self, "--bandwidth: Mbit/s > 0, not '%s'",
+						     optarg);
 			break;
 		case 'S':
 			if (wfb_parse_u64(optarg, UINT64_MAX, &o.replay.seed))
@@ -589,7 +597,8 @@ static int cmd_defend(int argc, char **argv)
 		}
 	}
 	if (!dataset || !out || !!policy == !!preset)
-		return wfb_bad_usage(self, "%s", "--dataset, -o and one of --policy/--preset are required");
+		return wfb_bad_usage(self, "%s",
+				     "--dataset, -o and one of --policy/--preset are required");
 	if (preset) {
 		rc = wfg_preset_sides(preset, defend_side, err, sizeof(err));
 		if (rc)
@@ -614,8 +623,8 @@ static int cmd_defend(int argc, char **argv)
 	printf("defended %s -> %s (%s; delay %llu ms%s)\n", dataset, out, o.policy_name,
 	       (unsigned long long)(o.replay.delay_ns / 1000000),
 	       o.replay.bandwidth_mbit > 0 ? ", bottleneck" : "");
-	printf("%-10s %12s %12s %10s %10s %8s\n", "direction", "bytes orig", "bytes def", "pkts orig",
-	       "pkts def", "covers");
+	printf("%-10s %12s %12s %10s %10s %8s\n", "direction", "bytes orig", "bytes def",
+	       "pkts orig", "pkts def", "covers");
 	for (c = 0; c < 2; c++)
 		printf("%-10s %12llu %12llu %10llu %10llu %8llu\n", c ? "in" : "out",
 		       (unsigned long long)ov.bytes_orig[c], (unsigned long long)ov.bytes_def[c],

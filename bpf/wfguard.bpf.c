@@ -138,8 +138,8 @@ int wfg_egress(struct __sk_buff *skb)
 		/* A UDP GSO super-packet becomes many datagrams after this hook:
 		 * one trailer at its end would be wrong for all of them. */
 		stat_unshaped(WFG_STAT_UNSHAPED_GSO);
-	} else if (shim_len && ((d->flags & WFG_DEC_UNSHAPED) ||
-				d->pad_to < p->pay_len + WFG_SHIM_LEN)) {
+	} else if (shim_len &&
+		   ((d->flags & WFG_DEC_UNSHAPED) || d->pad_to < p->pay_len + WFG_SHIM_LEN)) {
 		/* Beyond the size limit, or no room left for the trailer. */
 		stat_unshaped(WFG_STAT_UNSHAPED_TOO_BIG);
 	} else if (shim_len) {
@@ -377,9 +377,9 @@ int wfg_tun_egress(struct __sk_buff *skb)
 	}
 	flow_unlock(f);
 	if (ctl->capture_pid)
-		capture_emit(k, d->depart_ns > now ? d->depart_ns : now, skb->len,
-			     CAP_INFO(skb->len, WFG_CAP_EGRESS,
-				      carrier ? WFG_CAP_COVER : WFG_CAP_REAL));
+		capture_emit(
+			k, d->depart_ns > now ? d->depart_ns : now, skb->len,
+			CAP_INFO(skb->len, WFG_CAP_EGRESS, carrier ? WFG_CAP_COVER : WFG_CAP_REAL));
 	return TC_ACT_OK;
 }
 
@@ -424,8 +424,9 @@ int wfg_tun_ingress(struct __sk_buff *skb)
 	tun_flow_key(k, pol, p->family, p->saddr);
 	now = wfg_now();
 	if (ctl->capture_pid)
-		capture_emit(k, now, skb->len,
-			     CAP_INFO(skb->len, WFG_CAP_INGRESS, cover ? WFG_CAP_COVER : WFG_CAP_REAL));
+		capture_emit(
+			k, now, skb->len,
+			CAP_INFO(skb->len, WFG_CAP_INGRESS, cover ? WFG_CAP_COVER : WFG_CAP_REAL));
 	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, skb->len);
 	if (cover) {
 		/* the stack would discard it too; dropping here keeps it out of

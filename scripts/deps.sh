@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-	make gcc clang llvm pkg-config
+	make gcc clang llvm pkg-config clang-format-14 # clang-format-14: make format-check
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
 	libcriterion-dev libyaml-dev libsvm-dev libclang-rt-14-dev
 	iproute2 tcpdump gnuplot-nox # the demo's observer; evaluate's plots

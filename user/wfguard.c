@@ -343,7 +343,8 @@ static int cmd_stats(int argc, char **argv)
 		else if (!strcmp(argv[i], "--watch"))
 			watch = 1;
 		else if (!strcmp(argv[i], "--help"))
-			return printf("usage: wfguard stats IFACE [--json | --prometheus] [--watch]\n"),
+			return printf("usage: wfguard stats IFACE [--json | --prometheus] "
+				      "[--watch]\n"),
 			       EXIT_OK;
 		else if (argv[i][0] == '-')
 			return fail(EXIT_INPUT, "stats: unknown option %s", argv[i]);

@@ -173,9 +173,8 @@ __attribute__((noinline)) int tun_make_cover(struct __sk_buff *skb, const struct
 		stat_add(WFG_STAT_ERR_STORE, 1);
 		return -1;
 	}
-	if (len > hlen &&
-	    bpf_skb_store_bytes(skb, hlen, wfg_zeros,
-				WFG_IDX(len - hlen - 1, WFG_SCRATCH_BYTES) + 1, 0)) {
+	if (len > hlen && bpf_skb_store_bytes(skb, hlen, wfg_zeros,
+					      WFG_IDX(len - hlen - 1, WFG_SCRATCH_BYTES) + 1, 0)) {
 		stat_add(WFG_STAT_ERR_STORE, 1);
 		return -1;
 	}

@@ -168,12 +168,12 @@ struct wfg_ctl {
 	__u32 _pad;
 };
 
-#define WFG_ATTACHED_FQ	     0x1 /* we installed sch_fq as root qdisc */
-#define WFG_ATTACHED_CLSACT  0x2 /* we created the clsact qdisc */
-#define WFG_ATTACHED_XDP_SKB 0x4 /* XDP in generic (skb) mode */
-#define WFG_ATTACHED_TUNNEL  0x8 /* tunnel mode: TC egress + TC ingress, no XDP */
-#define WFG_ATTACHED_GSO_OFF 0x10 /* we turned generic segmentation offload off */
-#define WFG_ATTACHED_TSO_OFF 0x20 /* we turned TCP segmentation offload off */
+#define WFG_ATTACHED_FQ	      0x1  /* we installed sch_fq as root qdisc */
+#define WFG_ATTACHED_CLSACT   0x2  /* we created the clsact qdisc */
+#define WFG_ATTACHED_XDP_SKB  0x4  /* XDP in generic (skb) mode */
+#define WFG_ATTACHED_TUNNEL   0x8  /* tunnel mode: TC egress + TC ingress, no XDP */
+#define WFG_ATTACHED_GSO_OFF  0x10 /* we turned generic segmentation offload off */
+#define WFG_ATTACHED_TSO_OFF  0x20 /* we turned TCP segmentation offload off */
 #define WFG_ATTACHED_GSO_SEGS 0x40 /* we capped the device's gso_max_segs at 1 */
 
 /* Flow key, from this host's point of view (egress: src = local). */
@@ -291,35 +291,35 @@ struct wfg_capture_rec {
  * Prometheus metric names (wfguard_<name>_total) all come.
  * X(ID, name, help)
  */
-#define WFG_STAT_LIST(X)                                                                          \
-	X(PKTS_SEEN, pkts_seen, "packets the programs looked at past the cheap exits")          \
-	X(BYTES_SEEN, bytes_seen, "bytes of those packets")                                      \
-	X(MATCHED, matched, "packets of a flow some rule defends")                               \
-	X(SHAPED, shaped, "packets padded to the policy's size")                                 \
-	X(PADDED_BYTES, padded_bytes, "bytes of padding added")                                  \
-	X(DELAYED, delayed, "packets given a later departure (blocking, pacing)")                \
-	X(UNSHAPED, unshaped, "packets that left unshaped, every reason (the next three)")       \
-	X(UNSHAPED_TOO_BIG, unshaped_too_big, "shaping wanted more than the size limit")         \
-	X(UNSHAPED_GSO, unshaped_gso, "GSO super-packets, segmented after the hook")             \
-	X(UNSHAPED_CONTENDED, unshaped_contended, "flow busy elsewhere and the policy alone "   \
-						  "could not shape it")                     \
-	X(COVERS_REQUESTED, covers_requested, "cover packets the defence asked for")            \
-	X(COVERS_SENT, covers_sent, "cover packets sent")                                        \
-	X(COVERS_RECEIVED, covers_received, "the peer's covers recognised and dropped")          \
-	X(STRIPPED, stripped, "datagrams whose shim was verified and removed")                   \
-	X(PASSED_UNVERIFIED, passed_unverified, "matched datagrams with no valid trailer")       \
-	X(FLOWS_CREATED, flows_created, "flows (tunnel mode: peers) created")                    \
-	X(EPISODES, episodes, "episodes begun after a flow's first (idle, then traffic)")       \
-	X(ERR_PARSE, err_parse, "malformed or truncated packets, passed")                        \
-	X(ERR_FLOW_TABLE, err_flow_table, "flow table refused a new flow")                       \
-	X(ERR_CONTENDED, err_contended, "flow busy on another CPU: the core missed an event")    \
-	X(ERR_RESIZE, err_resize, "the kernel refused to grow or shrink a packet")               \
-	X(ERR_STORE, err_store, "the kernel refused a packet write")                             \
-	X(ERR_CSUM, err_csum, "a checksum update failed")                                        \
-	X(ERR_TIMER, err_timer, "a flow timer could not be armed")                               \
-	X(ERR_RINGBUF, err_ringbuf, "cover requests lost: the pump's ring was full")            \
-	X(CAPTURE_LOST, capture_lost, "capture records that did not fit the ring")               \
-	X(PAD_POOL_USED, pad_pool_used, "datagrams padded with bytes from the pool")             \
+#define WFG_STAT_LIST(X)                                                                      \
+	X(PKTS_SEEN, pkts_seen, "packets the programs looked at past the cheap exits")        \
+	X(BYTES_SEEN, bytes_seen, "bytes of those packets")                                   \
+	X(MATCHED, matched, "packets of a flow some rule defends")                            \
+	X(SHAPED, shaped, "packets padded to the policy's size")                              \
+	X(PADDED_BYTES, padded_bytes, "bytes of padding added")                               \
+	X(DELAYED, delayed, "packets given a later departure (blocking, pacing)")             \
+	X(UNSHAPED, unshaped, "packets that left unshaped, every reason (the next three)")    \
+	X(UNSHAPED_TOO_BIG, unshaped_too_big, "shaping wanted more than the size limit")      \
+	X(UNSHAPED_GSO, unshaped_gso, "GSO super-packets, segmented after the hook")          \
+	X(UNSHAPED_CONTENDED, unshaped_contended,                                             \
+	  "flow busy elsewhere and the policy alone could not shape it")                      \
+	X(COVERS_REQUESTED, covers_requested, "cover packets the defence asked for")          \
+	X(COVERS_SENT, covers_sent, "cover packets sent")                                     \
+	X(COVERS_RECEIVED, covers_received, "the peer's covers recognised and dropped")       \
+	X(STRIPPED, stripped, "datagrams whose shim was verified and removed")                \
+	X(PASSED_UNVERIFIED, passed_unverified, "matched datagrams with no valid trailer")    \
+	X(FLOWS_CREATED, flows_created, "flows (tunnel mode: peers) created")                 \
+	X(EPISODES, episodes, "episodes begun after a flow's first (idle, then traffic)")     \
+	X(ERR_PARSE, err_parse, "malformed or truncated packets, passed")                     \
+	X(ERR_FLOW_TABLE, err_flow_table, "flow table refused a new flow")                    \
+	X(ERR_CONTENDED, err_contended, "flow busy on another CPU: the core missed an event") \
+	X(ERR_RESIZE, err_resize, "the kernel refused to grow or shrink a packet")            \
+	X(ERR_STORE, err_store, "the kernel refused a packet write")                          \
+	X(ERR_CSUM, err_csum, "a checksum update failed")                                     \
+	X(ERR_TIMER, err_timer, "a flow timer could not be armed")                            \
+	X(ERR_RINGBUF, err_ringbuf, "cover requests lost: the pump's ring was full")          \
+	X(CAPTURE_LOST, capture_lost, "capture records that did not fit the ring")            \
+	X(PAD_POOL_USED, pad_pool_used, "datagrams padded with bytes from the pool")          \
 	X(PAD_POOL_DRY, pad_pool_dry, "the pool was empty: padded from the flow's keystream")
 
 #define WFG_STAT_ENUM(id, name, help) WFG_STAT_##id,

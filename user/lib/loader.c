@@ -284,10 +284,11 @@ static int check_device_mode(const char *ifname, const struct wfg_policy *pol, c
 		return wfg_err(err, errlen, -l3, "%s: cannot read the device type: %s", ifname,
 			       strerror(-l3));
 	if (l3 && pol->mode != WFG_MODE_TUNNEL)
-		return wfg_err(err, errlen, EINVAL,
-			       "%s is a tunnel device (no Ethernet header): the policy's shim mode "
-			       "runs on the underlay; on the tunnel device itself use `mode: tunnel`",
-			       ifname);
+		return wfg_err(
+			err, errlen, EINVAL,
+			"%s is a tunnel device (no Ethernet header): the policy's shim mode "
+			"runs on the underlay; on the tunnel device itself use `mode: tunnel`",
+			ifname);
 	if (!l3 && pol->mode == WFG_MODE_TUNNEL)
 		return wfg_err(err, errlen, EINVAL,
 			       "%s has an Ethernet header: `mode: tunnel` attaches to the tunnel "
@@ -407,8 +408,9 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 		ctl.attach_flags |= WFG_ATTACHED_TUNNEL;
 		rc = tc_attach_ingress(&hook, bpf_program__fd(skel->progs.wfg_tun_ingress));
 		if (rc) {
-			rc = wfg_err(err, errlen, -rc, "%s: cannot attach the TC ingress program: %s",
-				     ifname, strerror(-rc));
+			rc = wfg_err(err, errlen, -rc,
+				     "%s: cannot attach the TC ingress program: %s", ifname,
+				     strerror(-rc));
 			goto out;
 		}
 		rc = wfg_netdev_offloads_off(ifname, &offloads_off, err, errlen);
@@ -418,9 +420,10 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 		if (gso_max_segs(ifname, "1", err, errlen) == 0)
 			ctl.attach_flags |= WFG_ATTACHED_GSO_SEGS;
 		else
-			fprintf(stderr, "wfguard: warning: %s: cannot cap GSO at one segment (%s): "
-					"TCP super-packets leave with their segments' sizes "
-					"(counted as unshaped_gso)\n",
+			fprintf(stderr,
+				"wfguard: warning: %s: cannot cap GSO at one segment (%s): "
+				"TCP super-packets leave with their segments' sizes "
+				"(counted as unshaped_gso)\n",
 				ifname, err);
 		stage = 4;
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0)) {

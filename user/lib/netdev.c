@@ -35,7 +35,8 @@ int wfg_netdev_is_l3(const char *ifname)
 	if (rc)
 		return rc;
 	/* WireGuard and TUN report ARPHRD_NONE; other IP-in-IP tunnels their own. */
-	return ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER && ifr.ifr_hwaddr.sa_family != ARPHRD_LOOPBACK;
+	return ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER &&
+	       ifr.ifr_hwaddr.sa_family != ARPHRD_LOOPBACK;
 }
 
 int wfg_netdev_mtu(const char *ifname)
@@ -67,7 +68,8 @@ int wfg_netdev_offloads_off(const char *ifname, unsigned *turned_off, char *err,
 		unsigned flag;
 		const char *name;
 	} ol[] = {
-		{ ETHTOOL_GGSO, ETHTOOL_SGSO, WFG_ATTACHED_GSO_OFF, "generic-segmentation-offload" },
+		{ ETHTOOL_GGSO, ETHTOOL_SGSO, WFG_ATTACHED_GSO_OFF,
+		  "generic-segmentation-offload" },
 		{ ETHTOOL_GTSO, ETHTOOL_STSO, WFG_ATTACHED_TSO_OFF, "tcp-segmentation-offload" },
 	};
 	size_t i;

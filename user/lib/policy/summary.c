@@ -163,10 +163,11 @@ void summarize(struct pctx *c)
 		out(&b, " (connection ids of %u bytes)", cp->dp.quic_dcid_len);
 	out(&b, ", keys %s\n", cp->keys_path[0] ? cp->keys_path : "(none given)");
 	out(&b, "flows: at most %u\n", cp->max_flows);
-	out(&b, "mode: %s\n", cp->dp.mode == WFG_MODE_TUNNEL
-				       ? (cp->dp.unit == WFG_UNIT_DEVICE ? "tunnel, one unit per device"
-									 : "tunnel, one unit per peer")
-				       : "shim");
+	out(&b, "mode: %s\n",
+	    cp->dp.mode == WFG_MODE_TUNNEL
+		    ? (cp->dp.unit == WFG_UNIT_DEVICE ? "tunnel, one unit per device"
+						      : "tunnel, one unit per peer")
+		    : "shim");
 	if (cp->dp.side.episode_idle_ns)
 		out(&b, "episodes: a new one after %llu ms without real traffic\n",
 		    (unsigned long long)(cp->dp.side.episode_idle_ns / 1000000));
