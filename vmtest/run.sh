@@ -37,7 +37,7 @@ bin_timeout=${VMTEST_BIN_TIMEOUT:-600}
 smp=${VMTEST_SMP:-2}
 mem=${VMTEST_MEM:-1024}
 cache=${VMTEST_CACHE:-$here/cache}
-modules="veth sch_fq sch_netem cls_bpf sch_ingress ${VMTEST_MODULES:-}"
+modules="veth tun sch_fq sch_netem cls_bpf sch_ingress ${VMTEST_MODULES:-}"
 out=
 suites=()
 

@@ -22,6 +22,7 @@
 #define WFGUARD_BPF_LIB_TUNNEL_H
 
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -128,6 +129,7 @@ __attribute__((noinline)) int tun_make_cover(struct __sk_buff *skb, const struct
 					     struct wfg_scratch *s, __u32 family, __u32 len)
 {
 	__u32 hlen = family == 6 ? 40 : 20, sum, i;
+	__u16 proto = bpf_htons(family == 6 ? ETH_P_IPV6 : ETH_P_IP);
 	__u8 *h;
 
 	if (!skb || !st || !s)
@@ -164,6 +166,14 @@ __attribute__((noinline)) int tun_make_cover(struct __sk_buff *skb, const struct
 		sum ^= 1;
 		h[10] = (__u8)(sum >> 8);
 		h[11] = (__u8)sum;
+	}
+	/* The carrier's family is the pump's guess (the device unit has no
+	 * peer address to go by): the cover takes the flow's, and skb->protocol
+	 * with it, since kernel WireGuard drops a packet whose protocol and IP
+	 * version disagree. */
+	if (skb->protocol != proto && bpf_skb_change_proto(skb, proto, 0)) {
+		stat_add(WFG_STAT_ERR_RESIZE, 1);
+		return -1;
 	}
 	if (bpf_skb_change_tail(skb, len, 0)) {
 		stat_add(WFG_STAT_ERR_RESIZE, 1);
