@@ -188,6 +188,7 @@ test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 
 bench: all
 	$(Q)for b in $(PERF_BINS); do echo "== $$b"; $$b || exit 1; done
+	$(Q)echo "== bench/perf/tunnel_iperf.sh"; bench/perf/tunnel_iperf.sh $(BUILD)
 
 # clang-format 14 and the repo's .clang-format over every tracked C file. (Files
 # with deliberate alignment keep it in /* clang-format off */ blocks.)
@@ -246,10 +247,18 @@ BENCHLIB_SRCS   := $(filter-out bench/wfbench.c,$(foreach d,$(BENCH_DIRS),$(wild
 BENCHLIB        := $(BUILD)/libwfbench.a
 BENCHLIB_ASAN   := $(BUILD)/asan/libwfbench.a
 BENCH_LDLIBS    := -lpcap -lsvm -lpthread
-UNIT_CFLAGS     := $(BENCH_CFLAGS)
-UNIT_LIBS       := $(BENCHLIB)
-UNIT_ASAN_LIBS  := $(BENCHLIB_ASAN)
-UNIT_LDLIBS     := $(BENCH_LDLIBS)
+# Unit tests that include a harness header get the harness (its folders, its
+# archive, libpcap and libsvm); the others see the product's library only, so a
+# harness header in one of them does not even compile.
+space := $(subst ,, )
+HARNESS_HDRS    := $(notdir $(foreach d,$(BENCH_DIRS),$(wildcard $(d)/*.h)))
+UNIT_HARNESS_SRCS := $(shell grep -lE '^\#include "($(subst $(space),|,$(HARNESS_HDRS)))"' $(UNIT_SRCS))
+UNIT_HARNESS    := $(UNIT_HARNESS_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+UNIT_HARNESS_ASAN := $(UNIT_HARNESS_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/unit/%)
+$(UNIT_HARNESS) $(UNIT_HARNESS_ASAN): UNIT_CFLAGS := $(BENCH_CFLAGS)
+$(UNIT_HARNESS): UNIT_LIBS := $(BENCHLIB)
+$(UNIT_HARNESS_ASAN): UNIT_ASAN_LIBS := $(BENCHLIB_ASAN)
+$(UNIT_HARNESS) $(UNIT_HARNESS_ASAN): UNIT_LDLIBS := $(BENCH_LDLIBS)
 
 all: $(BUILD)/wfbench
 
@@ -268,9 +277,9 @@ $(BUILD)/wfbench: $(BUILD)/bench/wfbench.o $(BENCHLIB) $(USERLIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS)
 
-$(UNIT_BINS): $(BENCHLIB)
+$(UNIT_HARNESS): $(BENCHLIB)
 $(PERF_BINS) $(BPFT_BINS) $(NET_BINS): $(BENCHLIB)
-$(UNIT_ASAN): $(BENCHLIB_ASAN)
+$(UNIT_HARNESS_ASAN): $(BENCHLIB_ASAN)
 
 # ---- vmtest (vmtest/, docs/vmtest.md)
 # The kernel-facing suites (tests/bpf, tests/net) and the EDT timing tests that need

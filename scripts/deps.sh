@@ -10,6 +10,7 @@ packages=(
 	libcriterion-dev libyaml-dev libsvm-dev libclang-rt-14-dev
 	iproute2 tcpdump gnuplot-nox # the demo's observer; evaluate's plots
 	wireguard-go wireguard-tools ethtool busybox-static # tunnel mode against a stock WireGuard peer
+	iperf3 # make bench: TCP through the tunnel with and without wfguard
 	qemu-system-x86 busybox-static cpio xz-utils zstd # vmtest (xz, zstd: other kernels' modules)
 )
 
