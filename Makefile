@@ -182,7 +182,7 @@ TEST_VM = vmtest:"!$(VMTEST_IN_TEST)" vmself:"!$(VMTEST_SELFTEST)"
 endif
 test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
-		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" \
+		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" tunfwd:"!tests/net/tunnel_forward.sh $(BUILD)" \
 		install:"!scripts/test-install.sh $(BUILD)" format:"!$(MAKE) -s format-check" \
 		$(TEST_DEMO) $(TEST_VM)
 

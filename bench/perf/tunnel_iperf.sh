@@ -45,8 +45,9 @@ ip -n $S addr add 10.92.2.2/24 dev s0; ip -n $S link set s0 up
 ip -n $C route add default via 10.92.1.1; ip -n $S route add default via 10.92.2.1
 nsx $O sysctl -qw net.ipv4.ip_forward=1
 
-wg genkey >$work/ck; wg pubkey <$work/ck >$work/cp
-wg genkey >$work/sk; wg pubkey <$work/sk >$work/sp
+umask 077 # wg: keys readable by root only
+wg genkey >$work/ck; wg pubkey <$work/ck >$work/cp; wg genkey >$work/sk; wg pubkey <$work/sk >$work/sp
+umask 022
 for side in $S:$WS $C:$WC; do
 	ns=${side%%:*} dev=${side##*:}
 	nsenter --net=/run/netns/$ns env WG_PROCESS_FOREGROUND=1 wireguard-go -f $dev \

@@ -275,6 +275,29 @@ void wfg_policy_fit_mtu(struct wfg_policy *pol, __u32 mtu)
 }
 
 /* Tunnel mode on an L3 device, shim mode on an Ethernet one; say which fits. */
+/*
+ * Tunnel mode on a host that forwards (a VPN server routing its clients'
+ * traffic): packets that arrive through GRO or from a local veth reach the
+ * tunnel device as GSO super-packets, which the programs cannot shape (the
+ * cap on gso_max_segs binds only this host's own TCP). Say which devices and
+ * what to do; measured in docs/tunnel-mode.md.
+ */
+static void warn_forwarded_gso(const char *tunnel)
+{
+	char names[256];
+	int n = wfg_netdev_forwarded_gso(tunnel, names, sizeof(names));
+
+	if (n <= 0)
+		return;
+	fprintf(stderr,
+		"wfguard: warning: %s: this host forwards, and traffic received on %s reaches "
+		"%s as GSO super-packets, which leave unshaped (counted as unshaped_gso). Turn "
+		"GRO off there (ethtool -K DEV gro off); for a local container's veth, cap "
+		"its sender instead (ip link set DEV gso_max_segs 1 inside the container). "
+		"See docs/tunnel-mode.md, Segmentation.\n",
+		tunnel, names, tunnel);
+}
+
 static int check_device_mode(const char *ifname, const struct wfg_policy *pol, char *err,
 			     size_t errlen)
 {
@@ -425,6 +448,7 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 				"TCP super-packets leave with their segments' sizes "
 				"(counted as unshaped_gso)\n",
 				ifname, err);
+		warn_forwarded_gso(ifname);
 		stage = 4;
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0)) {
 			rc = wfg_err(err, errlen, errno, "cannot write the control map: %s",

@@ -102,3 +102,60 @@ void wfg_netdev_offloads_restore(const char *ifname, unsigned turned_off)
 	if (turned_off & WFG_ATTACHED_TSO_OFF)
 		offload(ifname, ETHTOOL_STSO, &on);
 }
+
+/* 1 if a sysctl file reads as a non-zero number. */
+static int sysctl_on(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v != 0;
+}
+
+/* Does traffic that ifname receives reach other devices as GSO super-packets?
+ * GRO builds them; a veth hands over its local sender's GSO skbs whole. */
+static int delivers_gso(const char *ifname)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
+	__u32 gro = 0;
+
+	if (offload(ifname, ETHTOOL_GGRO, &gro) == 0 && gro)
+		return 1;
+	ifr.ifr_data = (void *)&di;
+	return dev_ioctl(ifname, SIOCETHTOOL, &ifr) == 0 && strcmp(di.driver, "veth") == 0;
+}
+
+int wfg_netdev_forwarded_gso(const char *tunnel, char *names, size_t len)
+{
+	struct if_nameindex *all, *i;
+	size_t used = 0;
+	int found = 0;
+
+	if (len)
+		names[0] = '\0';
+	if (!sysctl_on("/proc/sys/net/ipv4/ip_forward") &&
+	    !sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding"))
+		return 0;
+	all = if_nameindex();
+	if (!all)
+		return -errno;
+	for (i = all; i->if_index; i++) {
+		int n;
+
+		if (!strcmp(i->if_name, tunnel) || !strcmp(i->if_name, "lo") ||
+		    !delivers_gso(i->if_name))
+			continue;
+		n = snprintf(names + used, len - used, "%s%s", found ? " " : "", i->if_name);
+		if (n > 0 && (size_t)n < len - used)
+			used += (size_t)n;
+		found++;
+	}
+	if_freenameindex(all);
+	return found;
+}

@@ -20,4 +20,13 @@ int wfg_netdev_offloads_off(const char *ifname, unsigned *turned_off, char *err,
 /* Turn back on what wfg_netdev_offloads_off() turned off. */
 void wfg_netdev_offloads_restore(const char *ifname, unsigned turned_off);
 
+/*
+ * Forwarded traffic: when this host forwards (IPv4 or IPv6), the devices other
+ * than `tunnel` whose received packets reach the tunnel as GSO super-packets
+ * (GRO on, or a veth, which passes its local sender's GSO skbs on whole). Their
+ * segments are cut after the TC hook and keep their sizes. Returns how many
+ * (names space-separated in `names`), 0 when the host does not forward, -errno.
+ */
+int wfg_netdev_forwarded_gso(const char *tunnel, char *names, size_t len);
+
 #endif
