@@ -70,6 +70,63 @@ static void yaml_error(struct pctx *c, yaml_parser_t *p, const char *text, size_
 		err_mark(c, p->problem_mark, "YAML: %s", p->problem ? p->problem : "syntax error");
 }
 
+/*
+ * Nesting deeper than any policy needs, caught by a streaming pass before
+ * libyaml composes the document: its scanner checks every open flow level at
+ * every token, so a file of 40,000 '[' takes seconds to refuse. Returns 0, or
+ * -1 with the error reported at the first level too deep. A syntax error stops
+ * the pass quietly; the full parse reports it.
+ */
+#define POLICY_MAX_DEPTH 32
+
+static int check_depth(struct pctx *c, const char *text, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, rc = 0, done = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return 0;
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	while (!done && yaml_parser_parse(&p, &ev)) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+			if (++depth > POLICY_MAX_DEPTH) {
+				err_mark(c, ev.start_mark,
+					 "nested more than %d levels deep (lists and mappings "
+					 "inside one another): no policy needs that",
+					 POLICY_MAX_DEPTH);
+				rc = -1;
+				done = 1;
+			}
+		} else if (ev.type == YAML_SEQUENCE_END_EVENT ||
+			   ev.type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		} else if (ev.type == YAML_STREAM_END_EVENT) {
+			done = 1;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+/*
+ * YAML can spell a NUL byte ("\0", "\x00") inside a quoted string; C would
+ * read the string only up to it, so "generic\0junk" would pass as "generic".
+ * No value of a policy holds one: every such scalar is an error, keys too.
+ */
+static void check_nul(struct pctx *c, yaml_document_t *doc)
+{
+	yaml_node_t *n;
+
+	for (n = doc->nodes.start; n < doc->nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE &&
+		    strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+			err_at(c, n,
+			       "a string with a NUL byte (\\0) in it: no policy value "
+			       "holds one");
+}
+
 static int load(const char *name, const char *basedir, const char *text, size_t len,
 		struct wfg_compiled_policy *outp, struct wfg_diags *diags)
 {
@@ -93,6 +150,8 @@ static int load(const char *name, const char *basedir, const char *text, size_t 
 		goto out_free;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (check_depth(&c, text, len))
+		goto out_parser;
 	if (!yaml_parser_load(&parser, &doc)) {
 		if (parser.error == YAML_MEMORY_ERROR)
 			rc = -ENOMEM;
@@ -119,6 +178,7 @@ static int load(const char *name, const char *basedir, const char *text, size_t 
 			yaml_document_delete(&more);
 		}
 	}
+	check_nul(&c, &doc);
 	c.ir->root = root;
 	parse_top(&c, root);
 	check_policy(&c);
