@@ -194,9 +194,11 @@ net_demo() {
 	echo "  client: wfguard attach c0 --policy examples/policies/default-client.yaml --keys KEYS"
 	wfg "$ns_c" attach c0 --policy "$policies/default-client.yaml" \
 		--keys "$work/keys" | sed 's/^/    /'
-	wfg "$ns_s" run s0 >"$work/run-server.log" 2>&1 &
+	# nsenter itself, not the wfg function: $! is then wfguard's own pid
+	# (nsenter execs it), which cleanup ends; a function would leave a subshell's
+	nsenter --net=/run/netns/"$ns_s" "$wfguard" run s0 >"$work/run-server.log" 2>&1 &
 	pids+=($!)
-	wfg "$ns_c" run c0 >"$work/run-client.log" 2>&1 &
+	nsenter --net=/run/netns/"$ns_c" "$wfguard" run c0 >"$work/run-client.log" 2>&1 &
 	pids+=($!)
 	sleep 0.5
 	local rc=0

@@ -377,6 +377,18 @@ static int cmd_status(int argc, char **argv)
 	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
+	if (wfg_dp_stale(&dp)) {
+		const char *why = wfg_dp_stale(&dp);
+
+		if (json)
+			printf("{\"interface\":\"%s\",\"attached\":false,\"stale\":true}\n",
+			       argv[1]);
+		wfg_dp_close(&dp);
+		return fail(EXIT_NOT_ATTACHED,
+			    "%s: not attached: %s; its pins are left over (`wfguard detach %s` "
+			    "removes them)",
+			    argv[1], why, argv[1]);
+	}
 	pol = malloc(sizeof(*pol));
 	if (!pol || bpf_map_lookup_elem(dp.ctl_fd, &zero, &ctl) ||
 	    bpf_map_lookup_elem(dp.policy_fd, &ctl.active, pol)) {
@@ -513,6 +525,7 @@ static int cmd_run(int argc, char **argv)
 	struct wfg_pump pump = { .fd4 = -1, .fd6 = -1, .fd_dev = -1 };
 	struct run_ctx ctx = { .pump = &pump, .discard = 1 };
 	struct wfg_pool pool = { 0 };
+	time_t checked = 0;
 	int wait_ms = 100;
 	const char *policy = argc > 3 && !strcmp(argv[2], "--policy") ? argv[3] : NULL;
 	struct ring_buffer *rb;
@@ -524,7 +537,8 @@ static int cmd_run(int argc, char **argv)
 		printf("usage: wfguard run IFACE [--policy FILE]\n"
 		       "  The daemon: sends carriers for the data path's cover requests and keeps\n"
 		       "  its padding pool filled with random bytes. SIGHUP re-applies FILE;\n"
-		       "  SIGTERM exits (the programs stay attached). Requests posted while no\n"
+		       "  SIGTERM exits (the programs stay attached); so does detach, or the\n"
+		       "  device's deletion. Requests posted while no\n"
 		       "  daemon ran are dropped at start (their time is past).\n");
 		return argc < 2 ? EXIT_INPUT : EXIT_OK;
 	}
@@ -557,6 +571,14 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "wfguard: %s; padding from each flow's keystream\n", err);
 	fprintf(stderr, "wfguard: pumping covers for %s\n", argv[1]);
 	while (!stop) {
+		const char *gone;
+
+		/* Once a second: the daemon ends with its attachment. */
+		if (time(NULL) != checked && (checked = time(NULL), gone = wfg_dp_stale(&dp))) {
+			fprintf(stderr, "wfguard: %s: attachment no longer live (%s); exiting\n",
+				argv[1], gone);
+			break;
+		}
 		/* Refill the padding pool; poll sooner while the data path drains it. */
 		if (pool.mem) {
 			rc = wfg_pool_refill(&pool);

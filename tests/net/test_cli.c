@@ -619,6 +619,49 @@ Test(cli, detach_leaves_nothing_and_attach_works_again)
 	cr_assert_eq(wfg(NS_C, "attach nosuchdev --policy client-pad.yaml"), 1, "%s", err_buf);
 }
 
+/*
+ * The daemon ends with its attachment (detach, or the device deleted), and a
+ * deleted device's pins are reported as left over, not as attached; detach
+ * then clears them without touching a new device of the same name.
+ */
+Test(cli, run_ends_with_its_attachment_and_a_deleted_device_is_stale)
+{
+	const char *run_args[] = { "run", "c0", NULL };
+	char log[PATH_MAX + 16];
+	pid_t run;
+
+	snprintf(log, sizeof(log), "%s/run.log", tmp);
+	cr_assert_eq(wfg(NS_C, "attach c0 --policy client-cover.yaml"), 0, "%s", err_buf);
+	run = spawn(NS_C, log, run_args);
+	cr_assert_eq(wait_text(log, "pumping covers", 10000), 0, "run did not start");
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
+	cr_assert_eq(reap(run, 4000), 0, "run outlived detach (or did not exit 0)");
+	cr_assert_eq(wait_text(log, "no longer live (detached)", 100), 0, "run's log says why");
+
+	cr_assert_eq(wfg(NS_C, "attach c0 --policy client-cover.yaml"), 0, "%s", err_buf);
+	run = spawn(NS_C, log, run_args);
+	cr_assert_eq(wait_text(log, "pumping covers", 10000), 0, "run did not start");
+	cr_assert_eq(sh("ip -n %s link del c0", NS_C), 0);
+	cr_assert_eq(reap(run, 4000), 0, "run outlived its device");
+	cr_assert_eq(wait_text(log, "the device is gone", 100), 0, "run's log says why");
+	cr_assert_eq(wfg(NS_C, "status c0"), 3, "status of a deleted device: %s", out_buf);
+	cr_assert_not_null(strstr(err_buf, "the device is gone"), "%s", err_buf);
+	cr_assert_not_null(strstr(err_buf, "wfguard detach c0"), "%s", err_buf);
+
+	/* a namesake appears: still stale, and detach leaves it alone */
+	cr_assert_eq(sh("ip -n %s link add c0 type veth peer name c0peer && "
+			"tc -n %s qdisc add dev c0 clsact",
+			NS_C, NS_C),
+		     0);
+	cr_assert_eq(wfg(NS_C, "status c0"), 3, "status: %s", out_buf);
+	cr_assert_not_null(strstr(err_buf, "replaced"), "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
+	cr_assert_eq(lines("tc -n %s qdisc show dev c0 | grep clsact", NS_C), 1,
+		     "detach touched the namesake's qdisc");
+	cr_assert_eq(wfg(NS_C, "status c0"), 3);
+	cr_assert_null(strstr(err_buf, "left over"), "pins still there: %s", err_buf);
+}
+
 Test(cli, run_survives_kill_9_and_a_restart_resumes_covers)
 {
 	const char *run_args[] = { "run", "c0", NULL };

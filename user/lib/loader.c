@@ -526,6 +526,39 @@ int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
 	return 0;
 }
 
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
+}
+
+const char *wfg_dp_stale(const struct wfg_dp *dp)
+{
+	struct wfg_ctl ctl;
+	char path[256];
+	__u32 zero = 0, pinned;
+	int fd;
+
+	if (!wfg_dp_attached(dp->ifname))
+		return "detached";
+	pin_path(path, sizeof(path), dp->ifname, "wfg_ctl");
+	fd = bpf_obj_get(path);
+	pinned = map_id(fd);
+	if (fd >= 0)
+		close(fd);
+	if (pinned != map_id(dp->ctl_fd))
+		return "attached anew since";
+	if (bpf_map_lookup_elem(dp->ctl_fd, &zero, &ctl))
+		return "its control map cannot be read";
+	if (!if_nametoindex(dp->ifname))
+		return "the device is gone";
+	if (if_nametoindex(dp->ifname) != ctl.ifindex)
+		return "the device was replaced by another of the same name";
+	return NULL;
+}
+
 void wfg_dp_close(struct wfg_dp *dp)
 {
 	int *fds[] = { &dp->policy_fd, &dp->ctl_fd, &dp->flows_fd, &dp->stats_fd, &dp->covers_fd };
@@ -556,7 +589,9 @@ int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	rc = bpf_map_lookup_elem(dp.ctl_fd, &zero, &ctl);
-	ifindex = dp.ifindex;
+	/* A device deleted (or replaced by a namesake) took the programs with it:
+	 * only the pins are left to clear, and the namesake is not ours to touch. */
+	ifindex = !rc && dp.ifindex && (__u32)dp.ifindex == ctl.ifindex ? dp.ifindex : 0;
 	wfg_dp_close(&dp);
 	if (rc)
 		return wfg_err(err, errlen, errno, "%s: cannot read the control map: %s", ifname,

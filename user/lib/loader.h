@@ -62,6 +62,14 @@ int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
 void wfg_dp_close(struct wfg_dp *dp);
 
 /*
+ * Is the attachment dp opened still the live one? NULL if so; otherwise why
+ * not: detached (its pins are gone), attached anew (the pins name other
+ * maps), or its device deleted or replaced by another of the same name (the
+ * programs went with the old device; only `detach` clears the pins).
+ */
+const char *wfg_dp_stale(const struct wfg_dp *dp);
+
+/*
  * Live policy swap: write the inactive slot with the next generation, then
  * flip the active slot. Flows restart under the new policy at their next
  * packet; none runs a mix of the two.
