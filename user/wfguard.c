@@ -537,9 +537,9 @@ static int cmd_run(int argc, char **argv)
 		printf("usage: wfguard run IFACE [--policy FILE]\n"
 		       "  The daemon: sends carriers for the data path's cover requests and keeps\n"
 		       "  its padding pool filled with random bytes. SIGHUP re-applies FILE;\n"
-		       "  SIGTERM exits (the programs stay attached); so does detach, or the\n"
-		       "  device's deletion. Requests posted while no\n"
-		       "  daemon ran are dropped at start (their time is past).\n");
+		       "  SIGTERM exits (the programs stay attached); so do detach and the\n"
+		       "  device's deletion. Requests posted while no daemon ran are dropped\n"
+		       "  at start (their time is past).\n");
 		return argc < 2 ? EXIT_INPUT : EXIT_OK;
 	}
 	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
