@@ -198,12 +198,13 @@ static int cmd_policy(int argc, char **argv)
 
 static int cmd_attach(int argc, char **argv)
 {
-	static const struct option lo[] = { { "policy", required_argument, 0, 'p' },
-					    { "xdp-mode", required_argument, 0, 'x' },
-					    { "keys", required_argument, 0, 'k' },
-					    { "help", no_argument, 0, 'h' },
-					    { 0 } };
+	static const struct option lo[] = {
+		{ "policy", required_argument, 0, 'p' }, { "xdp-mode", required_argument, 0, 'x' },
+		{ "keys", required_argument, 0, 'k' },	 { "ephemeral-key", no_argument, 0, 'E' },
+		{ "help", no_argument, 0, 'h' },	 { 0 }
+	};
 	const char *policy = NULL, *keys = NULL;
+	int ephemeral = 0;
 	struct wfg_attach_opts ao = { 0 };
 	struct wfg_compiled_policy *cp;
 	struct wfg_ctl ctl = { 0 };
@@ -228,13 +229,20 @@ static int cmd_attach(int argc, char **argv)
 		case 'k':
 			keys = optarg;
 			break;
+		case 'E':
+			ephemeral = 1;
+			break;
 		case 'h':
 			printf("usage: wfguard attach IFACE --policy FILE [--xdp-mode native|skb] "
-			       "[--keys FILE]\n"
+			       "[--keys FILE | --ephemeral-key]\n"
 			       "  Load the data path on IFACE (TC egress + XDP ingress), pin it "
 			       "under\n"
 			       "  %s/IFACE/ (%s overrides the directory), install sch_fq when\n"
-			       "  the policy delays packets.\n",
+			       "  the policy delays packets.\n"
+			       "  Shim mode needs the key file both ends share (--keys, or "
+			       "shim.keys\n"
+			       "  in the policy); --ephemeral-key makes a random one that no peer\n"
+			       "  can have (tests, one-host experiments).\n",
 			       wfg_pin_root(), WFG_PIN_ROOT_ENV);
 			return EXIT_OK;
 		default:
@@ -250,9 +258,18 @@ static int cmd_attach(int argc, char **argv)
 		keys = cp->keys_path;
 	if (keys && keys_load(keys, &ctl, err, sizeof(err)))
 		return fail(EXIT_INPUT, "%s", err);
-	if (!keys && cp->dp.mode != WFG_MODE_TUNNEL) /* tunnel mode has no shim to key */
-		fprintf(stderr, "wfguard: warning: no key file: using a random key; peers will not "
-				"verify each other's shims\n");
+	/* Tunnel mode has no shim to key. In shim mode a random key means the
+	 * peer verifies nothing: every datagram passes unverified and every cover
+	 * reaches the application, so it is refused unless asked for by name. */
+	if (keys && ephemeral)
+		return fail(EXIT_INPUT, "attach: --keys and --ephemeral-key exclude each other");
+	if (!keys && !ephemeral && cp->dp.mode != WFG_MODE_TUNNEL)
+		return fail(EXIT_INPUT,
+			    "attach: %s: no key file: a shim-mode policy needs the key both ends "
+			    "share (--keys FILE or shim.keys in %s; `wfguard keys generate FILE` "
+			    "makes one to copy to the peer); --ephemeral-key for a random key no "
+			    "peer can have",
+			    argv[optind], policy);
 	if (getrandom(ctl.master, sizeof(ctl.master), 0) != sizeof(ctl.master))
 		return fail(EXIT_SYSTEM, "getrandom: %s", strerror(errno));
 	if (!keys && getrandom(ctl.keys, sizeof(ctl.keys), 0) != sizeof(ctl.keys))

@@ -619,6 +619,19 @@ Test(cli, detach_leaves_nothing_and_attach_works_again)
 	cr_assert_eq(wfg(NS_C, "attach nosuchdev --policy client-pad.yaml"), 1, "%s", err_buf);
 }
 
+/* Shim mode without the shared key is refused; a throwaway key only by name. */
+Test(cli, attach_without_a_key_is_refused_unless_ephemeral)
+{
+	write_file("nokeys.yaml", "version: 1\nrole: client\nmatch:\n  - remote_port: 4433\n"
+				  "shape: {mode: pad_to, size: 1000, limit: 1400}\n");
+	cr_assert_eq(wfg(NS_C, "attach c0 --policy nokeys.yaml"), 1, "attach without a key");
+	cr_assert_not_null(strstr(err_buf, "no key file"), "%s", err_buf);
+	cr_assert_neq(wfg(NS_C, "status c0"), 0, "a refused attach left an attachment");
+	cr_assert_eq(wfg(NS_C, "attach c0 --policy nokeys.yaml --keys keys --ephemeral-key"), 1);
+	cr_assert_eq(wfg(NS_C, "attach c0 --policy nokeys.yaml --ephemeral-key"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
+}
+
 /*
  * The daemon ends with its attachment (detach, or the device deleted), and a
  * deleted device's pins are reported as left over, not as attached; detach
