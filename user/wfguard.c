@@ -142,18 +142,6 @@ __attribute__((noinline)) static struct wfg_compiled_policy *load_policy(const c
 	return &cp;
 }
 
-static int policy_delays(const struct wfg_side_cfg *side)
-{
-	__u32 s;
-
-	if (side->pace.mode != WFG_PACE_NONE)
-		return 1;
-	for (s = 0; s < WFG_MAX_STATES; s++)
-		if (side->states[s].action.kind == WFG_ACT_BLOCK)
-			return 1;
-	return 0;
-}
-
 static int cmd_policy(int argc, char **argv)
 {
 	struct wfg_compiled_policy *cp;
@@ -275,7 +263,7 @@ static int cmd_attach(int argc, char **argv)
 	if (!keys && getrandom(ctl.keys, sizeof(ctl.keys), 0) != sizeof(ctl.keys))
 		return fail(EXIT_SYSTEM, "getrandom: %s", strerror(errno));
 	ao.max_flows = cp->max_flows;
-	ao.install_fq = policy_delays(&cp->dp.side);
+	ao.install_fq = wfg_policy_delays(&cp->dp);
 	rc = wfg_dp_attach(argv[optind], &cp->dp, &ctl, &ao, err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);

@@ -619,6 +619,42 @@ Test(cli, detach_leaves_nothing_and_attach_works_again)
 	cr_assert_eq(wfg(NS_C, "attach nosuchdev --policy client-pad.yaml"), 1, "%s", err_buf);
 }
 
+/*
+ * `policy apply` checks what attach checks: a policy that delays packets needs
+ * sch_fq. Where fq cannot be had (this host), apply refuses and the running
+ * policy stays; where it can (the vmtest guest), apply installs it and detach
+ * removes it.
+ */
+Test(cli, policy_apply_of_a_delaying_policy_needs_fq_like_attach)
+{
+	int have_fq = sh("tc -n %s qdisc replace dev o0 root fq 2>/dev/null && "
+			 "tc -n %s qdisc del dev o0 root",
+			 topo.o, topo.o) == 0;
+	unsigned long long gen;
+
+	write_file("client-pace.yaml", "version: 1\nrole: client\nmatch:\n  - remote_port: 4433\n"
+				       "shim:\n  keys: keys\ndefence:\n  - preset: tamaraw\n");
+	cr_assert_eq(wfg(NS_C, "attach c0 --policy client-pad.yaml"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "status c0 --json"), 0, "%s", err_buf);
+	gen = jnum(out_buf, "generation");
+	if (!have_fq) {
+		cr_assert_neq(wfg(NS_C, "policy apply c0 client-pace.yaml"), 0,
+			      "applied a pacing policy without sch_fq: %s", out_buf);
+		cr_assert_not_null(strstr(err_buf, "sch_fq"), "%s", err_buf);
+		cr_assert_eq(wfg(NS_C, "status c0 --json"), 0, "%s", err_buf);
+		cr_assert_eq(jnum(out_buf, "generation"), gen, "the refused policy went live");
+	} else {
+		cr_assert_eq(wfg(NS_C, "policy apply c0 client-pace.yaml"), 0, "%s", err_buf);
+		cr_assert_eq(lines("tc -n %s qdisc show dev c0 root | grep -w fq", NS_C), 1,
+			     "no sch_fq after apply");
+		cr_assert_eq(wfg(NS_C, "status c0 --json"), 0, "%s", err_buf);
+		cr_assert_not_null(strstr(out_buf, "\"fq\":true"), "%s", out_buf);
+	}
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
+	cr_assert_eq(lines("tc -n %s qdisc show dev c0 root | grep -w fq", NS_C), 0,
+		     "detach left sch_fq");
+}
+
 /* Shim mode without the shared key is refused; a throwaway key only by name. */
 Test(cli, attach_without_a_key_is_refused_unless_ephemeral)
 {

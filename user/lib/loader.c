@@ -275,6 +275,32 @@ void wfg_policy_fit_mtu(struct wfg_policy *pol, __u32 mtu)
 }
 
 /* Tunnel mode on an L3 device, shim mode on an Ethernet one; say which fits. */
+/* EDT needs sch_fq as the device's root qdisc: install it, or say why not. */
+static int install_fq(const char *ifname, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (!run_tc(err, errlen, "qdisc", "replace", "dev", ifname, "root", "fq"))
+		return 0;
+	snprintf(why, sizeof(why), "%s", err);
+	return wfg_err(err, errlen, EOPNOTSUPP,
+		       "%s: the policy delays packets (pacing or blocking) and EDT needs "
+		       "sch_fq, which could not be installed: %s",
+		       ifname, why);
+}
+
+int wfg_policy_delays(const struct wfg_policy *pol)
+{
+	__u32 s;
+
+	if (pol->side.pace.mode != WFG_PACE_NONE)
+		return 1;
+	for (s = 0; s < WFG_MAX_STATES; s++)
+		if (pol->side.states[s].action.kind == WFG_ACT_BLOCK)
+			return 1;
+	return 0;
+}
+
 /*
  * Tunnel mode on a host that forwards (a VPN server routing its clients'
  * traffic): packets that arrive through GRO or from a local veth reach the
@@ -387,18 +413,9 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 	ctl.ifindex = (__u32)ifindex;
 	ctl.attach_flags = opts->xdp_mode == WFG_XDP_SKB ? WFG_ATTACHED_XDP_SKB : 0;
 	if (opts->install_fq) {
-		rc = run_tc(err, errlen, "qdisc", "replace", "dev", ifname, "root", "fq");
-		if (rc) {
-			char why[256];
-
-			snprintf(why, sizeof(why), "%s", err);
-			rc = wfg_err(
-				err, errlen, EOPNOTSUPP,
-				"%s: the policy delays packets (pacing or blocking) and EDT needs "
-				"sch_fq, which could not be installed: %s",
-				ifname, why);
+		rc = install_fq(ifname, err, errlen);
+		if (rc)
 			goto out;
-		}
 		ctl.attach_flags |= WFG_ATTACHED_FQ;
 	}
 	stage = 1;
@@ -619,6 +636,7 @@ int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, siz
 	struct wfg_policy *next;
 	struct wfg_ctl ctl;
 	__u32 zero = 0, slot;
+	int fq_installed = 0;
 
 	if (bpf_map_lookup_elem(dp->ctl_fd, &zero, &ctl))
 		return wfg_err(err, errlen, errno, "cannot read the control map: %s",
@@ -638,6 +656,17 @@ int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, siz
 			       "attach to change modes",
 			       cur.mode == WFG_MODE_TUNNEL ? "tunnel" : "shim");
 	}
+	/* What attach checks, apply checks: a policy that delays needs sch_fq,
+	 * installed before anything is written (a refusal changes nothing). */
+	if (wfg_policy_delays(next) && !(ctl.attach_flags & WFG_ATTACHED_FQ)) {
+		int rc = install_fq(dp->ifname, err, errlen);
+
+		if (rc) {
+			free(next);
+			return rc;
+		}
+		fq_installed = 1;
+	}
 	next->generation = cur.generation + 1;
 	slot = (ctl.active + 1) & (WFG_POLICY_SLOTS - 1);
 	if (bpf_map_update_elem(dp->policy_fd, &slot, next, 0) ||
@@ -651,6 +680,8 @@ int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, siz
 		return wfg_err(err, errlen, errno, "cannot read the control map: %s",
 			       strerror(errno));
 	ctl.active = slot;
+	if (fq_installed)
+		ctl.attach_flags |= WFG_ATTACHED_FQ; /* detach removes it */
 	if (bpf_map_update_elem(dp->ctl_fd, &zero, &ctl, 0))
 		return wfg_err(err, errlen, errno, "cannot switch policy slots: %s",
 			       strerror(errno));

@@ -57,6 +57,9 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct
 		  const struct wfg_attach_opts *opts, char *err, size_t errlen);
 int wfg_dp_detach(const char *ifname, char *err, size_t errlen);
 
+/* Does the policy delay packets (pacing, blocking)? Then EDT needs sch_fq. */
+int wfg_policy_delays(const struct wfg_policy *pol);
+
 /* Open the pins of an attached interface; wfg_dp_close() releases them. */
 int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen);
 void wfg_dp_close(struct wfg_dp *dp);
