@@ -655,6 +655,29 @@ Test(cli, policy_apply_of_a_delaying_policy_needs_fq_like_attach)
 		     "detach left sch_fq");
 }
 
+/*
+ * With no bpffs on /sys/fs/bpf and no way to tell whether a bpffs mounted here
+ * would outlive wfguard (no /proc/1), attach refuses before touching the
+ * device, instead of pinning into a mount that vanishes.
+ */
+Test(cli, attach_refuses_when_its_pins_might_vanish)
+{
+	char cmd[PATH_MAX * 4];
+
+	snprintf(cmd, sizeof(cmd),
+		 "unshare -m sh -c 'mount --make-rprivate / && umount -l /sys/fs/bpf 2>/dev/null; "
+		 "mount -t tmpfs none /proc && ip netns exec %s env -u WFGUARD_PIN_ROOT %s attach "
+		 "c0 "
+		 "--policy %s/client-pad.yaml' >%s/out 2>&1",
+		 NS_C, bin, tmp, tmp);
+	cr_assert_eq(sh("%s", cmd), 2, "attach with pins that might vanish: exit 2");
+	snprintf(cmd, sizeof(cmd), "%s/out", tmp);
+	slurp(cmd, out_buf, sizeof(out_buf));
+	cr_assert_not_null(strstr(out_buf, "cannot be told"), "%s", out_buf);
+	cr_assert_eq(lines("tc -n %s filter show dev c0 egress", NS_C), 0,
+		     "the device was touched");
+}
+
 /* Shim mode without the shared key is refused; a throwaway key only by name. */
 Test(cli, attach_without_a_key_is_refused_unless_ephemeral)
 {

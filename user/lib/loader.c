@@ -81,14 +81,16 @@ static int is_bpffs(const char *path)
 /*
  * 1 if this process runs in a mount namespace other than init's, as under
  * `ip netns exec` (which also mounts a fresh /sys without bpffs): a bpffs
- * mounted here would vanish, pins and all, when the process exits.
+ * mounted here would vanish, pins and all, when the process exits. 0 if it
+ * is init's; -errno if that cannot be told, which the caller treats as 1: a
+ * guess that mounts would lose the pins after a successful attach.
  */
 static int transient_mount_ns(void)
 {
 	struct stat self, init;
 
 	if (stat("/proc/self/ns/mnt", &self) || stat("/proc/1/ns/mnt", &init))
-		return 0;
+		return -errno;
 	return self.st_ino != init.st_ino || self.st_dev != init.st_dev;
 }
 
@@ -101,6 +103,7 @@ static int transient_mount_ns(void)
 static int ensure_bpffs(char *err, size_t errlen)
 {
 	const char *root = wfg_pin_root();
+	int rc;
 
 	if (strcmp(root, WFG_PIN_ROOT)) {
 		if (mkdir(root, 0700) && errno != EEXIST)
@@ -113,7 +116,15 @@ static int ensure_bpffs(char *err, size_t errlen)
 	}
 	if (is_bpffs("/sys/fs/bpf"))
 		goto mkroot;
-	if (transient_mount_ns())
+	rc = transient_mount_ns();
+	if (rc < 0)
+		return wfg_err(err, errlen, EOPNOTSUPP,
+			       "/sys/fs/bpf is not a bpffs, and whether a bpffs mounted here "
+			       "would outlive wfguard cannot be told (/proc/1/ns/mnt: %s); mount "
+			       "one on /sys/fs/bpf first, or set " WFG_PIN_ROOT_ENV
+			       " to a directory on a bpffs",
+			       strerror(-rc));
+	if (rc)
 		return wfg_err(err, errlen, EOPNOTSUPP, NO_BPFFS_HINT);
 	mkdir("/sys/fs/bpf", 0700);
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
