@@ -35,4 +35,8 @@ void wfb_evaluate_usage(FILE *f);
 int wfb_cmd_sweep(int argc, char **argv);
 void wfb_sweep_usage(FILE *f);
 
+/* observe_cmd.c: the observer classifier on a capture (observe.h) */
+int wfb_observe_cmd(int argc, char **argv);
+void wfb_observe_usage(FILE *f);
+
 #endif

@@ -655,6 +655,8 @@ static const struct cmd cmds[] = {
 	{ "evaluate", wfb_cmd_evaluate, wfb_evaluate_usage,
 	  "defences x attacks: overheads, accuracy ± CI, plot" },
 	{ "sweep", wfb_cmd_sweep, wfb_sweep_usage, "evaluate a policy over a parameter grid" },
+	{ "observe", wfb_observe_cmd, wfb_observe_usage,
+	  "cleartext tests an observer has against covers, on a capture" },
 	{ "help", cmd_help, help_usage, "show the help of a command" },
 };
 

@@ -322,6 +322,10 @@ int wfg_tun_egress(struct __sk_buff *skb)
 	len = p->pay_len;
 	stat_add(WFG_STAT_PKTS_SEEN, 1);
 	stat_add(WFG_STAT_BYTES_SEEN, skb->len);
+	if (!carrier && tun_is_multicast(p)) {
+		stat_add(WFG_STAT_TUN_MULTICAST, 1);
+		return pass;
+	}
 	if (!carrier) {
 		/* Rules see the inner packet from this host: local = source. */
 		__builtin_memset(k, 0, sizeof(*k));

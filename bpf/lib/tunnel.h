@@ -46,6 +46,21 @@ static __always_inline void tun_flow_key(struct wfg_flow_key *k, const struct wf
 	__builtin_memcpy(k->raddr, raddr, 16);
 }
 
+/*
+ * Is the inner destination a multicast group (IPv4 224.0.0.0/4 or the
+ * broadcast address, IPv6 ff00::/8)? Such a packet is not for one peer: the
+ * host's own IPv6 router solicitations and MLD reports on the tunnel device
+ * would otherwise become a "peer" whose covers the tunnel cannot route (a
+ * stock WireGuard drops them before encryption), wasting the budget.
+ */
+static __always_inline int tun_is_multicast(const struct wfg_pkt *p)
+{
+	if (p->family == 6)
+		return p->daddr[0] == 0xff;
+	return (p->daddr[0] & 0xf0) == 0xe0 || (p->daddr[0] == 0xff && p->daddr[1] == 0xff &&
+						p->daddr[2] == 0xff && p->daddr[3] == 0xff);
+}
+
 /* What covers need from a real packet: its addresses and family. */
 static __always_inline void tun_learn(struct wfg_flow_state *st, const struct wfg_pkt *p)
 {

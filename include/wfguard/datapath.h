@@ -320,7 +320,8 @@ struct wfg_capture_rec {
 	X(ERR_RINGBUF, err_ringbuf, "cover requests lost: the pump's ring was full")          \
 	X(CAPTURE_LOST, capture_lost, "capture records that did not fit the ring")            \
 	X(PAD_POOL_USED, pad_pool_used, "datagrams padded with bytes from the pool")          \
-	X(PAD_POOL_DRY, pad_pool_dry, "the pool was empty: padded from the flow's keystream")
+	X(PAD_POOL_DRY, pad_pool_dry, "the pool was empty: padded from the flow's keystream") \
+	X(TUN_MULTICAST, tun_multicast, "tunnel mode: packets to multicast, no peer: undefended")
 
 #define WFG_STAT_ENUM(id, name, help) WFG_STAT_##id,
 enum wfg_stat { WFG_STAT_LIST(WFG_STAT_ENUM) WFG_STAT__COUNT };
