@@ -589,8 +589,9 @@ static void assert_nothing_left(const char *ns, const char *dev)
 	char dir[PATH_MAX + 64];
 	struct stat st;
 
-	snprintf(dir, sizeof(dir), "%s/%s", pins, dev);
-	cr_assert(stat(dir, &st) && errno == ENOENT, "%s is left behind", dir);
+	(void)st;
+	snprintf(dir, sizeof(dir), "find %s -name %s", pins, dev);
+	cr_assert_eq(lines("%s", dir), 0, "pins of %s are left behind", dev);
 	cr_assert_eq(lines("tc -n %s filter show dev %s egress", ns, dev), 0, "filters on %s", dev);
 	cr_assert_eq(lines("tc -n %s qdisc show dev %s | grep clsact", ns, dev), 0, "clsact on %s",
 		     dev);
@@ -678,6 +679,30 @@ Test(cli, attach_refuses_when_its_pins_might_vanish)
 		     "the device was touched");
 }
 
+/* Interface names are per namespace: two namespaces attach their own x0. */
+Test(cli, two_namespaces_each_attach_their_own_device_of_one_name)
+{
+	const char *ns[2] = { NS_C, NS_S };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(sh("ip -n %s link add x0 type veth peer name x0p && "
+				"ip -n %s link set x0 up && ip -n %s link set x0p up",
+				ns[i], ns[i], ns[i]),
+			     0);
+		cr_assert_eq(wfg(ns[i], "attach x0 --policy client-pad.yaml"), 0,
+			     "attach in %s: %s", ns[i], err_buf);
+	}
+	cr_assert_eq(wfg(NS_S, "status x0"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "detach x0"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "status x0"), 3, "detached in %s: %s", NS_C, out_buf);
+	cr_assert_eq(wfg(NS_S, "status x0"), 0, "the other namespace's x0 went too: %s", err_buf);
+	cr_assert_eq(lines("tc -n %s filter show dev x0 egress | grep wfg_egress", NS_S), 1,
+		     "the other namespace's programs went too");
+	cr_assert_eq(wfg(NS_S, "detach x0"), 0, "%s", err_buf);
+	assert_nothing_left(NS_S, "x0");
+}
+
 /* Shim mode without the shared key is refused; a throwaway key only by name. */
 Test(cli, attach_without_a_key_is_refused_unless_ephemeral)
 {
@@ -727,9 +752,12 @@ Test(cli, run_ends_with_its_attachment_and_a_deleted_device_is_stale)
 		     0);
 	cr_assert_eq(wfg(NS_C, "status c0"), 3, "status: %s", out_buf);
 	cr_assert_not_null(strstr(err_buf, "replaced"), "%s", err_buf);
+	/* stale pins do not block an attach to the namesake */
+	cr_assert_eq(wfg(NS_C, "attach c0 --policy client-cover.yaml"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "status c0"), 0, "%s", err_buf);
 	cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
 	cr_assert_eq(lines("tc -n %s qdisc show dev c0 | grep clsact", NS_C), 1,
-		     "detach touched the namesake's qdisc");
+		     "detach removed a clsact it did not create");
 	cr_assert_eq(wfg(NS_C, "status c0"), 3);
 	cr_assert_null(strstr(err_buf, "left over"), "pins still there: %s", err_buf);
 }

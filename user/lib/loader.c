@@ -54,12 +54,34 @@ const char *wfg_pin_root(void)
 	return r && r[0] ? r : WFG_PIN_ROOT;
 }
 
+/* The directory of this network namespace's pins, ROOT/net-<inode of the
+ * calling thread's netns>: interface names are per namespace (every
+ * container has an eth0), so they cannot key the pins alone. */
+static void netns_dir(char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat("/proc/thread-self/ns/net", &st))
+		st.st_ino = 0;
+	snprintf(buf, len, "%s/net-%llu", wfg_pin_root(), (unsigned long long)st.st_ino);
+}
+
 static void pin_path(char *buf, size_t len, const char *ifname, const char *name)
 {
+	char dir[200], legacy[256];
+	struct stat st;
+
+	netns_dir(dir, sizeof(dir));
+	snprintf(buf, len, "%s/%s", dir, ifname);
+	/* Pins of a wfguard from before the namespace level stay where they are
+	 * (ROOT/IFNAME, told from a namespace directory by its control map). */
+	snprintf(legacy, sizeof(legacy), "%s/%s/wfg_ctl", wfg_pin_root(), ifname);
+	if (stat(buf, &st) && !stat(legacy, &st))
+		snprintf(dir, sizeof(dir), "%s", wfg_pin_root());
 	if (name)
-		snprintf(buf, len, "%s/%s/%s", wfg_pin_root(), ifname, name);
+		snprintf(buf, len, "%s/%s/%s", dir, ifname, name);
 	else
-		snprintf(buf, len, "%s/%s", wfg_pin_root(), ifname);
+		snprintf(buf, len, "%s/%s", dir, ifname);
 }
 
 int wfg_dp_attached(const char *ifname)
@@ -199,6 +221,8 @@ static void unpin_all(const char *ifname)
 	}
 	pin_path(path, sizeof(path), ifname, NULL);
 	rmdir(path);
+	netns_dir(path, sizeof(path));
+	rmdir(path); /* when it was the namespace's last attachment */
 }
 
 static int pin_all(struct wfguard_bpf *skel, const char *ifname, char *err, size_t errlen)
@@ -215,6 +239,9 @@ static int pin_all(struct wfguard_bpf *skel, const char *ifname, char *err, size
 	char path[256];
 	size_t i;
 
+	netns_dir(path, sizeof(path));
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return wfg_err(err, errlen, errno, "%s: %s", path, strerror(errno));
 	pin_path(path, sizeof(path), ifname, NULL);
 	if (mkdir(path, 0700))
 		return wfg_err(err, errlen, errno, "%s: %s", path, strerror(errno));
@@ -335,6 +362,19 @@ static void warn_forwarded_gso(const char *tunnel)
 		tunnel, names, tunnel);
 }
 
+/* Pins whose attachment is gone (its device deleted, its namespace too). */
+static int stale_pins(const char *ifname)
+{
+	struct wfg_dp old;
+	int stale = 0;
+
+	if (!wfg_dp_open(ifname, &old, NULL, 0)) {
+		stale = wfg_dp_stale(&old) != NULL;
+		wfg_dp_close(&old);
+	}
+	return stale;
+}
+
 static int check_device_mode(const char *ifname, const struct wfg_policy *pol, char *err,
 			     size_t errlen)
 {
@@ -397,6 +437,8 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 	rc = ensure_bpffs(err, errlen);
 	if (rc)
 		return rc;
+	if (wfg_dp_attached(ifname) && stale_pins(ifname))
+		wfg_dp_detach(ifname, NULL, 0); /* clears only the pins: the device is not theirs */
 	if (wfg_dp_attached(ifname))
 		return wfg_err(err, errlen, EEXIST,
 			       "%s: wfguard is already attached (wfguard detach %s first)", ifname,
@@ -562,6 +604,40 @@ static __u32 map_id(int fd)
 	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
 }
 
+/* The id of the pinned program `name` of ifname's attachment, or 0. */
+static __u32 pinned_prog_id(const char *ifname, const char *name)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info), id = 0;
+	char path[256];
+	int fd;
+
+	pin_path(path, sizeof(path), ifname, name);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+		id = info.id;
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+/*
+ * Are the device's hooks still running this attachment's programs? The name
+ * and index can both come back (a namespace recreated with the inode of a
+ * deleted one numbers its devices alike), the programs cannot.
+ */
+static int owns_device(const char *ifname, const struct wfg_ctl *ctl)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ctl->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+	const char *prog =
+		ctl->attach_flags & WFG_ATTACHED_TUNNEL ? "wfg_tun_egress" : "wfg_egress";
+
+	if (if_nametoindex(ifname) != ctl->ifindex || bpf_tc_query(&hook, &o))
+		return 0;
+	return o.prog_id && o.prog_id == pinned_prog_id(ifname, prog);
+}
+
 const char *wfg_dp_stale(const struct wfg_dp *dp)
 {
 	struct wfg_ctl ctl;
@@ -584,6 +660,8 @@ const char *wfg_dp_stale(const struct wfg_dp *dp)
 		return "the device is gone";
 	if (if_nametoindex(dp->ifname) != ctl.ifindex)
 		return "the device was replaced by another of the same name";
+	if (!owns_device(dp->ifname, &ctl))
+		return "its programs are no longer on the device";
 	return NULL;
 }
 
@@ -619,7 +697,7 @@ int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
 	rc = bpf_map_lookup_elem(dp.ctl_fd, &zero, &ctl);
 	/* A device deleted (or replaced by a namesake) took the programs with it:
 	 * only the pins are left to clear, and the namesake is not ours to touch. */
-	ifindex = !rc && dp.ifindex && (__u32)dp.ifindex == ctl.ifindex ? dp.ifindex : 0;
+	ifindex = !rc && owns_device(ifname, &ctl) ? dp.ifindex : 0;
 	wfg_dp_close(&dp);
 	if (rc)
 		return wfg_err(err, errlen, errno, "%s: cannot read the control map: %s", ifname,

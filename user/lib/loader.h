@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Loading the data path onto an interface and finding it again: the programs
- * and maps are pinned under /sys/fs/bpf/wfguard/<ifname>/, so every later
+ * and maps are pinned under /sys/fs/bpf/wfguard/net-<netns inode>/<ifname>/, so every later
  * command (status, stats, policy apply, run, detach) works from the pins,
  * across restarts of the controller.
  *

@@ -565,8 +565,12 @@ Test(netem, a_paced_padded_exchange_through_netem_delay_is_byte_identical)
 		t_first_echo - t_start, 2 * NETEM_MS * MS * 9 / 10,
 		"the first round trip was shorter than netem's delay: netem not in the path?");
 
+	/* pins are per network namespace: open each where it was attached */
+	enter(topo.c);
 	cr_assert_eq(wfg_dp_open("c0", &cdp, err, sizeof(err)), 0, "%s", err);
+	enter(topo.s);
 	cr_assert_eq(wfg_dp_open("s0", &sdp, err, sizeof(err)), 0, "%s", err);
+	enter(NULL);
 	cr_assert_eq(wfg_dp_stats(&cdp, cst, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(wfg_dp_stats(&sdp, sst, err, sizeof(err)), 0, "%s", err);
 	fprintf(stderr,
