@@ -540,7 +540,7 @@ static int cmd_defend(int argc, char **argv)
 	const struct cmd *self = wfb_find_cmd("defend");
 	const char *policy = NULL, *preset = NULL, *dataset = NULL, *out = NULL;
 	struct wfb_defend_opts o = {
-		.replay = { .delay_ns = 20000000, .seed = 1, .unknown_size = 514, .shim_len = 20 }
+		.replay = { .delay_ns = 20000000, .seed = 1, .unknown_size = 514 }
 	};
 	struct wfb_overhead ov;
 	char err[512] = "";

@@ -28,7 +28,7 @@
 #define CPORT 5000
 
 struct logged {
-	enum wfb_log_op op;
+	enum wfg_core_op op;
 	uint64_t now;
 	uint32_t len;
 	uint8_t flags;
@@ -38,7 +38,7 @@ struct logged {
 static struct logged *events;
 static size_t nevents, capevents;
 
-static void log_cb(void *arg, int server, enum wfb_log_op op, uint64_t now, uint32_t len,
+static void log_cb(void *arg, int server, enum wfg_core_op op, uint64_t now, uint32_t len,
 		   uint8_t flags, const struct wfg_decision *d)
 {
 	(void)arg;
@@ -76,7 +76,7 @@ Test(replay_bpf, harness_and_data_path_agree)
 				       .limit = { .kind = WFG_DK_UNIFORM, .p = { 1, 3 } } };
 	int s0, s1;
 	struct wfb_gen_opts g = { .sites = 4, .instances = 2, .seed = 3 };
-	struct wfb_replay_opts o = { .delay_ns = 20000000, .unknown_size = 514, .shim_len = 20 };
+	struct wfb_replay_opts o = { .delay_ns = 20000000, .unknown_size = 514 };
 	struct wfg_flow_key key = { .family = 4, .lport = htons(CPORT), .rport = htons(PORT) };
 	struct wfb_trace in, out;
 	struct wfb_overhead ov;
@@ -150,11 +150,11 @@ Test(replay_bpf, harness_and_data_path_agree)
 		long got;
 		size_t n;
 
-		cr_assert_neq(e->op, WFB_LOG_TIMER, "this policy has no timers on the client");
-		cr_assert_neq(e->op, WFB_LOG_RECV_PADDING, "the server sends no covers");
+		cr_assert_neq(e->op, WFG_OP_TIMER, "this policy has no timers on the client");
+		cr_assert_neq(e->op, WFG_OP_RECV_PADDING, "the server sends no covers");
 		skel->bss->wfg_test_now = e->now;
 		ring = 0;
-		if (e->op == WFB_LOG_RECV_NORMAL) {
+		if (e->op == WFG_OP_RECV_NORMAL) {
 			fs.reverse = 1;
 			fs.sport = PORT;
 			fs.dport = CPORT;
@@ -168,25 +168,25 @@ Test(replay_bpf, harness_and_data_path_agree)
 		} else {
 			fs.sport = CPORT;
 			fs.dport = PORT;
-			fs.len = e->op == WFB_LOG_SEND_REAL ? e->len : 1;
+			fs.len = e->op == WFG_OP_SEND_REAL ? e->len : 1;
 			n = frame_build(f, &fs);
-			ctx.mark = e->op == WFB_LOG_SEND_COVER ? WFG_MARK_CARRIER | e->flags : 0;
+			ctx.mark = e->op == WFG_OP_SEND_COVER ? WFG_MARK_CARRIER | e->flags : 0;
 			t.len = n;
 			t.skb = &ctx;
 			cr_assert_eq(wfgt_prog_run(bpf_program__fd(skel->progs.wfg_egress), &t), 0);
 			got = frame_check_udp(outf, t.out_len, &why);
 			cr_assert_geq(got, 0, "event %zu: %s", i, why);
-			if (e->op == WFB_LOG_SEND_REAL && (e->d.flags & WFG_DEC_UNSHAPED))
+			if (e->op == WFG_OP_SEND_REAL && (e->d.flags & WFG_DEC_UNSHAPED))
 				cr_assert_eq(got, (long)e->len, "event %zu: unshaped size", i);
 			else
 				cr_assert_eq(
 					got, (long)e->d.pad_to,
 					"event %zu (%s at %llu): data path %ld bytes, harness %u",
-					i, e->op == WFB_LOG_SEND_REAL ? "send" : "cover",
+					i, e->op == WFG_OP_SEND_REAL ? "send" : "cover",
 					(unsigned long long)e->now, got, e->d.pad_to);
 			cr_assert_eq(ctx.tstamp, e->d.depart_ns > e->now ? e->d.depart_ns : 0,
 				     "event %zu: departure", i);
-			if (e->op == WFB_LOG_SEND_REAL)
+			if (e->op == WFG_OP_SEND_REAL)
 				sends++;
 			else
 				covers++;

@@ -33,9 +33,7 @@ static void page(struct wfb_trace *t)
 		wfb_trace_push(t, 90 * MS + (uint64_t)i * MS, WFB_IN, 700, WFB_REAL);
 }
 
-static const struct wfb_replay_opts opts = { .delay_ns = 10 * MS,
-					     .unknown_size = 514,
-					     .shim_len = 20 };
+static const struct wfb_replay_opts opts = { .delay_ns = 10 * MS, .unknown_size = 514 };
 
 Test(replay, no_defence_reproduces_the_trace)
 {
