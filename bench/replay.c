@@ -369,6 +369,7 @@ int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *ser
 	}
 	for (k = 0; k < 2; k++)
 		ov->episodes[k] = s->side[k].flow.episodes;
+	ov->traces = 1;
 	if (ov->last_real_def_ns >= BASE_NS)
 		ov->last_real_def_ns -= BASE_NS;
 	if (!rc)
@@ -391,6 +392,7 @@ void wfb_overhead_add(struct wfb_overhead *a, const struct wfb_overhead *b)
 		a->covers[d] += b->covers[d];
 		a->episodes[d] += b->episodes[d];
 	}
+	a->traces += b->traces;
 	a->last_real_orig_ns += b->last_real_orig_ns;
 	a->last_real_def_ns += b->last_real_def_ns;
 }

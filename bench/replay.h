@@ -49,6 +49,7 @@ struct wfb_overhead {
 	uint64_t pkts_orig[2], pkts_def[2];
 	uint64_t covers[2];
 	uint64_t episodes[2]; /* per side ([0] client): episodes begun, the first included */
+	uint64_t traces;      /* traces replayed (1 for one wfb_replay) */
 	uint64_t last_real_orig_ns, last_real_def_ns; /* time of the last real packet */
 };
 

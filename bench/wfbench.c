@@ -486,8 +486,8 @@ static void defend_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: wfbench defend (--policy FILE | --preset NAME) --dataset DIR -o OUT\n"
-		"                      [--delay MS] [--bandwidth MBIT] [--seed S] [--jobs N]\n"
-		"                      [--force]\n"
+		"                      [--delay MS] [--bandwidth MBIT] [--mtu N] [--seed S]\n"
+		"                      [--jobs N] [--force]\n"
 		"\n"
 		"Replay every trace of DIR through a defence and write what an observer next\n"
 		"to the client sees (real and cover packets, sizes after shaping) to OUT.\n"
@@ -500,13 +500,21 @@ static void defend_usage(FILE *f)
 		"  -o, --output OUT     the defended dataset (written atomically)\n"
 		"      --delay MS       one-way delay client<->server (default 20)\n"
 		"      --bandwidth MBIT per-direction bottleneck (default: none)\n"
+		"      --mtu N          the device the policy runs on: its size limit is fitted\n"
+		"                       as `wfguard attach` fits it (default: 1420 for\n"
+		"                       `mode: tunnel`, WireGuard's; 1500 for shim mode)\n"
 		"      --seed S         seed of the defences' random streams (default 1)\n"
 		"  -j, --jobs N         threads (default: all cores); output is the same\n"
 		"      --force          replace OUT if it is a dataset\n"
 		"\n"
 		"Overheads: bandwidth = sum of defended bytes / sum of original bytes - 1;\n"
 		"latency = sum over traces of the time of the last real packet, defended /\n"
-		"original - 1. Both as seen by the observer.\n");
+		"original - 1. Both as seen by the observer: in tunnel mode a trace's sizes\n"
+		"are inner packets and the observer sees WireGuard data messages (32 bytes\n"
+		"more, plaintext padded to 16 within the MTU), defended or not.\n"
+		"A trace is one flow: a pause of the policy's episode time (episode.idle)\n"
+		"between real packets starts a new episode, as on the data path, so a\n"
+		"session (generate --session) replays with one episode per page load.\n");
 }
 
 static struct wfg_side_cfg defend_side[2];
@@ -531,6 +539,7 @@ static int cmd_defend(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "delay", required_argument, NULL, 'D' },
 		{ "bandwidth", required_argument, NULL, 'B' },
+		{ "mtu", required_argument, NULL, 'M' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "force", no_argument, NULL, 'F' },
@@ -542,7 +551,9 @@ static int cmd_defend(int argc, char **argv)
 	struct wfb_defend_opts o = {
 		.replay = { .delay_ns = 20000000, .seed = 1, .unknown_size = 514 }
 	};
+	static struct wfg_policy dp; /* presets: shim mode, no rules */
 	struct wfb_overhead ov;
+	uint32_t mtu = 0;
 	char err[512] = "";
 	double t0 = (double)clock() / CLOCKS_PER_SEC;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -576,6 +587,12 @@ static int cmd_defend(int argc, char **argv)
 			if (!(o.replay.bandwidth_mbit > 0))
 				return wfb_bad_usage(self, "--bandwidth: Mbit/s > 0, not '%s'",
 						     optarg);
+			break;
+		case 'M':
+			if (wfb_parse_u64(optarg, 65535, &v) || v < 68)
+				return wfb_bad_usage(self, "--mtu: bytes, 68..65535, not '%s'",
+						     optarg);
+			mtu = (uint32_t)v;
 			break;
 		case 'S':
 			if (wfb_parse_u64(optarg, UINT64_MAX, &o.replay.seed))
@@ -611,8 +628,10 @@ static int cmd_defend(int argc, char **argv)
 			return EXIT_BAD;
 		defend_side[0] = *wfg_policy_side(&cp, WFG_ROLE_CLIENT);
 		defend_side[1] = *wfg_policy_side(&cp, WFG_ROLE_SERVER);
+		dp = cp.dp;
 		o.policy_name = policy;
 	}
+	wfb_defend_fit(&dp, defend_side, mtu, &o.replay);
 	if (isatty(STDERR_FILENO)) {
 		o.progress = defend_progress;
 		o.progress_arg = &t0;
@@ -623,6 +642,13 @@ static int cmd_defend(int argc, char **argv)
 	printf("defended %s -> %s (%s; delay %llu ms%s)\n", dataset, out, o.policy_name,
 	       (unsigned long long)(o.replay.delay_ns / 1000000),
 	       o.replay.bandwidth_mbit > 0 ? ", bottleneck" : "");
+	printf("%s mode, MTU %u: size limit client %u, server %u%s\n",
+	       o.replay.mode == WFG_MODE_TUNNEL ? "tunnel" : "shim", o.replay.mtu,
+	       defend_side[0].shape.max, defend_side[1].shape.max,
+	       o.replay.mode == WFG_MODE_TUNNEL ? " (sizes seen as WireGuard data messages)" : "");
+	printf("episodes: client %llu, server %llu over %llu traces\n",
+	       (unsigned long long)ov.episodes[0], (unsigned long long)ov.episodes[1],
+	       (unsigned long long)ov.traces);
 	printf("%-10s %12s %12s %10s %10s %8s\n", "direction", "bytes orig", "bytes def",
 	       "pkts orig", "pkts def", "covers");
 	for (c = 0; c < 2; c++)
