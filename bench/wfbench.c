@@ -373,7 +373,7 @@ static int cmd_info(int argc, char **argv)
 static void generate_usage(FILE *f)
 {
 	fprintf(f, "usage: wfbench generate --sites N --instances M [--unmonitored K] --seed S\n"
-		   "                        -o DIR [--force]\n"
+		   "                        [--session L [--gap MIN[-MAX]]] -o DIR [--force]\n"
 		   "\n"
 		   "Write a synthetic world: N sites with M page loads each (and K loads of\n"
 		   "other pages), as seen next to the client of a UDP tunnel. Per-site page\n"
@@ -385,6 +385,11 @@ static void generate_usage(FILE *f)
 		   "  -i, --instances M     page loads per site (> 0)\n"
 		   "  -u, --unmonitored K   unmonitored page loads, each a different page (0)\n"
 		   "  -S, --seed S          the world's seed (required)\n"
+		   "      --session L       every trace is a session of L page loads (1..64): the\n"
+		   "                        trace's own page, then random pages of the world,\n"
+		   "                        silent gaps between; DIR/loads lists each load\n"
+		   "      --gap MIN[-MAX]   the gaps, seconds, log-uniform (default 5-30: longer\n"
+		   "                        than a policy's default episode time of 3 s)\n"
 		   "  -o, --output DIR      the dataset to write (atomically)\n"
 		   "      --force           replace DIR if it is a dataset\n"
 		   "  -h, --help            this text\n");
@@ -396,6 +401,29 @@ static void gen_progress(size_t done, size_t total, void *arg)
 	if (done == total || done % 16 == 0)
 		fprintf(stderr, "\rgenerate: %zu/%zu traces%s", done, total,
 			done == total ? "\n" : "");
+}
+
+_Static_assert(WFB_SESSION_MAX_LOADS == 64, "--session's message names the bound");
+
+/* "MIN" or "MIN-MAX", seconds. */
+static int parse_gap(const char *arg, struct wfb_gen_opts *o)
+{
+	char buf[64], *dash;
+	uint64_t lo, hi;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = 0;
+	if (wfb_parse_seconds(buf, &lo) || (dash && wfb_parse_seconds(dash + 1, &hi)))
+		return -1;
+	if (!dash)
+		hi = lo;
+	if (!lo || hi < lo)
+		return -1;
+	o->gap_min_s = (double)lo / 1e9;
+	o->gap_max_s = (double)hi / 1e9;
+	return 0;
 }
 
 static int gen_opt(const struct cmd *c, int opt, struct wfb_gen_opts *o, bool *seed)
@@ -422,6 +450,18 @@ static int gen_opt(const struct cmd *c, int opt, struct wfb_gen_opts *o, bool *s
 		o->seed = v;
 		*seed = true;
 		return 0;
+	case 'L':
+		if (wfb_parse_u64(optarg, WFB_SESSION_MAX_LOADS, &v) || !v)
+			return wfb_bad_usage(c, "--session: loads per session, 1..64, not '%s'",
+					     optarg);
+		o->session = (unsigned)v;
+		return 0;
+	case 'G':
+		return parse_gap(optarg, o) ? wfb_bad_usage(c,
+							    "--gap: seconds MIN or MIN-MAX with "
+							    "0 < MIN <= MAX, not '%s'",
+							    optarg)
+					    : 0;
 	}
 	return wfb_bad_usage(c, "%s", "bad option");
 }
@@ -433,6 +473,8 @@ static int cmd_generate(int argc, char **argv)
 		{ "instances", required_argument, NULL, 'i' },
 		{ "unmonitored", required_argument, NULL, 'u' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "session", required_argument, NULL, 'L' },
+		{ "gap", required_argument, NULL, 'G' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -469,14 +511,20 @@ static int cmd_generate(int argc, char **argv)
 				     "--seed is required (the world is deterministic for it)");
 	if (!out)
 		return wfb_bad_usage(c, "%s", "-o DIR is required");
+	if ((o.gap_min_s > 0) && !o.session)
+		return wfb_bad_usage(c, "%s", "--gap is for sessions (--session L)");
 	if (isatty(STDERR_FILENO))
 		o.progress = gen_progress;
 	rc = wfb_generate(&o, out, force, err, sizeof(err));
 	if (rc)
 		return wfb_fail("generate", rc, err);
-	printf("generated %zu traces into %s: %u sites x %u instances, %u unmonitored, seed %llu\n",
-	       (size_t)o.sites * o.instances + o.unmonitored, out, o.sites, o.instances,
-	       o.unmonitored, (unsigned long long)o.seed);
+	printf("generated %zu %s into %s: %u sites x %u instances, %u unmonitored, seed %llu\n",
+	       (size_t)o.sites * o.instances + o.unmonitored, o.session ? "sessions" : "traces",
+	       out, o.sites, o.instances, o.unmonitored, (unsigned long long)o.seed);
+	if (o.session)
+		printf("%u page loads per session, gaps %g-%g s; the loads: %s/loads\n", o.session,
+		       o.gap_min_s > 0 ? o.gap_min_s : WFB_SESSION_GAP_MIN_S,
+		       o.gap_min_s > 0 ? o.gap_max_s : WFB_SESSION_GAP_MAX_S, out);
 	return 0;
 }
 

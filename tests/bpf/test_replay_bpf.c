@@ -114,7 +114,12 @@ static void client_sides(struct wfg_side_cfg *cli, struct wfg_side_cfg *srv, __u
 	cr_assert_eq(wfg_sb_finish(&sb), 0);
 }
 
-Test(replay_bpf, harness_and_data_path_agree)
+/*
+ * The shim-mode comparison on one trace: the dataset's page load, or (session)
+ * a session of three page loads with gaps over the episode time, so that the
+ * client's core begins new episodes on the way and the data path must too.
+ */
+static void shim_agree(unsigned session)
 {
 	static struct wfg_side_cfg cli, srv;
 	static struct wfg_policy pol;
@@ -128,12 +133,14 @@ Test(replay_bpf, harness_and_data_path_agree)
 	struct ring_buffer *rb;
 	__u32 keymat[8], zero = 0;
 	unsigned ring = 0;
-	size_t i, sends = 0, covers = 0, recvs = 0;
+	size_t i, sends = 0, covers = 0, recvs = 0, episodes = 0;
 	int k;
 
 	if (geteuid() != 0)
 		cr_skip_test("BPF tests need root (BPF_PROG_LOAD, BPF_PROG_TEST_RUN)");
 	client_sides(&cli, &srv, 1400);
+	if (session) /* a policy's default episode time */
+		cli.episode_idle_ns = srv.episode_idle_ns = 3000000000ULL;
 	for (k = 0; k < 8; k++)
 		ctl.master[k] = 0x5150u + (__u32)k;
 	memcpy(key.laddr, frame_src4, 4);
@@ -146,7 +153,14 @@ Test(replay_bpf, harness_and_data_path_agree)
 
 	wfb_trace_init(&in);
 	wfb_trace_init(&out);
-	cr_assert_eq(wfb_gen_trace(&g, 1, 0, &in), 0);
+	if (session) {
+		struct wfb_load loads[WFB_SESSION_MAX_LOADS];
+
+		g.session = session;
+		cr_assert_eq(wfb_gen_session(&g, 1, 0, &in, loads), 0);
+	} else {
+		cr_assert_eq(wfb_gen_trace(&g, 1, 0, &in), 0);
+	}
 	cr_assert(in.n > 100 && in.pkts[0].time_ns == 0 && in.pkts[0].dir == WFB_OUT,
 		  "the page load must start with a client packet at 0");
 	cr_assert_eq(wfb_replay(&cli, &srv, &in, &o, &out, &ov), 0);
@@ -220,15 +234,32 @@ Test(replay_bpf, harness_and_data_path_agree)
 		ring_buffer__consume(rb);
 		cr_assert_eq(ring, e->d.covers, "event %zu: data path asked %u covers, harness %u",
 			     i, ring, e->d.covers);
+		episodes += !!(e->d.flags & WFG_DEC_EPISODE);
 	}
 	cr_assert_gt(sends, 50);
 	cr_assert_gt(recvs, 50);
 	cr_assert_gt(covers, 10, "the machine must have padded (%zu covers)", covers);
+	cr_assert_eq(episodes, session ? session - 1 : 0,
+		     "%zu episode boundaries crossed for %u loads", episodes, session);
+	cr_assert_eq(ov.episodes[0], session ? session : 1);
 	ring_buffer__free(rb);
 	wfguard_bpf__destroy(skel);
 	wfb_trace_free(&in);
 	wfb_trace_free(&out);
 	free(events);
+	events = NULL;
+	nevents = capevents = 0;
+}
+
+Test(replay_bpf, harness_and_data_path_agree)
+{
+	shim_agree(0);
+}
+
+/* Across episode boundaries: a session of three loads replays as one flow. */
+Test(replay_bpf, harness_and_data_path_agree_on_a_session)
+{
+	shim_agree(3);
 }
 
 /* ------------------------------------------------------------ tunnel mode */
