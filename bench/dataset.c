@@ -513,6 +513,30 @@ int wfb_writer_open(struct wfb_writer **wp, const char *dir, bool force, char *e
 	return 0;
 }
 
+int wfb_writer_sidecar(struct wfb_writer *w, const char *name, const char *text, char *err,
+		       size_t errlen)
+{
+	char *p = path_join(w->out.tmp, name, "");
+	FILE *f;
+	int rc = 0;
+
+	if (!p)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	f = fopen(p, "wx");
+	if (!f) {
+		rc = wfg_err(err, errlen, errno, "%s: %s", p, strerror(errno));
+	} else {
+		if (fputs(text, f) == EOF)
+			rc = -EIO;
+		if (fclose(f) && !rc)
+			rc = -EIO;
+		if (rc)
+			wfg_err(err, errlen, EIO, "%s: write error", p);
+	}
+	free(p);
+	return rc;
+}
+
 static int write_trace_file(const char *path, const struct wfb_trace *t, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "wx");

@@ -62,6 +62,9 @@ int wfb_writer_open(struct wfb_writer **w, const char *dir, bool force, char *er
 /* Write one trace now; a (site, instance) twice or an empty trace is an error. */
 int wfb_writer_add(struct wfb_writer *w, int site, unsigned instance, const char *src,
 		   const struct wfb_trace *t, char *err, size_t errlen);
+/* A file beside the traces (e.g. a session dataset's `loads`), published with them. */
+int wfb_writer_sidecar(struct wfb_writer *w, const char *name, const char *text, char *err,
+		       size_t errlen);
 /*
  * Check the whole (every site has instances 0..M-1, unmonitored 0..K-1, not
  * empty), write the manifest, rename into place. Frees w either way: on error

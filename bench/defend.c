@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "defend.h"
+#include "loader.h"
 
 struct slot {
 	struct wfb_trace out;
@@ -54,6 +55,21 @@ static void *worker(void *arg)
 	}
 	wfb_trace_free(&in);
 	return NULL;
+}
+
+void wfb_defend_fit(const struct wfg_policy *dp, struct wfg_side_cfg sides[2], uint32_t mtu,
+		    struct wfb_replay_opts *r)
+{
+	__u32 lim;
+	int k;
+
+	if (!mtu)
+		mtu = dp->mode == WFG_MODE_TUNNEL ? WFB_TUNNEL_MTU : WFB_SHIM_MTU;
+	lim = wfg_policy_mtu_limit(dp, mtu);
+	for (k = 0; k < 2; k++)
+		wfg_side_fit_limit(&sides[k], lim);
+	r->mode = dp->mode;
+	r->mtu = mtu;
 }
 
 int wfb_defend(const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv, const char *dataset,

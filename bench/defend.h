@@ -7,6 +7,7 @@
 
 #include "dataset.h"
 #include "replay.h"
+#include "wfguard/datapath.h"
 
 struct wfb_defend_opts {
 	struct wfb_replay_opts replay; /* trace_index is set per trace */
@@ -16,6 +17,15 @@ struct wfb_defend_opts {
 	void (*progress)(size_t done, size_t total, void *arg);
 	void *progress_arg;
 };
+
+/*
+ * Fit both sides of a policy to the device the data path would run on, as
+ * `wfguard attach` does (wfg_policy_mtu_limit(): the mode and rules of dp
+ * decide; a lower `limit` stays), and set the replay's mode and MTU to match.
+ * mtu 0: WFB_TUNNEL_MTU in tunnel mode, WFB_SHIM_MTU in shim mode.
+ */
+void wfb_defend_fit(const struct wfg_policy *dp, struct wfg_side_cfg sides[2], uint32_t mtu,
+		    struct wfb_replay_opts *r);
 
 /* Replay every trace of `dataset` into the dataset `outdir` (written atomically). */
 int wfb_defend(const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv, const char *dataset,

@@ -373,9 +373,8 @@ void ev_init(struct ev_run *r, const char *cmd)
 	ev_common_init(&r->c);
 	r->cmd = cmd;
 	r->outdir = "wfbench-results";
-	r->def.replay = (struct wfb_replay_opts){
-		.delay_ns = 20000000, .seed = 1, .unknown_size = 514, .shim_len = 20
-	};
+	r->def.replay =
+		(struct wfb_replay_opts){ .delay_ns = 20000000, .seed = 1, .unknown_size = 514 };
 }
 
 int ev_check(const struct cmd *self, struct ev_run *r)

@@ -38,7 +38,7 @@ struct rng {
 	__u64 s;
 };
 
-enum { TAG_SITE = 1, TAG_INSTANCE, TAG_UNMON_SITE, TAG_UNMON_INSTANCE };
+enum { TAG_SITE = 1, TAG_INSTANCE, TAG_UNMON_SITE, TAG_UNMON_INSTANCE, TAG_SESSION };
 
 static struct rng rng_for(uint64_t seed, uint64_t tag, uint64_t a, uint64_t b)
 {
@@ -776,49 +776,187 @@ int wfb_gen_trace(const struct wfb_gen_opts *o, int site, unsigned instance, str
 	return rc;
 }
 
-static int gen_one(struct wfb_writer *w, const struct wfb_gen_opts *o, int site, unsigned inst,
-		   struct wfb_trace *t, char *err, size_t errlen)
+static double gap_min(const struct wfb_gen_opts *o)
 {
-	int rc = wfb_gen_trace(o, site, inst, t);
+	return o->gap_min_s > 0 || o->gap_max_s > 0 ? o->gap_min_s : WFB_SESSION_GAP_MIN_S;
+}
 
+static double gap_max(const struct wfb_gen_opts *o)
+{
+	return o->gap_min_s > 0 || o->gap_max_s > 0 ? o->gap_max_s : WFB_SESSION_GAP_MAX_S;
+}
+
+/* Append load l (times from 0) to t at offset `at`. */
+static int append_load(struct wfb_trace *t, const struct wfb_trace *l, uint64_t at)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (wfb_trace_push(t, at + l->pkts[i].time_ns, l->pkts[i].dir, l->pkts[i].size,
+				   (enum wfb_kind)l->pkts[i].kind))
+			return -ENOMEM;
+	return 0;
+}
+
+int wfb_gen_session(const struct wfb_gen_opts *o, int site, unsigned instance, struct wfb_trace *t,
+		    struct wfb_load *loads)
+{
+	bool unmon = site == WFB_UNMON;
+	struct rng r = rng_for(o->seed, TAG_SESSION, unmon ? o->sites : (uint64_t)site, instance);
+	/* instances the world's dataset does not have, one per (session, load) */
+	uint64_t first =
+		(unmon ? o->sites : (uint64_t)site) * ((uint64_t)o->instances + o->unmonitored) +
+		instance;
+	struct wfb_trace l;
+	uint64_t at = 0;
+	unsigned k;
+	int rc = 0;
+
+	if (!o->session || o->session > WFB_SESSION_MAX_LOADS || !o->sites ||
+	    !(gap_min(o) > 0 && gap_max(o) >= gap_min(o)))
+		return -EINVAL;
+	t->n = 0;
+	wfb_trace_init(&l);
+	for (k = 0; !rc && k < o->session; k++) {
+		struct wfb_load *ld = &loads[k];
+
+		if (k) {
+			at = t->pkts[t->n - 1].time_ns +
+			     (uint64_t)(rlogu(&r, gap_min(o), gap_max(o)) * 1e9);
+			ld->site = (int)rbelow(&r, o->sites);
+			ld->instance = o->instances + (unsigned)(first * WFB_SESSION_MAX_LOADS + k);
+		} else {
+			ld->site = site;
+			ld->instance = instance;
+		}
+		l.n = 0;
+		rc = wfb_gen_trace(o, ld->site, ld->instance, &l);
+		if (!rc && !l.n)
+			rc = -EINVAL;
+		if (!rc)
+			rc = append_load(t, &l, at);
+		ld->first_ns = at;
+		ld->last_ns = t->n ? t->pkts[t->n - 1].time_ns : at;
+	}
+	wfb_trace_free(&l);
+	return rc;
+}
+
+/* One line per load of a session: "TRACE LOAD SITE-INSTANCE FIRST_NS LAST_NS". */
+static int loads_append(char **text, size_t *len, int site, unsigned inst,
+			const struct wfb_load *loads, unsigned n)
+{
+	char name[64], page[64];
+	unsigned k;
+
+	wfb_entry_name(site, inst, name, sizeof(name));
+	for (k = 0; k < n; k++) {
+		char line[256], *p;
+		int m;
+
+		wfb_entry_name(loads[k].site, loads[k].instance, page, sizeof(page));
+		m = snprintf(line, sizeof(line), "%s %u %s %llu %llu\n", name, k, page,
+			     (unsigned long long)loads[k].first_ns,
+			     (unsigned long long)loads[k].last_ns);
+		p = realloc(*text, *len + (size_t)m + 1);
+		if (!p)
+			return -ENOMEM;
+		memcpy(p + *len, line, (size_t)m + 1);
+		*text = p;
+		*len += (size_t)m;
+	}
+	return 0;
+}
+
+struct gen_out {
+	struct wfb_writer *w;
+	struct wfb_trace t;
+	struct wfb_load loads[WFB_SESSION_MAX_LOADS];
+	char *loads_text;
+	size_t loads_len;
+};
+
+static int gen_one(struct gen_out *g, const struct wfb_gen_opts *o, int site, unsigned inst,
+		   char *err, size_t errlen)
+{
+	int rc = o->session ? wfb_gen_session(o, site, inst, &g->t, g->loads)
+			    : wfb_gen_trace(o, site, inst, &g->t);
+
+	if (!rc && o->session)
+		rc = loads_append(&g->loads_text, &g->loads_len, site, inst, g->loads, o->session);
 	if (rc)
 		return wfg_err(err, errlen, -rc, "generate: %s", strerror(-rc));
-	return wfb_writer_add(w, site, inst, "-", t, err, errlen);
+	return wfb_writer_add(g->w, site, inst, "-", &g->t, err, errlen);
 }
+
+static const char LOADS_HEADER[] =
+	"# wfbench session loads (docs/synthetic-world.md): one line per page load\n"
+	"# TRACE LOAD SITE-INSTANCE FIRST_NS LAST_NS\n";
 
 int wfb_generate(const struct wfb_gen_opts *o, const char *dir, bool force, char *err,
 		 size_t errlen)
 {
 	size_t total = (size_t)o->sites * o->instances + o->unmonitored, done = 0;
-	struct wfb_writer *w;
-	struct wfb_trace t;
-	char source[160];
+	struct gen_out *g;
+	char source[256];
 	unsigned s, i;
 	int rc;
 
 	if (!o->sites || !o->instances)
 		return wfg_err(err, errlen, EINVAL,
 			       "generate: --sites and --instances must be > 0");
-	rc = wfb_writer_open(&w, dir, force, err, errlen);
-	if (rc)
+	if (o->session &&
+	    (o->session > WFB_SESSION_MAX_LOADS || !(gap_min(o) > 0 && gap_max(o) >= gap_min(o))))
+		return wfg_err(err, errlen, EINVAL,
+			       "generate: sessions need 1..%d loads and 0 < gap min <= max",
+			       WFB_SESSION_MAX_LOADS);
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	rc = wfb_writer_open(&g->w, dir, force, err, errlen);
+	if (rc) {
+		free(g);
 		return rc;
-	wfb_trace_init(&t);
+	}
+	wfb_trace_init(&g->t);
 	for (s = 0; !rc && s < o->sites + 1; s++) {
 		unsigned n = s < o->sites ? o->instances : o->unmonitored;
 
 		for (i = 0; !rc && i < n; i++) {
-			rc = gen_one(w, o, s < o->sites ? (int)s : WFB_UNMON, i, &t, err, errlen);
+			rc = gen_one(g, o, s < o->sites ? (int)s : WFB_UNMON, i, err, errlen);
 			if (!rc && o->progress)
 				o->progress(++done, total, o->arg);
 		}
 	}
-	wfb_trace_free(&t);
+	wfb_trace_free(&g->t);
+	if (!rc && o->session) {
+		char *text = malloc(sizeof(LOADS_HEADER) + g->loads_len);
+
+		rc = text ? 0 : wfg_err(err, errlen, ENOMEM, "out of memory");
+		if (text) {
+			memcpy(text, LOADS_HEADER, sizeof(LOADS_HEADER));
+			memcpy(text + sizeof(LOADS_HEADER) - 1, g->loads_text, g->loads_len + 1);
+			rc = wfb_writer_sidecar(g->w, "loads", text, err, errlen);
+			free(text);
+		}
+	}
+	free(g->loads_text);
 	if (rc) {
-		wfb_writer_abort(w);
+		wfb_writer_abort(g->w);
+		free(g);
 		return rc;
 	}
-	snprintf(source, sizeof(source),
-		 "generate --sites %u --instances %u --unmonitored %u --seed %llu", o->sites,
-		 o->instances, o->unmonitored, (unsigned long long)o->seed);
-	return wfb_writer_commit(w, source, err, errlen);
+	if (o->session)
+		snprintf(source, sizeof(source),
+			 "generate --sites %u --instances %u --unmonitored %u --seed %llu "
+			 "--session %u --gap %g-%g",
+			 o->sites, o->instances, o->unmonitored, (unsigned long long)o->seed,
+			 o->session, gap_min(o), gap_max(o));
+	else
+		snprintf(source, sizeof(source),
+			 "generate --sites %u --instances %u --unmonitored %u --seed %llu",
+			 o->sites, o->instances, o->unmonitored, (unsigned long long)o->seed);
+	rc = wfb_writer_commit(g->w, source, err, errlen);
+	free(g);
+	return rc;
 }

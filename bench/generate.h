@@ -17,9 +17,20 @@
 
 #define WFB_GEN_MTU 1400 /* largest tunnel datagram */
 
+/* Sessions: loads per session at most, and the default idle between loads
+ * (log-uniform, seconds): longer than the default episode time of 3 s. */
+#define WFB_SESSION_MAX_LOADS 64
+#define WFB_SESSION_GAP_MIN_S 5.0
+#define WFB_SESSION_GAP_MAX_S 30.0
+
 struct wfb_gen_opts {
 	unsigned sites, instances, unmonitored;
 	uint64_t seed;
+	/* 0: one page load per trace. Else every trace is a session of this many
+	 * page loads, `gap` seconds of silence between them (log-uniform in
+	 * [gap_min_s, gap_max_s]; both 0: the defaults above). */
+	unsigned session;
+	double gap_min_s, gap_max_s;
 	/* called after each trace written (may be NULL) */
 	void (*progress)(size_t done, size_t total, void *arg);
 	void *arg;
@@ -28,7 +39,23 @@ struct wfb_gen_opts {
 /* Site `site` (0..sites-1), or unmonitored page k as site = WFB_UNMON, instance = k. */
 int wfb_gen_trace(const struct wfb_gen_opts *o, int site, unsigned instance, struct wfb_trace *t);
 
-/* The whole world as a dataset in dir (atomically; force replaces a dataset). */
+/* One page load of a session: which page, and where it lies in the trace. */
+struct wfb_load {
+	int site; /* or WFB_UNMON */
+	unsigned instance;
+	uint64_t first_ns, last_ns; /* its first and last packet */
+};
+
+/*
+ * Session (site, instance) of o->session loads: the page (site, instance)
+ * first, then pages of monitored sites drawn at random (loads the world's
+ * dataset does not have), each after a gap. loads[] gets o->session entries.
+ */
+int wfb_gen_session(const struct wfb_gen_opts *o, int site, unsigned instance, struct wfb_trace *t,
+		    struct wfb_load *loads);
+
+/* The whole world as a dataset in dir (atomically; force replaces a dataset).
+ * Sessions: the dataset also gets a `loads` file (docs/synthetic-world.md). */
 int wfb_generate(const struct wfb_gen_opts *o, const char *dir, bool force, char *err,
 		 size_t errlen);
 

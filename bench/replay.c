@@ -109,10 +109,25 @@ static int di(int dir)
 	return dir == WFB_OUT ? 0 : 1;
 }
 
-/* Put a departing packet on the wire: observer record, link, arrival. */
-static int transmit(struct sim *s, int dir, uint64_t depart, uint32_t size, int kind)
+static uint32_t mtu_of(const struct wfb_replay_opts *o)
+{
+	return o->mtu ? o->mtu : WFB_TUNNEL_MTU;
+}
+
+/* What the observer sees of a packet the data path sends with len bytes. */
+static uint32_t observed(const struct wfb_replay_opts *o, uint32_t len)
+{
+	return wfg_wire_observed_len(o->mode, len, mtu_of(o));
+}
+
+/*
+ * Put a departing packet of len bytes (the data path's length) on the wire:
+ * observer record and link (what the observer sees of it), arrival (len).
+ */
+static int transmit(struct sim *s, int dir, uint64_t depart, uint32_t len, int kind)
 {
 	uint64_t start = depart, arrive;
+	uint32_t size = observed(s->o, len);
 	int d = di(dir);
 
 	if (!s->budget)
@@ -138,27 +153,32 @@ static int transmit(struct sim *s, int dir, uint64_t depart, uint32_t size, int 
 		return -ENOMEM;
 	return heap_push(&s->inflight, (struct arrival){ .at = arrive,
 							 .seq = s->seq++,
-							 .size = size,
+							 .size = len,
 							 .dir = (int8_t)dir,
 							 .kind = (uint8_t)kind });
 }
 
-static void logd(struct sim *s, const struct side *sd, enum wfb_log_op op, uint64_t now,
-		 uint32_t len, uint8_t flags, const struct wfg_decision *d)
+/* One core call of side sd, logged: what the data path's core_decide() does. */
+static void decide(struct sim *s, struct side *sd, enum wfg_core_op op, uint64_t now, uint32_t len,
+		   uint8_t flags, struct wfg_decision *d)
 {
+	wfg_on(sd->cfg, &sd->flow, op, now, wfg_wire_core_len(s->o->mode, sd->cfg, op, len), flags,
+	       d);
 	if (s->o->log)
-		s->o->log(s->o->log_arg, sd->dir == WFB_IN, op, now, len, flags, d);
-}
-
-static uint32_t shaped_len(const struct side *sd, uint32_t len, uint32_t shim)
-{
-	return sd->cfg->shape.mode != WFG_SHAPE_NONE ? len + shim : len;
+		s->o->log(s->o->log_arg, sd->dir == WFB_IN, op, now,
+			  op == WFG_OP_SEND_COVER ? wfg_wire_core_len(s->o->mode, sd->cfg, op, len)
+						  : len,
+			  flags, d);
+	if (op == WFG_OP_TIMER)
+		sd->timer = d->timer_ns > now ? d->timer_ns : (d->timer_ns ? now + 1 : 0);
+	else
+		sd->timer = d->timer_ns;
 }
 
 /* Send the covers a decision asks for, at `now`, machine covers first. */
 static int send_covers(struct sim *s, struct side *sd, const struct wfg_decision *d, uint64_t now)
 {
-	uint32_t k, machines = d->cover_machines;
+	uint32_t k, len, machines = d->cover_machines;
 	int rc;
 
 	for (k = 0; k < d->covers; k++) {
@@ -173,10 +193,11 @@ static int send_covers(struct sim *s, struct side *sd, const struct wfg_decision
 				break;
 			}
 		}
-		wfg_on_send(sd->cfg, &sd->flow, now, 1 + s->o->shim_len, WFG_SEND_COVER, flags, &c);
-		logd(s, sd, WFB_LOG_SEND_COVER, now, 1 + s->o->shim_len, flags, &c);
-		sd->timer = c.timer_ns;
-		rc = transmit(s, sd->dir, c.depart_ns, c.pad_to, WFB_COVER);
+		decide(s, sd, WFG_OP_SEND_COVER, now, 0, flags, &c);
+		len = wfg_wire_len(s->o->mode, sd->cfg, WFG_OP_SEND_COVER, 0, &c);
+		if (s->o->mode == WFG_MODE_TUNNEL) /* built on the flow's IPv4 addresses */
+			len = wfg_wire_tun_cover_len(len, 4);
+		rc = transmit(s, sd->dir, c.depart_ns, len, WFB_COVER);
 		if (rc)
 			return rc;
 	}
@@ -186,16 +207,11 @@ static int send_covers(struct sim *s, struct side *sd, const struct wfg_decision
 static int send_real(struct sim *s, struct side *sd, uint64_t now, uint32_t size)
 {
 	struct wfg_decision d;
-	uint32_t wire;
 	int rc;
 
-	wfg_on_send(sd->cfg, &sd->flow, now, shaped_len(sd, size, s->o->shim_len), WFG_SEND_REAL, 0,
-		    &d);
-	logd(s, sd, WFB_LOG_SEND_REAL, now, size, 0, &d);
-	sd->timer = d.timer_ns;
-	wire = d.flags & WFG_DEC_UNSHAPED || sd->cfg->shape.mode == WFG_SHAPE_NONE ? size
-										   : d.pad_to;
-	rc = transmit(s, sd->dir, d.depart_ns, wire, WFB_REAL);
+	decide(s, sd, WFG_OP_SEND_REAL, now, size, 0, &d);
+	rc = transmit(s, sd->dir, d.depart_ns,
+		      wfg_wire_len(s->o->mode, sd->cfg, WFG_OP_SEND_REAL, size, &d), WFB_REAL);
 	return rc ? rc : send_covers(s, sd, &d, now);
 }
 
@@ -204,10 +220,8 @@ static int receive(struct sim *s, const struct arrival *a)
 	struct side *sd = &s->side[a->dir == WFB_OUT ? 1 : 0];
 	struct wfg_decision d;
 
-	wfg_on_recv(sd->cfg, &sd->flow, a->at, a->kind == WFB_COVER, &d);
-	logd(s, sd, a->kind == WFB_COVER ? WFB_LOG_RECV_PADDING : WFB_LOG_RECV_NORMAL, a->at,
-	     a->size, 0, &d);
-	sd->timer = d.timer_ns;
+	decide(s, sd, a->kind == WFB_COVER ? WFG_OP_RECV_PADDING : WFG_OP_RECV_NORMAL, a->at,
+	       a->size, 0, &d);
 	return send_covers(s, sd, &d, a->at);
 }
 
@@ -216,9 +230,7 @@ static int fire_timer(struct sim *s, struct side *sd)
 	uint64_t now = sd->timer;
 	struct wfg_decision d;
 
-	wfg_on_timer(sd->cfg, &sd->flow, now, &d);
-	logd(s, sd, WFB_LOG_TIMER, now, 0, 0, &d);
-	sd->timer = d.timer_ns > now ? d.timer_ns : (d.timer_ns ? now + 1 : 0);
+	decide(s, sd, WFG_OP_TIMER, now, 0, 0, &d);
 	return send_covers(s, sd, &d, now);
 }
 
@@ -319,7 +331,7 @@ int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *ser
 		int d = di(p->dir);
 
 		ov->pkts_orig[d]++;
-		ov->bytes_orig[d] += size;
+		ov->bytes_orig[d] += observed(o, size);
 		if (p->kind == WFB_REAL && p->time_ns > ov->last_real_orig_ns)
 			ov->last_real_orig_ns = p->time_ns;
 		h[i].i = i;
@@ -355,6 +367,9 @@ int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *ser
 			rc = fire_timer(s, &s->side[t == t_c ? 0 : 1]);
 		}
 	}
+	for (k = 0; k < 2; k++)
+		ov->episodes[k] = s->side[k].flow.episodes;
+	ov->traces = 1;
 	if (ov->last_real_def_ns >= BASE_NS)
 		ov->last_real_def_ns -= BASE_NS;
 	if (!rc)
@@ -375,7 +390,9 @@ void wfb_overhead_add(struct wfb_overhead *a, const struct wfb_overhead *b)
 		a->pkts_orig[d] += b->pkts_orig[d];
 		a->pkts_def[d] += b->pkts_def[d];
 		a->covers[d] += b->covers[d];
+		a->episodes[d] += b->episodes[d];
 	}
+	a->traces += b->traces;
 	a->last_real_orig_ns += b->last_real_orig_ns;
 	a->last_real_def_ns += b->last_real_def_ns;
 }

@@ -11,15 +11,10 @@
 #include "trace.h"
 #include "wfguard/core/core.h"
 
-/* What a side's core was asked and answered (for tests that replay it elsewhere). */
-enum wfb_log_op {
-	WFB_LOG_SEND_REAL,
-	WFB_LOG_SEND_COVER,
-	WFB_LOG_RECV_NORMAL,
-	WFB_LOG_RECV_PADDING,
-	WFB_LOG_TIMER,
-};
-typedef void (*wfb_replay_log_fn)(void *arg, int server, enum wfb_log_op op, uint64_t now,
+/* What a side's core was asked and answered (for tests that replay it elsewhere):
+ * op, the packet's length as the data path has it (a real packet's own length,
+ * a cover carrier's core length), a cover's flags, the decision. */
+typedef void (*wfb_replay_log_fn)(void *arg, int server, enum wfg_core_op op, uint64_t now,
 				  uint32_t len, uint8_t flags, const struct wfg_decision *d);
 
 struct wfb_replay_opts {
@@ -28,13 +23,22 @@ struct wfb_replay_opts {
 	uint64_t seed;	       /* with the trace index: the two sides' stream keys */
 	uint64_t trace_index;
 	uint32_t unknown_size; /* size of packets whose size is unknown (Wang ±1) */
-	uint32_t shim_len;     /* per-packet overhead of the wire shim when shaping (20) */
+	/* The data path's mode (enum wfg_mode): which wire lengths the sides have
+	 * (core/wire.h). Shim mode: sizes are UDP payloads, the shim trailer on
+	 * every shaped packet. Tunnel mode: sizes are inner IP packets; the
+	 * observer sees WireGuard data messages of them on a device of `mtu`. */
+	uint32_t mode;
+	uint32_t mtu; /* tunnel mode: the tunnel device's MTU (0: WFB_TUNNEL_MTU) */
 	/* Optional: the client's stream key and stream id (default: from seed and index). */
 	const __u32 *client_key;
 	uint64_t client_stream;
 	wfb_replay_log_fn log; /* optional: every core call */
 	void *log_arg;
 };
+
+/* Default MTUs, as `wfbench defend --mtu` documents them (docs/replay.md). */
+#define WFB_TUNNEL_MTU 1420 /* WireGuard's default */
+#define WFB_SHIM_MTU   1500 /* Ethernet */
 
 /* The replay clock: trace time 0 is this many ns on the core's clock. */
 #define WFB_REPLAY_BASE_NS 1000000000ULL
@@ -44,12 +48,18 @@ struct wfb_overhead {
 	uint64_t bytes_orig[2], bytes_def[2];
 	uint64_t pkts_orig[2], pkts_def[2];
 	uint64_t covers[2];
+	uint64_t episodes[2]; /* per side ([0] client): episodes begun, the first included */
+	uint64_t traces;      /* traces replayed (1 for one wfb_replay) */
 	uint64_t last_real_orig_ns, last_real_def_ns; /* time of the last real packet */
 };
 
 /*
  * Replay `in` (client-side observation times) through the sides into `out`
- * (the observer's trace, real and cover packets, sizes after shaping).
+ * (the observer's trace, real and cover packets, sizes after shaping). The
+ * trace is one flow: the core starts a new episode wherever its real packets
+ * pause for the sides' episode time (a session of page loads), and nowhere
+ * else. Sizes in `in` are the data path's lengths (see mode); the overheads
+ * compare what the observer sees with and without the defence.
  * Returns 0, or -errno (allocation; a runaway policy producing over 50 packets
  * per original packet is cut and reported as -E2BIG).
  */

@@ -373,7 +373,7 @@ static int cmd_info(int argc, char **argv)
 static void generate_usage(FILE *f)
 {
 	fprintf(f, "usage: wfbench generate --sites N --instances M [--unmonitored K] --seed S\n"
-		   "                        -o DIR [--force]\n"
+		   "                        [--session L [--gap MIN[-MAX]]] -o DIR [--force]\n"
 		   "\n"
 		   "Write a synthetic world: N sites with M page loads each (and K loads of\n"
 		   "other pages), as seen next to the client of a UDP tunnel. Per-site page\n"
@@ -385,6 +385,11 @@ static void generate_usage(FILE *f)
 		   "  -i, --instances M     page loads per site (> 0)\n"
 		   "  -u, --unmonitored K   unmonitored page loads, each a different page (0)\n"
 		   "  -S, --seed S          the world's seed (required)\n"
+		   "      --session L       every trace is a session of L page loads (1..64): the\n"
+		   "                        trace's own page, then random pages of the world,\n"
+		   "                        silent gaps between; DIR/loads lists each load\n"
+		   "      --gap MIN[-MAX]   the gaps, seconds, log-uniform (default 5-30: longer\n"
+		   "                        than a policy's default episode time of 3 s)\n"
 		   "  -o, --output DIR      the dataset to write (atomically)\n"
 		   "      --force           replace DIR if it is a dataset\n"
 		   "  -h, --help            this text\n");
@@ -396,6 +401,29 @@ static void gen_progress(size_t done, size_t total, void *arg)
 	if (done == total || done % 16 == 0)
 		fprintf(stderr, "\rgenerate: %zu/%zu traces%s", done, total,
 			done == total ? "\n" : "");
+}
+
+_Static_assert(WFB_SESSION_MAX_LOADS == 64, "--session's message names the bound");
+
+/* "MIN" or "MIN-MAX", seconds. */
+static int parse_gap(const char *arg, struct wfb_gen_opts *o)
+{
+	char buf[64], *dash;
+	uint64_t lo, hi;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = 0;
+	if (wfb_parse_seconds(buf, &lo) || (dash && wfb_parse_seconds(dash + 1, &hi)))
+		return -1;
+	if (!dash)
+		hi = lo;
+	if (!lo || hi < lo)
+		return -1;
+	o->gap_min_s = (double)lo / 1e9;
+	o->gap_max_s = (double)hi / 1e9;
+	return 0;
 }
 
 static int gen_opt(const struct cmd *c, int opt, struct wfb_gen_opts *o, bool *seed)
@@ -422,6 +450,18 @@ static int gen_opt(const struct cmd *c, int opt, struct wfb_gen_opts *o, bool *s
 		o->seed = v;
 		*seed = true;
 		return 0;
+	case 'L':
+		if (wfb_parse_u64(optarg, WFB_SESSION_MAX_LOADS, &v) || !v)
+			return wfb_bad_usage(c, "--session: loads per session, 1..64, not '%s'",
+					     optarg);
+		o->session = (unsigned)v;
+		return 0;
+	case 'G':
+		return parse_gap(optarg, o) ? wfb_bad_usage(c,
+							    "--gap: seconds MIN or MIN-MAX with "
+							    "0 < MIN <= MAX, not '%s'",
+							    optarg)
+					    : 0;
 	}
 	return wfb_bad_usage(c, "%s", "bad option");
 }
@@ -433,6 +473,8 @@ static int cmd_generate(int argc, char **argv)
 		{ "instances", required_argument, NULL, 'i' },
 		{ "unmonitored", required_argument, NULL, 'u' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "session", required_argument, NULL, 'L' },
+		{ "gap", required_argument, NULL, 'G' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -469,14 +511,20 @@ static int cmd_generate(int argc, char **argv)
 				     "--seed is required (the world is deterministic for it)");
 	if (!out)
 		return wfb_bad_usage(c, "%s", "-o DIR is required");
+	if ((o.gap_min_s > 0) && !o.session)
+		return wfb_bad_usage(c, "%s", "--gap is for sessions (--session L)");
 	if (isatty(STDERR_FILENO))
 		o.progress = gen_progress;
 	rc = wfb_generate(&o, out, force, err, sizeof(err));
 	if (rc)
 		return wfb_fail("generate", rc, err);
-	printf("generated %zu traces into %s: %u sites x %u instances, %u unmonitored, seed %llu\n",
-	       (size_t)o.sites * o.instances + o.unmonitored, out, o.sites, o.instances,
-	       o.unmonitored, (unsigned long long)o.seed);
+	printf("generated %zu %s into %s: %u sites x %u instances, %u unmonitored, seed %llu\n",
+	       (size_t)o.sites * o.instances + o.unmonitored, o.session ? "sessions" : "traces",
+	       out, o.sites, o.instances, o.unmonitored, (unsigned long long)o.seed);
+	if (o.session)
+		printf("%u page loads per session, gaps %g-%g s; the loads: %s/loads\n", o.session,
+		       o.gap_min_s > 0 ? o.gap_min_s : WFB_SESSION_GAP_MIN_S,
+		       o.gap_min_s > 0 ? o.gap_max_s : WFB_SESSION_GAP_MAX_S, out);
 	return 0;
 }
 
@@ -486,8 +534,8 @@ static void defend_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: wfbench defend (--policy FILE | --preset NAME) --dataset DIR -o OUT\n"
-		"                      [--delay MS] [--bandwidth MBIT] [--seed S] [--jobs N]\n"
-		"                      [--force]\n"
+		"                      [--delay MS] [--bandwidth MBIT] [--mtu N] [--seed S]\n"
+		"                      [--jobs N] [--force]\n"
 		"\n"
 		"Replay every trace of DIR through a defence and write what an observer next\n"
 		"to the client sees (real and cover packets, sizes after shaping) to OUT.\n"
@@ -500,13 +548,21 @@ static void defend_usage(FILE *f)
 		"  -o, --output OUT     the defended dataset (written atomically)\n"
 		"      --delay MS       one-way delay client<->server (default 20)\n"
 		"      --bandwidth MBIT per-direction bottleneck (default: none)\n"
+		"      --mtu N          the device the policy runs on: its size limit is fitted\n"
+		"                       as `wfguard attach` fits it (default: 1420 for\n"
+		"                       `mode: tunnel`, WireGuard's; 1500 for shim mode)\n"
 		"      --seed S         seed of the defences' random streams (default 1)\n"
 		"  -j, --jobs N         threads (default: all cores); output is the same\n"
 		"      --force          replace OUT if it is a dataset\n"
 		"\n"
 		"Overheads: bandwidth = sum of defended bytes / sum of original bytes - 1;\n"
 		"latency = sum over traces of the time of the last real packet, defended /\n"
-		"original - 1. Both as seen by the observer.\n");
+		"original - 1. Both as seen by the observer: in tunnel mode a trace's sizes\n"
+		"are inner packets and the observer sees WireGuard data messages (32 bytes\n"
+		"more, plaintext padded to 16 within the MTU), defended or not.\n"
+		"A trace is one flow: a pause of the policy's episode time (episode.idle)\n"
+		"between real packets starts a new episode, as on the data path, so a\n"
+		"session (generate --session) replays with one episode per page load.\n");
 }
 
 static struct wfg_side_cfg defend_side[2];
@@ -531,6 +587,7 @@ static int cmd_defend(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "delay", required_argument, NULL, 'D' },
 		{ "bandwidth", required_argument, NULL, 'B' },
+		{ "mtu", required_argument, NULL, 'M' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "force", no_argument, NULL, 'F' },
@@ -540,9 +597,11 @@ static int cmd_defend(int argc, char **argv)
 	const struct cmd *self = wfb_find_cmd("defend");
 	const char *policy = NULL, *preset = NULL, *dataset = NULL, *out = NULL;
 	struct wfb_defend_opts o = {
-		.replay = { .delay_ns = 20000000, .seed = 1, .unknown_size = 514, .shim_len = 20 }
+		.replay = { .delay_ns = 20000000, .seed = 1, .unknown_size = 514 }
 	};
+	static struct wfg_policy dp; /* presets: shim mode, no rules */
 	struct wfb_overhead ov;
+	uint32_t mtu = 0;
 	char err[512] = "";
 	double t0 = (double)clock() / CLOCKS_PER_SEC;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -576,6 +635,12 @@ static int cmd_defend(int argc, char **argv)
 			if (!(o.replay.bandwidth_mbit > 0))
 				return wfb_bad_usage(self, "--bandwidth: Mbit/s > 0, not '%s'",
 						     optarg);
+			break;
+		case 'M':
+			if (wfb_parse_u64(optarg, 65535, &v) || v < 68)
+				return wfb_bad_usage(self, "--mtu: bytes, 68..65535, not '%s'",
+						     optarg);
+			mtu = (uint32_t)v;
 			break;
 		case 'S':
 			if (wfb_parse_u64(optarg, UINT64_MAX, &o.replay.seed))
@@ -611,8 +676,10 @@ static int cmd_defend(int argc, char **argv)
 			return EXIT_BAD;
 		defend_side[0] = *wfg_policy_side(&cp, WFG_ROLE_CLIENT);
 		defend_side[1] = *wfg_policy_side(&cp, WFG_ROLE_SERVER);
+		dp = cp.dp;
 		o.policy_name = policy;
 	}
+	wfb_defend_fit(&dp, defend_side, mtu, &o.replay);
 	if (isatty(STDERR_FILENO)) {
 		o.progress = defend_progress;
 		o.progress_arg = &t0;
@@ -623,6 +690,13 @@ static int cmd_defend(int argc, char **argv)
 	printf("defended %s -> %s (%s; delay %llu ms%s)\n", dataset, out, o.policy_name,
 	       (unsigned long long)(o.replay.delay_ns / 1000000),
 	       o.replay.bandwidth_mbit > 0 ? ", bottleneck" : "");
+	printf("%s mode, MTU %u: size limit client %u, server %u%s\n",
+	       o.replay.mode == WFG_MODE_TUNNEL ? "tunnel" : "shim", o.replay.mtu,
+	       defend_side[0].shape.max, defend_side[1].shape.max,
+	       o.replay.mode == WFG_MODE_TUNNEL ? " (sizes seen as WireGuard data messages)" : "");
+	printf("episodes: client %llu, server %llu over %llu traces\n",
+	       (unsigned long long)ov.episodes[0], (unsigned long long)ov.episodes[1],
+	       (unsigned long long)ov.traces);
 	printf("%-10s %12s %12s %10s %10s %8s\n", "direction", "bytes orig", "bytes def",
 	       "pkts orig", "pkts def", "covers");
 	for (c = 0; c < 2; c++)

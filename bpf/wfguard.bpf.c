@@ -45,7 +45,7 @@ int wfg_egress(struct __sk_buff *skb)
 	struct pad_req *req;
 	struct wfg_flow *f;
 	struct wfg_pkt *p;
-	__u32 slot, shim_len, zero = 0;
+	__u32 slot, wire, zero = 0;
 	int carrier, rc, pass;
 	__u64 now;
 
@@ -107,15 +107,18 @@ int wfg_egress(struct __sk_buff *skb)
 					      WFG_CAP_EGRESS, WFG_CAP_REAL));
 		return pass;
 	}
-	/* Shaping targets the payload on the wire, trailer included-> */
-	shim_len = pol->side.shape.mode != WFG_SHAPE_NONE || carrier ? WFG_SHIM_LEN : 0;
+	/* Shaping targets the payload on the wire, trailer included (core/wire.h). */
 	if (carrier) {
 		core_decide(&pol->side, &f->st, d, now,
-			    CORE_ARG(OP_SEND_COVER, skb->mark & 0xff, 1 + WFG_SHIM_LEN));
+			    CORE_ARG(WFG_OP_SEND_COVER, skb->mark & 0xff,
+				     wfg_wire_core_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_COVER,
+						       0)));
 	} else {
 		learn_profile(skb, pol, f, p);
 		core_decide(&pol->side, &f->st, d, now,
-			    CORE_ARG(OP_SEND_REAL, 0, p->pay_len + shim_len));
+			    CORE_ARG(WFG_OP_SEND_REAL, 0,
+				     wfg_wire_core_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_REAL,
+						       p->pay_len)));
 	}
 	after_core(f, k, &pol->side, d, now);
 	req->profile = pol->profile;
@@ -126,7 +129,7 @@ int wfg_egress(struct __sk_buff *skb)
 		/* The carrier becomes a cover: whole payload replaced-> */
 		skb->mark = 0;
 		req->keep = 0;
-		req->new_pay = d->pad_to;
+		req->new_pay = wfg_wire_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_COVER, 0, d);
 		req->orig_len_field = WFG_SHIM_COVER_LEN;
 		if (pad_datagram(skb, ctl, &f->st, req) < 0) {
 			flow_unlock(f);
@@ -138,18 +141,18 @@ int wfg_egress(struct __sk_buff *skb)
 		/* A UDP GSO super-packet becomes many datagrams after this hook:
 		 * one trailer at its end would be wrong for all of them. */
 		stat_unshaped(WFG_STAT_UNSHAPED_GSO);
-	} else if (shim_len &&
-		   ((d->flags & WFG_DEC_UNSHAPED) || d->pad_to < p->pay_len + WFG_SHIM_LEN)) {
-		/* Beyond the size limit, or no room left for the trailer. */
-		stat_unshaped(WFG_STAT_UNSHAPED_TOO_BIG);
-	} else if (shim_len) {
+	} else if ((wire = wfg_wire_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_REAL, p->pay_len,
+					d)) > p->pay_len) {
 		req->keep = p->pay_len;
-		req->new_pay = d->pad_to;
+		req->new_pay = wire;
 		req->orig_len_field = p->pay_len;
 		if (pad_datagram(skb, ctl, &f->st, req) == 0) {
 			stat_add(WFG_STAT_SHAPED, 1);
-			stat_add(WFG_STAT_PADDED_BYTES, d->pad_to - p->pay_len);
+			stat_add(WFG_STAT_PADDED_BYTES, wire - p->pay_len);
 		}
+	} else if (pol->side.shape.mode != WFG_SHAPE_NONE) {
+		/* Beyond the size limit, or no room left for the trailer. */
+		stat_unshaped(WFG_STAT_UNSHAPED_TOO_BIG);
 	}
 	f->st.bytes_out += skb->len;
 	if (d->depart_ns > now) {
@@ -277,13 +280,12 @@ static __always_inline void tun_shape_contended(struct __sk_buff *skb, struct wf
 		stat_unshaped(WFG_STAT_UNSHAPED_GSO);
 		return;
 	}
-	scr->req.p.pay_len = len > WFG_SHIM_LEN ? len - WFG_SHIM_LEN : 0;
-	/* shape_contended sizes pay_len + WFG_SHIM_LEN: exactly len here */
+	scr->req.p.pay_len = len; /* shape_contended sizes it as the policy's mode does */
 	target = shape_contended(scr, ctl, pol, now);
 	if (target > len && tun_pad(skb, target) == 0) {
 		stat_add(WFG_STAT_SHAPED, 1);
 		stat_add(WFG_STAT_PADDED_BYTES, target - len);
-	} else if (target <= len && len > WFG_SHIM_LEN) {
+	} else if (target <= len) {
 		stat_unshaped(WFG_STAT_UNSHAPED_CONTENDED);
 	}
 }
@@ -298,7 +300,7 @@ int wfg_tun_egress(struct __sk_buff *skb)
 	struct wfg_ctl *ctl;
 	struct wfg_flow *f;
 	struct wfg_pkt *p;
-	__u32 slot = 0, zero = 0, len;
+	__u32 slot = 0, zero = 0, len, wire;
 	int carrier, pass;
 	__u64 now;
 
@@ -348,10 +350,15 @@ int wfg_tun_egress(struct __sk_buff *skb)
 	}
 	if (carrier) {
 		core_decide(&pol->side, &f->st, d, now,
-			    CORE_ARG(OP_SEND_COVER, skb->mark & 0xff, 1));
+			    CORE_ARG(WFG_OP_SEND_COVER, skb->mark & 0xff,
+				     wfg_wire_core_len(WFG_MODE_TUNNEL, &pol->side,
+						       WFG_OP_SEND_COVER, 0)));
 	} else {
 		tun_learn(&f->st, p);
-		core_decide(&pol->side, &f->st, d, now, CORE_ARG(OP_SEND_REAL, 0, len));
+		core_decide(&pol->side, &f->st, d, now,
+			    CORE_ARG(WFG_OP_SEND_REAL, 0,
+				     wfg_wire_core_len(WFG_MODE_TUNNEL, &pol->side,
+						       WFG_OP_SEND_REAL, len)));
 	}
 	after_core(f, k, &pol->side, d, now);
 	f->st.pkts_out++;
@@ -359,7 +366,9 @@ int wfg_tun_egress(struct __sk_buff *skb)
 	if (carrier) {
 		skb->mark = 0;
 		if (!f->st.tun_family ||
-		    tun_make_cover(skb, &f->st, scr, f->st.tun_family, d->pad_to) < 0) {
+		    tun_make_cover(skb, &f->st, scr, f->st.tun_family,
+				   wfg_wire_len(WFG_MODE_TUNNEL, &pol->side, WFG_OP_SEND_COVER, 0,
+						d)) < 0) {
 			flow_unlock(f);
 			return TC_ACT_SHOT; /* a carrier never leaves as itself */
 		}
@@ -370,9 +379,11 @@ int wfg_tun_egress(struct __sk_buff *skb)
 		stat_unshaped(WFG_STAT_UNSHAPED_GSO);
 	} else if (d->flags & WFG_DEC_UNSHAPED) {
 		stat_unshaped(WFG_STAT_UNSHAPED_TOO_BIG);
-	} else if (d->pad_to > skb->len && tun_pad(skb, d->pad_to) == 0) {
+	} else if ((wire = wfg_wire_len(WFG_MODE_TUNNEL, &pol->side, WFG_OP_SEND_REAL, len, d)) >
+			   skb->len &&
+		   tun_pad(skb, wire) == 0) {
 		stat_add(WFG_STAT_SHAPED, 1);
-		stat_add(WFG_STAT_PADDED_BYTES, d->pad_to - len);
+		stat_add(WFG_STAT_PADDED_BYTES, wire - len);
 	}
 	f->st.bytes_out += skb->len;
 	if (d->depart_ns > now) {

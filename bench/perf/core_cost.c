@@ -166,11 +166,11 @@ static void kernel(void)
 		cmd.op = 99; /* unknown: returns before the core */
 		if (!kernel_run(skel, &cmd, 100000, &t) && t < base)
 			base = t;
-		cmd.op = WFG_CHECK_SEND;
+		cmd.op = WFG_OP_SEND_REAL;
 		cmd.len = 700;
 		if (!kernel_run(skel, &cmd, 100000, &t) && t < send)
 			send = t;
-		cmd.op = WFG_CHECK_RECV;
+		cmd.op = WFG_OP_RECV_NORMAL;
 		cmd.len = 0;
 		if (!kernel_run(skel, &cmd, 100000, &t) && t < recv)
 			recv = t;

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 				  .instances = argc > 2 ? (unsigned)atoi(argv[2]) : 5,
 				  .seed = 1 };
 	const char *presets[] = { "none", "front", "regulator", "tamaraw" };
-	struct wfb_replay_opts o = { .delay_ns = 20000000, .unknown_size = 514, .shim_len = 20 };
+	struct wfb_replay_opts o = { .delay_ns = 20000000, .unknown_size = 514 };
 	size_t n = (size_t)g.sites * g.instances, i, k, pkts_in = 0;
 	struct wfb_trace *traces = calloc(n, sizeof(*traces)), out;
 	double base = 1e18;

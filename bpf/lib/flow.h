@@ -98,15 +98,7 @@ static __always_inline struct wfg_flow *flow_acquire(const struct wfg_flow_key *
 
 /* ------------------------------------------------------------ running the core */
 
-enum core_op {
-	OP_SEND_REAL = 0,
-	OP_SEND_COVER,
-	OP_RECV_NORMAL,
-	OP_RECV_PADDING,
-	OP_TIMER,
-};
-
-/* arg: op | cover flags << 8 | length << 16 */
+/* arg: op (enum wfg_core_op) | cover flags << 8 | length << 16 */
 #define CORE_ARG(op, flags, len) ((__u64)(op) | (__u64)(flags) << 8 | (__u64)(len) << 16)
 
 /*
@@ -120,21 +112,7 @@ __attribute__((noinline)) int core_decide(const struct wfg_side_cfg *cfg, struct
 
 	if (!cfg || !st || !d)
 		return -1;
-	switch (op) {
-	case OP_SEND_REAL:
-		wfg_begin_send(cfg, &st->side, now, len, WFG_SEND_REAL, 0, d);
-		break;
-	case OP_SEND_COVER:
-		wfg_begin_send(cfg, &st->side, now, len, WFG_SEND_COVER, (__u8)(arg >> 8), d);
-		break;
-	case OP_RECV_NORMAL:
-	case OP_RECV_PADDING:
-		wfg_begin_recv(cfg, &st->side, now, op == OP_RECV_PADDING, d);
-		break;
-	default:
-		wfg_begin_timer(d, now);
-		break;
-	}
+	wfg_begin(cfg, &st->side, op, now, len, (__u8)(arg >> 8), d);
 	wfg_bpf_run(cfg, &st->side, d);
 	return 0;
 }
@@ -184,7 +162,7 @@ static __always_inline void flow_recv(const struct wfg_flow_key *k, const struct
 	if (!f)
 		return;
 	core_decide(&pol->side, &f->st, d, now,
-		    CORE_ARG(padding ? OP_RECV_PADDING : OP_RECV_NORMAL, 0, 0));
+		    CORE_ARG(padding ? WFG_OP_RECV_PADDING : WFG_OP_RECV_NORMAL, 0, 0));
 	after_core(f, k, &pol->side, d, now);
 	f->st.pkts_in++;
 	f->st.bytes_in += bytes;
@@ -209,7 +187,7 @@ static int flow_timer_cb(void *map, struct wfg_flow_key *key, struct wfg_flow *f
 	f->st.timer_at_ns = 0;
 	pol = get_policy(f->st.slot);
 	if (pol && pol->generation == f->st.generation) {
-		core_decide(&pol->side, &f->st, &scr->d, now, CORE_ARG(OP_TIMER, 0, 0));
+		core_decide(&pol->side, &f->st, &scr->d, now, CORE_ARG(WFG_OP_TIMER, 0, 0));
 		after_core(f, key, &pol->side, &scr->d, now);
 	}
 	flow_unlock(f);

@@ -39,7 +39,7 @@ __attribute__((noinline)) __u32 shape_contended(struct wfg_scratch *scr, const s
 		wfg_prng_init_key(&fb->pad_rng, key, ~0ULL);
 		fb->generation = pol->generation + 1; /* 0 never matches: born unkeyed */
 	}
-	len = req->p.pay_len + WFG_SHIM_LEN;
+	len = wfg_wire_core_len(pol->mode, &pol->side, WFG_OP_SEND_REAL, req->p.pay_len);
 	target = wfg_shape_target(&pol->side.shape, len, &fb->pad_rng);
 	/* The size limit holds here as on every path (the device's MTU). */
 	if (target < len || (pol->side.shape.max && target > pol->side.shape.max))

@@ -143,14 +143,13 @@ static __always_inline int tun_is_cover(void *data, void *data_end, const struct
 __attribute__((noinline)) int tun_make_cover(struct __sk_buff *skb, const struct wfg_flow_state *st,
 					     struct wfg_scratch *s, __u32 family, __u32 len)
 {
-	__u32 hlen = family == 6 ? 40 : 20, sum, i;
+	__u32 hlen = family == 6 ? WFG_TUN_HDR6 : WFG_TUN_HDR4, sum, i;
 	__u16 proto = bpf_htons(family == 6 ? ETH_P_IPV6 : ETH_P_IP);
 	__u8 *h;
 
 	if (!skb || !st || !s)
 		return -1;
-	if (len < hlen)
-		len = hlen;
+	len = wfg_wire_tun_cover_len(len, family);
 	if (len > 0xffff || len - hlen > WFG_MAX_GROW)
 		return -1;
 	h = s->bytes;

@@ -37,17 +37,7 @@ struct wfg_rule {
 	__u8 remote[16];
 };
 
-/*
- * Where the programs sit (docs/tunnel-mode.md). Shim mode: on the underlay, UDP
- * tunnels, both ends run wfguard (TC egress pads with a trailer, XDP strips).
- * Tunnel mode: on the tunnel device itself (WireGuard, TUN), inner IP packets
- * padded past their IP length and covers the peer's stack discards, so a stock
- * peer needs nothing.
- */
-enum wfg_mode {
-	WFG_MODE_SHIM = 0,
-	WFG_MODE_TUNNEL = 1,
-};
+/* enum wfg_mode (shim or tunnel): core/wire.h, where the wire lengths of both are. */
 
 /* Tunnel mode's defended unit: one flow per peer (the inner remote address,
  * for a server), or the whole device (a client: one tunnel, one peer). */

@@ -15,11 +15,7 @@
 #define WFGUARD_SHIM_H
 
 #include "core/types.h"
-
-#define WFG_SHIM_NONCE_LEN  8
-#define WFG_SHIM_MASKED_LEN 4
-#define WFG_SHIM_TAG_LEN    8
-#define WFG_SHIM_LEN	    (WFG_SHIM_NONCE_LEN + WFG_SHIM_MASKED_LEN + WFG_SHIM_TAG_LEN)
+#include "core/wire.h" /* WFG_SHIM_*_LEN: the core sizes packets with the trailer */
 
 /* Original length 0xffff marks a cover packet: no UDP payload is that long. */
 #define WFG_SHIM_COVER_LEN 0xffff

@@ -68,21 +68,35 @@ static void kernel_flow(struct wfg_flow_side *f)
 static void user_run(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
 		     const struct wfg_check_cmd *cmd, struct wfg_decision *d)
 {
-	switch (cmd->op) {
-	case WFG_CHECK_INIT:
+	if (cmd->op < WFG_OP__COUNT)
+		wfg_on(cfg, f, cmd->op, cmd->now_ns, cmd->len, (__u8)cmd->flags, d);
+	else if (cmd->op == WFG_CHECK_INIT)
 		wfg_flow_init(cfg, f, cmd->now_ns, cmd->key, cmd->stream);
-		break;
-	case WFG_CHECK_SEND:
-		wfg_on_send(cfg, f, cmd->now_ns, cmd->len, cmd->kind, (__u8)cmd->flags, d);
-		break;
-	case WFG_CHECK_RECV:
-		wfg_on_recv(cfg, f, cmd->now_ns, cmd->len != 0, d);
-		break;
-	case WFG_CHECK_TIMER:
-		wfg_on_timer(cfg, f, cmd->now_ns, d);
-		break;
-	default:
-		break;
+}
+
+/*
+ * The wire helpers on decision d for a packet of len bytes, in the kernel
+ * (on the decision it just made) and here: both modes must agree.
+ */
+static void wire_agrees(const struct wfg_side_cfg *cfg, __u32 op, __u32 len,
+			const struct wfg_decision *d, int seq, int step)
+{
+	struct wfg_check_cmd cmd = { .op = WFG_CHECK_WIRE, .arg = op, .len = len };
+	struct wfg_check_out out;
+	__u32 mode, core, wire;
+
+	for (mode = WFG_MODE_SHIM; mode <= WFG_MODE_TUNNEL; mode++) {
+		cmd.flags = mode;
+		kernel_run(&cmd, &out);
+		core = wfg_wire_core_len(mode, cfg, op, len);
+		wire = wfg_wire_len(mode, cfg, op, len, d);
+		cr_assert(out.samples[WFG_CHECK_WIRE_CORE] == core &&
+				  out.samples[WFG_CHECK_WIRE_LEN] == wire &&
+				  out.samples[WFG_CHECK_WIRE_OBSERVED] ==
+					  wfg_wire_observed_len(mode, wire, WFG_CHECK_WIRE_MTU),
+			  "seq %d step %d mode %u: kernel wire lengths %u/%u/%u, userspace %u/%u",
+			  seq, step, mode, out.samples[0], out.samples[1], out.samples[2], core,
+			  wire);
 	}
 }
 
@@ -132,7 +146,7 @@ static void run_differential(const struct wfg_side_cfg *cfg, __u64 seed, int lon
 			/* Half the time go to the pending deadline, else a random gap. */
 			if (ud.timer_ns && ud.timer_ns >= now && (r & 1)) {
 				now = ud.timer_ns;
-				cmd.op = WFG_CHECK_TIMER;
+				cmd.op = WFG_OP_TIMER;
 				t->timers++;
 			} else {
 				if (long_gap_every && (r >> 48) % (__u64)long_gap_every == 0)
@@ -142,17 +156,15 @@ static void run_differential(const struct wfg_side_cfg *cfg, __u64 seed, int lon
 				switch ((r >> 4) % 4) {
 				case 0:
 				case 1:
-					cmd.op = WFG_CHECK_SEND;
-					cmd.kind = WFG_SEND_REAL;
+					cmd.op = WFG_OP_SEND_REAL;
 					cmd.len = 40 + (__u32)((r >> 32) % 1300);
 					break;
 				case 2:
-					cmd.op = WFG_CHECK_RECV;
-					cmd.len = (r >> 40) & 1;
+					cmd.op = (r >> 40) & 1 ? WFG_OP_RECV_PADDING
+							       : WFG_OP_RECV_NORMAL;
 					break;
 				default:
-					cmd.op = WFG_CHECK_SEND;
-					cmd.kind = WFG_SEND_COVER;
+					cmd.op = WFG_OP_SEND_COVER;
 					cmd.flags = (r >> 40) & 1 ? WFG_ACT_F_BYPASS : 0;
 					cmd.len = 100;
 					break;
@@ -173,6 +185,12 @@ static void run_differential(const struct wfg_side_cfg *cfg, __u64 seed, int lon
 			kernel_flow(&kf);
 			cr_assert_eq(memcmp(&kf, &uf, sizeof(uf)), 0,
 				     "seq %d step %d: kernel flow state differs", seq, step);
+			/* The wire helpers on this decision: for the length sent and for
+			 * one near the tunnel MTU, where WireGuard's padding is capped. */
+			if (cmd.op == WFG_OP_SEND_REAL || cmd.op == WFG_OP_SEND_COVER) {
+				wire_agrees(cfg, cmd.op, cmd.len, &ud, seq, step);
+				wire_agrees(cfg, cmd.op, 1380 + cmd.len % 60, &ud, seq, step);
+			}
 			t->covers += (int)ud.covers;
 			t->blocked += !!(ud.flags & WFG_DEC_BLOCKED);
 			t->episodes += !!(ud.flags & WFG_DEC_EPISODE);

@@ -24,5 +24,9 @@ __u64 wfg_strict_all(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __
 	acc += d.timer_ns + wfg_padme(1000) + wfg_isqrt64(now);
 	acc += wfg_shape_target(&cfg->shape, 300, &f->mr.rng);
 	acc += wfg_dist_sample(cfg, &cfg->states[0].action.timeout, &f->mr.rng);
+	wfg_on(cfg, f, WFG_OP_SEND_REAL, now + 3,
+	       wfg_wire_core_len(WFG_MODE_SHIM, cfg, WFG_OP_SEND_REAL, 700), 0, &d);
+	acc += wfg_wire_len(WFG_MODE_SHIM, cfg, WFG_OP_SEND_REAL, 700, &d);
+	acc += wfg_wire_observed_len(WFG_MODE_TUNNEL, wfg_wire_tun_cover_len(d.pad_to, 6), 1420);
 	return acc;
 }

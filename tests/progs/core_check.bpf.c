@@ -3,7 +3,8 @@
  * core_check: the defence core inside a real BPF program, for the verifier
  * test and the kernel-vs-userspace differential test. One TC program, driven
  * by a command in an array map: each test run executes one core entry point on
- * the flow state kept in another map. Machine events are stepped with
+ * the flow state kept in another map (or the wire-length helpers on its last
+ * decision). Machine events are stepped with
  * bpf_loop(), the way the data path runs them.
  */
 #include <linux/bpf.h>
@@ -60,20 +61,15 @@ int core_check(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	out->status = 0;
 
+	if (cmd->op < WFG_OP__COUNT) {
+		wfg_begin(cfg, flow, cmd->op, cmd->now_ns, cmd->len, (__u8)cmd->flags, &out->d);
+		wfg_bpf_run(cfg, flow, &out->d);
+		return TC_ACT_OK;
+	}
 	switch (cmd->op) {
 	case WFG_CHECK_INIT:
 		wfg_flow_init(cfg, flow, cmd->now_ns, cmd->key, cmd->stream);
 		return TC_ACT_OK;
-	case WFG_CHECK_SEND:
-		wfg_begin_send(cfg, flow, cmd->now_ns, cmd->len, cmd->kind, (__u8)cmd->flags,
-			       &out->d);
-		break;
-	case WFG_CHECK_RECV:
-		wfg_begin_recv(cfg, flow, cmd->now_ns, cmd->len != 0, &out->d);
-		break;
-	case WFG_CHECK_TIMER:
-		wfg_begin_timer(&out->d, cmd->now_ns);
-		break;
 	case WFG_CHECK_DIST:
 		for (i = 0; i < WFG_CHECK_SAMPLES; i++) {
 			struct wfg_dist_ref ref = { .table = (__u16)cmd->len };
@@ -84,10 +80,16 @@ int core_check(struct __sk_buff *skb)
 	case WFG_CHECK_SHAPE:
 		out->d.pad_to = wfg_shape_target(&cfg->shape, cmd->len, &flow->mr.rng);
 		return TC_ACT_OK;
+	case WFG_CHECK_WIRE:
+		out->samples[WFG_CHECK_WIRE_CORE] =
+			wfg_wire_core_len(cmd->flags, cfg, cmd->arg, cmd->len);
+		out->samples[WFG_CHECK_WIRE_LEN] =
+			wfg_wire_len(cmd->flags, cfg, cmd->arg, cmd->len, &out->d);
+		out->samples[WFG_CHECK_WIRE_OBSERVED] = wfg_wire_observed_len(
+			cmd->flags, out->samples[WFG_CHECK_WIRE_LEN], WFG_CHECK_WIRE_MTU);
+		return TC_ACT_OK;
 	default:
 		out->status = -1;
 		return TC_ACT_OK;
 	}
-	wfg_bpf_run(cfg, flow, &out->d);
-	return TC_ACT_OK;
 }

@@ -10,6 +10,9 @@
 
 #include "dataset.h"
 #include "generate.h"
+#include "policy.h"
+#include "presets.h"
+#include "replay.h"
 
 #define WFB_TMP_TEMPLATE "/tmp/wfb-gen-XXXXXX"
 #include "tmpdir.h"
@@ -239,4 +242,150 @@ Test(generate, bad_options_and_existing_output, .init = make_tmpdir, .fini = rm_
 	cr_assert_eq(wfb_generate(&o, tmp_path("a"), false, err, sizeof(err)), -EEXIST);
 	o.seed = 2;
 	cr_assert_eq(wfb_generate(&o, tmp_path("a"), true, err, sizeof(err)), 0, "%s", err);
+}
+
+/* ------------------------------------------------------------ sessions */
+
+#define SEC 1000000000ULL
+
+/* Both sides of Padmé, with a policy's default episode time (3 s). */
+static void episode_sides(struct wfg_side_cfg sides[2])
+{
+	char err[256];
+
+	cr_assert_eq(wfg_preset_sides("padme", sides, err, sizeof(err)), 0, "%s", err);
+	sides[0].episode_idle_ns = sides[1].episode_idle_ns =
+		WFG_EPISODE_IDLE_DEFAULT_MS * 1000000ULL;
+}
+
+/* The longest silence between two packets of t[from, to). */
+static uint64_t max_gap(const struct wfb_trace *t, size_t from, size_t to)
+{
+	uint64_t g = 0;
+	size_t i;
+
+	for (i = from + 1; i < to; i++)
+		if (t->pkts[i].time_ns - t->pkts[i - 1].time_ns > g)
+			g = t->pkts[i].time_ns - t->pkts[i - 1].time_ns;
+	return g;
+}
+
+static struct wfb_overhead replay_once(const struct wfb_trace *t)
+{
+	static struct wfg_side_cfg sides[2];
+	struct wfb_replay_opts o = { .delay_ns = 20000000, .unknown_size = 514, .seed = 1 };
+	struct wfb_overhead ov;
+	struct wfb_trace out;
+
+	episode_sides(sides);
+	wfb_trace_init(&out);
+	cr_assert_eq(wfb_replay(&sides[0], &sides[1], t, &o, &out, &ov), 0);
+	wfb_trace_free(&out);
+	return ov;
+}
+
+/* A session of 4 loads, gaps 5-30 s (the default): the loads are the world's
+ * pages laid end to end, and the replay begins one episode per load on each
+ * side (the core decides by idle time alone). */
+Test(generate, session_replays_one_episode_per_load)
+{
+	struct wfb_gen_opts o = { .sites = 5, .instances = 2, .seed = 11, .session = 4 };
+	struct wfb_load loads[4];
+	struct wfb_trace t, one;
+	struct wfb_overhead ov;
+	size_t at = 0;
+	char err[256];
+	int k;
+
+	wfb_trace_init(&t);
+	wfb_trace_init(&one);
+	cr_assert_eq(wfb_gen_session(&o, 2, 1, &t, loads), 0);
+	cr_assert_eq(wfb_trace_check(&t, err, sizeof(err)), 0, "%s", err);
+	cr_assert(loads[0].site == 2 && loads[0].instance == 1 && loads[0].first_ns == 0);
+	for (k = 0; k < 4; k++) {
+		one.n = 0;
+		cr_assert_eq(wfb_gen_trace(&o, loads[k].site, loads[k].instance, &one), 0);
+		cr_assert_eq(t.pkts[at].time_ns, loads[k].first_ns, "load %d starts its packets",
+			     k);
+		cr_assert_eq(t.pkts[at + one.n - 1].time_ns, loads[k].last_ns);
+		cr_assert_lt(max_gap(&t, at, at + one.n), 3 * SEC, "load %d pauses for 3 s", k);
+		if (k) {
+			uint64_t gap = loads[k].first_ns - loads[k - 1].last_ns;
+
+			cr_assert(gap >= 5 * SEC && gap <= 30 * SEC, "gap %d: %llu ns", k,
+				  (unsigned long long)gap);
+		}
+		at += one.n;
+	}
+	cr_assert_eq(at, t.n, "the session is its loads and nothing else");
+	ov = replay_once(&t);
+	cr_assert_eq(ov.episodes[0], 4, "client: %llu episodes for 4 loads",
+		     (unsigned long long)ov.episodes[0]);
+	cr_assert_eq(ov.episodes[1], 4, "server: %llu episodes for 4 loads",
+		     (unsigned long long)ov.episodes[1]);
+	wfb_trace_free(&t);
+	wfb_trace_free(&one);
+}
+
+/* A dataset trace (one page load, its pauses under the episode time) stays one
+ * episode, and so does a session whose gaps are shorter than the episode time. */
+Test(generate, short_gaps_stay_one_episode)
+{
+	struct wfb_gen_opts o = { .sites = 6, .instances = 1, .seed = 4 };
+	struct wfb_load loads[5];
+	struct wfb_trace t;
+	struct wfb_overhead ov;
+	int site;
+
+	wfb_trace_init(&t);
+	for (site = 0; site < 6; site++) {
+		t.n = 0;
+		cr_assert_eq(wfb_gen_trace(&o, site, 0, &t), 0);
+		cr_assert_lt(max_gap(&t, 0, t.n), 3 * SEC);
+		ov = replay_once(&t);
+		cr_assert(ov.episodes[0] == 1 && ov.episodes[1] == 1, "site %d: %llu/%llu episodes",
+			  site, (unsigned long long)ov.episodes[0],
+			  (unsigned long long)ov.episodes[1]);
+	}
+	o.session = 5;
+	o.gap_min_s = 0.5;
+	o.gap_max_s = 1.5;
+	cr_assert_eq(wfb_gen_session(&o, 1, 0, &t, loads), 0);
+	ov = replay_once(&t);
+	cr_assert_eq(ov.episodes[0], 1, "gaps under idle: %llu episodes",
+		     (unsigned long long)ov.episodes[0]);
+	wfb_trace_free(&t);
+}
+
+/* `generate --session` writes a dataset like any other plus DIR/loads, one
+ * line per load, and the same bytes for the same seed. */
+Test(generate, session_dataset_lists_its_loads)
+{
+	struct wfb_gen_opts o = { .sites = 2, .instances = 2, .seed = 9, .session = 3 };
+	struct wfb_dataset ds;
+	char err[256], line[256], name[64], page[64];
+	unsigned long long first, last;
+	unsigned load, lines = 0;
+	FILE *f;
+
+	make_tmpdir();
+	cr_assert_eq(wfb_generate(&o, tmp_path("s"), false, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wfb_dataset_open(&ds, tmp_path("s"), err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ds.n, 4);
+	wfb_dataset_close(&ds);
+	f = fopen(tmp_path("s/loads"), "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		cr_assert_eq(
+			sscanf(line, "%63s %u %63s %llu %llu", name, &load, page, &first, &last), 5,
+			"bad line '%s'", line);
+		cr_assert_eq(load, lines % 3);
+		cr_assert_leq(first, last);
+		lines++;
+	}
+	fclose(f);
+	cr_assert_eq(lines, 4 * 3);
+	rm_tmpdir();
 }

@@ -2,6 +2,10 @@
 /* The replay harness: network model, overhead arithmetic, defences, determinism. */
 #include <criterion/criterion.h>
 
+#include "defend.h"
+#include "generate.h"
+#include "loader.h"
+#include "policy.h"
 #include "presets.h"
 #include "replay.h"
 #include "side_build.h"
@@ -33,9 +37,7 @@ static void page(struct wfb_trace *t)
 		wfb_trace_push(t, 90 * MS + (uint64_t)i * MS, WFB_IN, 700, WFB_REAL);
 }
 
-static const struct wfb_replay_opts opts = { .delay_ns = 10 * MS,
-					     .unknown_size = 514,
-					     .shim_len = 20 };
+static const struct wfb_replay_opts opts = { .delay_ns = 10 * MS, .unknown_size = 514 };
 
 Test(replay, no_defence_reproduces_the_trace)
 {
@@ -240,4 +242,92 @@ Test(replay, defend_dataset_is_deterministic_across_jobs)
 	cr_assert_gt(ov1.covers[0] + ov1.covers[1], 0);
 	snprintf(err, sizeof(err), "rm -rf %s", dir);
 	cr_assert_eq(system(err), 0);
+}
+
+/* Tunnel mode undefended: the observer sees each inner packet as WireGuard's
+ * data message, 32 bytes more and the plaintext padded to 16 within the MTU. */
+Test(replay, tunnel_mode_observes_wireguard_messages)
+{
+	struct wfb_replay_opts o = opts;
+	struct wfb_trace in, out;
+	struct wfb_overhead ov;
+	static const uint32_t inner[] = { 20, 100, 1404, 1410, 1420 };
+	static const uint32_t seen[] = { 64, 144, 1440, 1452, 1452 };
+	size_t i;
+
+	empty_sides();
+	o.mode = WFG_MODE_TUNNEL;
+	o.mtu = 1420;
+	wfb_trace_init(&in);
+	wfb_trace_init(&out);
+	for (i = 0; i < 5; i++)
+		wfb_trace_push(&in, i * MS, WFB_OUT, inner[i], WFB_REAL);
+	cr_assert_eq(wfb_replay(&cli, &srv, &in, &o, &out, &ov), 0);
+	cr_assert_eq(out.n, 5);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(out.pkts[i].size, seen[i], "inner %u: seen %u, expected %u", inner[i],
+			     out.pkts[i].size, seen[i]);
+	cr_assert_eq(ov.bytes_orig[0], ov.bytes_def[0], "undefended: no overhead");
+	cr_assert_float_eq(wfb_overhead_bandwidth(&ov), 0.0, 1e-12);
+	wfb_trace_free(&in);
+	wfb_trace_free(&out);
+}
+
+/*
+ * examples/policies/wireguard.yaml (tunnel mode, buckets 256/512/1024/1420,
+ * FRONT) replayed on a page load: every packet the observer sees, real or
+ * cover, either direction, is a bucket as WireGuard sends it (bucket padded to
+ * 16 within the MTU, plus 32), and the size limit is what `wfguard attach`
+ * fits on a 1420-byte device.
+ */
+Test(replay, tunnel_policy_sizes_are_wireguard_buckets)
+{
+	static struct wfg_compiled_policy cp;
+	static struct wfg_policy attached;
+	static struct wfg_side_cfg sides[2];
+	static const uint32_t buckets[] = { 256, 512, 1024, 1420 };
+	struct wfb_gen_opts g = { .sites = 2, .instances = 1, .seed = 5 };
+	struct wfb_replay_opts o = opts;
+	struct wfb_trace in, out;
+	struct wfb_overhead ov;
+	size_t i, real = 0, covers = 0;
+	uint32_t allowed[4];
+	int k;
+
+	cr_assert_eq(wfg_policy_load("examples/policies/wireguard.yaml", &cp, NULL), 0);
+	cr_assert_eq(cp.dp.mode, WFG_MODE_TUNNEL);
+	sides[0] = *wfg_policy_side(&cp, WFG_ROLE_CLIENT);
+	sides[1] = *wfg_policy_side(&cp, WFG_ROLE_SERVER);
+	wfb_defend_fit(&cp.dp, sides, 0, &o);
+	cr_assert_eq(o.mode, WFG_MODE_TUNNEL);
+	cr_assert_eq(o.mtu, WFB_TUNNEL_MTU, "tunnel mode's default MTU is WireGuard's");
+	attached = cp.dp;
+	wfg_policy_fit_mtu(&attached, WFB_TUNNEL_MTU);
+	for (k = 0; k < 2; k++)
+		cr_assert_eq(sides[k].shape.max, attached.side.shape.max,
+			     "side %d: limit %u, attach fits %u", k, sides[k].shape.max,
+			     attached.side.shape.max);
+	for (k = 0; k < 4; k++)
+		allowed[k] = wfg_wire_observed_len(WFG_MODE_TUNNEL, buckets[k], 1420);
+	cr_assert(allowed[0] == 288 && allowed[1] == 544 && allowed[2] == 1056 &&
+		  allowed[3] == 1452);
+
+	wfb_trace_init(&in);
+	wfb_trace_init(&out);
+	cr_assert_eq(wfb_gen_trace(&g, 1, 0, &in), 0);
+	cr_assert_eq(wfb_replay(&sides[0], &sides[1], &in, &o, &out, &ov), 0);
+	for (i = 0; i < out.n; i++) {
+		for (k = 0; k < 4 && out.pkts[i].size != allowed[k]; k++)
+			;
+		cr_assert_lt(k, 4,
+			     "packet %zu (%s, %s): %u bytes is no bucket as WireGuard sends it", i,
+			     out.pkts[i].dir == WFB_OUT ? "out" : "in",
+			     out.pkts[i].kind == WFB_COVER ? "cover" : "real", out.pkts[i].size);
+		real += out.pkts[i].kind == WFB_REAL;
+		covers += out.pkts[i].kind == WFB_COVER;
+	}
+	cr_assert_eq(real, in.n);
+	cr_assert_gt(covers, 10, "FRONT must have sent covers (%zu)", covers);
+	wfb_trace_free(&in);
+	wfb_trace_free(&out);
 }

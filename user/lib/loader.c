@@ -298,18 +298,27 @@ static int write_port_index(int fd, const struct wfg_policy *pol, const struct w
 	return bpf_map_update_elem(fd, &zero, &ix, 0);
 }
 
-void wfg_policy_fit_mtu(struct wfg_policy *pol, __u32 mtu)
+__u32 wfg_policy_mtu_limit(const struct wfg_policy *pol, __u32 mtu)
 {
-	__u32 lim = mtu, i;
+	__u32 i;
 	int v6 = 0;
 
-	if (pol->mode != WFG_MODE_TUNNEL) {
-		for (i = 0; i < pol->nrules && i < WFG_MAX_RULES; i++)
-			v6 |= pol->rules[i].family != 4;
-		lim = mtu > 48 ? mtu - (v6 ? 48 : 28) : 0;
-	}
-	if (lim && (!pol->side.shape.max || pol->side.shape.max > lim))
-		pol->side.shape.max = lim;
+	if (pol->mode == WFG_MODE_TUNNEL)
+		return mtu;
+	for (i = 0; i < pol->nrules && i < WFG_MAX_RULES; i++)
+		v6 |= pol->rules[i].family != 4;
+	return mtu > 48 ? mtu - (v6 ? 48 : 28) : 0;
+}
+
+void wfg_side_fit_limit(struct wfg_side_cfg *side, __u32 lim)
+{
+	if (lim && (!side->shape.max || side->shape.max > lim))
+		side->shape.max = lim;
+}
+
+void wfg_policy_fit_mtu(struct wfg_policy *pol, __u32 mtu)
+{
+	wfg_side_fit_limit(&pol->side, wfg_policy_mtu_limit(pol, mtu));
 }
 
 /* Tunnel mode on an L3 device, shim mode on an Ethernet one; say which fits. */

@@ -42,6 +42,11 @@ struct wfg_attach_opts {
  * take IPv6). A lower `limit` in the policy stays.
  */
 void wfg_policy_fit_mtu(struct wfg_policy *pol, __u32 mtu);
+/* Its two halves, for the harness, which fits both sides of a policy the same
+ * way: the limit that pol's mode and rules allow on a device of `mtu` (0: none
+ * fits), and a side's size limit lowered to lim (a lower one stays). */
+__u32 wfg_policy_mtu_limit(const struct wfg_policy *pol, __u32 mtu);
+void wfg_side_fit_limit(struct wfg_side_cfg *side, __u32 lim);
 
 /* Handles on an attached interface's pinned objects. */
 struct wfg_dp {

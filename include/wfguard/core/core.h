@@ -11,5 +11,6 @@
 #include "front.h"
 #include "machine.h"
 #include "flow.h"
+#include "wire.h"
 
 #endif

@@ -75,6 +75,20 @@ enum wfg_send_kind {
 	WFG_SEND_COVER, /* a cover requested earlier, now on its way out */
 };
 
+/*
+ * The core's entry points, numbered once: the data path's core_decide(), the
+ * kernel test program core_check and the harness's replay log all name a core
+ * call by this (wfg_begin(), wfg_on()).
+ */
+enum wfg_core_op {
+	WFG_OP_SEND_REAL = 0, /* a real packet leaves */
+	WFG_OP_SEND_COVER,    /* a requested cover leaves (flags: its cover flags) */
+	WFG_OP_RECV_NORMAL,   /* a real packet from the peer */
+	WFG_OP_RECV_PADDING,  /* a cover from the peer */
+	WFG_OP_TIMER,	      /* the last decision's deadline has come */
+	WFG_OP__COUNT
+};
+
 /* ------------------------------------------------------------ event queue */
 
 WFG_INLINE void wfg_push_event(struct wfg_flow_side *f, struct wfg_decision *d, __u8 ev, __u8 mi)
@@ -521,6 +535,38 @@ WFG_INLINE void wfg_run(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
 		if (!wfg_step(cfg, f, d))
 			break;
 	wfg_finish(cfg, f, d);
+}
+
+/*
+ * The one entry point: begin core call op (enum wfg_core_op) at now. len: the
+ * length the core sizes for a send (wfg_wire_core_len()); flags: a cover's
+ * flags. Then wfg_step() .. wfg_finish(), or wfg_run(); wfg_on() does both.
+ */
+WFG_INLINE void wfg_begin(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u32 op,
+			  __u64 now, __u32 len, __u8 flags, struct wfg_decision *d)
+{
+	switch (op) {
+	case WFG_OP_SEND_REAL:
+		wfg_begin_send(cfg, f, now, len, WFG_SEND_REAL, 0, d);
+		break;
+	case WFG_OP_SEND_COVER:
+		wfg_begin_send(cfg, f, now, len, WFG_SEND_COVER, flags, d);
+		break;
+	case WFG_OP_RECV_NORMAL:
+	case WFG_OP_RECV_PADDING:
+		wfg_begin_recv(cfg, f, now, op == WFG_OP_RECV_PADDING, d);
+		break;
+	default:
+		wfg_begin_timer(d, now);
+		break;
+	}
+}
+
+WFG_INLINE void wfg_on(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u32 op, __u64 now,
+		       __u32 len, __u8 flags, struct wfg_decision *d)
+{
+	wfg_begin(cfg, f, op, now, len, flags, d);
+	wfg_run(cfg, f, d);
 }
 
 WFG_INLINE void wfg_on_send(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u64 now,
