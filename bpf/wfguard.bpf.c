@@ -113,12 +113,13 @@ int wfg_egress(struct __sk_buff *skb)
 		core_decide(&pol->side, &f->st, d, now,
 			    CORE_ARG(OP_SEND_COVER, skb->mark & 0xff, 1 + WFG_SHIM_LEN));
 	} else {
-		learn_profile(skb, pol, f, p);
+		learn_profile(skb, pol, f, p, scr);
 		core_decide(&pol->side, &f->st, d, now,
 			    CORE_ARG(OP_SEND_REAL, 0, p->pay_len + shim_len));
 	}
 	after_core(f, k, &pol->side, d, now);
 	req->profile = pol->profile;
+	req->cover_dcid = quic_cover_dcid_len(&f->st, pol);
 	f->st.pkts_out++;
 	f->st.last_ns = now;
 
@@ -233,7 +234,10 @@ int wfg_ingress(struct xdp_md *ctx)
 				      cover	 ? WFG_CAP_COVER
 				      : verified ? WFG_CAP_REAL
 						 : WFG_CAP_UNVERIFIED));
-	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, data_end - data);
+	if (pol->profile == WFG_PROFILE_QUIC && !cover)
+		quic_seen_ingress(ctx, scr, p->pay_off, p->pay_len);
+	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, data_end - data,
+		  pol->profile == WFG_PROFILE_QUIC && !cover ? &scr->cid : NULL);
 	if (cover) {
 		stat_add(WFG_STAT_COVERS_RECEIVED, 1);
 		return XDP_DROP;
@@ -427,7 +431,7 @@ int wfg_tun_ingress(struct __sk_buff *skb)
 		capture_emit(
 			k, now, skb->len,
 			CAP_INFO(skb->len, WFG_CAP_INGRESS, cover ? WFG_CAP_COVER : WFG_CAP_REAL));
-	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, skb->len);
+	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, skb->len, NULL);
 	if (cover) {
 		/* the stack would discard it too; dropping here keeps it out of
 		 * the peer-facing counters and is what the peer's defence expects */
