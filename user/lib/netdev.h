@@ -9,6 +9,7 @@
 #define WFGUARD_USER_NETDEV_H
 
 #include <stddef.h>
+#include <linux/types.h>
 
 /* 1: no link-layer header (WireGuard, TUN); 0: Ethernet-like; -errno. */
 int wfg_netdev_is_l3(const char *ifname);
@@ -19,5 +20,17 @@ int wfg_netdev_mtu(const char *ifname);
 int wfg_netdev_offloads_off(const char *ifname, unsigned *turned_off, char *err, size_t errlen);
 /* Turn back on what wfg_netdev_offloads_off() turned off. */
 void wfg_netdev_offloads_restore(const char *ifname, unsigned turned_off);
+
+/* One device feature by its ethtool name ("tx-udp-segmentation"): 1 on, 0 off, -errno. */
+int wfg_netdev_feature(const char *ifname, const char *name);
+
+/*
+ * What an operator must set so that the shim-mode egress hook sees one
+ * datagram per skb (docs/datapath.md, "UDP GSO"), as one line of text for
+ * ifname, whose shaping limit is `limit` (0: none known). Super-packets are
+ * built by the sending socket (UDP_SEGMENT), whatever the device's
+ * tx-udp-segmentation says; the text names its state. Returns snprintf's.
+ */
+int wfg_netdev_gso_advice(const char *ifname, __u32 limit, char *buf, size_t len);
 
 #endif
