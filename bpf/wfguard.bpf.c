@@ -114,7 +114,7 @@ int wfg_egress(struct __sk_buff *skb)
 				     wfg_wire_core_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_COVER,
 						       0)));
 	} else {
-		learn_profile(skb, pol, f, p);
+		learn_profile(skb, pol, f, p, scr);
 		core_decide(&pol->side, &f->st, d, now,
 			    CORE_ARG(WFG_OP_SEND_REAL, 0,
 				     wfg_wire_core_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_REAL,
@@ -122,6 +122,7 @@ int wfg_egress(struct __sk_buff *skb)
 	}
 	after_core(f, k, &pol->side, d, now);
 	req->profile = pol->profile;
+	req->cover_dcid = quic_cover_dcid_len(&f->st, pol);
 	f->st.pkts_out++;
 	f->st.last_ns = now;
 
@@ -236,7 +237,10 @@ int wfg_ingress(struct xdp_md *ctx)
 				      cover	 ? WFG_CAP_COVER
 				      : verified ? WFG_CAP_REAL
 						 : WFG_CAP_UNVERIFIED));
-	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, data_end - data);
+	if (pol->profile == WFG_PROFILE_QUIC && !cover)
+		quic_seen_ingress(ctx, scr, p->pay_off, p->pay_len);
+	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, data_end - data,
+		  pol->profile == WFG_PROFILE_QUIC && !cover ? &scr->cid : NULL);
 	if (cover) {
 		stat_add(WFG_STAT_COVERS_RECEIVED, 1);
 		return XDP_DROP;
@@ -442,7 +446,7 @@ int wfg_tun_ingress(struct __sk_buff *skb)
 		capture_emit(
 			k, now, skb->len,
 			CAP_INFO(skb->len, WFG_CAP_INGRESS, cover ? WFG_CAP_COVER : WFG_CAP_REAL));
-	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, skb->len);
+	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, skb->len, NULL);
 	if (cover) {
 		/* the stack would discard it too; dropping here keeps it out of
 		 * the peer-facing counters and is what the peer's defence expects */

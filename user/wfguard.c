@@ -23,6 +23,7 @@
 
 #include "capture.h"
 #include "loader.h"
+#include "netdev.h"
 #include "policy.h"
 #include "pool.h"
 #include "pump.h"
@@ -270,6 +271,16 @@ static int cmd_attach(int argc, char **argv)
 		return fail(errno_exit(rc), "%s", err);
 	printf("%s: attached (policy %s%s)\n", argv[optind], policy,
 	       ao.install_fq ? ", sch_fq installed" : "");
+	if (cp->dp.mode == WFG_MODE_SHIM && cp->dp.side.shape.mode != WFG_SHAPE_NONE) {
+		/* Super-packets come from sockets, not from the device: say so once. */
+		int mtu = wfg_netdev_mtu(argv[optind]);
+		char advice[768];
+
+		if (mtu > 0)
+			wfg_policy_fit_mtu(&cp->dp, (__u32)mtu); /* the limit as attached */
+		wfg_netdev_gso_advice(argv[optind], cp->dp.side.shape.max, advice, sizeof(advice));
+		fprintf(stderr, "wfguard: warning: %s\n", advice);
+	}
 	return EXIT_OK;
 }
 
@@ -308,17 +319,48 @@ static void print_prometheus(const char *ifname, const __u64 *st)
 	}
 }
 
+/*
+ * The attached policy's size limit (0 when unknown): what a defended
+ * application's datagrams plus the shim must stay within.
+ */
+static __u32 attached_limit(const struct wfg_dp *dp)
+{
+	struct wfg_policy *pol = malloc(sizeof(*pol));
+	struct wfg_ctl ctl;
+	__u32 zero = 0, limit = 0;
+
+	if (pol && !bpf_map_lookup_elem(dp->ctl_fd, &zero, &ctl) &&
+	    !bpf_map_lookup_elem(dp->policy_fd, &ctl.active, pol))
+		limit = pol->side.shape.max;
+	free(pol);
+	return limit;
+}
+
+/* A hint under the counters when they show something an operator must fix. */
+static void print_hints(const char *ifname, const __u64 *st, __u32 limit)
+{
+	char advice[768];
+
+	if (!st[WFG_STAT_UNSHAPED_GSO])
+		return;
+	wfg_netdev_gso_advice(ifname, limit, advice, sizeof(advice));
+	printf("hint: %llu GSO super-packets left unshaped. %s\n",
+	       (unsigned long long)st[WFG_STAT_UNSHAPED_GSO], advice);
+}
+
 static int print_stats(const char *ifname, int json)
 {
 	__u64 st[WFG_STAT__COUNT];
 	struct wfg_dp dp;
 	char err[256];
+	__u32 limit;
 	int rc, i;
 
 	rc = wfg_dp_open(ifname, &dp, err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
 	rc = wfg_dp_stats(&dp, st, err, sizeof(err));
+	limit = attached_limit(&dp);
 	wfg_dp_close(&dp);
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
@@ -333,6 +375,7 @@ static int print_stats(const char *ifname, int json)
 		printf("%s\n", ifname);
 		for (i = 0; i < WFG_STAT__COUNT; i++)
 			printf("  %-20s %llu\n", wfg_stat_name(i), (unsigned long long)st[i]);
+		print_hints(ifname, st, limit);
 	}
 	return EXIT_OK;
 }
@@ -370,6 +413,7 @@ static int cmd_stats(int argc, char **argv)
 
 static int cmd_status(int argc, char **argv)
 {
+	__u64 st[WFG_STAT__COUNT];
 	struct wfg_policy *pol;
 	struct wfg_ctl ctl;
 	struct wfg_dp dp;
@@ -419,6 +463,8 @@ static int cmd_status(int argc, char **argv)
 	if (!json && ctl.capture_pid)
 		printf("%s: capture records on for pid %u%s\n", argv[1], ctl.capture_pid,
 		       kill((pid_t)ctl.capture_pid, 0) && errno == ESRCH ? " (not running)" : "");
+	if (!json && !wfg_dp_stats(&dp, st, err, sizeof(err)))
+		print_hints(argv[1], st, pol->side.shape.max);
 	free(pol);
 	wfg_dp_close(&dp);
 	return EXIT_OK;

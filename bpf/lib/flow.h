@@ -11,6 +11,7 @@
 
 #include "lib/core_run.h"
 #include "lib/maps.h"
+#include "lib/profile.h"
 #include "lib/stats.h"
 #include "wfguard/flowkey.h"
 
@@ -152,15 +153,20 @@ static __always_inline void after_core(struct wfg_flow *f, const struct wfg_flow
  * A packet received from the peer (both ingress programs): the core runs
  * NormalRecv or PaddingRecv on its flow. A flow busy elsewhere misses the
  * event (counted by flow_acquire); the packet itself is never held for it.
+ * cid: the connection id a QUIC long header named for this host's short
+ * headers (lib/profile.h), or NULL.
  */
 static __always_inline void flow_recv(const struct wfg_flow_key *k, const struct wfg_ctl *ctl,
 				      __u32 slot, const struct wfg_policy *pol,
-				      struct wfg_decision *d, __u64 now, int padding, __u64 bytes)
+				      struct wfg_decision *d, __u64 now, int padding, __u64 bytes,
+				      const struct wfg_cid_seen *cid)
 {
 	struct wfg_flow *f = flow_acquire(k, ctl, slot, pol, now);
 
 	if (!f)
 		return;
+	if (cid)
+		quic_learn_seen(&f->st, cid);
 	core_decide(&pol->side, &f->st, d, now,
 		    CORE_ARG(padding ? WFG_OP_RECV_PADDING : WFG_OP_RECV_NORMAL, 0, 0));
 	after_core(f, k, &pol->side, d, now);

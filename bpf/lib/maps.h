@@ -70,7 +70,17 @@ struct pad_req {
 	__u32 new_pay;	      /* payload bytes on the wire */
 	__u32 orig_len_field; /* into the trailer: kept length, or WFG_SHIM_COVER_LEN */
 	__u32 profile;
-	__u32 orig_csum; /* ingress: the checksum the trailer restores */
+	__u32 orig_csum;  /* ingress: the checksum the trailer restores */
+	__u32 cover_dcid; /* QUIC covers: the connection id length to write */
+	__u32 _req_pad;
+};
+
+/* What an ingress QUIC long header told about the id this host sends to. */
+struct wfg_cid_seen {
+	__u8 id[WFG_QUIC_MAX_CID];
+	__u8 len;
+	__u8 valid; /* 0: nothing learned from this packet */
+	__u8 _pad[2];
 };
 
 /*
@@ -82,6 +92,7 @@ struct wfg_scratch {
 	struct wfg_decision d; /* the decision of the packet in hand */
 	struct wfg_flow_key key __attribute__((aligned(8))); /* its flow (capture copies words) */
 	struct pad_req req;				     /* the packet in hand */
+	struct wfg_cid_seen cid;			     /* ingress: its QUIC long header */
 	/* Template for new flows (too big for the stack), as raw bytes: a
 	 * bpf_timer may not appear in a per-CPU map's BTF. */
 	__u8 flow[sizeof(struct wfg_flow)] __attribute__((aligned(8)));

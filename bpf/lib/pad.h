@@ -156,7 +156,7 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 		return -1;
 	fill_random(st, s, grow);
 	if (orig_len_field == WFG_SHIM_COVER_LEN)
-		cover_header(r->profile, st, s);
+		cover_header(r, st, s);
 	shim_at = grow - WFG_SHIM_LEN;
 	if (shim_at > WFG_MAX_GROW - WFG_SHIM_LEN)
 		return -1;

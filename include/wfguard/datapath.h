@@ -18,7 +18,7 @@
 /* Cover-packet framing that mimics the tunnel's cleartext header. */
 enum wfg_profile {
 	WFG_PROFILE_GENERIC = 0, /* random bytes */
-	WFG_PROFILE_QUIC,	 /* short header: 0b01xxxxxx + the flow's DCID */
+	WFG_PROFILE_QUIC,	 /* short header: first bits + the flow's DCID (learned) */
 	WFG_PROFILE_WIREGUARD,	 /* data message: type 4, receiver index, counter */
 };
 
@@ -51,11 +51,11 @@ enum wfg_unit {
 struct wfg_policy {
 	__u64 generation; /* bumped on every write; flows created under another restart */
 	__u32 nrules;
-	__u32 profile; /* enum wfg_profile */
-	__u32 quic_dcid_len;
-	__u32 role; /* enum wfg_dp_role: which side this host runs (for capture) */
-	__u32 mode; /* enum wfg_mode */
-	__u32 unit; /* enum wfg_unit (tunnel mode) */
+	__u32 profile;	     /* enum wfg_profile */
+	__u32 quic_dcid_len; /* until a flow learns its own (WFG_QUIC_DCID_LEN_DEFAULT) */
+	__u32 role;	     /* enum wfg_dp_role: which side this host runs (for capture) */
+	__u32 mode;	     /* enum wfg_mode */
+	__u32 unit;	     /* enum wfg_unit (tunnel mode) */
 	struct wfg_rule rules[WFG_MAX_RULES];
 	struct wfg_side_cfg side; /* the side this host runs (client or server) */
 };
@@ -177,6 +177,18 @@ struct wfg_flow_key {
 	__u8 raddr[16];
 };
 
+/*
+ * QUIC connection ids (RFC 9000 §17.2): a short header does not say how long
+ * its destination connection id is; the handshake's long headers do. What a
+ * flow has learned of the id its own short headers carry (quic_flags):
+ */
+#define WFG_QUIC_MAX_CID	  20   /* the longest id QUIC v1 allows */
+#define WFG_QUIC_DCID_LEN_DEFAULT 8    /* until learned, unless the policy says */
+#define WFG_QUIC_HAVE_ID	  0x01 /* dcid holds id bytes (a long or short header) */
+#define WFG_QUIC_HAVE_SHORT	  0x02 /* quic_first is a real short header's */
+#define WFG_QUIC_LEN_LEARNED	  0x04 /* dcid_len came from a long header */
+#define WFG_QUIC_LEN_DEFAULTED	  0x08 /* short headers left before any long header */
+
 /* A flow's state; apart from its timer so that functions can take it as plain memory. */
 struct wfg_flow_state {
 	struct wfg_flow_side side;
@@ -191,11 +203,16 @@ struct wfg_flow_state {
 	__u32 pkts_out, pkts_in;
 	__u64 bytes_out, bytes_in;
 	__u32 covers_req, covers_sent;
-	__u8 dcid[20]; /* QUIC destination connection id seen on egress */
+	/* QUIC (docs/wire-format.md, "QUIC connection ids"): the destination
+	 * connection id this host's short headers carry, its first dcid_len
+	 * bytes once learned from a long header (WFG_QUIC_LEN_LEARNED). */
+	__u8 dcid[WFG_QUIC_MAX_CID];
 	__u8 dcid_len;
+	__u8 quic_flags; /* WFG_QUIC_* */
+	__u8 quic_first; /* first byte of the last short header sent */
 	__u8 wg_seen;
 	__u8 tun_family; /* tunnel mode: family of tun_saddr/daddr; 0 = none seen */
-	__u8 _pad;
+	__u8 _pad[3];
 	__u32 wg_receiver;
 	__u64 wg_counter;
 	/* Tunnel mode: the inner addresses of the flow's last real packet, so
@@ -300,6 +317,10 @@ struct wfg_capture_rec {
 	X(PASSED_UNVERIFIED, passed_unverified, "matched datagrams with no valid trailer")    \
 	X(FLOWS_CREATED, flows_created, "flows (tunnel mode: peers) created")                 \
 	X(EPISODES, episodes, "episodes begun after a flow's first (idle, then traffic)")     \
+	X(QUIC_DCID_LEARNED, quic_dcid_learned,                                               \
+	  "QUIC flows whose connection id length came from a long header")                    \
+	X(QUIC_DCID_DEFAULTED, quic_dcid_defaulted,                                           \
+	  "QUIC flows that sent short headers before any long header: the policy's length")   \
 	X(ERR_PARSE, err_parse, "malformed or truncated packets, passed")                     \
 	X(ERR_FLOW_TABLE, err_flow_table, "flow table refused a new flow")                    \
 	X(ERR_CONTENDED, err_contended, "flow busy on another CPU: the core missed an event") \

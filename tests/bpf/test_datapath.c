@@ -20,6 +20,7 @@
 #include "bpfrun.h"
 #include "pkt.h"
 #include "pool.h"
+#include "presets.h"
 #include "wfguard.skel.h"
 #include "wfguard/datapath.h"
 #include "zoo.h"
@@ -787,4 +788,229 @@ Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 	cr_assert_eq(chunk_at(&pool, 0, 1)->state, WFG_POOL_FULL);
 	cr_assert_eq(stat(WFG_STAT_PAD_POOL_USED), (__u64)(POOL_CHUNKS * per_chunk) + 1);
 	wfg_pool_close(&pool);
+}
+
+/* ------------------------------------------------------------ QUIC connection ids */
+
+/*
+ * One flow per row: the handshake's long headers it sees (from the peer
+ * through XDP, or its own through TC), then one short-header packet it sends
+ * and one cover. The cover must copy the short header's form, fixed and spin
+ * bits and exactly `want` bytes of its destination connection id: the length
+ * learnt from the long headers, or the policy's (8) when they teach nothing.
+ */
+enum { QIN = 1, QOUT };
+
+struct quic_long_pkt {
+	int dir; /* QIN (the peer's, through XDP) or QOUT (ours, through TC); 0 ends */
+	__u32 version;
+	__u8 type; /* the two type bits */
+	__u8 dcil, scil;
+};
+
+struct quic_case {
+	const char *what;
+	struct quic_long_pkt seen[3];
+	__u32 want;	      /* id bytes the cover copies */
+	enum wfg_stat raises; /* quic_dcid_learned or quic_dcid_defaulted, by one */
+};
+
+#define QV1 0x00000001u
+#define QV2 0x6b3343cfu
+
+static const struct quic_case quic_cases[] = {
+	{ "the server's Initial in: its source id (12)",
+	  { { QIN, QV1, 0, 5, 12 } },
+	  12,
+	  WFG_STAT_QUIC_DCID_LEARNED },
+	{ "the client's Initial in (at a server): its source id (17)",
+	  { { QIN, QV1, 0, 18, 17 } },
+	  17,
+	  WFG_STAT_QUIC_DCID_LEARNED },
+	{ "a QUIC v2 Handshake in: its source id (3)",
+	  { { QIN, QV2, 3, 9, 3 } },
+	  3,
+	  WFG_STAT_QUIC_DCID_LEARNED },
+	{ "a zero-length source id in: covers carry no id",
+	  { { QIN, QV1, 0, 8, 0 } },
+	  0,
+	  WFG_STAT_QUIC_DCID_LEARNED },
+	{ "our Handshake out: its destination id (6)",
+	  { { QOUT, QV1, 2, 6, 9 } },
+	  6,
+	  WFG_STAT_QUIC_DCID_LEARNED },
+	{ "Retry in, then the server's Initial: the last one (7)",
+	  { { QIN, QV1, 3, 8, 10 }, { QIN, QV1, 0, 8, 7 } },
+	  7,
+	  WFG_STAT_QUIC_DCID_LEARNED },
+	{ "our first Initial out (a client's own guess, 16): not learnt",
+	  { { QOUT, QV1, 0, 16, 4 } },
+	  8,
+	  WFG_STAT_QUIC_DCID_DEFAULTED },
+	{ "our 0-RTT out (the same guess): not learnt",
+	  { { QOUT, QV1, 1, 16, 4 } },
+	  8,
+	  WFG_STAT_QUIC_DCID_DEFAULTED },
+	{ "Version Negotiation in (echoed ids): not learnt",
+	  { { QIN, 0, 0, 4, 14 } },
+	  8,
+	  WFG_STAT_QUIC_DCID_DEFAULTED },
+	{ "a source id longer than 20 in: not learnt",
+	  { { QIN, QV1, 0, 8, 21 } },
+	  8,
+	  WFG_STAT_QUIC_DCID_DEFAULTED },
+	{ "no long header (attached mid-connection): the policy's 8",
+	  { { 0 } },
+	  8,
+	  WFG_STAT_QUIC_DCID_DEFAULTED },
+};
+
+/* The id the peer chose for this host, as its long headers name it. */
+static uint8_t quic_id_byte(unsigned row, size_t i)
+{
+	return (uint8_t)(0xc0 + row * 7 + i);
+}
+
+static size_t quic_long_frame(uint8_t *f, const struct quic_long_pkt *q, unsigned row, __u16 sport)
+{
+	uint8_t pl[300];
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .reverse = q->dir == QIN,
+				 .sport = q->dir == QIN ? PORT : sport,
+				 .dport = q->dir == QIN ? sport : PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
+	size_t at = 0, i;
+
+	payload(pl, sizeof(pl), row);
+	pl[at++] = (uint8_t)(0xc0 | q->type << 4 | 0x01);
+	pl[at++] = (uint8_t)(q->version >> 24);
+	pl[at++] = (uint8_t)(q->version >> 16);
+	pl[at++] = (uint8_t)(q->version >> 8);
+	pl[at++] = (uint8_t)q->version;
+	/* The peer's packets name our id as the source, ours as the destination. */
+	pl[at++] = q->dcil;
+	for (i = 0; i < q->dcil; i++)
+		pl[at++] = q->dir == QOUT ? quic_id_byte(row, i) : 0x11;
+	pl[at++] = q->scil;
+	for (i = 0; i < q->scil && i < 32; i++)
+		pl[at++] = q->dir == QIN ? quic_id_byte(row, i) : 0x22;
+	return frame_build(f, &fs);
+}
+
+static void run_quic_case(const struct quic_case *c, unsigned row)
+{
+	uint8_t pl[200], in[MAXF], out[MAXF], cover[MAXF];
+	__u16 sport = (__u16)(6000 + row);
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = sport,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
+	__u64 before = stat(c->raises);
+	__u32 out_len, cover_len, i, differ = 0;
+	const int off = 14 + 20 + 8;
+	size_t n;
+	int k;
+
+	for (k = 0; k < 3 && c->seen[k].dir; k++) {
+		n = quic_long_frame(in, &c->seen[k], row, sport);
+		if (c->seen[k].dir == QIN)
+			cr_assert_eq(xdp_run(in, n, out, &out_len), XDP_PASS, "%s", c->what);
+		else
+			cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK, "%s",
+				     c->what);
+	}
+	/* A short header: spin bit set, then the id (and more bytes of the
+	 * same pattern, so that a cover copying too many would show it). */
+	payload(pl, sizeof(pl), row);
+	pl[0] = 0x40 | 0x20 | 0x03;
+	for (i = 0; i < 40; i++)
+		pl[1 + i] = quic_id_byte(row, i);
+	n = frame_build(in, &fs);
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK, "%s", c->what);
+	memset(pl, 0, sizeof(pl));
+	fs.len = 1;
+	n = frame_build(in, &fs);
+	cr_assert_eq(tc_run(in, n, WFG_MARK_CARRIER, cover, &cover_len, NULL), TC_ACT_OK, "%s",
+		     c->what);
+	cr_assert_eq(cover_len, (__u32)off + 1000, "%s: cover of %u bytes", c->what, cover_len);
+	cr_assert_eq(cover[off] & 0xe0, 0x60, "%s: first byte %#x: form 0, fixed and spin set",
+		     c->what, cover[off]);
+	for (i = 0; i < c->want; i++)
+		cr_assert_eq(cover[off + 1 + i], quic_id_byte(row, i), "%s: id byte %u", c->what,
+			     i);
+	/* Past the id: random bytes, not the next bytes of the real packet. */
+	for (i = c->want; i < c->want + 8; i++)
+		differ += cover[off + 1 + i] != quic_id_byte(row, i);
+	cr_assert_gt(differ, 0, "%s: the cover copied more than %u id bytes", c->what, c->want);
+	cr_assert_eq(stat(c->raises), before + 1, "%s: %s", c->what,
+		     c->raises == WFG_STAT_QUIC_DCID_LEARNED ? "learned" : "defaulted");
+	cr_assert_eq(xdp_run(cover, cover_len, out, &out_len), XDP_DROP,
+		     "%s: the peer must recognise the cover", c->what);
+}
+
+Test(datapath, quic_covers_carry_the_connection_id_length_the_handshake_taught)
+{
+	size_t i;
+
+	pol.profile = WFG_PROFILE_QUIC;
+	pol.quic_dcid_len = WFG_QUIC_DCID_LEN_DEFAULT;
+	apply_policy();
+	for (i = 0; i < sizeof(quic_cases) / sizeof(quic_cases[0]); i++)
+		run_quic_case(&quic_cases[i], (unsigned)i);
+}
+
+/* ------------------------------------------------------------ constant size */
+
+/*
+ * Tamaraw as presets.c builds it (size 1000, no policy limit): every packet
+ * that leaves shaped is exactly 1000 bytes of UDP payload, real or cover. A
+ * real datagram too big to be padded to it leaves as it came and is counted,
+ * never at a size of its own with a trailer.
+ */
+Test(datapath, a_constant_size_defence_sends_real_packets_and_covers_at_one_size)
+{
+	static const struct {
+		size_t len;
+		long wire; /* WIRE_SAME: unshaped */
+	} real[] = { { 1, 1000 },   { 500, 1000 },	{ 979, 1000 },
+		     { 980, 1000 }, { 981, WIRE_SAME }, { 1200, WIRE_SAME } };
+	struct wfg_tamaraw_params tp;
+	uint8_t pl[1500], in[MAXF], out[MAXF];
+	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 6500, .dport = PORT };
+	const char *why = "";
+	__u64 too_big;
+	__u32 out_len;
+	size_t i, n;
+
+	wfg_sb_init(&sb, &pol.side);
+	wfg_tamaraw_defaults(&tp);
+	tp.size = 1000;
+	zoo_check(&sb, wfg_preset_tamaraw(&sb, WFG_ROLE_CLIENT, &tp), "tamaraw");
+	apply_policy();
+	fs.payload = pl;
+	for (i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
+		payload(pl, real[i].len, (unsigned)i);
+		fs.len = real[i].len;
+		n = frame_build(in, &fs);
+		too_big = stat(WFG_STAT_UNSHAPED_TOO_BIG);
+		cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+		if (real[i].wire == WIRE_SAME) {
+			cr_assert(out_len == n && !memcmp(in, out, n), "real %zu: changed",
+				  real[i].len);
+			cr_assert_eq(stat(WFG_STAT_UNSHAPED_TOO_BIG), too_big + 1,
+				     "real %zu: not counted", real[i].len);
+		} else {
+			cr_assert_eq(frame_check_udp(out, out_len, &why), real[i].wire,
+				     "real %zu: %s", real[i].len, why);
+		}
+	}
+	memset(pl, 0, 1);
+	fs.len = 1;
+	n = frame_build(in, &fs);
+	cr_assert_eq(tc_run(in, n, WFG_MARK_CARRIER, out, &out_len, NULL), TC_ACT_OK);
+	cr_assert_eq(frame_check_udp(out, out_len, &why), 1000, "cover: %s", why);
 }

@@ -598,6 +598,60 @@ static void assert_nothing_left(const char *ns, const char *dev)
 	cr_assert_eq(lines("ip -n %s link show %s | grep -i xdp", ns, dev), 0, "XDP on %s", dev);
 }
 
+/*
+ * UDP GSO in shim mode: attach says what to set (naming the device's
+ * tx-udp-segmentation, on or off: neither keeps super-packets from the hook),
+ * and once a socket sends one, stats and status say so beside unshaped_gso.
+ */
+Test(cli, attach_warns_of_udp_gso_and_stats_hint_at_what_to_set)
+{
+	static const char *const state[] = { "on", "off" };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	static char big[1200];
+	int i, fd, seg = 400;
+
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(
+			sh("ip netns exec %s ethtool -K c0 tx-udp-segmentation %s", NS_C, state[i]),
+			0, "ethtool -K c0 tx-udp-segmentation %s", state[i]);
+		cr_assert_eq(wfg(NS_C, "attach c0 --policy client-pad.yaml --xdp-mode skb"), 0,
+			     "%s", err_buf);
+		cr_assert(strstr(err_buf, "UDP GSO") && strstr(err_buf, "unshaped_gso"), "%s",
+			  err_buf);
+		cr_assert(strstr(err_buf, state[i] == state[0] ? "tx-udp-segmentation on"
+							       : "tx-udp-segmentation off"),
+			  "%s", err_buf);
+		/* the policy's limit, 1400, minus the 20-byte shim */
+		cr_assert(strstr(err_buf, "at or below 1380 bytes"), "%s", err_buf);
+		if (i == 0)
+			cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
+	}
+	cr_assert_eq(wfg(NS_C, "stats c0"), 0, "%s", err_buf);
+	cr_assert_null(strstr(out_buf, "hint:"), "a hint before any super-packet: %s", out_buf);
+
+	/* One send of 1200 bytes in segments of 400: one skb at the hook. */
+	enter(NS_C);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(setsockopt(fd, IPPROTO_UDP, 103 /* UDP_SEGMENT */, &seg, sizeof(seg)), 0, "%s",
+		     strerror(errno));
+	inet_pton(AF_INET, "10.78.2.1", &to.sin_addr);
+	cr_assert_eq(sendto(fd, big, sizeof(big), 0, (struct sockaddr *)&to, sizeof(to)),
+		     (ssize_t)sizeof(big), "%s", strerror(errno));
+	close(fd);
+	enter(NULL);
+
+	cr_assert_eq(wfg(NS_C, "stats c0 --json"), 0, "%s", err_buf);
+	cr_assert_eq(jnum(out_buf, "unshaped_gso"), 1, "%s", out_buf);
+	cr_assert_eq(wfg(NS_C, "stats c0"), 0, "%s", err_buf);
+	cr_assert(strstr(out_buf, "hint: 1 GSO super-packets left unshaped") &&
+			  strstr(out_buf, "Turn GSO off"),
+		  "%s", out_buf);
+	cr_assert_eq(wfg(NS_C, "status c0"), 0, "%s", err_buf);
+	cr_assert(strstr(out_buf, "hint: 1 GSO super-packets"), "%s", out_buf);
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
+}
+
 Test(cli, detach_leaves_nothing_and_attach_works_again)
 {
 	attach_both("pad");

@@ -174,6 +174,15 @@ Test(policy, shim_quic_and_relative_keys)
 	cr_assert_eq(cp->max_flows, 1000);
 }
 
+/* Flows learn their connection id length; the policy's is only the fallback. */
+Test(policy, shim_quic_without_a_length_takes_the_default)
+{
+	load_ok(GOOD "shim-quic-learn.yaml");
+	cr_assert_eq(cp->dp.profile, WFG_PROFILE_QUIC);
+	cr_assert_eq(cp->dp.quic_dcid_len, WFG_QUIC_DCID_LEN_DEFAULT);
+	cr_assert(strstr(cp->summary, "learnt per flow; 8 bytes until then"), "%s", cp->summary);
+}
+
 Test(policy, shim_wireguard_absolute_keys)
 {
 	load_ok(GOOD "shim-wireguard.yaml");
@@ -315,8 +324,33 @@ Test(policy, preset_tamaraw)
 		cr_assert_eq(c->pace.idle_stop_ns, 2000000000ull);
 		cr_assert_eq(c->shape.mode, WFG_SHAPE_PAD_TO);
 		cr_assert_eq(c->shape.size, 1000);
-		cr_assert_eq(c->shape.max, 1452, "the policy's limit applies on top");
+		cr_assert_eq(c->shape.max, 1000, "the limit, equal to the size");
 		cr_assert_eq(c->cover_size, 1000);
+	}
+}
+
+/*
+ * A constant-size defence: covers and real packets at one size. Without a
+ * limit the size is the limit (a real packet that cannot be padded to it
+ * exactly leaves unshaped); the default size follows a given limit.
+ */
+Test(policy, constant_size_presets_send_real_packets_and_covers_at_one_size)
+{
+	static const char *const files[] = { GOOD "preset-buflo.yaml", GOOD "preset-regulator.yaml",
+					     GOOD "preset-constant-size-default.yaml" };
+	static const __u32 want[] = { 1200, 1300, 1452 };
+	int f, s;
+
+	for (f = 0; f < 3; f++) {
+		load_ok(files[f]);
+		for (s = 0; s < 2; s++) {
+			const struct wfg_side_cfg *c = wfg_policy_side(cp, s);
+
+			cr_assert_eq(c->shape.mode, WFG_SHAPE_PAD_TO, "%s", files[f]);
+			cr_assert_eq(c->shape.size, want[f], "%s side %d", files[f], s);
+			cr_assert_eq(c->shape.max, want[f], "%s side %d: limit", files[f], s);
+			cr_assert_eq(c->cover_size, want[f], "%s side %d: covers", files[f], s);
+		}
 	}
 }
 
@@ -393,7 +427,7 @@ Test(policy, presets_strings_and_machines_mixed)
 	cr_assert_eq(state(srv, 1, 1)->action.timeout.constant, 1000000);
 	cr_assert_eq(state(srv, 2, 1)->action.timeout.constant, 20000);
 	cr_assert_eq(cli->shape.mode, WFG_SHAPE_PAD_TO, "mode none keeps the preset's size");
-	cr_assert_eq(cli->shape.size, 1400);
+	cr_assert_eq(cli->shape.size, 1452, "the default size follows the limit");
 	cr_assert_eq(cli->shape.max, 1452);
 	cr_assert_eq(srv->pace.mode, WFG_PACE_DECAY);
 }

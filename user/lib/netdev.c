@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <linux/ethtool.h>
 #include <net/if_arp.h>
 #include <linux/sockios.h>
@@ -158,4 +159,80 @@ int wfg_netdev_forwarded_gso(const char *tunnel, char *names, size_t len)
 	}
 	if_freenameindex(all);
 	return found;
+}
+
+/* One feature's state by its ethtool name (ETH_SS_FEATURES): 1 on, 0 off, -errno. */
+int wfg_netdev_feature(const char *ifname, const char *name)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		__u32 count;
+	} info = { .hdr = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_FEATURES } };
+	struct ethtool_gstrings *names = NULL;
+	struct ethtool_gfeatures *feat = NULL;
+	struct ifreq ifr = { 0 };
+	__u32 n, blocks, i;
+	int rc;
+
+	ifr.ifr_data = (void *)&info;
+	rc = dev_ioctl(ifname, SIOCETHTOOL, &ifr);
+	if (rc)
+		return rc;
+	n = info.hdr.sset_mask ? info.count : 0;
+	blocks = (n + 31) / 32;
+	names = calloc(1, sizeof(*names) + (size_t)n * ETH_GSTRING_LEN);
+	feat = calloc(1, sizeof(*feat) + blocks * sizeof(feat->features[0]));
+	if (!names || !feat) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	names->cmd = ETHTOOL_GSTRINGS;
+	names->string_set = ETH_SS_FEATURES;
+	names->len = n;
+	ifr.ifr_data = (void *)names;
+	rc = dev_ioctl(ifname, SIOCETHTOOL, &ifr);
+	if (rc)
+		goto out;
+	feat->cmd = ETHTOOL_GFEATURES;
+	feat->size = blocks;
+	ifr.ifr_data = (void *)feat;
+	rc = dev_ioctl(ifname, SIOCETHTOOL, &ifr);
+	if (rc)
+		goto out;
+	rc = -ENOENT;
+	for (i = 0; i < n; i++) {
+		if (strncmp((const char *)names->data + (size_t)i * ETH_GSTRING_LEN, name,
+			    ETH_GSTRING_LEN))
+			continue;
+		rc = !!(feat->features[i / 32].active & (1u << (i % 32)));
+		break;
+	}
+out:
+	free(names);
+	free(feat);
+	return rc;
+}
+
+int wfg_netdev_gso_advice(const char *ifname, __u32 limit, char *buf, size_t len)
+{
+	int on = wfg_netdev_feature(ifname, "tx-udp-segmentation");
+	char payload[64] = "the shape limit minus 20";
+
+	if (limit > WFG_SHIM_LEN)
+		snprintf(payload, sizeof(payload), "%u bytes (the shape limit %u minus the shim)",
+			 limit - WFG_SHIM_LEN, limit);
+	return snprintf(
+		buf, len,
+		"%s: UDP GSO: a socket that sends with UDP_SEGMENT (most QUIC stacks, by default) "
+		"hands the egress hook one super-packet for many datagrams, which wfguard cannot "
+		"pad: they leave unshaped, counted as unshaped_gso. %s Turn GSO off in the "
+		"defended application (ngtcp2's examples: --max-gso-dgrams=1; quic-go: "
+		"QUIC_GO_DISABLE_GSO=true) and keep its max UDP payload at or below %s.",
+		ifname,
+		on > 0	  ? "The device has tx-udp-segmentation on; turning it off does not help "
+			    "(the kernel then segments after the hook)."
+		: on == 0 ? "The device has tx-udp-segmentation off, which does not prevent it "
+			    "(the kernel segments after the hook)."
+			  : "",
+		payload);
 }

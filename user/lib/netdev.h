@@ -9,6 +9,7 @@
 #define WFGUARD_USER_NETDEV_H
 
 #include <stddef.h>
+#include <linux/types.h>
 
 /* 1: no link-layer header (WireGuard, TUN); 0: Ethernet-like; -errno. */
 int wfg_netdev_is_l3(const char *ifname);
@@ -28,5 +29,17 @@ void wfg_netdev_offloads_restore(const char *ifname, unsigned turned_off);
  * (names space-separated in `names`), 0 when the host does not forward, -errno.
  */
 int wfg_netdev_forwarded_gso(const char *tunnel, char *names, size_t len);
+
+/* One device feature by its ethtool name ("tx-udp-segmentation"): 1 on, 0 off, -errno. */
+int wfg_netdev_feature(const char *ifname, const char *name);
+
+/*
+ * What an operator must set so that the shim-mode egress hook sees one
+ * datagram per skb (docs/datapath.md, "UDP GSO"), as one line of text for
+ * ifname, whose shaping limit is `limit` (0: none known). Super-packets are
+ * built by the sending socket (UDP_SEGMENT), whatever the device's
+ * tx-udp-segmentation says; the text names its state. Returns snprintf's.
+ */
+int wfg_netdev_gso_advice(const char *ifname, __u32 limit, char *buf, size_t len);
 
 #endif

@@ -93,6 +93,21 @@ int wfg_preset_front(struct wfg_side_builder *sb, enum wfg_role role,
 	return 0;
 }
 
+/*
+ * Every packet of the side at one wire size: real ones padded to exactly
+ * `size`, covers of exactly `size`. The size is also the side's limit, so a
+ * real packet too large to be padded to it (payload + shim above size) leaves
+ * unshaped and counted, never at a size of its own with a trailer (the
+ * policy compiler keeps an explicit limit equal to the size).
+ */
+static void constant_size(struct wfg_side_cfg *cfg, __u32 size)
+{
+	cfg->shape.mode = WFG_SHAPE_PAD_TO;
+	cfg->shape.size = size;
+	cfg->shape.max = size;
+	cfg->cover_size = size;
+}
+
 static int constant_pacer(struct wfg_side_builder *sb, const char *name, double interval,
 			  __u32 size)
 {
@@ -106,9 +121,7 @@ static int constant_pacer(struct wfg_side_builder *sb, const char *name, double 
 	memset(pc, 0, sizeof(*pc));
 	pc->mode = WFG_PACE_CONSTANT;
 	pc->interval_ns = secs_to_ns(interval);
-	sb->cfg->shape.mode = WFG_SHAPE_PAD_TO;
-	sb->cfg->shape.size = size;
-	sb->cfg->cover_size = size;
+	constant_size(sb->cfg, size);
 	return 0;
 }
 
@@ -171,9 +184,7 @@ static int regulator_server(struct wfg_side_builder *sb, const struct wfg_regula
 	pc->surge_queue_ns = secs_to_ns(p->T);
 	pc->cover_budget = p->N;
 	pc->idle_stop_ns = secs_to_ns(p->idle_stop);
-	sb->cfg->shape.mode = WFG_SHAPE_PAD_TO;
-	sb->cfg->shape.size = p->size;
-	sb->cfg->cover_size = p->size;
+	constant_size(sb->cfg, p->size);
 	return 0;
 }
 
@@ -208,9 +219,7 @@ static int regulator_client(struct wfg_side_builder *sb, const struct wfg_regula
 	wfg_sb_action(sb, send, &pad);
 	wfg_sb_trans(sb, send, WFG_EV_PADDING_SENT, (__u32)counting, 1.0);
 	wfg_sb_trans(sb, send, WFG_EV_NORMAL_SENT, (__u32)counting, 1.0);
-	sb->cfg->shape.mode = WFG_SHAPE_PAD_TO;
-	sb->cfg->shape.size = p->size;
-	sb->cfg->cover_size = p->size;
+	constant_size(sb->cfg, p->size);
 	return sb->failed ? -EINVAL : 0;
 }
 

@@ -23,7 +23,7 @@ void build_side(struct pctx *c, int s, struct wfg_side_builder *sb)
 {
 	struct ir *ir = c->ir;
 	struct wfg_side_cfg *cfg = wfg_policy_side(c->cp, (enum wfg_role)s);
-	int i, k, rc = 0;
+	int i, k, rc = 0, constant_size = 0;
 
 	wfg_sb_init(sb, cfg);
 	wfg_sb_side_limits(sb, ir->pad_frac, ir->block_frac);
@@ -47,6 +47,7 @@ void build_side(struct pctx *c, int s, struct wfg_side_builder *sb)
 				rc = wfg_preset_buflo(sb, (enum wfg_role)s, &e->pp.buflo);
 			else
 				rc = wfg_preset_regulator(sb, (enum wfg_role)s, &e->pp.regulator);
+			constant_size |= e->preset != P_FRONT;
 			break;
 		case EL_MAYBENOT:
 			rc = 0;
@@ -72,7 +73,9 @@ void build_side(struct pctx *c, int s, struct wfg_side_builder *sb)
 	}
 	if (ir->shape_given && ir->shape.mode != WFG_SHAPE_NONE)
 		cfg->shape = ir->shape; /* (a pacing preset's own size is never overridden) */
-	cfg->shape.max = ir->limit;
+	/* A constant size without a given limit is its own limit (presets.c). */
+	if (ir->limit || !constant_size)
+		cfg->shape.max = ir->limit;
 	if (ir->cover_node)
 		cfg->cover_size = ir->cover_size;
 	cfg->episode_idle_ns = (__u64)ir->episode_idle_ms * 1000000ULL;

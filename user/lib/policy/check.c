@@ -18,6 +18,42 @@ static unsigned col_of(const yaml_node_t *n)
 	return (unsigned)n->start_mark.column + 1;
 }
 
+/*
+ * A constant-size defence (tamaraw, buflo, regulator) sends covers and real
+ * packets at one size on the wire, so that no packet differs from a cover.
+ * A real packet of L payload bytes leaves at L + WFG_SHIM_LEN once shaped,
+ * and real packets reach the MTU budget (`limit`): the size must be the
+ * limit. A size below it is refused (it would let the packets between the
+ * two out larger than every cover); the default size becomes the limit.
+ * Without a limit, the preset's size is the limit (presets.c): a real packet
+ * that cannot reach exactly that size leaves unshaped and is counted.
+ */
+static void check_constant_size(struct pctx *c, struct element *e)
+{
+	struct ir *ir = c->ir;
+	yaml_node_t *where = NULL;
+	__u32 *size = preset_size(e, &where);
+
+	if (!size || !ir->limit)
+		return;
+	if (*size > ir->limit) {
+		err_at(c, where ? where : e->node,
+		       "%s pads packets to %u bytes, above the shape limit %u",
+		       preset_names[e->preset], *size, ir->limit);
+	} else if (*size < ir->limit && where) {
+		err_at(c, where,
+		       "%s sends every packet at %u bytes, below the limit %u: real packets of "
+		       "%u..%u bytes (+%u shim) would outgrow every cover; set %s: %u or "
+		       "limit: %u",
+		       preset_names[e->preset], *size, ir->limit,
+		       *size > WFG_SHIM_LEN ? *size - WFG_SHIM_LEN + 1 : 1,
+		       ir->limit - WFG_SHIM_LEN, WFG_SHIM_LEN, preset_size_name(e), ir->limit,
+		       *size);
+	} else {
+		*size = ir->limit; /* the default follows the MTU budget */
+	}
+}
+
 void check_policy(struct pctx *c)
 {
 	struct ir *ir = c->ir;
@@ -54,8 +90,6 @@ void check_policy(struct pctx *c)
 	}
 	for (i = 0; i < ir->nelem; i++) {
 		struct element *e = &ir->el[i];
-		__u32 size;
-		yaml_node_t *where = NULL;
 
 		if (e->bad || !is_pacing(e))
 			continue;
@@ -75,11 +109,7 @@ void check_policy(struct pctx *c)
 			       preset_names[e->preset], line_of(e->node), col_of(e->node));
 			ir->cover_node = NULL;
 		}
-		size = preset_size(e, &where);
-		if (ir->limit && size > ir->limit)
-			err_at(c, where ? where : e->node,
-			       "%s pads packets to %u bytes, above the shape limit %u",
-			       preset_names[e->preset], size, ir->limit);
+		check_constant_size(c, e);
 	}
 	/* Sizes against the MTU budget. */
 	if (ir->limit) {

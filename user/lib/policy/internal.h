@@ -209,7 +209,8 @@ void parse_shape(struct pctx *c, yaml_node_t *n);
 
 /* preset_glue.c */
 void parse_preset(struct pctx *c, struct element *e, yaml_node_t *name_node, yaml_node_t *params);
-__u32 preset_size(const struct element *e, yaml_node_t **where);
+__u32 *preset_size(struct element *e, yaml_node_t **where);
+const char *preset_size_name(const struct element *e);
 
 /* machine.c: inline machines and maybenot strings */
 void parse_machine(struct pctx *c, struct element *e, yaml_node_t *n);

@@ -72,24 +72,30 @@ static const struct {
 };
 
 /*
- * The packet size a shaping preset pads to (0: the preset does not shape) and
- * where it was written (NULL: the default).
+ * The packet size a shaping preset pads to, in its parameters (NULL: the
+ * preset does not shape), and where it was written (NULL: the default).
  */
-__u32 preset_size(const struct element *e, yaml_node_t **where)
+__u32 *preset_size(struct element *e, yaml_node_t **where)
 {
 	const char *name = e->preset == P_BUFLO ? "d" : "size";
 	const struct pparam *pp = preset_pp[e->preset].pp;
 	int i;
 
 	if (e->preset != P_TAMARAW && e->preset != P_BUFLO && e->preset != P_REGULATOR)
-		return 0;
+		return NULL;
 	for (i = 0; i < preset_pp[e->preset].n; i++) {
 		if (!strcmp(pp[i].name, name)) {
 			*where = e->pnode[i];
-			return *(const __u32 *)((const char *)&e->pp + pp[i].off);
+			return (__u32 *)((char *)&e->pp + pp[i].off);
 		}
 	}
-	return 0;
+	return NULL;
+}
+
+/* How the preset's size parameter is spelt ("size", BuFLO's "d"). */
+const char *preset_size_name(const struct element *e)
+{
+	return e->preset == P_BUFLO ? "d" : "size";
 }
 
 void parse_preset(struct pctx *c, struct element *e, yaml_node_t *name_node, yaml_node_t *params)

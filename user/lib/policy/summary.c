@@ -160,7 +160,8 @@ void summarize(struct pctx *c)
 	}
 	out(&b, "shim: %s", profile_names[cp->dp.profile]);
 	if (cp->dp.profile == WFG_PROFILE_QUIC)
-		out(&b, " (connection ids of %u bytes)", cp->dp.quic_dcid_len);
+		out(&b, " (connection id lengths learnt per flow; %u bytes until then)",
+		    cp->dp.quic_dcid_len);
 	out(&b, ", keys %s\n", cp->keys_path[0] ? cp->keys_path : "(none given)");
 	out(&b, "flows: at most %u\n", cp->max_flows);
 	out(&b, "mode: %s\n",
