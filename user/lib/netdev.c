@@ -219,20 +219,18 @@ int wfg_netdev_gso_advice(const char *ifname, __u32 limit, char *buf, size_t len
 	char payload[64] = "the shape limit minus 20";
 
 	if (limit > WFG_SHIM_LEN)
-		snprintf(payload, sizeof(payload), "%u bytes (the shape limit %u minus the shim)",
+		snprintf(payload, sizeof(payload), "%u bytes (the limit %u minus the shim)",
 			 limit - WFG_SHIM_LEN, limit);
 	return snprintf(
 		buf, len,
-		"%s: UDP GSO: a socket that sends with UDP_SEGMENT (most QUIC stacks, by default) "
-		"hands the egress hook one super-packet for many datagrams, which wfguard cannot "
-		"pad: they leave unshaped, counted as unshaped_gso. %s Turn GSO off in the "
-		"defended application (ngtcp2's examples: --max-gso-dgrams=1; quic-go: "
-		"QUIC_GO_DISABLE_GSO=true) and keep its max UDP payload at or below %s.",
+		"%s: UDP GSO: datagrams a socket sends as one super-packet (UDP_SEGMENT, "
+		"the default of most QUIC stacks) leave unshaped, counted as unshaped_gso; "
+		"the device (%s) cannot prevent it. Turn GSO off in the "
+		"application (ngtcp2: --max-gso-dgrams=1; quic-go: QUIC_GO_DISABLE_GSO=true) "
+		"and keep its UDP payload at or below %s (docs/datapath.md, UDP GSO).",
 		ifname,
-		on > 0	  ? "The device has tx-udp-segmentation on; turning it off does not help "
-			    "(the kernel then segments after the hook)."
-		: on == 0 ? "The device has tx-udp-segmentation off, which does not prevent it "
-			    "(the kernel segments after the hook)."
-			  : "",
+		on > 0	  ? "tx-udp-segmentation on"
+		: on == 0 ? "tx-udp-segmentation off"
+			  : "tx-udp-segmentation unknown",
 		payload);
 }
