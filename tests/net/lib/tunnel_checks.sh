@@ -24,6 +24,12 @@ tun_snmp() {
 		{ for (i = 2; i <= NF; i++) if (name[i] == f) print $i }' /proc/net/snmp /proc/net/netstat
 }
 
+# An IPv6 counter of /proc/net/snmp6 in NS (one "Name value" a line):
+# tun_snmp6 NS Ip6InTruncatedPkts.
+tun_snmp6() {
+	tun_nsx "$1" awk -v f="$2" '$1 == f { print $2 }' /proc/net/snmp6
+}
+
 # A device counter of DEV in NS from /proc/net/dev (per namespace, unlike
 # /sys/class/net under nsenter): rx_packets rx_errors rx_dropped tx_packets
 # tx_errors tx_dropped.
