@@ -222,7 +222,10 @@ add_script() {
 		install -D -m 644 "$top/$f" "$rootfs/wfg/src/$f"
 	done
 	for t in $(script_needs "$src" tools); do
-		p=$(command -v "$t") || { say "WARNING: $t (needed by $rel) is not installed here (scripts/deps.sh)"; continue; }
+		if ! p=$(command -v "$t"); then
+			say "WARNING: $t (needed by $rel) is not installed here (scripts/deps.sh)"
+			continue
+		fi
 		[ -e "$rootfs$p" ] || copy_elf "$(readlink -f "$p")" "$p"
 	done
 	modules="$modules $(script_needs "$src" modules)"
