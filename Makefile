@@ -295,7 +295,7 @@ VMTEST_BROKEN  := $(BUILD)/vmtest/test_broken
 VMTEST_DEPS    := $(VMTEST_GUEST) $(BPFT_BINS) $(NET_BINS) $(WFGUARD)
 VMTEST_ARGS    := --build $(BUILD) --kernel $(VMTEST_KERNEL) --timeout $(VMTEST_TIMEOUT)
 VMTEST_IN_TEST := vmtest/run.sh $(VMTEST_ARGS) bpf:'$(BPFT_BINS)' net:'$(NET_BINS)' \
-	edt:'$(VMTEST_GUEST)'
+	edt:'$(VMTEST_GUEST)' tunnel:'vmtest/guest/tunnel.sh'
 VMTEST_SELFTEST := vmtest/selftest.sh $(VMTEST_ARGS) selftest:'$(VMTEST_BROKEN)'
 
 .PHONY: vmtest vmtest-selftest

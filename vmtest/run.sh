@@ -4,12 +4,20 @@
 #
 #   vmtest/run.sh [options] SUITE:"bin1 bin2" [SUITE:"..."]...
 #
+# A test is a criterion binary (ELF) or a shell script of this repository. A
+# script says what the guest needs in comment lines (each may repeat):
+#   # vmtest-tools: bash wg       host programs, copied with their libraries
+#   # vmtest-modules: wireguard   kernel modules (and their dependencies)
+#   # vmtest-files: a/b.yaml      repository files, at /wfg/src/a/b.yaml
+# It runs from /wfg/src (the script at its repository path), with WFG_TAP
+# naming the file for its TAP report (docs/vmtest.md, "Shell suites").
+#
 # Options (each also from the environment):
 #   --build DIR      build directory (BUILD, default build)
 #   --kernel PKG     Debian package: a meta package (linux-image-cloud-amd64) or
 #                    a versioned one (linux-image-6.1.0-56-cloud-amd64)
 #                    (VMTEST_KERNEL, default linux-image-cloud-amd64)
-#   --timeout S      whole VM run, seconds; qemu is killed after (VMTEST_TIMEOUT, 900)
+#   --timeout S      whole VM run, seconds; qemu is killed after (VMTEST_TIMEOUT, 1500)
 #   --out DIR        console log and result (default BUILD/vmtest/run)
 #   VMTEST_BIN_TIMEOUT (600) one test binary in the guest; VMTEST_SMP (2),
 #   VMTEST_MEM (1024, MiB); VMTEST_CACHE (vmtest/cache); VMTEST_MODULES (more
@@ -32,7 +40,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(dirname "$here")
 build=${BUILD:-build}
 kernel=${VMTEST_KERNEL:-linux-image-cloud-amd64}
-timeout=${VMTEST_TIMEOUT:-900}
+timeout=${VMTEST_TIMEOUT:-1500}
 bin_timeout=${VMTEST_BIN_TIMEOUT:-600}
 smp=${VMTEST_SMP:-2}
 mem=${VMTEST_MEM:-1024}
@@ -196,14 +204,46 @@ if [ -x "$build/wfguard" ]; then
 	wfguard_bin=/usr/sbin/wfguard
 fi
 
+# The values of a script's "# vmtest-KEY: ..." lines, space-separated.
+script_needs() {
+	sed -n "s/^# vmtest-$2: *//p" "$1" | tr '\n' ' '
+}
+
+# A shell test: the script and the repository files it names under /wfg/src,
+# the host programs it names (a missing one is left to fail in the guest, where
+# the script reports it), the modules it names added to the list to load.
+add_script() {
+	local suite=$1 src=$2 rel f t p
+	rel=$(realpath --relative-to="$top" "$src")
+	case $rel in ../* | /*) die "$src: a shell suite must be a file of this repository" ;; esac
+	install -D -m 755 "$src" "$rootfs/wfg/src/$rel" || die "cannot copy $src"
+	for f in $(script_needs "$src" files); do
+		[ -f "$top/$f" ] || die "$src needs $f (vmtest-files), which does not exist"
+		install -D -m 644 "$top/$f" "$rootfs/wfg/src/$f"
+	done
+	for t in $(script_needs "$src" tools); do
+		if ! p=$(command -v "$t"); then
+			say "WARNING: $t (needed by $rel) is not installed here (scripts/deps.sh)"
+			continue
+		fi
+		[ -e "$rootfs$p" ] || copy_elf "$(readlink -f "$p")" "$p"
+	done
+	modules="$modules $(script_needs "$src" modules)"
+	echo "$suite /wfg/src/$rel script" >>"$rootfs/wfg/tests.list"
+}
+
 : >"$rootfs/wfg/tests.list"
 nbins=0
 for arg in "${suites[@]}"; do
 	suite=${arg%%:*}
 	for bin in ${arg#*:}; do
 		[ -x "$bin" ] || die "$bin is not built"
-		copy_elf "$bin" "/wfg/bin/$suite/$(basename "$bin")"
-		echo "$suite /wfg/bin/$suite/$(basename "$bin")" >>"$rootfs/wfg/tests.list"
+		if [ "$(head -c 4 "$bin" | tail -c 3)" = ELF ]; then
+			copy_elf "$bin" "/wfg/bin/$suite/$(basename "$bin")"
+			echo "$suite /wfg/bin/$suite/$(basename "$bin") elf" >>"$rootfs/wfg/tests.list"
+		else
+			add_script "$suite" "$bin"
+		fi
 		nbins=$((nbins + 1))
 	done
 done
@@ -266,7 +306,7 @@ initrd=$out/initramfs.cpio.gz
 	die "cannot build the initramfs"
 t_ready=$(date +%s)
 say "kernel $kver ($(basename "$deb")); modules: $(grep -c . "$rootfs/wfg/modules.list") to load" \
-	"($(tr '\n' ' ' <"$out/modules.txt" | sed 's/ $//')); $nbins test binaries;" \
+	"($(tr '\n' ' ' <"$out/modules.txt" | sed 's/ $//')); $nbins tests (binaries, scripts);" \
 	"initramfs $(($(stat -c %s "$initrd") / 1024 / 1024)) MiB; prepared in $((t_ready - t_begin)) s"
 
 # ------------------------------------------------------------------ boot

@@ -98,7 +98,7 @@ snmp() { # ns field: the IP layer's counter in that namespace
 		else for (i = 1; i <= NF; i++) if (n[i] == f) print $i }' /proc/net/snmp
 }
 snmp6() { nsx $1 awk -v f=$2 '$1 == f { print $2 }' /proc/net/snmp6; }
-icmp_out() { nsx $1 awk '/^Icmp:/ { if (!h) h = 1; else print $15 }' /proc/net/snmp; }
+icmp_out() { nsx $1 awk '/^Icmp:/ { if (!h) { for (i = 2; i <= NF; i++) if ($i == "OutMsgs") c = i; h = 1 } else print $c }' /proc/net/snmp; }
 # Where the stock client discards an IPv6 cover: wireguard-go 0.0.20220316 adds
 # 40 to the payload length in 16 bits (65535 + 40 = 39) and hands the kernel
 # the first 39 bytes, which IPv6 refuses as a header error.
