@@ -164,9 +164,10 @@ int wfg_netdev_forwarded_gso(const char *tunnel, char *names, size_t len)
 /* One feature's state by its ethtool name (ETH_SS_FEATURES): 1 on, 0 off, -errno. */
 int wfg_netdev_feature(const char *ifname, const char *name)
 {
-	struct {
+	/* the header and the one count it returns for the one set asked for */
+	union {
 		struct ethtool_sset_info hdr;
-		__u32 count;
+		__u8 bytes[sizeof(struct ethtool_sset_info) + sizeof(__u32)];
 	} info = { .hdr = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_FEATURES } };
 	struct ethtool_gstrings *names = NULL;
 	struct ethtool_gfeatures *feat = NULL;
@@ -178,7 +179,7 @@ int wfg_netdev_feature(const char *ifname, const char *name)
 	rc = dev_ioctl(ifname, SIOCETHTOOL, &ifr);
 	if (rc)
 		return rc;
-	n = info.hdr.sset_mask ? info.count : 0;
+	n = info.hdr.sset_mask ? info.hdr.data[0] : 0;
 	blocks = (n + 31) / 32;
 	names = calloc(1, sizeof(*names) + (size_t)n * ETH_GSTRING_LEN);
 	feat = calloc(1, sizeof(*feat) + blocks * sizeof(feat->features[0]));
