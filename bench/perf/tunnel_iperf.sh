@@ -20,48 +20,11 @@ done
 [ "$(id -u)" = 0 ] || { echo "tunnel_iperf: skipped: needs root"; exit 0; }
 [ -c /dev/net/tun ] || { echo "tunnel_iperf: skipped: no /dev/net/tun"; exit 0; }
 
-tag=wfi$$
-C=${tag}c O=${tag}o S=${tag}s WC=${tag}c WS=${tag}s
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	for n in $C $O $S; do ip netns del $n 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-nsx() { local ns=$1; shift; nsenter --net=/run/netns/$ns "$@"; }
-
-for n in $C $O $S; do ip netns add $n; ip -n $n link set lo up; done
-ip link add ${tag}a netns $C type veth peer name o0 netns $O
-ip link add ${tag}b netns $S type veth peer name o1 netns $O
-ip -n $C link set ${tag}a name c0; ip -n $S link set ${tag}b name s0
-ip -n $C addr add 10.92.1.2/24 dev c0; ip -n $C link set c0 up
-ip -n $O addr add 10.92.1.1/24 dev o0; ip -n $O link set o0 up
-ip -n $O addr add 10.92.2.1/24 dev o1; ip -n $O link set o1 up
-ip -n $S addr add 10.92.2.2/24 dev s0; ip -n $S link set s0 up
-ip -n $C route add default via 10.92.1.1; ip -n $S route add default via 10.92.2.1
-nsx $O sysctl -qw net.ipv4.ip_forward=1
-
-umask 077 # wg: keys readable by root only
-wg genkey >$work/ck; wg pubkey <$work/ck >$work/cp; wg genkey >$work/sk; wg pubkey <$work/sk >$work/sp
-umask 022
-for side in $S:$WS $C:$WC; do
-	ns=${side%%:*} dev=${side##*:}
-	nsenter --net=/run/netns/$ns env WG_PROCESS_FOREGROUND=1 wireguard-go -f $dev \
-		>$work/$dev.log 2>&1 &
-	pids+=($!)
-	for _ in $(seq 50); do nsx $ns ip link show $dev >/dev/null 2>&1 && break; sleep 0.1; done
-done
-nsx $S wg set $WS listen-port 51820 private-key $work/sk peer $(cat $work/cp) allowed-ips 10.99.0.2/32
-nsx $C wg set $WC private-key $work/ck peer $(cat $work/sp) allowed-ips 10.99.0.0/24 \
-	endpoint 10.92.2.2:51820
-nsx $S ip addr add 10.99.0.1/24 dev $WS; nsx $S ip link set $WS mtu 1420 up
-nsx $C ip addr add 10.99.0.2/24 dev $WC; nsx $C ip link set $WC mtu 1420 up
-nsx $S iperf3 -s -B 10.99.0.1 -p 5201 >$work/iperf-s.log 2>&1 &
-pids+=($!)
+. "$(dirname "$0")/../../tests/net/lib/wg_topo.sh"
+wgt_init wfi$$ 92
+wgt_topo
+wgt_wireguard_go || { echo "tunnel_iperf: wireguard-go did not start"; exit 1; }
+wgt_spawn $S iperf3 -s -B 10.99.0.1 -p 5201 >$work/iperf-s.log 2>&1
 sleep 1
 
 # One round: bits per second the client received.
@@ -78,9 +41,8 @@ with_wfguard() {
 		return 0
 	fi
 	nsx $S "$wfg" attach $WS --policy "$pol" >/dev/null || return 1
-	nsenter --net=/run/netns/$S "$wfg" run $WS >$work/run.log 2>&1 &
-	run_pid=$!
-	pids+=($run_pid)
+	wgt_spawn $S "$wfg" run $WS >$work/run.log 2>&1
+	run_pid=$spawned
 }
 without_wfguard() {
 	if [ "$variant" = segs1 ]; then

@@ -18,57 +18,19 @@ done
 [ "$(id -u)" = 0 ] || { echo "tunnel: SKIP: needs root"; exit 0; }
 [ -c /dev/net/tun ] || { echo "tunnel: SKIP: no /dev/net/tun"; exit 0; }
 
-tag=wft$$
-C=${tag}c O=${tag}o S=${tag}s
-work=$(mktemp -d)
+. "$(dirname "$0")/lib/wg_topo.sh"
+wgt_init wft$$ 91
 # The example policy with a larger FRONT budget and shorter windows, so that a
 # few page loads put well over 10^3 covers on the wire (FRONT draws n ~ U[1, N]
 # per load) and each load's covers are sent before the next load begins.
 pol=$work/policy.yaml
 sed -e 's/N_s: 600/N_s: 2500/' -e 's/W_max: 8/W_max: 2/' examples/policies/wireguard.yaml >$pol
-pids=()
 fail=0
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	for n in $C $O $S; do ip netns del $n 2>/dev/null; done
-	rm -rf "$work" /var/run/wireguard/${tag}c.sock /var/run/wireguard/${tag}s.sock
-}
-trap cleanup EXIT
 bad() { echo "tunnel: FAIL: $*"; fail=1; }
-nsx() { local ns=$1; shift; nsenter --net=/run/netns/$ns "$@"; }
 
-for n in $C $O $S; do ip netns add $n; ip -n $n link set lo up; done
-ip link add ${tag}a netns $C type veth peer name o0 netns $O
-ip link add ${tag}b netns $S type veth peer name o1 netns $O
-ip -n $C link set ${tag}a name c0; ip -n $S link set ${tag}b name s0
-ip -n $C addr add 10.91.1.2/24 dev c0; ip -n $C link set c0 up
-ip -n $O addr add 10.91.1.1/24 dev o0; ip -n $O link set o0 up
-ip -n $O addr add 10.91.2.1/24 dev o1; ip -n $O link set o1 up
-ip -n $S addr add 10.91.2.2/24 dev s0; ip -n $S link set s0 up
-ip -n $C route add default via 10.91.1.1; ip -n $S route add default via 10.91.2.1
-nsx $O sysctl -qw net.ipv4.ip_forward=1
-
+wgt_topo
 # WireGuard (wireguard-go, the Debian package: a TUN device), stock both ends.
-wg genkey > $work/ck; wg pubkey < $work/ck > $work/cp
-wg genkey > $work/sk; wg pubkey < $work/sk > $work/sp
-start_wg() { # ns ifname
-	nsenter --net=/run/netns/$1 env WG_PROCESS_FOREGROUND=1 wireguard-go -f $2 >$work/$2.log 2>&1 &
-	pids+=($!)
-	for _ in $(seq 50); do nsx $1 ip link show $2 >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
-}
-start_wg $S ${tag}s || { bad "wireguard-go did not start"; exit 1; }
-start_wg $C ${tag}c || { bad "wireguard-go did not start"; exit 1; }
-WS=${tag}s WC=${tag}c
-nsx $S wg set $WS listen-port 51820 private-key $work/sk peer $(cat $work/cp) \
-	allowed-ips 10.99.0.2/32,fd99::2/128
-nsx $C wg set $WC private-key $work/ck peer $(cat $work/sp) allowed-ips 10.99.0.0/24,fd99::/64 \
-	endpoint 10.91.2.2:51820
-nsx $S ip addr add 10.99.0.1/24 dev $WS; nsx $S ip addr add fd99::1/64 dev $WS nodad
-nsx $C ip addr add 10.99.0.2/24 dev $WC; nsx $C ip addr add fd99::2/64 dev $WC nodad
-nsx $S ip link set $WS mtu 1420 up; nsx $C ip link set $WC mtu 1420 up
+wgt_wireguard_go || { bad "wireguard-go did not start"; exit 1; }
 
 # The site: a few pages of a few files each.
 mkdir -p $work/www $work/got
@@ -77,8 +39,7 @@ for p in 1 2 3 4 5 6; do
 		head -c $(( (p * 37 + r * 11) * 1024 + r * 777 )) /dev/urandom > $work/www/p$p-r$r
 	done
 done
-nsenter --net=/run/netns/$S busybox httpd -f -p 8080 -h $work/www & # IPv4 and IPv6
-pids+=($!)
+wgt_spawn $S busybox httpd -f -p 8080 -h $work/www # IPv4 and IPv6
 
 gso_before=$(nsx $S ethtool -k $WS | awk '/generic-segmentation-offload/ {print $2}')
 segs_before=$(nsx $S ip -d link show $WS | sed -n 's/.*gso_max_segs \([0-9]*\).*/\1/p')
@@ -86,11 +47,9 @@ qdisc_before=$(nsx $S tc qdisc show dev $WS | awk '{print $2}' | head -1)
 nsx $S "$wfg" attach $WS --policy "$pol" || { bad "attach failed"; exit 1; }
 gso_on=$(nsx $S ethtool -k $WS | awk '/generic-segmentation-offload/ {print $2}')
 [ "$gso_on" = off ] || bad "GSO still $gso_on on $WS while attached"
-nsenter --net=/run/netns/$S "$wfg" run $WS >$work/run.log 2>&1 &
-pids+=($!)
-nsenter --net=/run/netns/$O tcpdump -q -i o1 -w $work/obs.pcap -U udp port 51820 >/dev/null 2>&1 &
-tcpd=$!
-pids+=($tcpd)
+wgt_spawn $S "$wfg" run $WS >$work/run.log 2>&1
+wgt_spawn $O tcpdump -q -i o1 -w $work/obs.pcap -U udp port 51820 >/dev/null 2>&1
+tcpd=$spawned
 sleep 1
 
 snmp() { # ns field: the IP layer's counter in that namespace
