@@ -183,6 +183,7 @@ endif
 test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
 		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" tunfwd:"!tests/net/tunnel_forward.sh $(BUILD)" \
+		quic:"!tests/net/quic_shim.sh $(BUILD)" \
 		install:"!scripts/test-install.sh $(BUILD)" format:"!$(MAKE) -s format-check" \
 		$(TEST_DEMO) $(TEST_VM)
 
@@ -289,7 +290,7 @@ $(UNIT_HARNESS_ASAN): $(BENCHLIB_ASAN)
 #   make vmtest-selftest                the harness must report a broken object as failure
 # VMTEST_IN_TEST / VMTEST_DEPS are for wiring into `make test`.
 VMTEST_KERNEL  ?= linux-image-cloud-amd64
-VMTEST_TIMEOUT ?= 900
+VMTEST_TIMEOUT ?= 1500
 VMTEST_GUEST   := $(BUILD)/vmtest/test_edt
 VMTEST_BROKEN  := $(BUILD)/vmtest/test_broken
 VMTEST_DEPS    := $(VMTEST_GUEST) $(BPFT_BINS) $(NET_BINS) $(WFGUARD)

@@ -756,18 +756,45 @@ static int quic_scid(const struct wfb_obs_pkt *p, const uint8_t **scid)
 	return (int)sl;
 }
 
+/*
+ * The fixed bit is a protocol rule until a peer greases it (RFC 9287: after
+ * grease_quic_bit, a sender may clear it; ngtcp2 does, in nearly every short
+ * header). Per direction: when fewer than 1 % of the short headers have it
+ * clear, every packet with it clear is flagged; when the sender greases, the
+ * bit is a consistency test instead (the minority value is flagged while it
+ * stays under 10 %), and a sender that sets it at random leaves nothing to tell.
+ */
 static void run_quic_fixed(struct wfb_obs_report *r)
 {
-	size_t i;
+	size_t i, clear[2] = { 0, 0 }, shorts[2] = { 0, 0 };
+	int dir;
 
 	r->ran |= BIT(WFB_OBS_QUIC_FIXED);
 	for (i = 0; i < r->n; i++) {
-		struct wfb_obs_pkt *p = &r->pkts[i];
+		const struct wfb_obs_pkt *p = &r->pkts[i];
 
+		if (!p->nhead || quic_long(p))
+			continue;
+		shorts[p->dir]++;
+		clear[p->dir] += !(p->head[0] & 0x40);
+	}
+	for (i = 0; i < r->n; i++) {
+		struct wfb_obs_pkt *p = &r->pkts[i];
+		int bit = p->nhead && (p->head[0] & 0x40);
+
+		dir = p->dir;
 		if (quic_long(p) && !quic_version(p))
 			continue;
-		if (!p->nhead || !(p->head[0] & 0x40))
-			flag(p, WFB_OBS_QUIC_FIXED);
+		if (clear[dir] * 100 < shorts[dir]) {
+			if (!bit)
+				flag(p, WFB_OBS_QUIC_FIXED); /* the rule holds in this direction */
+		} else if (!quic_long(p) && p->nhead) {
+			int usual = clear[dir] * 2 > shorts[dir] ? 0 : 1;
+			size_t minority = usual ? clear[dir] : shorts[dir] - clear[dir];
+
+			if (bit != usual && minority * 10 < shorts[dir])
+				flag(p, WFB_OBS_QUIC_FIXED);
+		}
 	}
 }
 

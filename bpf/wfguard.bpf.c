@@ -24,6 +24,7 @@
 #include "lib/flow.h"
 #include "lib/match.h"
 #include "lib/maps.h"
+#include "lib/mimic.h"
 #include "lib/pad.h"
 #include "lib/profile.h"
 #include "lib/stats.h"
@@ -107,6 +108,11 @@ int wfg_egress(struct __sk_buff *skb)
 					      WFG_CAP_EGRESS, WFG_CAP_REAL));
 		return pass;
 	}
+	if (carrier && !profile_ready(pol, &f->st)) {
+		flow_unlock(f);
+		stat_add(WFG_STAT_COVERS_UNREADY, 1);
+		return TC_ACT_SHOT;
+	}
 	/* Shaping targets the payload on the wire, trailer included (core/wire.h). */
 	if (carrier) {
 		core_decide(&pol->side, &f->st, d, now,
@@ -115,6 +121,7 @@ int wfg_egress(struct __sk_buff *skb)
 						       0)));
 	} else {
 		learn_profile(skb, pol, f, p, scr);
+		mimic_learn(skb, &f->st, p);
 		core_decide(&pol->side, &f->st, d, now,
 			    CORE_ARG(WFG_OP_SEND_REAL, 0,
 				     wfg_wire_core_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_REAL,
@@ -132,7 +139,7 @@ int wfg_egress(struct __sk_buff *skb)
 		req->keep = 0;
 		req->new_pay = wfg_wire_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_COVER, 0, d);
 		req->orig_len_field = WFG_SHIM_COVER_LEN;
-		if (pad_datagram(skb, ctl, &f->st, req) < 0) {
+		if (mimic_cover(skb, &f->st, p) < 0 || pad_datagram(skb, ctl, &f->st, req) < 0) {
 			flow_unlock(f);
 			return TC_ACT_SHOT; /* a carrier must never leave as itself */
 		}
@@ -178,30 +185,37 @@ int wfg_ingress(struct xdp_md *ctx)
 	struct wfg_scratch *scr;
 	struct wfg_policy *pol;
 	struct wfg_ctl *ctl;
-	struct wfg_pkt *p, pk;
+	struct wfg_pkt *p;
 	__u16 orig_len = 0, orig_csum = 0;
 	__u32 slot, zero = 0;
-	int rc, verified, cover;
+	int verified, cover;
 	__u64 now;
 
 	/* Parsed on the stack: traffic that is none of ours leaves before the
-	 * scratch is looked up (XDP has no pull to hide that cost behind). */
-	rc = wfg_parse(data, data_end, &pk);
-	if (rc == WFG_PARSE_NOT_UDP)
-		return XDP_PASS; /* the fast path: not even counted */
-	/* malformed, truncated, or in frags we do not read */
-	if (rc != WFG_PARSE_OK || data + pk.pay_off + pk.pay_len > data_end) {
-		stat_add(WFG_STAT_ERR_PARSE, 1);
-		return XDP_PASS;
+	 * scratch is looked up (XDP has no pull to hide that cost behind). The
+	 * block ends the copy's life, so that its slot serves the rest: the
+	 * combined stack of the deepest call chain must stay within 512 bytes
+	 * as 6.1's verifier counts it (each frame rounded up to 32). */
+	{
+		struct wfg_pkt pk;
+		int rc = wfg_parse(data, data_end, &pk);
+
+		if (rc == WFG_PARSE_NOT_UDP)
+			return XDP_PASS; /* the fast path: not even counted */
+		/* malformed, truncated, or in frags we do not read */
+		if (rc != WFG_PARSE_OK || data + pk.pay_off + pk.pay_len > data_end) {
+			stat_add(WFG_STAT_ERR_PARSE, 1);
+			return XDP_PASS;
+		}
+		if (!ports_may_match(bpf_ntohs(pk.dport), bpf_ntohs(pk.sport)))
+			return XDP_PASS;
+		scr = bpf_map_lookup_elem(&wfg_scratch, &zero);
+		if (!scr)
+			return XDP_PASS;
+		scr->req.p = pk;
 	}
-	if (!ports_may_match(bpf_ntohs(pk.dport), bpf_ntohs(pk.sport)))
-		return XDP_PASS;
-	scr = bpf_map_lookup_elem(&wfg_scratch, &zero);
-	if (!scr)
-		return XDP_PASS;
 	p = &scr->req.p;
 	k = &scr->key;
-	*p = pk;
 	ctl = get_ctl();
 	if (!ctl)
 		return XDP_PASS;

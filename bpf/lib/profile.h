@@ -177,6 +177,23 @@ static __always_inline __u32 cover_header(const struct pad_req *r, const struct 
 	return n;
 }
 
+/*
+ * Can a cover of the flow's profile look like its own packets yet? A QUIC
+ * cover copies the first byte of a real short header (whose fixed bit a
+ * greasing stack clears, RFC 9287) and a WireGuard cover the session's
+ * receiver index; without them it would be the one packet of its kind on
+ * the flow. Such a carrier is dropped before the core hears of it.
+ */
+static __always_inline int profile_ready(const struct wfg_policy *pol,
+					 const struct wfg_flow_state *st)
+{
+	if (pol->profile == WFG_PROFILE_QUIC)
+		return !!(st->quic_flags & WFG_QUIC_HAVE_SHORT);
+	if (pol->profile == WFG_PROFILE_WIREGUARD)
+		return st->wg_seen;
+	return 1;
+}
+
 /* Learn what covers must mimic from the flow's real packets (egress). */
 static __always_inline void learn_profile(struct __sk_buff *skb, const struct wfg_policy *pol,
 					  struct wfg_flow *f, const struct wfg_pkt *p,

@@ -212,7 +212,11 @@ struct wfg_flow_state {
 	__u8 quic_first; /* first byte of the last short header sent */
 	__u8 wg_seen;
 	__u8 tun_family; /* tunnel mode: family of tun_saddr/daddr; 0 = none seen */
-	__u8 _pad[3];
+	__u8 ip_seen;	 /* shim mode: family of ip_head; 0 = no real datagram yet */
+	__u8 _pad[2];
+	/* Shim mode: the first bytes of the last real datagram's IP header, which
+	 * covers copy (bpf/lib/mimic.h). */
+	__u8 ip_head[12];
 	__u32 wg_receiver;
 	__u64 wg_counter;
 	/* Tunnel mode: the inner addresses of the flow's last real packet, so
@@ -312,6 +316,8 @@ struct wfg_capture_rec {
 	  "flow busy elsewhere and the policy alone could not shape it")                      \
 	X(COVERS_REQUESTED, covers_requested, "cover packets the defence asked for")          \
 	X(COVERS_SENT, covers_sent, "cover packets sent")                                     \
+	X(COVERS_UNREADY, covers_unready,                                                     \
+	  "cover requests dropped: the profile had no real packet to look like yet")          \
 	X(COVERS_RECEIVED, covers_received, "the peer's covers recognised and dropped")       \
 	X(STRIPPED, stripped, "datagrams whose shim was verified and removed")                \
 	X(PASSED_UNVERIFIED, passed_unverified, "matched datagrams with no valid trailer")    \

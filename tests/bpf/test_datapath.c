@@ -963,6 +963,103 @@ Test(datapath, quic_covers_carry_the_connection_id_length_the_handshake_taught)
 		run_quic_case(&quic_cases[i], (unsigned)i);
 }
 
+/* A QUIC flow that has sent no short header yet: nothing for a cover to copy. */
+Test(datapath, a_quic_cover_before_any_real_short_header_is_not_sent)
+{
+	uint8_t pl[1] = { 0 }, in[MAXF], out[MAXF];
+	struct frame_spec fs = {
+		.family = 4, .proto = 17, .sport = 7000, .dport = PORT, .payload = pl, .len = 1
+	};
+	__u64 before = stat(WFG_STAT_COVERS_UNREADY);
+	__u32 out_len;
+	size_t n = frame_build(in, &fs);
+
+	pol.profile = WFG_PROFILE_QUIC;
+	apply_policy();
+	cr_assert_eq(tc_run(in, n, WFG_MARK_CARRIER, out, &out_len, NULL), TC_ACT_SHOT,
+		     "a cover left with a guessed first byte");
+	cr_assert_eq(stat(WFG_STAT_COVERS_UNREADY), before + 1);
+}
+
+/* The IPv4 header fields an observer reads for free (docs/observer.md), as
+ * set at `at` in a frame of frame_build(): TOS, ID, flags, TTL; checksum fixed. */
+static void set_ip4_fields(uint8_t *f, uint8_t tos, uint16_t id, uint8_t flags, uint8_t ttl)
+{
+	uint8_t *ip = f + 14;
+	uint16_t c;
+
+	ip[1] = tos;
+	ip[4] = (uint8_t)(id >> 8);
+	ip[5] = (uint8_t)id;
+	ip[6] = flags;
+	ip[8] = ttl;
+	ip[10] = ip[11] = 0;
+	c = csum_finish(csum_add_bytes(0, ip, 20));
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+}
+
+/*
+ * A cover wears the flow's own IP header fields, not the pump's raw-socket
+ * ones: ECN and DSCP, DF, TTL, and the ID (0 as Linux sends DF datagrams, or
+ * one past the last real one), in IPv4 with a valid header checksum; IPv6's
+ * traffic class, flow label and hop limit.
+ */
+Test(datapath, covers_wear_the_flows_ip_header_fields)
+{
+	static const struct {
+		uint16_t real_id, cover_id;
+	} ids[] = { { 0, 0 }, { 0x1234, 0x1235 } };
+	uint8_t pl[100], zero1[1] = { 0 }, in[MAXF], out[MAXF];
+	struct frame_spec fs = { .family = 4, .proto = 17, .dport = PORT };
+	const char *why = "";
+	__u32 out_len;
+	size_t i, n;
+
+	for (i = 0; i < 2; i++) {
+		fs.family = 4;
+		fs.sport = (uint16_t)(7100 + i);
+		fs.payload = pl;
+		fs.len = sizeof(pl);
+		payload(pl, sizeof(pl), 7);
+		n = frame_build(in, &fs);
+		set_ip4_fields(in, 0x02 /* ECT(0) */, ids[i].real_id, 0x40 /* DF */, 57);
+		cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+		/* the pump's carrier: TOS 0, no DF, a kernel-counted ID, TTL 64 */
+		fs.payload = zero1;
+		fs.len = 1;
+		n = frame_build(in, &fs);
+		set_ip4_fields(in, 0, 777, 0, 64);
+		cr_assert_eq(tc_run(in, n, WFG_MARK_CARRIER, out, &out_len, NULL), TC_ACT_OK);
+		cr_assert_geq(frame_check_udp(out, out_len, &why), 0, "cover invalid: %s", why);
+		cr_assert_eq(out[14 + 1], 0x02, "TOS %#x", out[14 + 1]);
+		cr_assert_eq(out[14 + 6], 0x40, "flags %#x: DF expected", out[14 + 6]);
+		cr_assert_eq(out[14 + 8], 57, "TTL %u", out[14 + 8]);
+		cr_assert_eq(out[14 + 4] << 8 | out[14 + 5], ids[i].cover_id, "ID %#x",
+			     out[14 + 4] << 8 | out[14 + 5]);
+	}
+	/* IPv6: class, flow label, hop limit */
+	fs.family = 6;
+	fs.sport = 7200;
+	fs.payload = pl;
+	fs.len = sizeof(pl);
+	n = frame_build(in, &fs);
+	in[14] = 0x60 | 0x0;
+	in[15] = 0x2a; /* class 0x02 (ECT(0)), flow label 0xa.... */
+	in[16] = 0xbc;
+	in[17] = 0xde;
+	in[14 + 7] = 55;
+	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
+	fs.payload = zero1;
+	fs.len = 1;
+	n = frame_build(in, &fs);
+	cr_assert_eq(tc_run(in, n, WFG_MARK_CARRIER, out, &out_len, NULL), TC_ACT_OK);
+	cr_assert_geq(frame_check_udp(out, out_len, &why), 0, "cover invalid: %s", why);
+	cr_assert_eq(memcmp(out + 14, "\x60\x2a\xbc\xde", 4), 0,
+		     "class/flow label %02x%02x%02x%02x", out[14], out[15], out[16], out[17]);
+	cr_assert_eq(out[14 + 7], 55, "hop limit %u", out[14 + 7]);
+}
+
 /* ------------------------------------------------------------ constant size */
 
 /*
