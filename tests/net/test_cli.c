@@ -717,17 +717,40 @@ Test(cli, policy_apply_of_a_delaying_policy_needs_fq_like_attach)
  */
 Test(cli, attach_refuses_when_its_pins_might_vanish)
 {
-	char cmd[PATH_MAX * 4];
+	char out[PATH_MAX + 16], policy[PATH_MAX + 32], netns[128];
+	int st, fd;
+	pid_t pid;
 
-	snprintf(cmd, sizeof(cmd),
-		 "unshare -m sh -c 'mount --make-rprivate / && umount -l /sys/fs/bpf 2>/dev/null; "
-		 "mount -t tmpfs none /proc && ip netns exec %s env -u WFGUARD_PIN_ROOT %s attach "
-		 "c0 "
-		 "--policy %s/client-pad.yaml' >%s/out 2>&1",
-		 NS_C, bin, tmp, tmp);
-	cr_assert_eq(sh("%s", cmd), 2, "attach with pins that might vanish: exit 2");
-	snprintf(cmd, sizeof(cmd), "%s/out", tmp);
-	slurp(cmd, out_buf, sizeof(out_buf));
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	snprintf(policy, sizeof(policy), "%s/client-pad.yaml", tmp);
+	snprintf(netns, sizeof(netns), "/var/run/netns/%s", NS_C);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* a mount namespace of its own with no bpffs and no /proc/1 */
+		const char *argv[] = { bin, "attach", "c0", "--policy", policy, NULL };
+		int ns = open(netns, O_RDONLY);
+
+		if (ns < 0 || unshare(CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			_exit(120);
+		umount2("/sys/fs/bpf", MNT_DETACH);
+		if (mount("none", "/proc", "tmpfs", 0, NULL) || setns(ns, CLONE_NEWNET))
+			_exit(121);
+		unsetenv("WFGUARD_PIN_ROOT");
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			_exit(122);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(bin, (char **)argv);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	slurp(out, out_buf, sizeof(out_buf));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2,
+		  "attach with pins that might vanish: exit 2, got %d: %s", WEXITSTATUS(st),
+		  out_buf);
 	cr_assert_not_null(strstr(out_buf, "cannot be told"), "%s", out_buf);
 	cr_assert_eq(lines("tc -n %s filter show dev c0 egress", NS_C), 0,
 		     "the device was touched");
