@@ -290,7 +290,7 @@ $(UNIT_HARNESS_ASAN): $(BENCHLIB_ASAN)
 #   make vmtest-selftest                the harness must report a broken object as failure
 # VMTEST_IN_TEST / VMTEST_DEPS are for wiring into `make test`.
 VMTEST_KERNEL  ?= linux-image-cloud-amd64
-VMTEST_TIMEOUT ?= 1500
+VMTEST_TIMEOUT ?= 1800
 VMTEST_GUEST   := $(BUILD)/vmtest/test_edt
 VMTEST_BROKEN  := $(BUILD)/vmtest/test_broken
 VMTEST_DEPS    := $(VMTEST_GUEST) $(BPFT_BINS) $(NET_BINS) $(WFGUARD)

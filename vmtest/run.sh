@@ -17,9 +17,9 @@
 #   --kernel PKG     Debian package: a meta package (linux-image-cloud-amd64) or
 #                    a versioned one (linux-image-6.1.0-56-cloud-amd64)
 #                    (VMTEST_KERNEL, default linux-image-cloud-amd64)
-#   --timeout S      whole VM run, seconds; qemu is killed after (VMTEST_TIMEOUT, 1500)
+#   --timeout S      whole VM run, seconds; qemu is killed after (VMTEST_TIMEOUT, 1800)
 #   --out DIR        console log and result (default BUILD/vmtest/run)
-#   VMTEST_BIN_TIMEOUT (600) one test binary in the guest; VMTEST_SMP (2),
+#   VMTEST_BIN_TIMEOUT (900) one test binary in the guest; VMTEST_SMP (2),
 #   VMTEST_MEM (1024, MiB); VMTEST_CACHE (vmtest/cache); VMTEST_MODULES (more
 #   modules to load); VMTEST_QEMU (qemu-system-x86_64).
 #
@@ -40,8 +40,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(dirname "$here")
 build=${BUILD:-build}
 kernel=${VMTEST_KERNEL:-linux-image-cloud-amd64}
-timeout=${VMTEST_TIMEOUT:-1500}
-bin_timeout=${VMTEST_BIN_TIMEOUT:-600}
+timeout=${VMTEST_TIMEOUT:-1800}
+bin_timeout=${VMTEST_BIN_TIMEOUT:-900}
 smp=${VMTEST_SMP:-2}
 mem=${VMTEST_MEM:-1024}
 cache=${VMTEST_CACHE:-$here/cache}
