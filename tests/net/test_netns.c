@@ -56,7 +56,7 @@ static void teardown(void)
 	wfgt_topo_destroy(&topo);
 }
 
-TestSuite(netns, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(netns, .init = setup, .fini = teardown, .timeout = 180);
 
 /* Load one instance of the data path for one end and attach it to `dev` in `ns`. */
 static struct wfguard_bpf *attach_end(const char *ns, const char *dev, int server)
