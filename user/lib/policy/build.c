@@ -79,6 +79,14 @@ void build_side(struct pctx *c, int s, struct wfg_side_builder *sb)
 	if (ir->cover_node)
 		cfg->cover_size = ir->cover_size;
 	cfg->episode_idle_ns = (__u64)ir->episode_idle_ms * 1000000ULL;
+	if (cfg->pace.mode != WFG_PACE_NONE && !cfg->pace.idle_stop_ns && !cfg->episode_idle_ns) {
+		/* The pacer's page ends with the episode: without either it never would. */
+		err_at(c, ir->root,
+		       "a pacing preset with `episode: off` needs `idle_stop` (s without real "
+		       "packets that end a page load) (%s side)",
+		       side_names[s]);
+		return;
+	}
 	if (wfg_sb_finish(sb))
 		err_at(c, ir->root, "%s (%s side)", sb->err, side_names[s]);
 }
