@@ -94,8 +94,9 @@ static void summarize_side(struct sbuf *b, const struct wfg_side_cfg *cfg)
 	if (cfg->pace.mode == WFG_PACE_CONSTANT) {
 		out(b, "    pacing: one packet every %.3g ms", cfg->pace.interval_ns / 1e6);
 		if (cfg->pace.pad_multiple > 1)
-			out(b, ", packet count padded to %sa multiple of %u at the page's end",
-			    cfg->pace.flags & WFG_PACE_F_PAD_GEOMETRIC ? "a random (geometric) " : "",
+			out(b, ", packet count padded to %s multiple of %u at the page's end",
+			    cfg->pace.flags & WFG_PACE_F_PAD_GEOMETRIC ? "a random (geometric)"
+								       : "a",
 			    cfg->pace.pad_multiple);
 		if (cfg->pace.min_active_ns)
 			out(b, ", at least %.3g s", cfg->pace.min_active_ns / 1e9);
