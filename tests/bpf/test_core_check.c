@@ -210,7 +210,8 @@ Test(core_check, differential_random_sequences)
 	cr_assert_gt(t.covers, 100, "only %d covers in 10^4 events", t.covers);
 	cr_assert_gt(t.blocked, 10, "only %d blocked packets", t.blocked);
 	cr_assert_gt(t.timers, 500, "only %d timer events", t.timers);
-	cr_assert_eq(t.episodes, 0);
+	/* Episodes off, but the pacer's page (idle_stop 20 ms) ends them. */
+	cr_assert_gt(t.episodes, 10, "only %d ends of the pacer's schedule", t.episodes);
 }
 
 /* The same with episodes: idle 4 ms, one gap in 8 up to 12 ms. */

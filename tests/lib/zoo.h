@@ -159,6 +159,9 @@ static inline void zoo_kitchen_sink(struct wfg_side_cfg *cfg)
 	cfg->pace.interval_ns = 1000000;
 	cfg->pace.idle_stop_ns = 20000000;
 	cfg->pace.pad_multiple = 10;
+	/* Tamaraw's random tail and RegulaTor's drawn budget (silent clock). */
+	cfg->pace.flags = WFG_PACE_F_PAD_GEOMETRIC | WFG_PACE_F_BUDGET_UNIFORM;
+	cfg->pace.cover_budget = 40;
 	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
 }
 

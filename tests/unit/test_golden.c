@@ -129,6 +129,7 @@ Test(golden, tamaraw_constant_spacing_fixed_size_multiple_of_L)
 	wfg_tamaraw_defaults(&p);
 	wfg_sb_init(&sb, &cfg);
 	zoo_check(&sb, wfg_preset_tamaraw(&sb, WFG_ROLE_CLIENT, &p), "tamaraw");
+	cfg.episode_idle_ns = 3000 * MS; /* the page ends with its episode */
 	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
 	interval = (__u64)llround(p.rho_out * 1e9);
 	wfg_flow_init(&cfg, &fl, t0, key, 1);
@@ -161,6 +162,94 @@ Test(golden, tamaraw_constant_spacing_fixed_size_multiple_of_L)
 			     (unsigned long long)(wire[k] - wire[k - 1]));
 	cr_assert_eq(n % p.L, 0, "%u real + %u covers", real, n - real);
 	cr_assert_gt(n - real, 40, "the pause was filled with covers");
+	/* One schedule through the 2 s pause (the spacing above), ended 3 s
+	 * after the last real packet and then padded to a multiple of L. */
+	cr_assert_geq(wire[n - 1], t0 + 2000 * MS + 3000 * MS);
+	cr_assert_eq(fl.pace.state, WFG_PACE_DONE);
+}
+
+/*
+ * Tamaraw per episode: each page load of a session is padded on its own to
+ * (floor(n/L) + k) * L, k >= 1, and the next page starts a new schedule.
+ */
+Test(golden, tamaraw_pads_each_episode_to_a_multiple_of_L)
+{
+	struct wfg_tamaraw_params p;
+	struct wfg_decision d;
+	static const __u32 key[8] = { 9 };
+	__u64 now = 1 * MS, deadline, last;
+	unsigned page, i, k, slots, body, extra1 = 0, pages = 200;
+
+	wfg_tamaraw_defaults(&p);
+	p.L = 20;
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_tamaraw(&sb, WFG_ROLE_SERVER, &p), "tamaraw");
+	cfg.episode_idle_ns = 500 * MS;
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	wfg_flow_init(&cfg, &fl, now, key, 1);
+	for (page = 0; page < pages; page++) {
+		unsigned real = 5 + page % 37;
+
+		for (i = 0; i < real; i++)
+			wfg_on_send(&cfg, &fl, now, 200, WFG_SEND_REAL, 0, &d);
+		cr_assert_eq(fl.episodes, page + 1);
+		slots = real;
+		body = real; /* slots before the page is over: n of the reference */
+		last = now;
+		for (deadline = d.timer_ns; deadline; deadline = d.timer_ns) {
+			now = deadline;
+			wfg_on_timer(&cfg, &fl, now, &d);
+			slots += d.covers;
+			if (now < last + cfg.episode_idle_ns)
+				body += d.covers;
+		}
+		cr_assert_eq(slots % p.L, 0, "page %u: %u real, %u slots", page, real, slots);
+		k = slots / p.L - body / p.L;
+		cr_assert_geq(k, 1);
+		extra1 += k == 1;
+		now += 100 * MS; /* the next page, less than an episode's idle later */
+	}
+	/* P(k = 1) = 1/2: 100 of 200, 5 sigma is 35 */
+	cr_assert(extra1 > 65 && extra1 < 135, "k = 1 in %u of %u pages", extra1, pages);
+}
+
+/* RegulaTor: the padding budget is drawn from U{0..N-1} again in every episode. */
+Test(golden, regulator_budget_uniform_per_episode)
+{
+	struct wfg_regulator_params p;
+	struct wfg_decision d;
+	static const __u32 key[8] = { 6 };
+	__u64 now = 1 * MS, deadline;
+	unsigned ep, covers, lo = ~0u, hi = 0, eps = 400;
+	double sum = 0;
+
+	wfg_regulator_defaults(&p);
+	p.N = 100;
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_SERVER, &p), "regulator");
+	cfg.episode_idle_ns = 3000 * MS;
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	wfg_flow_init(&cfg, &fl, now, key, 1);
+	for (ep = 0; ep < eps; ep++) {
+		wfg_on_send(&cfg, &fl, now, 1000, WFG_SEND_REAL, 0, &d);
+		cr_assert_eq(fl.episodes, ep + 1);
+		covers = 0;
+		for (deadline = d.timer_ns; deadline; deadline = d.timer_ns) {
+			now = deadline;
+			wfg_on_timer(&cfg, &fl, now, &d);
+			covers += d.covers;
+		}
+		cr_assert_eq(covers, fl.pace.budget);
+		lo = covers < lo ? covers : lo;
+		hi = covers > hi ? covers : hi;
+		sum += covers;
+		now += 3000 * MS;
+	}
+	cr_assert_leq(lo, 2);
+	cr_assert_geq(hi, 97);
+	cr_assert_leq(hi, 99, "never N itself");
+	/* mean 49.5, sd of the mean 28.9 / 20 = 1.4 */
+	cr_assert(fabs(sum / eps - 49.5) < 6, "mean budget %.1f", sum / eps);
 }
 
 /*
@@ -176,16 +265,28 @@ Test(golden, regulator_server_rate_decays_and_covers_fill_gaps)
 	__u64 now = 1 * MS, early = 0, late = 0;
 	unsigned covers, i, n_early = 0, n_late = 0;
 
+	__u32 k8[8];
+	unsigned tries;
+
 	wfg_regulator_defaults(&p);
 	p.idle_stop = 6.0;
 	wfg_sb_init(&sb, &cfg);
 	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_SERVER, &p), "regulator");
 	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
-	wfg_flow_init(&cfg, &fl, now, key, 1);
-	wfg_on_send(&cfg, &fl, now, 1000, WFG_SEND_REAL, 0, &d); /* page load starts */
+	/* The budget is drawn per page load: take a flow whose budget outlasts
+	 * the six seconds looked at (~1400 covers). */
+	memcpy(k8, key, sizeof(k8));
+	for (tries = 0; tries < 64; tries++, k8[1]++) {
+		now = 1 * MS;
+		wfg_flow_init(&cfg, &fl, now, k8, 1);
+		wfg_on_send(&cfg, &fl, now, 1000, WFG_SEND_REAL, 0, &d); /* page load starts */
+		if (fl.pace.budget >= 1600)
+			break;
+	}
+	cr_assert_geq(fl.pace.budget, 1600);
 	covers = drain(&now, times, 8192, 1 * MS);
-	cr_assert_gt(covers, 500);
-	cr_assert_leq(covers, p.N);
+	cr_assert_gt(covers, 1300);
+	cr_assert_leq(covers, fl.pace.budget);
 	/* covers per second at the start vs five seconds later */
 	for (i = 0; i < covers && i < 8192; i++) {
 		if (times[i] < 1000 * MS)

@@ -123,6 +123,8 @@ static void tamaraw_sides(void)
 	wfg_sb_init(&sb, &srv);
 	cr_assert_eq(wfg_preset_tamaraw(&sb, WFG_ROLE_SERVER, &p), 0);
 	cr_assert_eq(wfg_sb_finish(&sb), 0);
+	/* The page ends with its episode (the policy default). */
+	cli.episode_idle_ns = srv.episode_idle_ns = 3000 * MS;
 }
 
 Test(replay, tamaraw_constant_rate_each_direction)

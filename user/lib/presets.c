@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "policy.h"
 #include "presets.h"
 
 #define NS_PER_S 1e9
@@ -31,7 +32,7 @@ void wfg_tamaraw_defaults(struct wfg_tamaraw_params *p)
 	p->rho_in = 0.012;
 	p->L = 100;
 	p->size = 1400;
-	p->idle_stop = 1.0;
+	p->idle_stop = 0; /* the episode's idle time: the page ends with its episode */
 }
 
 void wfg_buflo_defaults(struct wfg_buflo_params *p)
@@ -51,7 +52,7 @@ void wfg_regulator_defaults(struct wfg_regulator_params *p)
 	p->U = 3.95;
 	p->C = 1.77;
 	p->size = 1400;
-	p->idle_stop = 2.0;
+	p->idle_stop = 0; /* the episode's idle time */
 }
 
 /* Exp(1) * 2^16 for FRONT's order statistics: Weibull with shape 1. */
@@ -136,7 +137,10 @@ int wfg_preset_tamaraw(struct wfg_side_builder *sb, enum wfg_role role,
 		return -EINVAL;
 	if (!p->L)
 		return PRESET_FAIL(sb, "tamaraw: L must be at least 1");
+	/* Wang's reference pads each direction to (floor(n/L) + k) * L at the
+	 * trace's end, k >= 1 geometric; the end here is the episode's. */
 	sb->cfg->pace.pad_multiple = p->L;
+	sb->cfg->pace.flags = WFG_PACE_F_PAD_GEOMETRIC;
 	sb->cfg->pace.idle_stop_ns = secs_to_ns(p->idle_stop);
 	return 0;
 }
@@ -157,11 +161,15 @@ int wfg_preset_buflo(struct wfg_side_builder *sb, enum wfg_role role,
 /*
  * RegulaTor. Server: a decaying-rate pacer, R * D^t packets per second where
  * t is the time since the last surge (tabulated in 0.25 s steps over 8 s, then
- * flat), a surge whenever more than T seconds' worth of packets wait, covers
- * in empty slots up to N per page load. Client: a machine that sends one
- * packet per U received ones: each real upload restarts the count, so
- * padding only fills in when the client sent nothing itself. The delay cap C
- * on real uploads is not modelled (wfguard never delays real uploads here).
+ * flat; floor 1 packet/s), a surge whenever more than T seconds' worth of
+ * packets wait, covers in empty slots while the episode's budget lasts: drawn
+ * from U{0..N-1} per page load as in the authors' simulator. A spent budget
+ * leaves the slot clock running (the rate keeps decaying through pauses).
+ * Client: a machine that sends one packet per U received ones: each real
+ * upload restarts the count, so padding only fills in when the client sent
+ * nothing itself. The delay cap C on real uploads is not modelled: the
+ * authors hold an upload for the next upload slot, a future download packet,
+ * and EDT fixes a departure when the packet is sent (docs/presets.md).
  */
 #define REG_STEP_S 0.25
 
@@ -180,9 +188,10 @@ static int regulator_server(struct wfg_side_builder *sb, const struct wfg_regula
 	pc->mode = WFG_PACE_DECAY;
 	pc->step_ns = secs_to_ns(REG_STEP_S);
 	for (k = 0; k < WFG_PACE_STEPS; k++)
-		pc->interval_at[k] = secs_to_ns(1.0 / (p->R * pow(p->D, k * REG_STEP_S)));
+		pc->interval_at[k] = secs_to_ns(1.0 / fmax(1.0, p->R * pow(p->D, k * REG_STEP_S)));
 	pc->surge_queue_ns = secs_to_ns(p->T);
 	pc->cover_budget = p->N;
+	pc->flags = WFG_PACE_F_BUDGET_UNIFORM;
 	pc->idle_stop_ns = secs_to_ns(p->idle_stop);
 	constant_size(sb->cfg, p->size);
 	return 0;
@@ -271,6 +280,9 @@ int wfg_preset_sides(const char *name, struct wfg_side_cfg sides[2], char *err, 
 				       "regulator)",
 				       name);
 		}
+		/* As a policy naming the preset: episodes of the default idle time
+		 * (the pacers' page loads end with them). */
+		sides[r].episode_idle_ns = WFG_EPISODE_IDLE_DEFAULT_MS * 1000000ULL;
 		if (rc || wfg_sb_finish(&sb))
 			return wfg_err(err, errlen, EINVAL, "%s: %s", name, sb.err);
 	}

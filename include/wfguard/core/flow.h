@@ -279,6 +279,12 @@ WFG_INLINE void wfg_fire_block(struct wfg_flow_side *f, __u32 mi, const struct w
 	wfg_push_event(f, d, WFG_EV_BLOCKING_BEGIN, (__u8)mi);
 }
 
+/* How long without real packets ends a page load for the pacer (docs/core.md). */
+WFG_INLINE __u64 wfg_pace_stop_idle(const struct wfg_side_cfg *cfg)
+{
+	return cfg->pace.idle_stop_ns ? cfg->pace.idle_stop_ns : cfg->episode_idle_ns;
+}
+
 /* Fire every action, timer and schedule whose time has come; returns 1 if any did. */
 WFG_INLINE int wfg_fire_due(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u64 now,
 			    struct wfg_decision *d)
@@ -312,7 +318,7 @@ WFG_INLINE int wfg_fire_due(const struct wfg_side_cfg *cfg, struct wfg_flow_side
 		wfg_push_event(f, d, WFG_EV_BLOCKING_END, WFG_MACHINE_ALL);
 		fired = 1;
 	}
-	wfg_pace_timer(&cfg->pace, &f->pace, now, &covers);
+	wfg_pace_timer(&cfg->pace, &f->pace, now, wfg_pace_stop_idle(cfg), &f->mr.rng, &covers);
 	wfg_front_timer(cfg, &f->front, &f->mr.rng, now, &covers);
 	/* Schedule covers are padding for the framework-wide budget too. */
 	f->mr.fw.padding_sent += covers;
@@ -342,7 +348,8 @@ WFG_INLINE __u64 wfg_next_deadline(const struct wfg_side_cfg *cfg, const struct 
 	}
 	if (f->block_end_pending)
 		WFG_EARLIEST(f->block_until_ns);
-	if (cfg->pace.mode != WFG_PACE_NONE && f->pace.state == WFG_PACE_RUNNING)
+	if (cfg->pace.mode != WFG_PACE_NONE && f->pace.state == WFG_PACE_RUNNING &&
+	    !wfg_pace_silent(&cfg->pace, &f->pace))
 		WFG_EARLIEST(f->pace.next_slot_ns);
 	WFG_EARLIEST(f->front.next_ns);
 #undef WFG_EARLIEST
@@ -417,17 +424,21 @@ WFG_INLINE void wfg_episode_begin(const struct wfg_side_cfg *cfg, struct wfg_flo
 
 /*
  * A real packet (sent or received) at now: begin a new episode first when the
- * flow has been idle for the policy's episode time.
+ * flow has been idle for the policy's episode time, or when the pacer's
+ * schedule for this episode is over (the page load it paced has ended).
  */
 WFG_INLINE void wfg_episode_check(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
 				  __u64 now, struct wfg_decision *d)
 {
-	if (cfg->episode_idle_ns && f->last_real_ns && now >= f->last_real_ns &&
-	    now - f->last_real_ns >= cfg->episode_idle_ns) {
+	int idle = cfg->episode_idle_ns && f->last_real_ns && now >= f->last_real_ns &&
+		   now - f->last_real_ns >= cfg->episode_idle_ns;
+
+	if (idle || wfg_pace_over(&cfg->pace, &f->pace, now, wfg_pace_stop_idle(cfg))) {
 		wfg_episode_begin(cfg, f, now);
 		d->flags |= WFG_DEC_EPISODE;
 	}
 	f->last_real_ns = now;
+	wfg_pace_activity(&f->pace, now);
 }
 
 /* Process one queued event or, with the queue empty, fire what is due.
@@ -478,7 +489,7 @@ WFG_INLINE void wfg_begin_send(const struct wfg_side_cfg *cfg, struct wfg_flow_s
 	if (kind == WFG_SEND_REAL) {
 		wfg_episode_check(cfg, f, now, d);
 		wfg_front_start(cfg, &f->front, &f->mr.rng, now);
-		depart = wfg_pace_real(&cfg->pace, &f->pace, now);
+		depart = wfg_pace_real(&cfg->pace, &f->pace, now, &f->mr.rng);
 		if (depart > now)
 			d->flags |= WFG_DEC_PACED;
 		if (wfg_blocking(f, now) && f->block_until_ns > depart) {

@@ -12,30 +12,44 @@
  * surge_queue_ns to drain (RegulaTor: more than T seconds' worth of packets at
  * the current rate).
  *
- * The pacer stops (no more covers, no timer) at an empty slot once the flow
- * has been idle for idle_stop_ns, has run for min_active_ns (BuFLO's tau) and
- * its slot count is a multiple of pad_multiple (Tamaraw's L); or when its
- * cover budget is spent. The next real packet starts a new schedule.
+ * One schedule per episode (docs/core.md). It starts at the episode's first
+ * real packet sent and ends when the page load has ended: no real packet in
+ * either direction for the stop idle time (idle_stop_ns, by default the
+ * episode's idle time), min_active_ns run (BuFLO's tau), and, with
+ * pad_multiple L (Tamaraw), the slot count padded to a multiple of L by a
+ * tail of covers. After the end the next real packet begins a new episode.
+ *
+ * A spent cover budget does not end the schedule: the slot clock keeps
+ * running silently (no covers, no timer), so the rate keeps decaying through
+ * pauses and a real packet after one waits for the clock's next slot, as in
+ * RegulaTor's reference simulator.
  */
 #ifndef WFGUARD_CORE_PACE_H
 #define WFGUARD_CORE_PACE_H
 
 #include "types.h"
+#include "prng.h"
 
 enum wfg_pace_state {
-	WFG_PACE_IDLE = 0,
+	WFG_PACE_IDLE = 0, /* no schedule yet in this episode */
 	WFG_PACE_RUNNING,
+	WFG_PACE_DONE, /* the page load ended (and its tail was sent) */
 };
+
+/* Tamaraw: at most this many extra multiples of L (the reference draws u >= 1e-5). */
+#define WFG_PACE_MAX_EXTRA 17
 
 struct wfg_pace_rt {
 	__u64 next_slot_ns;
 	__u64 started_ns;
 	__u64 surge_ns;
-	__u64 last_real_ns;
-	__u32 slots;  /* slots used since start, real and cover */
-	__u32 covers; /* covers requested in this episode */
-	__u32 state;  /* enum wfg_pace_state */
+	__u64 last_real_ns; /* last real packet sent or received (the page's activity) */
+	__u32 slots;	    /* slots used since start, real and cover */
+	__u32 covers;	    /* covers requested in this episode */
+	__u32 state;	    /* enum wfg_pace_state */
 	__u32 surges;
+	__u32 budget;  /* this episode's cover budget (cover_budget != 0) */
+	__u32 tail_to; /* in the tail: pad until slots reach this; 0 = not in the tail */
 };
 
 WFG_INLINE __u64 wfg_pace_interval(const struct wfg_pace_cfg *c, const struct wfg_pace_rt *p,
@@ -65,43 +79,121 @@ WFG_INLINE __u64 wfg_pace_backlog(const struct wfg_pace_cfg *c, const struct wfg
 	return iv ? (p->next_slot_ns - now) / iv : 0;
 }
 
-/* A real packet at `now`: returns its departure time. */
-WFG_INLINE __u64 wfg_pace_real(const struct wfg_pace_cfg *c, struct wfg_pace_rt *p, __u64 now)
+/* The cover budget is spent: the clock runs on without covers. */
+WFG_INLINE int wfg_pace_silent(const struct wfg_pace_cfg *c, const struct wfg_pace_rt *p)
+{
+	return c->cover_budget && p->covers >= p->budget;
+}
+
+/* A real packet went either way (the page is still loading); a tail stops. */
+WFG_INLINE void wfg_pace_activity(struct wfg_pace_rt *p, __u64 now)
+{
+	p->last_real_ns = now;
+	p->tail_to = 0;
+}
+
+WFG_INLINE void wfg_pace_start(const struct wfg_pace_cfg *c, struct wfg_pace_rt *p, __u64 now,
+			       struct wfg_prng *rng)
+{
+	p->state = WFG_PACE_RUNNING;
+	p->started_ns = now;
+	p->surge_ns = now;
+	p->next_slot_ns = now;
+	p->slots = 0;
+	p->covers = 0;
+	p->tail_to = 0;
+	p->budget = c->cover_budget;
+	if (c->cover_budget && (c->flags & WFG_PACE_F_BUDGET_UNIFORM))
+		p->budget = wfg_rand_below(rng, c->cover_budget);
+}
+
+/*
+ * The slot a real packet at `now` takes once the clock has passed its next
+ * slot silently: the first slot of the clock at or after now (slots one
+ * current interval apart; the interval changes only every step_ns).
+ */
+WFG_INLINE __u64 wfg_pace_clock_slot(const struct wfg_pace_cfg *c, const struct wfg_pace_rt *p,
+				     __u64 now)
+{
+	__u64 iv = wfg_pace_interval(c, p, now), behind;
+
+	if (p->next_slot_ns >= now || !iv)
+		return p->next_slot_ns > now ? p->next_slot_ns : now;
+	behind = now - p->next_slot_ns;
+	return p->next_slot_ns + (behind + iv - 1) / iv * iv;
+}
+
+/* A real packet sent at `now`: returns its departure time. */
+WFG_INLINE __u64 wfg_pace_real(const struct wfg_pace_cfg *c, struct wfg_pace_rt *p, __u64 now,
+			       struct wfg_prng *rng)
 {
 	__u64 depart;
 
+	wfg_pace_activity(p, now);
 	if (c->mode == WFG_PACE_NONE)
 		return now;
 	if (p->state != WFG_PACE_RUNNING) {
-		p->state = WFG_PACE_RUNNING;
-		p->started_ns = now;
-		p->surge_ns = now;
-		p->next_slot_ns = now;
-		p->slots = 0;
+		wfg_pace_start(c, p, now, rng);
 	} else if (c->mode == WFG_PACE_DECAY && c->surge_queue_ns &&
-		   p->next_slot_ns >= now + c->surge_queue_ns) {
+		   p->next_slot_ns > now + c->surge_queue_ns) {
 		/* Packets already scheduled keep their times (EDT cannot take
 		 * them back); the rate from here on restarts at the top. */
 		p->surge_ns = now;
 		p->surges++;
 	}
-	depart = p->next_slot_ns > now ? p->next_slot_ns : now;
+	if (wfg_pace_silent(c, p))
+		depart = wfg_pace_clock_slot(c, p, now);
+	else
+		depart = p->next_slot_ns > now ? p->next_slot_ns : now;
 	p->next_slot_ns = depart + wfg_pace_interval(c, p, depart);
 	p->slots++;
-	p->last_real_ns = now;
 	return depart;
 }
 
-WFG_INLINE int wfg_pace_may_stop(const struct wfg_pace_cfg *c, const struct wfg_pace_rt *p,
-				 __u64 now)
+/* The page load is over: idle long enough (either direction) and past tau. */
+WFG_INLINE int wfg_pace_page_over(const struct wfg_pace_cfg *c, const struct wfg_pace_rt *p,
+				  __u64 now, __u64 stop_idle_ns)
 {
-	if (now - p->last_real_ns < c->idle_stop_ns)
+	if (!stop_idle_ns || now - p->last_real_ns < stop_idle_ns)
 		return 0;
-	if (now - p->started_ns < c->min_active_ns)
-		return 0;
-	if (c->pad_multiple && p->slots % c->pad_multiple)
-		return 0;
-	return 1;
+	return now - p->started_ns >= c->min_active_ns;
+}
+
+/*
+ * Tamaraw's tail: the slot count padded to (floor(n / L) + k) * L with k = 1
+ * w.p. 1/2, 2 w.p. 1/4, ... (Wang's reference: at least the next multiple,
+ * sometimes more, so the padded length hides n within a random multiple);
+ * without F_PAD_GEOMETRIC the next multiple at or above n.
+ */
+WFG_INLINE __u32 wfg_pace_tail_target(const struct wfg_pace_cfg *c, const struct wfg_pace_rt *p,
+				      struct wfg_prng *rng)
+{
+	__u32 L = c->pad_multiple, k = 1, r, i;
+
+	if (!(c->flags & WFG_PACE_F_PAD_GEOMETRIC))
+		return (p->slots + L - 1) / L * L;
+	r = wfg_rand32(rng);
+	for (i = 1; i < WFG_PACE_MAX_EXTRA; i++) {
+		if (r & 1)
+			break;
+		r >>= 1;
+		k++;
+	}
+	return (p->slots / L + k) * L;
+}
+
+/* Whether the schedule ends at this empty slot (entering Tamaraw's tail if due). */
+WFG_INLINE int wfg_pace_ends(const struct wfg_pace_cfg *c, struct wfg_pace_rt *p, __u64 now,
+			     __u64 stop_idle_ns, struct wfg_prng *rng)
+{
+	if (!p->tail_to) {
+		if (!wfg_pace_page_over(c, p, now, stop_idle_ns))
+			return 0;
+		if (!c->pad_multiple)
+			return 1;
+		p->tail_to = wfg_pace_tail_target(c, p, rng);
+	}
+	return p->slots >= p->tail_to;
 }
 
 /*
@@ -109,14 +201,14 @@ WFG_INLINE int wfg_pace_may_stop(const struct wfg_pace_cfg *c, const struct wfg_
  * owed for an empty slot to *covers and return the next deadline, 0 if none.
  */
 WFG_INLINE __u64 wfg_pace_timer(const struct wfg_pace_cfg *c, struct wfg_pace_rt *p, __u64 now,
-				__u32 *covers)
+				__u64 stop_idle_ns, struct wfg_prng *rng, __u32 *covers)
 {
-	if (c->mode == WFG_PACE_NONE || p->state != WFG_PACE_RUNNING)
+	if (c->mode == WFG_PACE_NONE || p->state != WFG_PACE_RUNNING || wfg_pace_silent(c, p))
 		return 0;
 	if (now < p->next_slot_ns)
 		return p->next_slot_ns;
-	if (wfg_pace_may_stop(c, p, now) || (c->cover_budget && p->covers >= c->cover_budget)) {
-		p->state = WFG_PACE_IDLE;
+	if (wfg_pace_ends(c, p, now, stop_idle_ns, rng)) {
+		p->state = WFG_PACE_DONE;
 		return 0;
 	}
 	*covers += 1;
@@ -124,7 +216,22 @@ WFG_INLINE __u64 wfg_pace_timer(const struct wfg_pace_cfg *c, struct wfg_pace_rt
 	p->slots++;
 	/* A late timer does not catch up with a burst: one cover, then resync. */
 	p->next_slot_ns = now + wfg_pace_interval(c, p, now);
-	return p->next_slot_ns;
+	return wfg_pace_silent(c, p) ? 0 : p->next_slot_ns;
+}
+
+/*
+ * The schedule of this episode is over: done, or silent (budget spent) and
+ * the page idle for the stop time. The next real packet begins a new episode.
+ */
+WFG_INLINE int wfg_pace_over(const struct wfg_pace_cfg *c, const struct wfg_pace_rt *p, __u64 now,
+			     __u64 stop_idle_ns)
+{
+	if (c->mode == WFG_PACE_NONE)
+		return 0;
+	if (p->state == WFG_PACE_DONE)
+		return 1;
+	return p->state == WFG_PACE_RUNNING && wfg_pace_silent(c, p) &&
+	       wfg_pace_page_over(c, p, now, stop_idle_ns);
 }
 
 #endif /* WFGUARD_CORE_PACE_H */

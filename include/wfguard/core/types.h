@@ -225,17 +225,25 @@ enum wfg_pace_mode {
 	WFG_PACE_DECAY,	   /* interval grows after a surge (RegulaTor) */
 };
 
+/* wfg_pace_cfg.flags */
+#define WFG_PACE_F_BUDGET_UNIFORM 0x01 /* cover budget ~ U{0..N-1} per episode (RegulaTor) */
+#define WFG_PACE_F_PAD_GEOMETRIC  0x02 /* pad to (floor(n/L) + k) * L, P(k) = 2^-k (Tamaraw) */
+
 struct wfg_pace_cfg {
 	__u8 mode;
-	__u8 _pad[3];
-	__u32 pad_multiple;  /* after idle, pad the packet count to a multiple (Tamaraw L) */
+	__u8 flags; /* WFG_PACE_F_* */
+	__u8 _pad[2];
+	__u32 pad_multiple;  /* at the page's end, pad the slot count to a multiple (Tamaraw L) */
 	__u64 interval_ns;   /* constant mode */
 	__u64 min_active_ns; /* keep the slots running at least this long (BuFLO tau) */
-	__u64 idle_stop_ns;  /* stop once no real packet for this long */
-	__u64 step_ns;	     /* decay mode: width of one entry of interval_at[] */
+	/* The page load has ended once no real packet went either way for this
+	 * long; 0: the side's episode_idle_ns (the end of the page is the end of
+	 * the episode). */
+	__u64 idle_stop_ns;
+	__u64 step_ns;			   /* decay mode: width of one entry of interval_at[] */
 	__u64 interval_at[WFG_PACE_STEPS]; /* decay mode: interval k*step_ns after a surge */
 	__u64 surge_queue_ns; /* decay mode: a queue this long (time to drain) restarts */
-	__u32 cover_budget;   /* covers per episode; 0 = unlimited */
+	__u32 cover_budget;   /* covers per episode (N; see F_BUDGET_UNIFORM); 0 = unlimited */
 	__u32 _pad2;
 };
 

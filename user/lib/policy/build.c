@@ -24,6 +24,7 @@ void build_side(struct pctx *c, int s, struct wfg_side_builder *sb)
 	struct ir *ir = c->ir;
 	struct wfg_side_cfg *cfg = wfg_policy_side(c->cp, (enum wfg_role)s);
 	int i, k, rc = 0, constant_size = 0;
+	yaml_node_t *pacer_at = ir->root; /* the pacing preset's entry, for errors */
 
 	wfg_sb_init(sb, cfg);
 	wfg_sb_side_limits(sb, ir->pad_frac, ir->block_frac);
@@ -48,6 +49,8 @@ void build_side(struct pctx *c, int s, struct wfg_side_builder *sb)
 			else
 				rc = wfg_preset_regulator(sb, (enum wfg_role)s, &e->pp.regulator);
 			constant_size |= e->preset != P_FRONT;
+			if (e->preset != P_FRONT)
+				pacer_at = where;
 			break;
 		case EL_MAYBENOT:
 			rc = 0;
@@ -79,6 +82,14 @@ void build_side(struct pctx *c, int s, struct wfg_side_builder *sb)
 	if (ir->cover_node)
 		cfg->cover_size = ir->cover_size;
 	cfg->episode_idle_ns = (__u64)ir->episode_idle_ms * 1000000ULL;
+	if (cfg->pace.mode != WFG_PACE_NONE && !cfg->pace.idle_stop_ns && !cfg->episode_idle_ns) {
+		/* The pacer's page ends with the episode: without either it never would. */
+		err_at(c, pacer_at,
+		       "a pacing preset with `episode: off` needs `idle_stop` (s without real "
+		       "packets that end a page load) (%s side)",
+		       side_names[s]);
+		return;
+	}
 	if (wfg_sb_finish(sb))
 		err_at(c, ir->root, "%s (%s side)", sb->err, side_names[s]);
 }

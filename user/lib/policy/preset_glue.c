@@ -40,7 +40,7 @@ static const struct pparam tamaraw_pp[] = {
 	PD(wfg_tamaraw_params, "rho_in", rho_in, 0, 10, 1),
 	PU(wfg_tamaraw_params, "L", L, 1, 100000),
 	PU(wfg_tamaraw_params, "size", size, 1, MAX_SIZE),
-	PD(wfg_tamaraw_params, "idle_stop", idle_stop, 0, 3600, 1),
+	PD(wfg_tamaraw_params, "idle_stop", idle_stop, 0, 3600, 0),
 };
 
 static const struct pparam buflo_pp[] = {
@@ -58,7 +58,7 @@ static const struct pparam regulator_pp[] = {
 	PD(wfg_regulator_params, "U", U, 1, 1000, 0),
 	PD(wfg_regulator_params, "C", C, 0, 3600, 0),
 	PU(wfg_regulator_params, "size", size, 1, MAX_SIZE),
-	PD(wfg_regulator_params, "idle_stop", idle_stop, 0, 3600, 1),
+	PD(wfg_regulator_params, "idle_stop", idle_stop, 0, 3600, 0),
 };
 
 static const struct {

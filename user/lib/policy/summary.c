@@ -94,16 +94,30 @@ static void summarize_side(struct sbuf *b, const struct wfg_side_cfg *cfg)
 	if (cfg->pace.mode == WFG_PACE_CONSTANT) {
 		out(b, "    pacing: one packet every %.3g ms", cfg->pace.interval_ns / 1e6);
 		if (cfg->pace.pad_multiple > 1)
-			out(b, ", packet count padded to a multiple of %u", cfg->pace.pad_multiple);
+			out(b, ", packet count padded to %s multiple of %u at the page's end",
+			    cfg->pace.flags & WFG_PACE_F_PAD_GEOMETRIC ? "a random (geometric)"
+								       : "a",
+			    cfg->pace.pad_multiple);
 		if (cfg->pace.min_active_ns)
 			out(b, ", at least %.3g s", cfg->pace.min_active_ns / 1e9);
 		out(b, "\n");
 	} else if (cfg->pace.mode == WFG_PACE_DECAY) {
 		out(b,
 		    "    pacing: decaying rate from %.4g packets/s, surge at %.3g s of queue, "
-		    "%u covers at most\n",
+		    "%s%u covers per page load\n",
 		    cfg->pace.interval_at[0] ? 1e9 / (double)cfg->pace.interval_at[0] : 0.0,
-		    cfg->pace.surge_queue_ns / 1e9, cfg->pace.cover_budget);
+		    cfg->pace.surge_queue_ns / 1e9,
+		    cfg->pace.flags & WFG_PACE_F_BUDGET_UNIFORM ? "a budget of 0.." : "",
+		    cfg->pace.flags & WFG_PACE_F_BUDGET_UNIFORM && cfg->pace.cover_budget
+			    ? cfg->pace.cover_budget - 1
+			    : cfg->pace.cover_budget);
+	}
+	if (cfg->pace.mode != WFG_PACE_NONE) {
+		if (cfg->pace.idle_stop_ns)
+			out(b, "    page load ends after %.3g s without real packets\n",
+			    cfg->pace.idle_stop_ns / 1e9);
+		else
+			out(b, "    page load ends with the episode\n");
 	}
 	for (i = 0; i < cfg->nmachines; i++) {
 		const struct wfg_machine_cfg *mc = &cfg->machines[i];
