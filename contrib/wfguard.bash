@@ -32,7 +32,7 @@ _wfguard()
 		esac
 	done
 	if [[ -z $cmd ]]; then
-		words="attach detach status stats flows policy run capture keys version"
+		words="attach detach status stats flows policy run capture keys doctor version"
 		[[ $cur == -* ]] && words="--help --version -v"
 		mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
 		return
@@ -67,6 +67,7 @@ _wfguard()
 	stats) opts="--json --prometheus --watch" ;;
 	policy) opts="--json" ;;
 	run) opts="--policy" ;;
+	doctor) opts="--policy --keys --json" ;;
 	capture) opts="--output --duration --flows --max-packets --role" ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -76,7 +77,7 @@ _wfguard()
 
 	# operands
 	case $cmd in
-	attach | detach | stats | flows | run | capture | status)
+	attach | detach | stats | flows | run | capture | status | doctor)
 		((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W "$(_wfguard_ifaces)" -- "$cur")
 		;;
 	policy)

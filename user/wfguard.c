@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "capture.h"
+#include "doctor.h"
 #include "err.h"
 #include "loader.h"
 #include "netdev.h"
@@ -1354,6 +1355,107 @@ static int cmd_capture(int argc, char **argv)
 	return code;
 }
 
+/* ---------------------------------------------------------------- doctor */
+
+/* The key file attach would use: present, well-formed, private. */
+static void doctor_keys(struct wfg_doctor *d, const struct wfg_compiled_policy *cp,
+			const char *keys)
+{
+	struct wfg_ctl ctl = { 0 };
+	char err[512];
+	struct stat st;
+
+	if (cp->dp.mode == WFG_MODE_TUNNEL) {
+		wfg_doctor_add(d, WFG_DOC_OK, "keys", "tunnel mode: no shim, no key");
+		return;
+	}
+	if (!keys && cp->keys_path[0])
+		keys = cp->keys_path;
+	if (!keys) {
+		wfg_doctor_add(d, WFG_DOC_FAIL, "keys",
+			       "a shim-mode policy and no key file: attach refuses; `wfguard keys "
+			       "generate FILE`, copy FILE to the peer, name it in shim.keys or "
+			       "--keys");
+		return;
+	}
+	if (keys_load(keys, &ctl, err, sizeof(err))) {
+		wfg_doctor_add(d, WFG_DOC_FAIL, "keys", "%s", err);
+		return;
+	}
+	if (!stat(keys, &st) && (st.st_mode & 077))
+		wfg_doctor_add(d, WFG_DOC_WARN, "keys",
+			       "%s: readable by others (mode %03o): `chmod 600 %s`", keys,
+			       st.st_mode & 0777, keys);
+	else
+		wfg_doctor_add(d, WFG_DOC_OK, "keys",
+			       "%s: two slots; the peer must hold the same file (doctor cannot "
+			       "check the peer)",
+			       keys);
+}
+
+static int cmd_doctor(int argc, char **argv)
+{
+	static const char *const verdicts[] = { "ok", "warn", "FAIL" };
+	static const struct option lo[] = { OPT_HELP,
+					    OPT_JSON,
+					    { "policy", required_argument, 0, 'p' },
+					    { "keys", required_argument, 0, 'k' },
+					    { 0 } };
+	static struct wfg_doctor d;
+	struct wfg_compiled_policy *cp = NULL;
+	const char *policy = NULL, *keys = NULL;
+	int c, i, code = EXIT_OK, json = 0, nfail = 0, nwarn = 0;
+	json_t *o, *list;
+
+	opts_begin();
+	while ((c = getopt_long(argc, argv, ":hjp:k:", lo, NULL)) != -1) {
+		if (c == 'h')
+			return show_usage();
+		if (c == 'j')
+			json = 1;
+		else if (c == 'p')
+			policy = optarg;
+		else if (c == 'k')
+			keys = optarg;
+		else
+			return bad_option(argv, c);
+	}
+	if (operands(argc, argv, 1, 1))
+		return EXIT_INPUT;
+	if (policy && !(cp = load_policy(policy, &code)))
+		return code;
+	memset(&d, 0, sizeof(d));
+	wfg_doctor_run(argv[optind], cp, &d);
+	if (cp)
+		doctor_keys(&d, cp, keys);
+	else
+		wfg_doctor_add(&d, WFG_DOC_WARN, "policy",
+			       "no --policy FILE: its limit, sch_fq and key needs are not checked");
+	for (i = 0; i < d.n; i++) {
+		nfail += d.f[i].verdict == WFG_DOC_FAIL;
+		nwarn += d.f[i].verdict == WFG_DOC_WARN;
+	}
+	if (json) {
+		o = json_doc(argv[optind]);
+		list = json_array();
+		for (i = 0; i < d.n; i++)
+			json_array_append_new(
+				list, json_pack("{s:s,s:s,s:s}", "check", d.f[i].check, "verdict",
+						verdicts[d.f[i].verdict], "text", d.f[i].text));
+		json_object_set_new(o, "findings", list);
+		json_object_set_new(o, "fail", json_integer(nfail));
+		json_object_set_new(o, "warn", json_integer(nwarn));
+		if (json_print(o))
+			return EXIT_SYSTEM;
+	} else {
+		for (i = 0; i < d.n; i++)
+			printf("%-5s %-9s %s\n", verdicts[d.f[i].verdict], d.f[i].check,
+			       d.f[i].text);
+		printf("%s: %d to fix, %d warnings\n", argv[optind], nfail, nwarn);
+	}
+	return nfail ? EXIT_INPUT : EXIT_OK;
+}
+
 /* ---------------------------------------------------------------- version */
 
 #ifndef WFG_VERSION
@@ -1442,6 +1544,14 @@ static const struct command commands[] = {
 	  "  Write two fresh shim keys (slot 0 and slot 1) to FILE (mode 0600).\n"
 	  "  Rotation: put the new key in the slot peers do not send with, apply on\n"
 	  "  both ends, then switch the sending slot.\n" },
+	{ "doctor", cmd_doctor, "check the kernel, device and policy before attaching",
+	  "usage: wfguard doctor IFACE [--policy FILE] [--keys FILE] [--json]\n"
+	  "  What attach needs, checked without touching IFACE: TC and XDP programs,\n"
+	  "  the bpffs, the device and its MTU against the policy's size limit, UDP\n"
+	  "  GSO, sch_fq (probed in a throwaway network namespace), the key file, and\n"
+	  "  a left-over attachment. One line per check: ok, warn or FAIL with what to\n"
+	  "  fix. The peer is not checked (nothing is sent). Exit 0, or 1 when\n"
+	  "  something must be fixed. --json: one object (docs/cli-json.md).\n" },
 	{ "version", cmd_version, "wfguard's version, its git commit, libbpf's and jansson's",
 	  "usage: wfguard version   (also: wfguard -V)\n"
 	  "  wfguard's version and the git commit it was built from (when known at\n"

@@ -1286,6 +1286,8 @@ Test(cli, bash_completion_offers_every_command_and_every_option_the_help_names)
 
 	if (!realpath("contrib/wfguard.bash", script))
 		cr_skip_test("no contrib/wfguard.bash here (run from the source tree)");
+	if (sh("command -v bash >/dev/null") != 0)
+		cr_skip_test("no bash");
 	write_file("complete.sh",
 		   "source \"$1\"\n"
 		   "words() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); _wfguard;\n"
@@ -1306,4 +1308,59 @@ Test(cli, bash_completion_offers_every_command_and_every_option_the_help_names)
 	snprintf(path, sizeof(path), "%s/out", tmp);
 	cr_assert_eq(sh("bash %s/complete.sh %s %s >%s 2>&1", tmp, script, bin, path), 0,
 		     "completion: %s", (slurp(path, out_buf, sizeof(out_buf)), out_buf));
+}
+
+/* One doctor line: "VERDICT CHECK ..." as printed (verdict padded to 5, check to 9). */
+static int doctor_says(const char *verdict, const char *check)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "%-5s %-9s ", verdict, check);
+	return strstr(out_buf, want) != NULL;
+}
+
+/*
+ * doctor says what attach needs and what is missing, each with what to fix,
+ * and touches nothing: the MTU against the policy's limit, the key file, sch_fq
+ * (told apart the way the host really is), an unknown device.
+ */
+Test(cli, doctor_names_what_to_fix_and_touches_nothing)
+{
+	int have_fq = sh("tc -n %s qdisc replace dev o0 root fq 2>/dev/null && "
+			 "tc -n %s qdisc del dev o0 root",
+			 topo.o, topo.o) == 0;
+
+	write_file("client-pace.yaml", "version: 1\nrole: client\nmatch:\n  - remote_port: 4433\n"
+				       "shim:\n  keys: keys\ndefence:\n  - preset: tamaraw\n");
+	write_file("nokeys.yaml", "version: 1\nrole: client\nmatch:\n  - remote_port: 4433\n"
+				  "shape: {mode: pad_to, size: 1000, limit: 1400}\n");
+	cr_assert_eq(wfg(NS_C, "doctor c0 --policy client-pad.yaml"), 0, "%s%s", out_buf, err_buf);
+	cr_assert(doctor_says("ok", "bpf") && doctor_says("ok", "keys") &&
+			  doctor_says("ok", "mtu") && doctor_says("warn", "gso"),
+		  "%s", out_buf);
+	cr_assert_not_null(strstr(out_buf, "c0: 0 to fix"), "%s", out_buf);
+
+	cr_assert_eq(sh("ip -n %s link set c0 mtu 1300", NS_C), 0);
+	cr_assert_eq(wfg(NS_C, "doctor c0 --policy client-pad.yaml"), 0, "%s", out_buf);
+	cr_assert(doctor_says("warn", "mtu"), "%s", out_buf);
+	cr_assert_not_null(strstr(out_buf, "attach lowers it to 1272"), "%s", out_buf);
+	cr_assert_eq(sh("ip -n %s link set c0 mtu 1500", NS_C), 0);
+
+	cr_assert_eq(wfg(NS_C, "doctor c0 --policy nokeys.yaml"), 1, "%s", out_buf);
+	cr_assert(doctor_says("FAIL", "keys"), "%s", out_buf);
+	cr_assert_not_null(strstr(out_buf, "wfguard keys generate"), "%s", out_buf);
+
+	cr_assert_eq(wfg(NS_C, "doctor c0 --policy client-pace.yaml"), have_fq ? 0 : 1, "%s",
+		     out_buf);
+	cr_assert(doctor_says(have_fq ? "ok" : "FAIL", "fq"), "sch_fq %s here: %s",
+		  have_fq ? "works" : "is missing", out_buf);
+
+	cr_assert_eq(wfg(NS_C, "doctor nosuch0 --json"), 1, "%s", out_buf);
+	cr_assert_not_null(strstr(out_buf, "\"check\":\"device\",\"verdict\":\"FAIL\""), "%s",
+			   out_buf);
+
+	cr_assert_eq(lines("tc -n %s qdisc show dev c0 | grep -v 'noqueue\\|pfifo\\|mq'", NS_C), 0,
+		     "doctor changed c0's qdiscs");
+	cr_assert_eq(lines("tc -n %s filter show dev c0 egress", NS_C), 0, "filters on c0");
+	cr_assert_neq(wfg(NS_C, "status c0"), 0, "doctor attached something");
 }
