@@ -650,13 +650,11 @@ static int att_read(const char *ifname, struct att_status *a, char *err, size_t 
 	if (rc)
 		return rc;
 	a->stale = wfg_dp_stale(&dp);
-	pol = malloc(sizeof(*pol));
-	if (a->stale)
-		;
-	else if (!pol || bpf_map_lookup_elem(dp.ctl_fd, &zero, &a->ctl) ||
-		 bpf_map_lookup_elem(dp.policy_fd, &a->ctl.active, pol))
+	pol = a->stale ? NULL : malloc(sizeof(*pol)); /* a stale one has nothing more to say */
+	if (!a->stale && (!pol || bpf_map_lookup_elem(dp.ctl_fd, &zero, &a->ctl) ||
+			  bpf_map_lookup_elem(dp.policy_fd, &a->ctl.active, pol))) {
 		rc = wfg_err(err, errlen, EIO, "%s: cannot read the maps", ifname);
-	else {
+	} else if (!a->stale) {
 		a->generation = pol->generation;
 		a->nrules = pol->nrules;
 		a->nmachines = pol->side.nmachines;
