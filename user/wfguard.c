@@ -869,7 +869,7 @@ static int list_netns(const struct ns_view *ns, json_t *list, int self_fd)
 {
 	static char names[MAX_IFACES][32];
 	const char *why_not = NULL;
-	char path[300];
+	char path[300], gone[512];
 	int n, i, rc;
 
 	n = wfg_pins_ifaces(ns->inode, names, MAX_IFACES);
@@ -884,9 +884,11 @@ static int list_netns(const struct ns_view *ns, json_t *list, int self_fd)
 		if (rc)
 			why_not = "cannot enter its namespace";
 	} else if (!ns->current) {
-		why_not = "no /run/netns entry and no process has its namespace: it is "
-			  "probably gone, and its pins with it once removed (rm -r "
-			  "PIN_ROOT/net-INODE)";
+		snprintf(gone, sizeof(gone),
+			 "no /run/netns entry and no process has its namespace: it is probably "
+			 "gone, its programs with it; `rm -r %s/net-%llu` removes the pins",
+			 wfg_pin_root(), ns->inode);
+		why_not = gone;
 	}
 	for (i = 0; i < n && i < MAX_IFACES; i++)
 		list_one(ns, names[i], !why_not, why_not, list);

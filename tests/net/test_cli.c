@@ -1198,6 +1198,7 @@ static json_t *listed_entry(json_t *doc, const char *ifname, int current)
 Test(cli, status_without_a_device_lists_every_attachment_and_marks_the_stale)
 {
 	char path[PATH_MAX + 32], want[64];
+	unsigned long long gone;
 	json_t *doc, *v;
 	int t;
 
@@ -1236,6 +1237,8 @@ Test(cli, status_without_a_device_lists_every_attachment_and_marks_the_stale)
 			   out_buf);
 	cr_assert_not_null(strstr(out_buf, "y0               not checked: no /run/netns entry"),
 			   "%s", out_buf);
+	snprintf(path, sizeof(path), "`rm -r %.4000s/net-", pins);
+	cr_assert_not_null(strstr(out_buf, path), "no removal named: %s", out_buf);
 	snprintf(want, sizeof(want), "pid %d", ns_holder);
 	cr_assert_not_null(strstr(out_buf, want), "%s", out_buf);
 	cr_assert_not_null(strstr(out_buf, "z0               attached, policy slot"), "%s",
@@ -1256,9 +1259,17 @@ Test(cli, status_without_a_device_lists_every_attachment_and_marks_the_stale)
 	v = listed_entry(doc, "y0", 0);
 	cr_assert(json_is_false(json_object_get(v, "checked")), "%s", out_buf);
 	cr_assert(json_is_null(json_object_get(v, "netns")), "%s", out_buf);
+	gone = (unsigned long long)json_integer_value(json_object_get(v, "netns_inode"));
 	v = listed_entry(doc, "z0", 0);
 	cr_assert(json_is_true(json_object_get(v, "attached")), "%s", out_buf);
 	cr_assert_eq(json_integer_value(json_object_get(v, "pid")), ns_holder, "%s", out_buf);
+	json_decref(doc);
+
+	/* what the message says removes a gone namespace's pins does */
+	cr_assert_eq(sh("rm -r %s/net-%llu", pins, gone), 0);
+	cr_assert_eq(wfg(NS_C, "status --json"), 0, "%s", err_buf);
+	doc = parse("status (all, after rm)");
+	cr_assert_eq(json_array_size(json_object_get(doc, "attachments")), 4, "%s", out_buf);
 	json_decref(doc);
 
 	/* the other side sees the same, from its namespace */
