@@ -26,7 +26,7 @@ endif
 
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser/lib -I$(BUILD)
-USER_LDLIBS := -lbpf -lelf -lz -lm -lyaml
+USER_LDLIBS := -lbpf -lelf -lz -lm -lyaml -ljansson
 BPF_CFLAGS  := -O2 -g -target bpf -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC)
 
 # Missing packages trigger `make deps` before anything else is built.
@@ -161,9 +161,12 @@ $(DEMO): user/demo_core.c $(USERLIB)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $(DEPFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
 
+# `wfguard version`: the version, and the commit when built from a git checkout.
+WFG_VERSION    := 0.1.0
+WFG_GIT_COMMIT := $(shell git describe --always --dirty --abbrev=12 2>/dev/null)
 $(BUILD)/wfguard: user/wfguard.c $(USERLIB)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $(DEPFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) -DWFG_VERSION='"$(WFG_VERSION)"' -DWFG_GIT_COMMIT='"$(WFG_GIT_COMMIT)"' $(DEPFLAGS) $< $(USERLIB) -o $@ $(USER_LDLIBS)
 
 # The main job (README): page loads over real UDP between namespaces, undefended and
 # defended by wfguard, what an observer saw; then the harness's evaluation.
@@ -227,8 +230,10 @@ install: all $(MAN_PAGES)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)$(PREFIX)/lib/wfguard $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/wfguard/policies \
-		$(DESTDIR)$(PREFIX)/share/doc/wfguard $(DESTDIR)$(SYSTEMD_DIR)
+		$(DESTDIR)$(PREFIX)/share/doc/wfguard $(DESTDIR)$(SYSTEMD_DIR) \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(WFGUARD) $(DESTDIR)$(PREFIX)/sbin/wfguard
+	install -m 0644 contrib/wfguard.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/wfguard
 	install -m 0755 $(BUILD)/wfbench $(DESTDIR)$(PREFIX)/bin/wfbench
 	install -m 0644 $(BUILD)/bpf/wfguard.bpf.o $(DESTDIR)$(PREFIX)/lib/wfguard/
 	install -m 0644 $(BUILD)/man/wfguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/

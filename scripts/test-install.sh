@@ -13,7 +13,8 @@ check() {
 for f in /usr/sbin/wfguard /usr/bin/wfbench /usr/lib/wfguard/wfguard.bpf.o \
 	/usr/share/man/man8/wfguard.8 /usr/share/man/man1/wfbench.1 \
 	/usr/share/wfguard/policies/default.yaml /usr/share/doc/wfguard/README.md \
-	/usr/share/doc/wfguard/policy.md /lib/systemd/system/wfguard@.service; do
+	/usr/share/doc/wfguard/policy.md /lib/systemd/system/wfguard@.service \
+	/usr/share/bash-completion/completions/wfguard; do
 	check "$f"
 done
 # the installed tools run and know their commands; the unit points at the installed binary

@@ -6,9 +6,14 @@
  * unknown interface, a capture already running), 2 the system refused
  * (kernel, permissions), 3 not attached.
  */
+#define _GNU_SOURCE /* setns() */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,8 +25,11 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <jansson.h>
 
 #include "capture.h"
+#include "doctor.h"
+#include "err.h"
 #include "loader.h"
 #include "netdev.h"
 #include "policy.h"
@@ -58,6 +66,153 @@ static int errno_exit(int rc)
 	return rc == -ENOENT					 ? EXIT_NOT_ATTACHED
 	       : rc == -EINVAL || rc == -ENODEV || rc == -EEXIST ? EXIT_INPUT
 								 : EXIT_SYSTEM;
+}
+
+/* ---------------------------------------------------------------- options */
+
+/*
+ * Every command parses its options with getopt_long (permuting: options may
+ * follow the operands, as in `wfguard stats eth0 --json`), refuses an option
+ * it does not know and operands it does not take, and prints its usage for
+ * --help. Its usage text lives in the command table, once.
+ */
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary; /* one line for `wfguard --help` */
+	const char *usage;   /* the --help text; its first line is the synopsis */
+};
+
+static const struct command *cur_cmd; /* the command main() runs */
+
+#define OPT_HELP                            \
+	{                                   \
+		"help", no_argument, 0, 'h' \
+	}
+#define OPT_JSON                            \
+	{                                   \
+		"json", no_argument, 0, 'j' \
+	}
+
+/* Start parsing a command's argv (argv[0] is the command's name). */
+static void opts_begin(void)
+{
+	optind = 0; /* 0, not 1: GNU getopt then forgets a previous parse */
+	opterr = 0; /* messages are ours: they name the command and the help */
+}
+
+static int show_usage(void)
+{
+	fputs(cur_cmd->usage, stdout);
+	return EXIT_OK;
+}
+
+/* The synopsis: the usage text's first line, for error messages. */
+static int synopsis_len(void)
+{
+	const char *nl = strchr(cur_cmd->usage, '\n');
+
+	return nl ? (int)(nl - cur_cmd->usage) : (int)strlen(cur_cmd->usage);
+}
+
+/* An option getopt_long refused (c is '?' or ':', optstrings start with ':'). */
+static int bad_option(char **argv, int c)
+{
+	char shortopt[3] = { '-', (char)optopt, 0 };
+	const char *opt = c == '?' && optopt ? shortopt : argv[optind - 1];
+
+	return fail(EXIT_INPUT, "%s: %s '%s' (%.*s; --help for more)", cur_cmd->name,
+		    c == ':' ? "missing the value of option" : "unknown option", opt,
+		    synopsis_len(), cur_cmd->usage);
+}
+
+/* After the options: at least min and at most max operands, or a usage error. */
+static int operands(int argc, char **argv, int min, int max)
+{
+	int n = argc - optind;
+
+	if (n < min)
+		return fail(EXIT_INPUT, "%s: missing operand (%.*s; --help for more)",
+			    cur_cmd->name, synopsis_len(), cur_cmd->usage);
+	if (n > max)
+		return fail(EXIT_INPUT, "%s: unexpected argument '%s' (%.*s; --help for more)",
+			    cur_cmd->name, argv[optind + max], synopsis_len(), cur_cmd->usage);
+	return EXIT_OK;
+}
+
+/*
+ * The options of a command that has only --help (and --json when json is not
+ * NULL), then its operands. EXIT_OK with *done = 0 to go on; otherwise the
+ * exit code (EXIT_OK with *done = 1 after --help).
+ */
+static int simple_opts(int argc, char **argv, int *json, int min, int max, int *done)
+{
+	static const struct option lo[] = { OPT_HELP, OPT_JSON, { 0 } };
+	int c;
+
+	*done = 1;
+	opts_begin();
+	while ((c = getopt_long(argc, argv, json ? ":hj" : ":h", lo, NULL)) != -1) {
+		if (c == 'h')
+			return show_usage();
+		if (c == 'j' && json)
+			*json = 1;
+		else
+			return bad_option(argv, c == 'j' ? '?' : c);
+	}
+	if (operands(argc, argv, min, max))
+		return EXIT_INPUT;
+	*done = 0;
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/*
+ * Every --json output is one object on one line, written by jansson (names
+ * escaped, docs/cli-json.md): "schema" first, then the command's keys.
+ */
+#define WFG_JSON_SCHEMA 1
+
+/*
+ * A JSON string of s. JSON text is UTF-8 and interface names are bytes: a
+ * name that is not UTF-8 has each byte above 0x7f replaced by '?'.
+ */
+static json_t *json_text(const char *s)
+{
+	json_t *j = json_string(s);
+	char ascii[256];
+	size_t i;
+
+	if (j)
+		return j;
+	for (i = 0; s[i] && i < sizeof(ascii) - 1; i++)
+		ascii[i] = (unsigned char)s[i] > 0x7f ? '?' : s[i];
+	ascii[i] = 0;
+	return json_string(ascii);
+}
+
+/* A new output object: {"schema":1} and "interface" when ifname is not NULL. */
+static json_t *json_doc(const char *ifname)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "schema", json_integer(WFG_JSON_SCHEMA));
+	if (ifname)
+		json_object_set_new(o, "interface", json_text(ifname));
+	return o;
+}
+
+/* Print o on one line and release it. */
+static int json_print(json_t *o)
+{
+	int rc = o ? json_dumpf(o, stdout, JSON_COMPACT) : -1;
+
+	json_decref(o);
+	if (rc)
+		return fail(EXIT_SYSTEM, "cannot write the JSON output");
+	putchar('\n');
+	return EXIT_OK;
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -99,21 +254,20 @@ static int keys_load(const char *path, struct wfg_ctl *ctl, char *err, size_t er
 static int cmd_keys(int argc, char **argv)
 {
 	unsigned long long w[4];
+	int done, code;
 	FILE *f;
 
-	if (argc < 3 || strcmp(argv[1], "generate") || !strcmp(argv[1], "--help")) {
-		printf("usage: wfguard keys generate FILE\n"
-		       "  Write two fresh shim keys (slot 0 and slot 1) to FILE (mode 0600).\n"
-		       "  Rotation: put the new key in the slot peers do not send with, apply on\n"
-		       "  both ends, then switch the sending slot.\n");
-		return argc >= 2 && !strcmp(argv[1], "--help") ? EXIT_OK : EXIT_INPUT;
-	}
+	code = simple_opts(argc, argv, NULL, 2, 2, &done);
+	if (done)
+		return code;
+	if (strcmp(argv[optind], "generate"))
+		return fail(EXIT_INPUT, "keys: unknown subcommand '%s' (generate)", argv[optind]);
 	if (getrandom(w, sizeof(w), 0) != sizeof(w))
 		return fail(EXIT_SYSTEM, "getrandom: %s", strerror(errno));
 	umask(077);
-	f = fopen(argv[2], "wx");
+	f = fopen(argv[optind + 1], "wx");
 	if (!f)
-		return fail(EXIT_INPUT, "%s: %s (refusing to overwrite keys)", argv[2],
+		return fail(EXIT_INPUT, "%s: %s (refusing to overwrite keys)", argv[optind + 1],
 			    strerror(errno));
 	fprintf(f,
 		"# wfguard shim keys: slot 0, slot 1 (SipHash-2-4 keys, hex)\n%016llx %016llx\n"
@@ -143,44 +297,96 @@ __attribute__((noinline)) static struct wfg_compiled_policy *load_policy(const c
 	return &cp;
 }
 
-static int cmd_policy(int argc, char **argv)
+static const char *const role_names[] = { "client", "server" };
+
+/* `policy check FILE --json`: the compiled summary, or every error. */
+static int policy_check_json(const char *path)
+{
+	static struct wfg_compiled_policy cp;
+	static struct wfg_diags diags;
+	json_t *o = json_doc(NULL), *errs;
+	int rc, i;
+
+	json_object_set_new(o, "file", json_text(path));
+	rc = wfg_policy_load(path, &cp, &diags);
+	json_object_set_new(o, "ok", json_boolean(!rc));
+	if (rc) {
+		errs = json_array();
+		for (i = 0; i < diags.n && i < WFG_POLICY_MAX_DIAGS; i++)
+			json_array_append_new(errs, json_text(diags.d[i].msg));
+		json_object_set_new(o, "errors", errs);
+		json_object_set_new(o, "errors_truncated", json_boolean(diags.truncated));
+		return json_print(o) ? EXIT_SYSTEM : EXIT_INPUT;
+	}
+	json_object_set_new(o, "role", json_string(role_names[cp.role == WFG_ROLE_SERVER]));
+	json_object_set_new(o, "mode",
+			    json_string(cp.dp.mode == WFG_MODE_TUNNEL ? "tunnel" : "shim"));
+	json_object_set_new(o, "rules", json_integer(cp.dp.nrules));
+	json_object_set_new(o, "machines", json_integer(cp.dp.side.nmachines));
+	json_object_set_new(o, "limit", json_integer(cp.dp.side.shape.max));
+	json_object_set_new(o, "delays", json_boolean(wfg_policy_delays(&cp.dp)));
+	json_object_set_new(o, "keys", cp.keys_path[0] ? json_text(cp.keys_path) : json_null());
+	json_object_set_new(o, "max_flows", json_integer(cp.max_flows));
+	json_object_set_new(o, "summary", json_text(cp.summary));
+	return json_print(o);
+}
+
+static int policy_apply(const char *ifname, const char *file)
 {
 	struct wfg_compiled_policy *cp;
-	char err[256];
 	int code = EXIT_OK, rc;
+	struct wfg_dp dp;
+	char err[256];
 
-	if (argc < 3 || !strcmp(argv[1], "--help")) {
-		printf("usage: wfguard policy check FILE\n"
-		       "       wfguard policy apply IFACE FILE\n"
-		       "  check: validate FILE, print the compiled summary; exit 1 with\n"
-		       "         file:line:col: message for every error.\n"
-		       "  apply: atomic live swap on IFACE; a bad file changes nothing.\n");
-		return argc >= 2 && !strcmp(argv[1], "--help") ? EXIT_OK : EXIT_INPUT;
+	cp = load_policy(file, &code);
+	if (!cp)
+		return code;
+	rc = wfg_dp_open(ifname, &dp, err, sizeof(err));
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	rc = wfg_dp_apply(&dp, &cp->dp, err, sizeof(err));
+	wfg_dp_close(&dp);
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	printf("%s: policy %s applied\n", ifname, file);
+	return EXIT_OK;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	static const struct option lo[] = { OPT_HELP, OPT_JSON, { 0 } };
+	struct wfg_compiled_policy *cp;
+	int code = EXIT_OK, json = 0, c;
+	const char *sub;
+
+	opts_begin();
+	while ((c = getopt_long(argc, argv, ":hj", lo, NULL)) != -1) {
+		if (c == 'h')
+			return show_usage();
+		if (c != 'j')
+			return bad_option(argv, c);
+		json = 1;
 	}
-	if (!strcmp(argv[1], "check")) {
-		cp = load_policy(argv[2], &code);
+	if (operands(argc, argv, 1, 3))
+		return EXIT_INPUT;
+	sub = argv[optind];
+	if (strcmp(sub, "check") && strcmp(sub, "apply"))
+		return fail(EXIT_INPUT, "policy: unknown subcommand '%s' (check, apply)", sub);
+	optind++;
+	if (operands(argc, argv, !strcmp(sub, "check") ? 1 : 2, !strcmp(sub, "check") ? 1 : 2))
+		return EXIT_INPUT;
+	if (!strcmp(sub, "check")) {
+		if (json)
+			return policy_check_json(argv[optind]);
+		cp = load_policy(argv[optind], &code);
 		if (!cp)
 			return code;
-		printf("%s: ok\n%s", argv[2], cp->summary);
+		printf("%s: ok\n%s", argv[optind], cp->summary);
 		return EXIT_OK;
 	}
-	if (!strcmp(argv[1], "apply") && argc >= 4) {
-		struct wfg_dp dp;
-
-		cp = load_policy(argv[3], &code);
-		if (!cp)
-			return code;
-		rc = wfg_dp_open(argv[2], &dp, err, sizeof(err));
-		if (rc)
-			return fail(errno_exit(rc), "%s", err);
-		rc = wfg_dp_apply(&dp, &cp->dp, err, sizeof(err));
-		wfg_dp_close(&dp);
-		if (rc)
-			return fail(errno_exit(rc), "%s", err);
-		printf("%s: policy %s applied\n", argv[2], argv[3]);
-		return EXIT_OK;
-	}
-	return fail(EXIT_INPUT, "policy: unknown subcommand '%s' (check, apply)", argv[1]);
+	if (json)
+		return fail(EXIT_INPUT, "policy apply: --json is for check");
+	return policy_apply(argv[optind], argv[optind + 1]);
 }
 
 /* ---------------------------------------------------------------- attach/detach */
@@ -200,8 +406,8 @@ static int cmd_attach(int argc, char **argv)
 	char err[512];
 	int c, rc, code = EXIT_OK;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:x:k:h", lo, NULL)) != -1) {
+	opts_begin();
+	while ((c = getopt_long(argc, argv, ":p:x:k:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			policy = optarg;
@@ -222,25 +428,15 @@ static int cmd_attach(int argc, char **argv)
 			ephemeral = 1;
 			break;
 		case 'h':
-			printf("usage: wfguard attach IFACE --policy FILE [--xdp-mode native|skb] "
-			       "[--keys FILE | --ephemeral-key]\n"
-			       "  Load the data path on IFACE (TC egress + XDP ingress), pin it "
-			       "under\n"
-			       "  %s/net-NETNS/IFACE/ (%s overrides the root), install sch_fq "
-			       "when\n"
-			       "  the policy delays packets.\n"
-			       "  Shim mode needs the key file both ends share (--keys, or "
-			       "shim.keys\n"
-			       "  in the policy); --ephemeral-key makes a random one that no peer\n"
-			       "  can have (tests, one-host experiments).\n",
-			       wfg_pin_root(), WFG_PIN_ROOT_ENV);
-			return EXIT_OK;
+			return show_usage();
 		default:
-			return EXIT_INPUT;
+			return bad_option(argv, c);
 		}
 	}
-	if (optind >= argc || !policy)
-		return fail(EXIT_INPUT, "attach: IFACE and --policy FILE are required (--help)");
+	if (operands(argc, argv, 1, 1))
+		return EXIT_INPUT;
+	if (!policy)
+		return fail(EXIT_INPUT, "attach: --policy FILE is required (--help)");
 	cp = load_policy(policy, &code);
 	if (!cp)
 		return code;
@@ -287,24 +483,32 @@ static int cmd_attach(int argc, char **argv)
 static int cmd_detach(int argc, char **argv)
 {
 	char err[256];
-	int rc;
+	int rc, done, code;
 
-	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		printf("usage: wfguard detach IFACE\n"
-		       "  Remove the programs, filters, the qdiscs wfguard installed and the "
-		       "pins.\n");
-		return argc >= 2 ? EXIT_OK : EXIT_INPUT;
-	}
-	rc = wfg_dp_detach(argv[1], err, sizeof(err));
+	code = simple_opts(argc, argv, NULL, 1, 1, &done);
+	if (done)
+		return code;
+	rc = wfg_dp_detach(argv[optind], err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
-	printf("%s: detached\n", argv[1]);
+	printf("%s: detached\n", argv[optind]);
 	return EXIT_OK;
 }
 
 /* ---------------------------------------------------------------- stats/status */
 
-enum stats_format { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS };
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void print_label_value(const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			printf("\\%c", *v);
+		else if (*v == '\n')
+			printf("\\n");
+		else
+			putchar(*v);
+	}
+}
 
 /* The Prometheus text format (node_exporter's textfile collector takes it). */
 static void print_prometheus(const char *ifname, const __u64 *st)
@@ -314,8 +518,9 @@ static void print_prometheus(const char *ifname, const __u64 *st)
 	for (i = 0; i < WFG_STAT__COUNT; i++) {
 		printf("# HELP wfguard_%s_total %s\n", wfg_stat_name(i), wfg_stat_help(i));
 		printf("# TYPE wfguard_%s_total counter\n", wfg_stat_name(i));
-		printf("wfguard_%s_total{interface=\"%s\"} %llu\n", wfg_stat_name(i), ifname,
-		       (unsigned long long)st[i]);
+		printf("wfguard_%s_total{interface=\"", wfg_stat_name(i));
+		print_label_value(ifname);
+		printf("\"} %llu\n", (unsigned long long)st[i]);
 	}
 }
 
@@ -348,12 +553,15 @@ static void print_hints(const char *ifname, const __u64 *st, __u32 limit)
 	       (unsigned long long)st[WFG_STAT_UNSHAPED_GSO], advice);
 }
 
-static int print_stats(const char *ifname, int json)
+enum stats_format { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS };
+
+static int print_stats(const char *ifname, enum stats_format format)
 {
 	__u64 st[WFG_STAT__COUNT];
 	struct wfg_dp dp;
 	char err[256];
 	__u32 limit;
+	json_t *o;
 	int rc, i;
 
 	rc = wfg_dp_open(ifname, &dp, err, sizeof(err));
@@ -364,13 +572,13 @@ static int print_stats(const char *ifname, int json)
 	wfg_dp_close(&dp);
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
-	if (json == STATS_PROMETHEUS) {
+	if (format == STATS_PROMETHEUS) {
 		print_prometheus(ifname, st);
-	} else if (json) {
-		printf("{\"interface\":\"%s\"", ifname);
+	} else if (format == STATS_JSON) {
+		o = json_doc(ifname);
 		for (i = 0; i < WFG_STAT__COUNT; i++)
-			printf(",\"%s\":%llu", wfg_stat_name(i), (unsigned long long)st[i]);
-		printf("}\n");
+			json_object_set_new(o, wfg_stat_name(i), json_integer((json_int_t)st[i]));
+		return json_print(o);
 	} else {
 		printf("%s\n", ifname);
 		for (i = 0; i < WFG_STAT__COUNT; i++)
@@ -382,28 +590,36 @@ static int print_stats(const char *ifname, int json)
 
 static int cmd_stats(int argc, char **argv)
 {
-	int json = 0, watch = 0, i, rc;
+	static const struct option lo[] = { OPT_HELP,
+					    OPT_JSON,
+					    { "prometheus", no_argument, 0, 'P' },
+					    { "watch", no_argument, 0, 'w' },
+					    { 0 } };
+	enum stats_format format = STATS_TEXT;
+	int watch = 0, c, rc;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = STATS_JSON;
-		else if (!strcmp(argv[i], "--prometheus"))
-			json = STATS_PROMETHEUS;
-		else if (!strcmp(argv[i], "--watch"))
+	opts_begin();
+	while ((c = getopt_long(argc, argv, ":hjw", lo, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			return show_usage();
+		case 'j':
+			format = STATS_JSON;
+			break;
+		case 'P':
+			format = STATS_PROMETHEUS;
+			break;
+		case 'w':
 			watch = 1;
-		else if (!strcmp(argv[i], "--help"))
-			return printf("usage: wfguard stats IFACE [--json | --prometheus] "
-				      "[--watch]\n"),
-			       EXIT_OK;
-		else if (argv[i][0] == '-')
-			return fail(EXIT_INPUT, "stats: unknown option %s", argv[i]);
+			break;
+		default:
+			return bad_option(argv, c);
+		}
 	}
-	for (i = 1; i < argc && argv[i][0] == '-'; i++)
-		;
-	if (i >= argc)
-		return fail(EXIT_INPUT, "stats: IFACE is required");
+	if (operands(argc, argv, 1, 1))
+		return EXIT_INPUT;
 	do {
-		rc = print_stats(argv[i], json);
+		rc = print_stats(argv[optind], format);
 		if (rc || !watch)
 			return rc;
 		fflush(stdout);
@@ -411,63 +627,345 @@ static int cmd_stats(int argc, char **argv)
 	} while (1);
 }
 
-static int cmd_status(int argc, char **argv)
-{
-	__u64 st[WFG_STAT__COUNT];
-	struct wfg_policy *pol;
+/* What `status` says about one attachment. */
+struct att_status {
+	const char *stale; /* NULL when live; else why not (wfg_dp_stale()) */
 	struct wfg_ctl ctl;
-	struct wfg_dp dp;
-	char err[256];
-	__u32 zero = 0;
-	int rc, json = argc > 2 && !strcmp(argv[2], "--json");
+	__u64 generation;
+	__u32 nrules, nmachines, limit;
+	__u64 st[WFG_STAT__COUNT];
+	int have_stats;
+};
 
-	if (argc < 2 || !strcmp(argv[1], "--help"))
-		return printf("usage: wfguard status IFACE [--json]\n"),
-		       argc < 2 ? EXIT_INPUT : EXIT_OK;
-	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
+/* Read ifname's attachment in this network namespace: 0, or -errno and why in err. */
+static int att_read(const char *ifname, struct att_status *a, char *err, size_t errlen)
+{
+	struct wfg_policy *pol;
+	struct wfg_dp dp;
+	__u32 zero = 0;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	rc = wfg_dp_open(ifname, &dp, err, errlen);
+	if (rc)
+		return rc;
+	a->stale = wfg_dp_stale(&dp);
+	pol = a->stale ? NULL : malloc(sizeof(*pol)); /* a stale one has nothing more to say */
+	if (!a->stale && (!pol || bpf_map_lookup_elem(dp.ctl_fd, &zero, &a->ctl) ||
+			  bpf_map_lookup_elem(dp.policy_fd, &a->ctl.active, pol))) {
+		rc = wfg_err(err, errlen, EIO, "%s: cannot read the maps", ifname);
+	} else if (!a->stale) {
+		a->generation = pol->generation;
+		a->nrules = pol->nrules;
+		a->nmachines = pol->side.nmachines;
+		a->limit = pol->side.shape.max;
+		a->have_stats = !wfg_dp_stats(&dp, a->st, NULL, 0);
+	}
+	free(pol);
+	wfg_dp_close(&dp);
+	return rc;
+}
+
+/* The status keys of a live or stale attachment (docs/cli-json.md). */
+static void att_json(json_t *o, const struct att_status *a)
+{
+	const struct wfg_ctl *ctl = &a->ctl;
+
+	json_object_set_new(o, "attached", json_boolean(!a->stale));
+	json_object_set_new(o, "stale", json_boolean(a->stale != NULL));
+	if (a->stale) {
+		json_object_set_new(o, "reason", json_string(a->stale));
+		return;
+	}
+	json_object_set_new(o, "slot", json_integer(ctl->active));
+	json_object_set_new(o, "generation", json_integer((json_int_t)a->generation));
+	json_object_set_new(o, "rules", json_integer(a->nrules));
+	json_object_set_new(o, "machines", json_integer(a->nmachines));
+	json_object_set_new(o, "fq", json_boolean(ctl->attach_flags & WFG_ATTACHED_FQ));
+	json_object_set_new(
+		o, "mode",
+		json_string(ctl->attach_flags & WFG_ATTACHED_TUNNEL ? "tunnel" : "shim"));
+	json_object_set_new(
+		o, "xdp_mode",
+		json_string(ctl->attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native"));
+	json_object_set_new(o, "limit", json_integer(a->limit));
+	json_object_set_new(o, "capture_pid", json_integer(ctl->capture_pid));
+}
+
+/* One line: "attached, policy slot ..." for a live attachment. */
+static void att_text(const struct att_status *a)
+{
+	printf("attached, policy slot %u generation %llu, %u rules, %u machines, sch_fq %s, "
+	       "XDP %s mode",
+	       a->ctl.active, (unsigned long long)a->generation, a->nrules, a->nmachines,
+	       a->ctl.attach_flags & WFG_ATTACHED_FQ ? "installed" : "not needed",
+	       a->ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native");
+}
+
+/* `status IFACE`: exit 0 attached, 3 not attached or stale. */
+static int status_one(const char *ifname, int json)
+{
+	struct att_status a;
+	char err[256];
+	json_t *o;
+	int rc;
+
+	rc = att_read(ifname, &a, err, sizeof(err));
+	if (rc == -ENOENT && json) {
+		o = json_doc(ifname);
+		json_object_set_new(o, "attached", json_false());
+		json_object_set_new(o, "stale", json_false());
+		json_object_set_new(o, "reason", json_text(err));
+		json_print(o);
+	}
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
-	if (wfg_dp_stale(&dp)) {
-		const char *why = wfg_dp_stale(&dp);
-
-		if (json)
-			printf("{\"interface\":\"%s\",\"attached\":false,\"stale\":true}\n",
-			       argv[1]);
-		wfg_dp_close(&dp);
+	if (json) {
+		o = json_doc(ifname);
+		att_json(o, &a);
+		if (json_print(o))
+			return EXIT_SYSTEM;
+	}
+	if (a.stale)
 		return fail(EXIT_NOT_ATTACHED,
 			    "%s: not attached: %s; its pins are left over (`wfguard detach %s` "
 			    "removes them)",
-			    argv[1], why, argv[1]);
-	}
-	pol = malloc(sizeof(*pol));
-	if (!pol || bpf_map_lookup_elem(dp.ctl_fd, &zero, &ctl) ||
-	    bpf_map_lookup_elem(dp.policy_fd, &ctl.active, pol)) {
-		wfg_dp_close(&dp);
-		free(pol);
-		return fail(EXIT_SYSTEM, "%s: cannot read the maps", argv[1]);
-	}
+			    ifname, a.stale, ifname);
 	if (json)
-		printf("{\"interface\":\"%s\",\"attached\":true,\"slot\":%u,\"generation\":%llu,"
-		       "\"rules\":%u,\"machines\":%u,\"fq\":%s,\"xdp_mode\":\"%s\","
-		       "\"capture_pid\":%u}\n",
-		       argv[1], ctl.active, (unsigned long long)pol->generation, pol->nrules,
-		       pol->side.nmachines, ctl.attach_flags & WFG_ATTACHED_FQ ? "true" : "false",
-		       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native", ctl.capture_pid);
-	else
-		printf("%s: attached, policy slot %u generation %llu, %u rules, %u machines, "
-		       "sch_fq %s, XDP %s mode\n",
-		       argv[1], ctl.active, (unsigned long long)pol->generation, pol->nrules,
-		       pol->side.nmachines,
-		       ctl.attach_flags & WFG_ATTACHED_FQ ? "installed" : "not needed",
-		       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native");
-	if (!json && ctl.capture_pid)
-		printf("%s: capture records on for pid %u%s\n", argv[1], ctl.capture_pid,
-		       kill((pid_t)ctl.capture_pid, 0) && errno == ESRCH ? " (not running)" : "");
-	if (!json && !wfg_dp_stats(&dp, st, err, sizeof(err)))
-		print_hints(argv[1], st, pol->side.shape.max);
-	free(pol);
-	wfg_dp_close(&dp);
+		return EXIT_OK;
+	printf("%s: ", ifname);
+	att_text(&a);
+	putchar('\n');
+	if (a.ctl.capture_pid)
+		printf("%s: capture records on for pid %u%s\n", ifname, a.ctl.capture_pid,
+		       kill((pid_t)a.ctl.capture_pid, 0) && errno == ESRCH ? " (not running)" : "");
+	if (a.have_stats)
+		print_hints(ifname, a.st, a.limit);
 	return EXIT_OK;
+}
+
+/* ------------------------------------------------ status: every attachment */
+
+#define MAX_NETNS  256
+#define MAX_IFACES 1024
+
+/* A network namespace that has pins, and how status can look into it. */
+struct ns_view {
+	unsigned long long inode; /* 0: the older ROOT/IFACE pins, seen from here */
+	char name[256];		  /* its /run/netns name, "" if none */
+	int pid;		  /* without a name: a process in it (0: none found) */
+	int current;		  /* the namespace wfguard runs in */
+};
+
+/* A process whose network namespace has this inode (a container's), or 0. */
+static int netns_pid(unsigned long long inode)
+{
+	DIR *d = opendir("/proc");
+	char path[300];
+	struct dirent *e;
+	struct stat st;
+	int pid = 0;
+
+	while (d && !pid && (e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", e->d_name);
+		if (!stat(path, &st) && st.st_ino == inode)
+			pid = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return pid;
+}
+
+/* The /run/netns entry (ip netns) of the namespace with this inode, if any. */
+static void netns_name(unsigned long long inode, char *name, size_t len)
+{
+	char path[300];
+	struct dirent *e;
+	struct stat st;
+	DIR *d = opendir("/run/netns");
+
+	name[0] = 0;
+	while (d && (e = readdir(d))) {
+		snprintf(path, sizeof(path), "/run/netns/%s", e->d_name);
+		if (e->d_name[0] != '.' && !stat(path, &st) && st.st_ino == inode) {
+			snprintf(name, len, "%s", e->d_name);
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Move this thread into the namespace at path (nsfs file): 0 or -errno. */
+static int enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int listed; /* attachments status_all() listed */
+
+/* One attachment's entry in the listing (text line or JSON object in list). */
+static void list_one(const struct ns_view *ns, const char *ifname, int checked, const char *why_not,
+		     json_t *list)
+{
+	const char *label = ns->name[0] ? ns->name : NULL;
+	char fallback[48];
+	struct att_status a;
+	char err[256];
+	json_t *o;
+	int rc = checked ? att_read(ifname, &a, err, sizeof(err)) : 0;
+
+	listed++;
+	if (!label && ns->pid)
+		snprintf(fallback, sizeof(fallback), "pid %d", ns->pid);
+	else if (!label)
+		snprintf(fallback, sizeof(fallback), ns->inode ? "net-%llu" : "legacy", ns->inode);
+	if (!label)
+		label = fallback;
+	if (list) {
+		o = json_object();
+		json_object_set_new(o, "interface", json_text(ifname));
+		json_object_set_new(o, "netns", ns->name[0] ? json_text(ns->name) : json_null());
+		json_object_set_new(o, "netns_inode", json_integer((json_int_t)ns->inode));
+		if (ns->pid)
+			json_object_set_new(o, "pid", json_integer(ns->pid));
+		json_object_set_new(o, "current", json_boolean(ns->current));
+		json_object_set_new(o, "checked", json_boolean(checked && !rc));
+		if (!checked || rc)
+			json_object_set_new(o, "reason", json_text(checked ? err : why_not));
+		else
+			att_json(o, &a);
+		json_array_append_new(list, o);
+		return;
+	}
+	printf("%-20s%s %-16s ", label, ns->current ? "*" : " ", ifname);
+	if (!checked)
+		printf("not checked: %s\n", why_not);
+	else if (rc)
+		printf("not checked: %s\n", err);
+	else if (a.stale && ns->current)
+		printf("stale: %s (`wfguard detach %s` removes its pins)\n", a.stale, ifname);
+	else if (a.stale && ns->name[0])
+		printf("stale: %s (`ip netns exec %s wfguard detach %s` removes its pins)\n",
+		       a.stale, ns->name, ifname);
+	else if (a.stale)
+		printf("stale: %s (`nsenter -n -t %d wfguard detach %s` removes its pins)\n",
+		       a.stale, ns->pid, ifname);
+	else
+		att_text(&a), putchar('\n');
+}
+
+/* Every attachment pinned for one namespace, entering it when it is not ours. */
+static int list_netns(const struct ns_view *ns, json_t *list, int self_fd)
+{
+	static char names[MAX_IFACES][32];
+	const char *why_not = NULL;
+	char path[300], gone[512];
+	int n, i, rc;
+
+	n = wfg_pins_ifaces(ns->inode, names, MAX_IFACES);
+	if (n < 0)
+		return fail(EXIT_SYSTEM, "%s: %s", wfg_pin_root(), strerror(-n));
+	if (!ns->current && (ns->name[0] || ns->pid)) {
+		if (ns->name[0])
+			snprintf(path, sizeof(path), "/run/netns/%s", ns->name);
+		else
+			snprintf(path, sizeof(path), "/proc/%d/ns/net", ns->pid);
+		rc = enter_netns(path);
+		if (rc)
+			why_not = "cannot enter its namespace";
+	} else if (!ns->current) {
+		snprintf(gone, sizeof(gone),
+			 "no /run/netns entry and no process has its namespace: it is probably "
+			 "gone, its programs with it; `rm -r %s/net-%llu` removes the pins",
+			 wfg_pin_root(), ns->inode);
+		why_not = gone;
+	}
+	for (i = 0; i < n && i < MAX_IFACES; i++)
+		list_one(ns, names[i], !why_not, why_not, list);
+	if (!ns->current && !why_not && setns(self_fd, CLONE_NEWNET))
+		return fail(EXIT_SYSTEM, "cannot return to this network namespace: %s",
+			    strerror(errno));
+	return EXIT_OK;
+}
+
+/*
+ * `status` without a device: the namespaces with pins, ours first (with the
+ * older ROOT/IFACE pins), then the others, entered and checked through their
+ * /run/netns name or, without one (containers), a process in them. A
+ * namespace neither holds is listed, not checked: nothing can enter it.
+ */
+static int collect_netns(struct ns_view *views, int max)
+{
+	static unsigned long long inodes[MAX_NETNS];
+	unsigned long long self = wfg_netns_inode();
+	int n = wfg_pins_netns(inodes, MAX_NETNS), nv = 2, i;
+
+	if (n < 0)
+		return n;
+	views[0] = (struct ns_view){ .inode = self, .current = 1 };
+	netns_name(self, views[0].name, sizeof(views[0].name));
+	views[1] = (struct ns_view){ .inode = 0, .current = 1 };
+	for (i = 0; i < n && i < MAX_NETNS && nv < max; i++) {
+		if (inodes[i] == self)
+			continue;
+		views[nv] = (struct ns_view){ .inode = inodes[i] };
+		netns_name(inodes[i], views[nv].name, sizeof(views[nv].name));
+		if (!views[nv].name[0])
+			views[nv].pid = netns_pid(inodes[i]);
+		nv++;
+	}
+	return nv;
+}
+
+static int status_all(int json)
+{
+	static struct ns_view views[MAX_NETNS + 2];
+	json_t *doc = json ? json_doc(NULL) : NULL, *list = json ? json_array() : NULL;
+	int self_fd, nv, i, code = EXIT_OK;
+
+	nv = collect_netns(views, MAX_NETNS + 2);
+	if (nv < 0)
+		return fail(EXIT_SYSTEM, "%s: %s", wfg_pin_root(), strerror(-nv));
+	self_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self_fd < 0)
+		return fail(EXIT_SYSTEM, "/proc/thread-self/ns/net: %s", strerror(errno));
+	if (!json)
+		printf("%-21s %-16s %s\n", "NETNS (*: this one)", "INTERFACE", "STATE");
+	for (i = 0; i < nv && !code; i++)
+		code = list_netns(&views[i], list, self_fd);
+	close(self_fd);
+	if (code) {
+		json_decref(doc);
+		json_decref(list);
+		return code;
+	}
+	if (!json && !listed)
+		printf("(no attachments under %s)\n", wfg_pin_root());
+	if (!json)
+		return EXIT_OK;
+	json_object_set_new(doc, "pin_root", json_text(wfg_pin_root()));
+	json_object_set_new(doc, "attachments", list);
+	return json_print(doc);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	int json = 0, done, code;
+
+	code = simple_opts(argc, argv, &json, 0, 1, &done);
+	if (done)
+		return code;
+	return optind < argc ? status_one(argv[optind], json) : status_all(json);
 }
 
 static void addr_str(char *buf, size_t len, int family, const __u8 *a)
@@ -475,60 +973,84 @@ static void addr_str(char *buf, size_t len, int family, const __u8 *a)
 	inet_ntop(family == 4 ? AF_INET : AF_INET6, a, buf, (socklen_t)len);
 }
 
+/* One flow's JSON object (docs/cli-json.md). */
+static json_t *flow_json(const struct wfg_flow_key *key, const struct wfg_flow *f)
+{
+	char la[64], ra[64];
+	json_t *o = json_object();
+
+	addr_str(la, sizeof(la), key->family, key->laddr);
+	addr_str(ra, sizeof(ra), key->family, key->raddr);
+	json_object_set_new(o, "local", json_string(la));
+	json_object_set_new(o, "local_port", json_integer(ntohs(key->lport)));
+	json_object_set_new(o, "remote", json_string(ra));
+	json_object_set_new(o, "remote_port", json_integer(ntohs(key->rport)));
+	json_object_set_new(o, "pkts_out", json_integer(f->st.pkts_out));
+	json_object_set_new(o, "pkts_in", json_integer(f->st.pkts_in));
+	json_object_set_new(o, "bytes_out", json_integer((json_int_t)f->st.bytes_out));
+	json_object_set_new(o, "bytes_in", json_integer((json_int_t)f->st.bytes_in));
+	json_object_set_new(o, "covers_sent", json_integer(f->st.covers_sent));
+	json_object_set_new(o, "generation", json_integer((json_int_t)f->st.generation));
+	return o;
+}
+
+static void flow_text(const struct wfg_flow_key *key, const struct wfg_flow *f)
+{
+	char la[64], ra[64], l[80], r[80];
+
+	addr_str(la, sizeof(la), key->family, key->laddr);
+	addr_str(ra, sizeof(ra), key->family, key->raddr);
+	snprintf(l, sizeof(l), "%s:%u", la, ntohs(key->lport));
+	snprintf(r, sizeof(r), "%s:%u", ra, ntohs(key->rport));
+	printf("%-40s %-40s %8u %8u %7u %5llu\n", l, r, f->st.pkts_out, f->st.pkts_in,
+	       f->st.covers_sent, (unsigned long long)f->st.generation);
+}
+
 static int cmd_flows(int argc, char **argv)
 {
 	struct wfg_flow_key key, next, *prev = NULL;
+	json_t *doc = NULL, *list = NULL;
+	int rc, json = 0, done, code;
+	const char *ifname;
 	struct wfg_flow *f;
 	struct wfg_dp dp;
-	char err[256], la[64], ra[64];
-	int rc, json = argc > 2 && !strcmp(argv[2], "--json"), n = 0;
+	char err[256];
 
-	if (argc < 2 || !strcmp(argv[1], "--help"))
-		return printf("usage: wfguard flows IFACE [--json]\n"),
-		       argc < 2 ? EXIT_INPUT : EXIT_OK;
-	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
+	code = simple_opts(argc, argv, &json, 1, 1, &done);
+	if (done)
+		return code;
+	ifname = argv[optind];
+	rc = wfg_dp_open(ifname, &dp, err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
 	f = malloc(sizeof(*f));
-	if (!f)
+	if (!f) {
+		wfg_dp_close(&dp);
 		return fail(EXIT_SYSTEM, "out of memory");
-	if (!json)
+	}
+	if (json) {
+		doc = json_doc(ifname);
+		list = json_array();
+	} else {
 		printf("%-40s %-40s %8s %8s %7s %5s\n", "local", "remote", "out", "in", "covers",
 		       "gen");
-	else
-		printf("[");
+	}
 	while (bpf_map_get_next_key(dp.flows_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(dp.flows_fd, &key, f))
 			continue;
-		addr_str(la, sizeof(la), key.family, key.laddr);
-		addr_str(ra, sizeof(ra), key.family, key.raddr);
 		if (json)
-			printf("%s{\"local\":\"%s\",\"local_port\":%u,\"remote\":\"%s\","
-			       "\"remote_port\":%u,\"pkts_out\":%u,\"pkts_in\":%u,\"bytes_out\":%"
-			       "llu,"
-			       "\"bytes_in\":%llu,\"covers_sent\":%u,\"generation\":%llu}",
-			       n ? "," : "", la, ntohs(key.lport), ra, ntohs(key.rport),
-			       f->st.pkts_out, f->st.pkts_in, (unsigned long long)f->st.bytes_out,
-			       (unsigned long long)f->st.bytes_in, f->st.covers_sent,
-			       (unsigned long long)f->st.generation);
-		else {
-			char l[80], r[80];
-
-			snprintf(l, sizeof(l), "%s:%u", la, ntohs(key.lport));
-			snprintf(r, sizeof(r), "%s:%u", ra, ntohs(key.rport));
-			printf("%-40s %-40s %8u %8u %7u %5llu\n", l, r, f->st.pkts_out,
-			       f->st.pkts_in, f->st.covers_sent,
-			       (unsigned long long)f->st.generation);
-		}
-		n++;
+			json_array_append_new(list, flow_json(&key, f));
+		else
+			flow_text(&key, f);
 	}
-	if (json)
-		printf("]\n");
 	free(f);
 	wfg_dp_close(&dp);
-	return EXIT_OK;
+	if (!json)
+		return EXIT_OK;
+	json_object_set_new(doc, "flows", list);
+	return json_print(doc);
 }
 
 /* ---------------------------------------------------------------- run (pump) */
@@ -579,22 +1101,27 @@ static int cmd_run(int argc, char **argv)
 	struct wfg_pool pool = { 0 };
 	time_t checked = 0;
 	int wait_ms = 100;
-	const char *policy = argc > 3 && !strcmp(argv[2], "--policy") ? argv[3] : NULL;
+	static const struct option lo[] = { OPT_HELP,
+					    { "policy", required_argument, 0, 'p' },
+					    { 0 } };
+	const char *policy = NULL, *ifname;
 	struct ring_buffer *rb;
 	struct wfg_dp dp;
 	char err[256];
-	int rc;
+	int rc, c;
 
-	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		printf("usage: wfguard run IFACE [--policy FILE]\n"
-		       "  The daemon: sends carriers for the data path's cover requests and keeps\n"
-		       "  its padding pool filled with random bytes. SIGHUP re-applies FILE;\n"
-		       "  SIGTERM exits (the programs stay attached); so do detach and the\n"
-		       "  device's deletion. Requests posted while no daemon ran are dropped\n"
-		       "  at start (their time is past).\n");
-		return argc < 2 ? EXIT_INPUT : EXIT_OK;
+	opts_begin();
+	while ((c = getopt_long(argc, argv, ":hp:", lo, NULL)) != -1) {
+		if (c == 'h')
+			return show_usage();
+		if (c != 'p')
+			return bad_option(argv, c);
+		policy = optarg;
 	}
-	rc = wfg_dp_open(argv[1], &dp, err, sizeof(err));
+	if (operands(argc, argv, 1, 1))
+		return EXIT_INPUT;
+	ifname = argv[optind];
+	rc = wfg_dp_open(ifname, &dp, err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
 	rc = wfg_pump_open(&pump, err, sizeof(err));
@@ -621,14 +1148,14 @@ static int cmd_run(int argc, char **argv)
 	signal(SIGHUP, on_signal);
 	if (dp.pool_fd >= 0 && wfg_pool_open(&pool, dp.pool_fd, err, sizeof(err)))
 		fprintf(stderr, "wfguard: %s; padding from each flow's keystream\n", err);
-	fprintf(stderr, "wfguard: pumping covers for %s\n", argv[1]);
+	fprintf(stderr, "wfguard: pumping covers for %s\n", ifname);
 	while (!stop) {
 		const char *gone;
 
 		/* Once a second: the daemon ends with its attachment. */
 		if (time(NULL) != checked && (checked = time(NULL), gone = wfg_dp_stale(&dp))) {
 			fprintf(stderr, "wfguard: %s: attachment no longer live (%s); exiting\n",
-				argv[1], gone);
+				ifname, gone);
 			break;
 		}
 		/* Refill the padding pool; poll sooner while the data path drains it. */
@@ -686,23 +1213,6 @@ static __u64 mono_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 }
 
-static void capture_usage(void)
-{
-	printf("usage: wfguard capture IFACE -o DIR [--duration S] [--flows N] [--max-packets N]\n"
-	       "                       [--role client|server]\n"
-	       "  Per-flow traces of the defended flows on IFACE, from the data path itself:\n"
-	       "  egress after shaping (real and cover packets as they leave), ingress before\n"
-	       "  stripping (real, cover, unverified). One wfguard-trace v1 file per flow,\n"
-	       "  named by its 5-tuple, and DIR/index; DIR is written atomically at the end\n"
-	       "  (it may exist only if empty). Stops on SIGINT/SIGTERM or after S seconds.\n"
-	       "  --flows N        keep at most N flows (default 1024)\n"
-	       "  --max-packets N  keep at most N packets in all (default 4194304)\n"
-	       "  --role R         this host's side for the +/- directions (default: the\n"
-	       "                   attached policy's role)\n"
-	       "  Exit: 0 written, 1 bad input or a capture already running, 2 the system\n"
-	       "  refused, 3 not attached. Details: docs/capture.md.\n");
-}
-
 struct capture_args {
 	const char *iface, *out;
 	double duration; /* seconds; < 0 = until a signal */
@@ -723,8 +1233,8 @@ static int capture_parse(int argc, char **argv, struct capture_args *a)
 	int c;
 
 	a->duration = -1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:d:f:m:r:h", lo, NULL)) != -1) {
+	opts_begin();
+	while ((c = getopt_long(argc, argv, ":o:d:f:m:r:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			a->out = optarg;
@@ -757,14 +1267,16 @@ static int capture_parse(int argc, char **argv, struct capture_args *a)
 					    optarg);
 			break;
 		case 'h':
-			capture_usage();
+			show_usage();
 			return -1;
 		default:
-			return EXIT_INPUT;
+			return bad_option(argv, c);
 		}
 	}
-	if (optind >= argc || !a->out)
-		return fail(EXIT_INPUT, "capture: IFACE and -o DIR are required (--help)");
+	if (operands(argc, argv, 1, 1))
+		return EXIT_INPUT;
+	if (!a->out)
+		return fail(EXIT_INPUT, "capture: -o DIR is required (--help)");
 	a->iface = argv[optind];
 	return EXIT_OK;
 }
@@ -843,31 +1355,217 @@ static int cmd_capture(int argc, char **argv)
 	return code;
 }
 
+/* ---------------------------------------------------------------- doctor */
+
+/* The key file attach would use: present, well-formed, private. */
+static void doctor_keys(struct wfg_doctor *d, const struct wfg_compiled_policy *cp,
+			const char *keys)
+{
+	struct wfg_ctl ctl = { 0 };
+	char err[512];
+	struct stat st;
+
+	if (cp->dp.mode == WFG_MODE_TUNNEL) {
+		wfg_doctor_add(d, WFG_DOC_OK, "keys", "tunnel mode: no shim, no key");
+		return;
+	}
+	if (!keys && cp->keys_path[0])
+		keys = cp->keys_path;
+	if (!keys) {
+		wfg_doctor_add(d, WFG_DOC_FAIL, "keys",
+			       "a shim-mode policy and no key file: attach refuses; `wfguard keys "
+			       "generate FILE`, copy FILE to the peer, name it in shim.keys or "
+			       "--keys");
+		return;
+	}
+	if (keys_load(keys, &ctl, err, sizeof(err))) {
+		wfg_doctor_add(d, WFG_DOC_FAIL, "keys", "%s", err);
+		return;
+	}
+	if (!stat(keys, &st) && (st.st_mode & 077))
+		wfg_doctor_add(d, WFG_DOC_WARN, "keys",
+			       "%s: readable by others (mode %03o): `chmod 600 %s`", keys,
+			       st.st_mode & 0777, keys);
+	else
+		wfg_doctor_add(d, WFG_DOC_OK, "keys",
+			       "%s: two slots; the peer must hold the same file (doctor cannot "
+			       "check the peer)",
+			       keys);
+}
+
+static int cmd_doctor(int argc, char **argv)
+{
+	static const char *const verdicts[] = { "ok", "warn", "FAIL" };
+	static const struct option lo[] = { OPT_HELP,
+					    OPT_JSON,
+					    { "policy", required_argument, 0, 'p' },
+					    { "keys", required_argument, 0, 'k' },
+					    { 0 } };
+	static struct wfg_doctor d;
+	struct wfg_compiled_policy *cp = NULL;
+	const char *policy = NULL, *keys = NULL;
+	int c, i, code = EXIT_OK, json = 0, nfail = 0, nwarn = 0;
+	json_t *o, *list;
+
+	opts_begin();
+	while ((c = getopt_long(argc, argv, ":hjp:k:", lo, NULL)) != -1) {
+		if (c == 'h')
+			return show_usage();
+		if (c == 'j')
+			json = 1;
+		else if (c == 'p')
+			policy = optarg;
+		else if (c == 'k')
+			keys = optarg;
+		else
+			return bad_option(argv, c);
+	}
+	if (operands(argc, argv, 1, 1))
+		return EXIT_INPUT;
+	if (policy && !(cp = load_policy(policy, &code)))
+		return code;
+	memset(&d, 0, sizeof(d));
+	wfg_doctor_run(argv[optind], cp, &d);
+	if (cp)
+		doctor_keys(&d, cp, keys);
+	else
+		wfg_doctor_add(&d, WFG_DOC_WARN, "policy",
+			       "no --policy FILE: its limit, sch_fq and key needs are not checked");
+	for (i = 0; i < d.n; i++) {
+		nfail += d.f[i].verdict == WFG_DOC_FAIL;
+		nwarn += d.f[i].verdict == WFG_DOC_WARN;
+	}
+	if (json) {
+		o = json_doc(argv[optind]);
+		list = json_array();
+		for (i = 0; i < d.n; i++)
+			json_array_append_new(
+				list, json_pack("{s:s,s:s,s:s}", "check", d.f[i].check, "verdict",
+						verdicts[d.f[i].verdict], "text", d.f[i].text));
+		json_object_set_new(o, "findings", list);
+		json_object_set_new(o, "fail", json_integer(nfail));
+		json_object_set_new(o, "warn", json_integer(nwarn));
+		if (json_print(o))
+			return EXIT_SYSTEM;
+	} else {
+		for (i = 0; i < d.n; i++)
+			printf("%-5s %-9s %s\n", verdicts[d.f[i].verdict], d.f[i].check,
+			       d.f[i].text);
+		printf("%s: %d to fix, %d warnings\n", argv[optind], nfail, nwarn);
+	}
+	return nfail ? EXIT_INPUT : EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- version */
+
+#ifndef WFG_VERSION
+#define WFG_VERSION "unknown"
+#endif
+#ifndef WFG_GIT_COMMIT
+#define WFG_GIT_COMMIT ""
+#endif
+
+static int print_version(void)
+{
+	printf("wfguard %s%s%s%s\n", WFG_VERSION, WFG_GIT_COMMIT[0] ? " (git " : "", WFG_GIT_COMMIT,
+	       WFG_GIT_COMMIT[0] ? ")" : "");
+	printf("libbpf %s\n", libbpf_version_string());
+	printf("jansson %s\n", jansson_version_str());
+	return EXIT_OK;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	int done, code = simple_opts(argc, argv, NULL, 0, 0, &done);
+
+	return done ? code : print_version();
+}
+
 /* ---------------------------------------------------------------- main */
 
-static const struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *help;
-} commands[] = {
-	{ "attach", cmd_attach, "load and attach the data path to an interface" },
-	{ "detach", cmd_detach, "remove everything wfguard put on an interface" },
-	{ "status", cmd_status, "what is attached, which policy" },
-	{ "stats", cmd_stats, "counters (--json, --watch)" },
-	{ "flows", cmd_flows, "the flow table (--json)" },
-	{ "policy", cmd_policy, "check a policy file, or apply it live" },
-	{ "run", cmd_run, "the daemon: pump cover packets, reload on SIGHUP" },
-	{ "capture", cmd_capture, "per-flow traces from the data path (harness format)" },
-	{ "keys", cmd_keys, "generate a shim key file" },
+static const struct command commands[] = {
+	{ "attach", cmd_attach, "load and attach the data path to an interface",
+	  "usage: wfguard attach IFACE --policy FILE [--xdp-mode native|skb] "
+	  "[--keys FILE | --ephemeral-key]\n"
+	  "  Load the data path on IFACE (TC egress + XDP ingress), pin it under\n"
+	  "  ROOT/net-NETNS/IFACE/ (ROOT: " WFG_PIN_ROOT ", or $" WFG_PIN_ROOT_ENV "), install\n"
+	  "  sch_fq when the policy delays packets.\n"
+	  "  Shim mode needs the key file both ends share (--keys, or shim.keys\n"
+	  "  in the policy); --ephemeral-key makes a random one that no peer\n"
+	  "  can have (tests, one-host experiments).\n" },
+	{ "detach", cmd_detach, "remove everything wfguard put on an interface",
+	  "usage: wfguard detach IFACE\n"
+	  "  Remove the programs, filters, the qdiscs wfguard installed and the pins\n"
+	  "  (also the left-over pins of a stale attachment).\n" },
+	{ "status", cmd_status, "what is attached, which policy (all, or one IFACE)",
+	  "usage: wfguard status [IFACE] [--json]\n"
+	  "  IFACE: its attachment; exit 0 attached, 3 not attached or stale.\n"
+	  "  No IFACE: every attachment under the pin root, one a line: this network\n"
+	  "  namespace's (marked *), then other namespaces': those named in /run/netns\n"
+	  "  are entered and checked, the others only listed. Stale ones say why.\n"
+	  "  --json  one object (docs/cli-json.md)\n" },
+	{ "stats", cmd_stats, "counters (--json, --prometheus, --watch)",
+	  "usage: wfguard stats IFACE [--json | --prometheus] [--watch]\n"
+	  "  --json        one object (docs/cli-json.md)\n"
+	  "  --prometheus  the Prometheus text format\n"
+	  "  --watch       again every second\n" },
+	{ "flows", cmd_flows, "the flow table (--json)",
+	  "usage: wfguard flows IFACE [--json]\n"
+	  "  --json  one object, the flows in \"flows\" (docs/cli-json.md)\n" },
+	{ "policy", cmd_policy, "check a policy file, or apply it live",
+	  "usage: wfguard policy check FILE [--json]\n"
+	  "       wfguard policy apply IFACE FILE\n"
+	  "  check: validate FILE, print the compiled summary; exit 1 with\n"
+	  "         file:line:col: message for every error (--json: one object).\n"
+	  "  apply: atomic live swap on IFACE; a bad file changes nothing.\n" },
+	{ "run", cmd_run, "the daemon: pump cover packets, reload on SIGHUP",
+	  "usage: wfguard run IFACE [--policy FILE]\n"
+	  "  The daemon: sends carriers for the data path's cover requests and keeps\n"
+	  "  its padding pool filled with random bytes. SIGHUP re-applies FILE;\n"
+	  "  SIGTERM exits (the programs stay attached); so do detach and the\n"
+	  "  device's deletion. Requests posted while no daemon ran are dropped\n"
+	  "  at start (their time is past).\n" },
+	{ "capture", cmd_capture, "per-flow traces from the data path (harness format)",
+	  "usage: wfguard capture IFACE -o|--output DIR [--duration S] [--flows N]\n"
+	  "                       [--max-packets N] [--role client|server]\n"
+	  "  Per-flow traces of the defended flows on IFACE, from the data path itself:\n"
+	  "  egress after shaping (real and cover packets as they leave), ingress before\n"
+	  "  stripping (real, cover, unverified). One wfguard-trace v1 file per flow,\n"
+	  "  named by its 5-tuple, and DIR/index; DIR is written atomically at the end\n"
+	  "  (it may exist only if empty). Stops on SIGINT/SIGTERM or after S seconds.\n"
+	  "  --flows N        keep at most N flows (default 1024)\n"
+	  "  --max-packets N  keep at most N packets in all (default 4194304)\n"
+	  "  --role R         this host's side for the +/- directions (default: the\n"
+	  "                   attached policy's role)\n"
+	  "  Exit: 0 written, 1 bad input or a capture already running, 2 the system\n"
+	  "  refused, 3 not attached. Details: docs/capture.md.\n" },
+	{ "keys", cmd_keys, "generate a shim key file",
+	  "usage: wfguard keys generate FILE\n"
+	  "  Write two fresh shim keys (slot 0 and slot 1) to FILE (mode 0600).\n"
+	  "  Rotation: put the new key in the slot peers do not send with, apply on\n"
+	  "  both ends, then switch the sending slot.\n" },
+	{ "doctor", cmd_doctor, "check the kernel, device and policy before attaching",
+	  "usage: wfguard doctor IFACE [--policy FILE] [--keys FILE] [--json]\n"
+	  "  What attach needs, checked without touching IFACE: TC and XDP programs,\n"
+	  "  the bpffs, the device and its MTU against the policy's size limit, UDP\n"
+	  "  GSO, sch_fq (probed in a throwaway network namespace), the key file, and\n"
+	  "  a left-over attachment. One line per check: ok, warn or FAIL with what to\n"
+	  "  fix. The peer is not checked (nothing is sent). Exit 0, or 1 when\n"
+	  "  something must be fixed. --json: one object (docs/cli-json.md).\n" },
+	{ "version", cmd_version, "wfguard's version, its git commit, libbpf's and jansson's",
+	  "usage: wfguard version   (also: wfguard -V)\n"
+	  "  wfguard's version and the git commit it was built from (when known at\n"
+	  "  build time), then the versions of libbpf and jansson it runs with.\n" },
 };
 
 static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: wfguard [-v] COMMAND [options]   (COMMAND --help for details)\n\n");
+	fprintf(f, "usage: wfguard [-v] COMMAND [options]   (COMMAND --help for details)\n"
+		   "       wfguard --version\n\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 		"\nexit codes: 0 ok, 1 bad input or usage, 2 the system refused (kernel,\n"
 		"permissions), 3 not attached\n"
@@ -879,7 +1577,8 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
-	while (argc > 1 && !strncmp(argv[1], "-v", 2)) {
+	while (argc > 1 && argv[1][0] == '-' && argv[1][1] == 'v' &&
+	       strspn(argv[1] + 1, "v") == strlen(argv[1] + 1)) {
 		verbose += (int)strlen(argv[1]) - 1;
 		argc--;
 		argv++;
@@ -889,16 +1588,13 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_INPUT : EXIT_OK;
 	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return argc > 2 ? fail(EXIT_INPUT, "--version takes no arguments")
+				: print_version();
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		char *help[] = { argv[1], "--help", NULL };
-		int a;
-
 		if (strcmp(argv[1], commands[i].name))
 			continue;
-		/* --help anywhere (`wfguard policy check --help`): the command's help */
-		for (a = 2; a < argc; a++)
-			if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h"))
-				return commands[i].fn(2, help);
+		cur_cmd = &commands[i];
 		return commands[i].fn(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "wfguard: unknown command '%s'\n", argv[1]);

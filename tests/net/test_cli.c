@@ -37,6 +37,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
 
 #include "trace.h"
 #include "netns.h"
@@ -51,6 +53,7 @@ static struct wfgt_topo topo;
 static char tmp[PATH_MAX], bin[PATH_MAX], pins[PATH_MAX + 32];
 static char out_buf[1 << 16], err_buf[1 << 16];
 static int bpffs_mounted;
+static pid_t ns_holder; /* a process holding an unnamed network namespace, killed at teardown */
 
 /* ------------------------------------------------------------ plumbing */
 
@@ -266,6 +269,9 @@ static void setup(void)
 
 static void teardown(void)
 {
+	if (ns_holder > 0)
+		kill(ns_holder, SIGKILL);
+	ns_holder = 0;
 	netns_go_home();
 	wfgt_topo_destroy(&topo);
 	if (bpffs_mounted) {
@@ -1049,4 +1055,347 @@ Test(cli, a_capture_killed_with_9_is_taken_over_and_duration_stops_it)
 	cr_assert_eq(c.flows, 0);
 	cr_assert_not_null(strstr(c.index, "\nflows=0\n"), "%s", c.index);
 	wfb_trace_free(&c.t);
+}
+
+/* ------------------------------------------------------------ the command line */
+
+/* A refused command line: exit 1, the reason on stderr, and c0 still attached. */
+static void refused(const char *args, const char *why)
+{
+	cr_assert_eq(wfg(NS_C, "%s", args), 1, "`%s`: exit 1 (%s)", args, err_buf);
+	cr_assert_not_null(strstr(err_buf, why), "`%s`: %s", args, err_buf);
+	cr_assert_not_null(strstr(err_buf, "--help"), "`%s`: no usage hint: %s", args, err_buf);
+	cr_assert_eq(wfg(NS_C, "status c0"), 0, "`%s` changed the attachment: %s", args, err_buf);
+}
+
+Test(cli, unknown_options_and_extra_arguments_are_refused_and_every_command_has_help)
+{
+	static const char *const cmds[] = { "attach", "detach", "status",  "stats", "flows",
+					    "policy", "run",	"capture", "keys",  "version" };
+	char want[128], first[4096];
+	size_t i;
+
+	attach_both("pad");
+	refused("detach c0 extra --bogus", "unknown option '--bogus'");
+	refused("detach c0 extra", "unexpected argument 'extra'");
+	refused("detach -q c0", "unknown option '-q'");
+	refused("status c0 s0", "unexpected argument 's0'");
+	refused("stats c0 --jsn", "unknown option '--jsn'");
+	refused("stats c0 s0 --json", "unexpected argument 's0'");
+	refused("flows c0 --json extra", "unexpected argument 'extra'");
+	refused("policy apply c0 client-buckets.yaml extra", "unexpected argument 'extra'");
+	refused("policy check client-pad.yaml --force", "unknown option '--force'");
+	refused("run c0 --polcy client-pad.yaml", "unknown option '--polcy'");
+	refused("run c0 --policy", "missing the value of option '--policy'");
+	refused("attach s0 --policy client-pad.yaml --bogus", "unknown option '--bogus'");
+	refused("keys generate k2 extra", "unexpected argument 'extra'");
+	cr_assert_neq(access("k2", F_OK), 0, "keys wrote a file despite the extra argument");
+	refused("version --bogus", "unknown option '--bogus'");
+	cr_assert_eq(wfg(NS_C, "status c0 --json"), 0, "%s", err_buf);
+	cr_assert_eq(jnum(out_buf, "generation"), 0, "a refused policy apply applied: %s", out_buf);
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		snprintf(want, sizeof(want), "usage: wfguard %s", cmds[i]);
+		cr_assert_eq(wfg(NS_C, "%s --help", cmds[i]), 0, "%s --help: %s", cmds[i], err_buf);
+		cr_assert_eq(strncmp(out_buf, want, strlen(want)), 0, "%s --help: %s", cmds[i],
+			     out_buf);
+	}
+	cr_assert_eq(wfg(NS_C, "detach c0 --help"), 0);
+	cr_assert_eq(wfg(NS_C, "status c0"), 0, "detach --help detached");
+
+	/* wfguard's version, then libbpf's (the one this test links: the same library) */
+	cr_assert_eq(wfg(NS_C, "--version"), 0, "%s", err_buf);
+	snprintf(first, sizeof(first), "%.4000s", out_buf);
+	cr_assert_eq(strncmp(first, "wfguard ", 8), 0, "%s", first);
+	snprintf(want, sizeof(want), "\nlibbpf %s\n", libbpf_version_string());
+	cr_assert_not_null(strstr(first, want), "no `%s` in %s", want + 1, first);
+	cr_assert_eq(wfg(NS_C, "version"), 0, "%s", err_buf);
+	cr_assert_str_eq(out_buf, first, "`version` and `--version` differ");
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_S, "detach s0"), 0, "%s", err_buf);
+}
+
+/* Parse wfguard's JSON output: one valid object of the current schema. */
+static json_t *parse(const char *what)
+{
+	json_error_t e;
+	json_t *o = json_loads(out_buf, 0, &e);
+
+	cr_assert_not_null(o, "%s: invalid JSON (%s at %d:%d): %s", what, e.text, e.line, e.column,
+			   out_buf);
+	cr_assert(json_is_object(o), "%s: not an object: %s", what, out_buf);
+	cr_assert_eq(json_integer_value(json_object_get(o, "schema")), 1, "%s: schema: %s", what,
+		     out_buf);
+	return o;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	cr_assert_not_null(s, "no string \"%s\"", key);
+	return s;
+}
+
+/* A legal interface name with a double quote: every output stays valid. */
+Test(cli, json_is_one_versioned_schema_and_names_are_escaped)
+{
+	const char *dev = "fe\"q", *qdev = "'fe\"q'";
+	json_t *o, *v;
+
+	cr_assert_eq(sh("ip -n %s link add %s type veth peer name feqp && ip -n %s link set %s "
+			"up && ip -n %s link set feqp up",
+			NS_C, qdev, NS_C, qdev, NS_C),
+		     0);
+	cr_assert_eq(wfg(NS_C, "attach %s --policy client-pad.yaml", qdev), 0, "%s", err_buf);
+
+	cr_assert_eq(wfg(NS_C, "status %s --json", qdev), 0, "%s", err_buf);
+	o = parse("status");
+	cr_assert_str_eq(jstr(o, "interface"), dev);
+	cr_assert(json_is_true(json_object_get(o, "attached")), "%s", out_buf);
+	cr_assert_str_eq(jstr(o, "xdp_mode"), "native");
+	json_decref(o);
+
+	cr_assert_eq(wfg(NS_C, "stats %s --json", qdev), 0, "%s", err_buf);
+	o = parse("stats");
+	cr_assert_str_eq(jstr(o, "interface"), dev);
+	cr_assert(json_is_integer(json_object_get(o, "pkts_seen")), "%s", out_buf);
+	json_decref(o);
+
+	cr_assert_eq(wfg(NS_C, "flows %s --json", qdev), 0, "%s", err_buf);
+	o = parse("flows");
+	cr_assert_str_eq(jstr(o, "interface"), dev);
+	cr_assert(json_is_array(json_object_get(o, "flows")), "%s", out_buf);
+	json_decref(o);
+
+	cr_assert_eq(wfg(NS_C, "status --json"), 0, "%s", err_buf);
+	o = parse("status (all)");
+	v = json_array_get(json_object_get(o, "attachments"), 0);
+	cr_assert_not_null(v, "%s", out_buf);
+	cr_assert_str_eq(jstr(v, "interface"), dev);
+	json_decref(o);
+
+	cr_assert_eq(wfg(NS_C, "stats %s --prometheus", qdev), 0, "%s", err_buf);
+	cr_assert_not_null(strstr(out_buf, "{interface=\"fe\\\"q\"}"), "label: %s", out_buf);
+
+	cr_assert_eq(wfg(NS_C, "policy check client-pad.yaml --json"), 0, "%s", err_buf);
+	o = parse("policy check");
+	cr_assert(json_is_true(json_object_get(o, "ok")), "%s", out_buf);
+	cr_assert_eq(json_integer_value(json_object_get(o, "rules")), 1, "%s", out_buf);
+	json_decref(o);
+	cr_assert_eq(wfg(NS_C, "policy check bad.yaml --json"), 1, "%s", err_buf);
+	o = parse("policy check (errors)");
+	cr_assert(json_is_false(json_object_get(o, "ok")), "%s", out_buf);
+	cr_assert_eq(json_array_size(json_object_get(o, "errors")), 1, "%s", out_buf);
+	cr_assert_not_null(strstr(out_buf, "bad.yaml:7:3: unknown key 'sizee'"), "%s", out_buf);
+	json_decref(o);
+
+	cr_assert_eq(wfg(NS_C, "detach %s", qdev), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "status %s --json", qdev), 3);
+	o = parse("status (detached)");
+	cr_assert(json_is_false(json_object_get(o, "attached")), "%s", out_buf);
+	json_decref(o);
+}
+
+/* The entry of `status --json` (no device) for ifname in the namespace netns (NULL: ours). */
+static json_t *listed_entry(json_t *doc, const char *ifname, int current)
+{
+	json_t *list = json_object_get(doc, "attachments"), *v;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+	{
+		if (!strcmp(jstr(v, "interface"), ifname) &&
+		    json_is_true(json_object_get(v, "current")) == current)
+			return v;
+	}
+	cr_assert_fail("no %s (current %d) in %s", ifname, current, out_buf);
+	return NULL;
+}
+
+/*
+ * `status` with no device: this namespace's attachments, a stale one with its
+ * reason, another namespace's (entered through /run/netns), and one of a
+ * namespace with no name, listed but not checked.
+ */
+Test(cli, status_without_a_device_lists_every_attachment_and_marks_the_stale)
+{
+	char path[PATH_MAX + 32], want[64];
+	unsigned long long gone;
+	json_t *doc, *v;
+	int t;
+
+	attach_both("pad");
+	cr_assert_eq(sh("ip -n %s link add x0 type veth peer name x0p && ip -n %s link set x0 up "
+			"&& ip -n %s link set x0p up",
+			NS_C, NS_C, NS_C),
+		     0);
+	cr_assert_eq(wfg(NS_C, "attach x0 --policy client-pad.yaml"), 0, "%s", err_buf);
+	cr_assert_eq(sh("ip -n %s link del x0", NS_C), 0);
+	/* a namespace without a /run/netns name: it dies with the shell, its pins stay */
+	cr_assert_eq(
+		sh("cd %s && unshare -n sh -c 'ip link add y0 type veth peer name y0p && "
+		   "ip link set y0 up && %s attach y0 --policy client-pad.yaml' >/dev/null 2>&1",
+		   tmp, bin),
+		0);
+	/* and one that lives on, as a container's would: entered through its process */
+	cr_assert_eq(sh("cd %s && (unshare -n sh -c 'ip link add z0 type veth peer name z0p && "
+			"ip link set z0 up && %s attach z0 --policy client-pad.yaml >/dev/null "
+			"2>&1 && exec sleep 120' & echo $! >holder.pid)",
+			tmp, bin),
+		     0);
+	snprintf(path, sizeof(path), "%s/holder.pid", tmp);
+	cr_assert_eq(wait_text(path, "\n", 2000), 0);
+	slurp(path, out_buf, sizeof(out_buf));
+	ns_holder = atoi(out_buf);
+	for (t = 0; t < 200 && lines("find %s -name z0", pins) < 1; t++)
+		usleep(20000);
+
+	cr_assert_eq(wfg(NS_C, "status"), 0, "%s", err_buf);
+	cr_assert_not_null(strstr(out_buf, "c0               attached, policy slot"), "%s",
+			   out_buf);
+	cr_assert_not_null(strstr(out_buf, "x0               stale: the device is gone"), "%s",
+			   out_buf);
+	cr_assert_not_null(strstr(out_buf, "s0               attached, policy slot"), "%s",
+			   out_buf);
+	cr_assert_not_null(strstr(out_buf, "y0               not checked: no /run/netns entry"),
+			   "%s", out_buf);
+	snprintf(path, sizeof(path), "`rm -r %.4000s/net-", pins);
+	cr_assert_not_null(strstr(out_buf, path), "no removal named: %s", out_buf);
+	snprintf(want, sizeof(want), "pid %d", ns_holder);
+	cr_assert_not_null(strstr(out_buf, want), "%s", out_buf);
+	cr_assert_not_null(strstr(out_buf, "z0               attached, policy slot"), "%s",
+			   out_buf);
+
+	cr_assert_eq(wfg(NS_C, "status --json"), 0, "%s", err_buf);
+	doc = parse("status (all)");
+	cr_assert_eq(json_array_size(json_object_get(doc, "attachments")), 5, "%s", out_buf);
+	v = listed_entry(doc, "c0", 1);
+	cr_assert(json_is_true(json_object_get(v, "attached")), "%s", out_buf);
+	cr_assert_str_eq(jstr(v, "netns"), NS_C);
+	v = listed_entry(doc, "x0", 1);
+	cr_assert(json_is_true(json_object_get(v, "stale")), "%s", out_buf);
+	cr_assert_str_eq(jstr(v, "reason"), "the device is gone");
+	v = listed_entry(doc, "s0", 0);
+	cr_assert(json_is_true(json_object_get(v, "attached")), "%s", out_buf);
+	cr_assert_str_eq(jstr(v, "netns"), NS_S);
+	v = listed_entry(doc, "y0", 0);
+	cr_assert(json_is_false(json_object_get(v, "checked")), "%s", out_buf);
+	cr_assert(json_is_null(json_object_get(v, "netns")), "%s", out_buf);
+	gone = (unsigned long long)json_integer_value(json_object_get(v, "netns_inode"));
+	v = listed_entry(doc, "z0", 0);
+	cr_assert(json_is_true(json_object_get(v, "attached")), "%s", out_buf);
+	cr_assert_eq(json_integer_value(json_object_get(v, "pid")), ns_holder, "%s", out_buf);
+	json_decref(doc);
+
+	/* what the message says removes a gone namespace's pins does */
+	cr_assert_eq(sh("rm -r %s/net-%llu", pins, gone), 0);
+	cr_assert_eq(wfg(NS_C, "status --json"), 0, "%s", err_buf);
+	doc = parse("status (all, after rm)");
+	cr_assert_eq(json_array_size(json_object_get(doc, "attachments")), 4, "%s", out_buf);
+	json_decref(doc);
+
+	/* the other side sees the same, from its namespace */
+	cr_assert_eq(wfg(NS_S, "status --json"), 0, "%s", err_buf);
+	doc = parse("status (all, server)");
+	cr_assert(json_is_true(json_object_get(listed_entry(doc, "s0", 1), "attached")));
+	cr_assert(json_is_true(json_object_get(listed_entry(doc, "x0", 0), "stale")));
+	json_decref(doc);
+
+	cr_assert_eq(wfg(NS_C, "detach x0"), 0, "stale pins: %s", err_buf);
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_S, "detach s0"), 0, "%s", err_buf);
+	if (ns_holder > 0)
+		kill(ns_holder, SIGKILL);
+	ns_holder = 0;
+}
+
+/*
+ * contrib/wfguard.bash completes every command `wfguard --help` lists and,
+ * after each, every option that command's --help names.
+ */
+Test(cli, bash_completion_offers_every_command_and_every_option_the_help_names)
+{
+	char script[PATH_MAX], path[PATH_MAX + 16];
+
+	if (!realpath("contrib/wfguard.bash", script))
+		cr_skip_test("no contrib/wfguard.bash here (run from the source tree)");
+	if (sh("command -v bash >/dev/null") != 0)
+		cr_skip_test("no bash");
+	write_file("complete.sh",
+		   "source \"$1\"\n"
+		   "words() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); _wfguard;\n"
+		   "  printf '%s\\n' \"${COMPREPLY[@]}\"; }\n"
+		   "bin=$2 bad=0\n"
+		   "cmds=$(\"$bin\" --help | sed -n 's/^  \\([a-z][a-z-]*\\)  .*/\\1/p')\n"
+		   "[ -n \"$cmds\" ] || { echo 'no commands in --help'; exit 1; }\n"
+		   "for c in $cmds; do\n"
+		   "  words wfguard '' | grep -qx \"$c\" || { echo \"missing: $c\"; bad=1; }\n"
+		   "  for o in $(\"$bin\" $c --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do\n"
+		   "    words wfguard $c -- | grep -qx -- \"$o\" || { echo \"missing: $c $o\"; "
+		   "bad=1; }\n"
+		   "  done\n"
+		   "done\n"
+		   "words wfguard attach eth0 --xdp-mode '' | grep -qx skb || { echo 'no modes'; "
+		   "bad=1; }\n"
+		   "exit $bad\n");
+	snprintf(path, sizeof(path), "%s/out", tmp);
+	cr_assert_eq(sh("bash %s/complete.sh %s %s >%s 2>&1", tmp, script, bin, path), 0,
+		     "completion: %s", (slurp(path, out_buf, sizeof(out_buf)), out_buf));
+}
+
+/* One doctor line: "VERDICT CHECK ..." as printed (verdict padded to 5, check to 9). */
+static int doctor_says(const char *verdict, const char *check)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "%-5s %-9s ", verdict, check);
+	return strstr(out_buf, want) != NULL;
+}
+
+/*
+ * doctor says what attach needs and what is missing, each with what to fix,
+ * and touches nothing: the MTU against the policy's limit, the key file, sch_fq
+ * (told apart the way the host really is), an unknown device.
+ */
+Test(cli, doctor_names_what_to_fix_and_touches_nothing)
+{
+	int have_fq = sh("tc -n %s qdisc replace dev o0 root fq 2>/dev/null && "
+			 "tc -n %s qdisc del dev o0 root",
+			 topo.o, topo.o) == 0;
+
+	write_file("client-pace.yaml", "version: 1\nrole: client\nmatch:\n  - remote_port: 4433\n"
+				       "shim:\n  keys: keys\ndefence:\n  - preset: tamaraw\n");
+	write_file("nokeys.yaml", "version: 1\nrole: client\nmatch:\n  - remote_port: 4433\n"
+				  "shape: {mode: pad_to, size: 1000, limit: 1400}\n");
+	cr_assert_eq(sh("tc -n %s qdisc show dev c0 >%s/qdisc.before", NS_C, tmp), 0);
+	cr_assert_eq(wfg(NS_C, "doctor c0 --policy client-pad.yaml"), 0, "%s%s", out_buf, err_buf);
+	cr_assert(doctor_says("ok", "bpf") && doctor_says("ok", "keys") &&
+			  doctor_says("ok", "mtu") && doctor_says("warn", "gso"),
+		  "%s", out_buf);
+	cr_assert_not_null(strstr(out_buf, "c0: 0 to fix"), "%s", out_buf);
+
+	cr_assert_eq(sh("ip -n %s link set c0 mtu 1300", NS_C), 0);
+	cr_assert_eq(wfg(NS_C, "doctor c0 --policy client-pad.yaml"), 0, "%s", out_buf);
+	cr_assert(doctor_says("warn", "mtu"), "%s", out_buf);
+	cr_assert_not_null(strstr(out_buf, "attach lowers it to 1272"), "%s", out_buf);
+	cr_assert_eq(sh("ip -n %s link set c0 mtu 1500", NS_C), 0);
+
+	cr_assert_eq(wfg(NS_C, "doctor c0 --policy nokeys.yaml"), 1, "%s", out_buf);
+	cr_assert(doctor_says("FAIL", "keys"), "%s", out_buf);
+	cr_assert_not_null(strstr(out_buf, "wfguard keys generate"), "%s", out_buf);
+
+	cr_assert_eq(wfg(NS_C, "doctor c0 --policy client-pace.yaml"), have_fq ? 0 : 1, "%s",
+		     out_buf);
+	cr_assert(doctor_says(have_fq ? "ok" : "FAIL", "fq"), "sch_fq %s here: %s",
+		  have_fq ? "works" : "is missing", out_buf);
+
+	cr_assert_eq(wfg(NS_C, "doctor nosuch0 --json"), 1, "%s", out_buf);
+	cr_assert_not_null(strstr(out_buf, "\"check\":\"device\",\"verdict\":\"FAIL\""), "%s",
+			   out_buf);
+
+	cr_assert_eq(sh("tc -n %s qdisc show dev c0 | cmp -s - %s/qdisc.before", NS_C, tmp), 0,
+		     "doctor changed c0's qdiscs");
+	cr_assert_eq(lines("tc -n %s filter show dev c0 egress", NS_C), 0, "filters on c0");
+	cr_assert_neq(wfg(NS_C, "status c0"), 0, "doctor attached something");
 }

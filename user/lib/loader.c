@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -57,13 +59,79 @@ const char *wfg_pin_root(void)
 /* The directory of this network namespace's pins, ROOT/net-<inode of the
  * calling thread's netns>: interface names are per namespace (every
  * container has an eth0), so they cannot key the pins alone. */
-static void netns_dir(char *buf, size_t len)
+unsigned long long wfg_netns_inode(void)
 {
 	struct stat st;
 
-	if (stat("/proc/thread-self/ns/net", &st))
-		st.st_ino = 0;
-	snprintf(buf, len, "%s/net-%llu", wfg_pin_root(), (unsigned long long)st.st_ino);
+	return stat("/proc/thread-self/ns/net", &st) ? 0 : (unsigned long long)st.st_ino;
+}
+
+static void netns_dir(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/net-%llu", wfg_pin_root(), wfg_netns_inode());
+}
+
+/* "net-<digits>": a namespace's pin directory; its inode in *ino. */
+static int netns_dir_name(const char *name, unsigned long long *ino)
+{
+	char *end;
+
+	if (strncmp(name, "net-", 4) || !isdigit((unsigned char)name[4]))
+		return 0;
+	*ino = strtoull(name + 4, &end, 10);
+	return !*end;
+}
+
+int wfg_pins_netns(unsigned long long *inodes, int max)
+{
+	DIR *d = opendir(wfg_pin_root());
+	unsigned long long ino;
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)))
+		if (netns_dir_name(e->d_name, &ino) && n++ < max)
+			inodes[n - 1] = ino;
+	closedir(d);
+	return n;
+}
+
+/* An interface's pin directory holds the control map; anything else is not one. */
+static int is_pin_dir(const char *dir, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	if (name[0] == '.')
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s/wfg_ctl", dir, name);
+	return !stat(path, &st);
+}
+
+int wfg_pins_ifaces(unsigned long long netns, char (*names)[32], int max)
+{
+	char dir[256];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	if (netns)
+		snprintf(dir, sizeof(dir), "%s/net-%llu", wfg_pin_root(), netns);
+	else
+		snprintf(dir, sizeof(dir), "%s", wfg_pin_root());
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d))) {
+		if (strlen(e->d_name) >= 32 || !is_pin_dir(dir, e->d_name))
+			continue;
+		if (n++ < max)
+			snprintf(names[n - 1], 32, "%s", e->d_name);
+	}
+	closedir(d);
+	return n;
 }
 
 static void pin_path(char *buf, size_t len, const char *ifname, const char *name)

@@ -95,4 +95,18 @@ const char *wfg_stat_help(enum wfg_stat s);
 /* 1 if the interface has wfguard attached (its pin directory exists). */
 int wfg_dp_attached(const char *ifname);
 
+/* The inode of the calling thread's network namespace: what names its pin
+ * directory (ROOT/net-<inode>); 0 if it cannot be read. */
+unsigned long long wfg_netns_inode(void);
+
+/*
+ * What the pin root holds, for `wfguard status` without a device. Namespaces:
+ * the inodes of the ROOT/net-<inode> directories, at most max of them; the
+ * number found (all of them, even when more than max) or -errno.
+ * Interfaces: the names pinned under ROOT/net-<netns> (netns 0: the older
+ * ROOT/IFACE layout, which no namespace owns), likewise.
+ */
+int wfg_pins_netns(unsigned long long *inodes, int max);
+int wfg_pins_ifaces(unsigned long long netns, char (*names)[32], int max);
+
 #endif
