@@ -5,7 +5,9 @@
  * kernel's own timing of single test runs: with `repeat` the kernel would rerun
  * the program on the packet it already modified (padded, or stripped), so
  * every run here starts from the original frame. Needs root.
- *   build/bench/perf/datapath [runs]
+ *   build/bench/perf/datapath [runs [row]]
+ * With a row number (0..9, the first table's order) only that row runs, five
+ * times `runs`: a target for `perf record` that no other program dilutes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +86,12 @@ static __u64 stat_sum(struct wfguard_bpf *s, enum wfg_stat st)
 	__u64 sum;
 
 	return wfgt_percpu_sum(bpf_map__fd(s->maps.wfg_stats), (__u32)st, &sum) ? 0 : sum;
+}
+
+/* Does this run measure row k? (only: the one row asked for, or -1: all.) */
+static int wanted(int only, int k)
+{
+	return only < 0 || only == k;
 }
 
 static double run(int prog_fd, const uint8_t *frame, size_t n, __u32 mark, int runs)
@@ -204,6 +212,7 @@ static void bench_tunnel(struct wfguard_bpf *tun, int base_fd, const uint8_t *fr
 int main(int argc, char **argv)
 {
 	int repeat = argc > 1 ? atoi(argv[1]) : 20000, rep;
+	int only = argc > 2 ? atoi(argv[2]) : -1;
 	struct wfguard_bpf *skel, *pooled, *tun;
 	struct bench_min_bpf *min;
 	uint8_t pl[500] = { 0 }, frame[2048], tcp[2048], padded[2048], cover[2048],
@@ -285,26 +294,42 @@ int main(int argc, char **argv)
 		double t[NROWS];
 		__u64 used0 = stat_sum(pooled, WFG_STAT_PAD_POOL_USED);
 
-		t[0] = run(bpf_program__fd(min->progs.min_tc), frame, n, 0, repeat);
-		t[1] = run(bpf_program__fd(skel->progs.wfg_egress), tcp, tn, 0, repeat);
+		for (k = 0; k < NROWS; k++)
+			t[k] = -1;
+		if (wanted(only, 0))
+			t[0] = run(bpf_program__fd(min->progs.min_tc), frame, n, 0, repeat);
+		if (wanted(only, 1))
+			t[1] = run(bpf_program__fd(skel->progs.wfg_egress), tcp, tn, 0, repeat);
 		set_policy(skel, WFG_SHAPE_NONE);
-		t[2] = run(bpf_program__fd(skel->progs.wfg_egress), frame, n, 0, repeat);
+		if (wanted(only, 2))
+			t[2] = run(bpf_program__fd(skel->progs.wfg_egress), frame, n, 0, repeat);
 		set_policy(skel, WFG_SHAPE_PAD_TO);
-		t[3] = run(bpf_program__fd(skel->progs.wfg_egress), frame, n, 0, repeat);
+		if (wanted(only, 3))
+			t[3] = run(bpf_program__fd(skel->progs.wfg_egress), frame, n, 0, repeat);
 		refill_ns = 0;
-		t[4] = run_pooled(bpf_program__fd(pooled->progs.wfg_egress), frame, n, 0, repeat,
-				  1);
+		if (wanted(only, 4) || wanted(only, 5))
+			t[4] = run_pooled(bpf_program__fd(pooled->progs.wfg_egress), frame, n, 0,
+					  repeat, 1);
 		/* the controller's time per padded packet, which left from the pool */
-		t[5] = refill_ns / (double)(stat_sum(pooled, WFG_STAT_PAD_POOL_USED) - used0 ?: 1);
-		if (stat_sum(pooled, WFG_STAT_PAD_POOL_USED) - used0 < (__u64)repeat * 9 / 10)
+		if (t[4] >= 0)
+			t[5] = refill_ns /
+			       (double)(stat_sum(pooled, WFG_STAT_PAD_POOL_USED) - used0 ?: 1);
+		if (t[4] >= 0 &&
+		    stat_sum(pooled, WFG_STAT_PAD_POOL_USED) - used0 < (__u64)repeat * 9 / 10)
 			fprintf(stderr, "datapath: the pool ran dry (%llu of %d from it)\n",
 				(unsigned long long)(stat_sum(pooled, WFG_STAT_PAD_POOL_USED) -
 						     used0),
 				repeat);
-		t[6] = run(bpf_program__fd(min->progs.min_tc_grow), frame, n, 0, repeat);
-		t[7] = run(bpf_program__fd(min->progs.min_xdp), padded, plen, 0, repeat);
-		t[8] = run(bpf_program__fd(skel->progs.wfg_ingress), padded, plen, 0, repeat);
-		t[9] = run(bpf_program__fd(skel->progs.wfg_ingress), cover, clen, 0, repeat);
+		if (wanted(only, 6))
+			t[6] = run(bpf_program__fd(min->progs.min_tc_grow), frame, n, 0, repeat);
+		if (wanted(only, 7))
+			t[7] = run(bpf_program__fd(min->progs.min_xdp), padded, plen, 0, repeat);
+		if (wanted(only, 8))
+			t[8] = run(bpf_program__fd(skel->progs.wfg_ingress), padded, plen, 0,
+				   repeat);
+		if (wanted(only, 9))
+			t[9] = run(bpf_program__fd(skel->progs.wfg_ingress), cover, clen, 0,
+				   repeat);
 		for (k = 0; k < NROWS; k++)
 			if (t[k] >= 0 && t[k] < best[k])
 				best[k] = t[k];
@@ -315,8 +340,13 @@ int main(int argc, char **argv)
 	for (k = 0; k < NROWS; k++) {
 		double base = k < ROW_XDP ? best[0] : best[ROW_XDP];
 
-		printf("  %-32s %8.1f %8.2f\n", names[k], best[k], best[k] / base);
+		if (only < 0)
+			printf("  %-32s %8.1f %8.2f\n", names[k], best[k], best[k] / base);
+		else if (k == only)
+			printf("  %-32s %8.1f\n", names[k], best[k]);
 	}
+	if (only >= 0)
+		goto out;
 	{
 		uint8_t other[2048];
 		struct frame_spec os = fs;
@@ -346,6 +376,7 @@ int main(int argc, char **argv)
 		printf("  %-32s %8.1f %8.2f\n", "xdp: UDP, no rule matches", tx, tx / bx);
 	}
 	bench_tunnel(tun, bpf_program__fd(min->progs.min_tc), frame, n, repeat);
+out:
 	wfg_pool_close(&pool);
 	wfguard_bpf__destroy(tun);
 	wfguard_bpf__destroy(pooled);

@@ -29,6 +29,8 @@ static __always_inline __u64 wfg_now(void)
 
 #define WFG_SCRATCH_BYTES 2048
 #define WFG_MAX_GROW	  (WFG_SCRATCH_BYTES - 64)
+_Static_assert(WFG_MAX_GROW <= WFG_POOL_CHUNK_SLACK,
+	       "a growth read from a pool chunk stays inside it");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -101,7 +103,8 @@ struct wfg_scratch {
 	struct wfg_flow_state fallback;
 	/* This CPU's place in the padding pool: chunk (of its own), offset, and
 	 * whether it holds that chunk (TAKEN). */
-	__u32 pool_chunk, pool_off, pool_held, _pool_pad;
+	__u32 pool_chunk, pool_off, pool_held;
+	__u32 pool_start; /* where the bytes pool_take() handed out begin in that chunk */
 };
 
 struct {

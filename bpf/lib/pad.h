@@ -59,10 +59,12 @@ static __always_inline struct wfg_pool_chunk *pool_chunk(__u32 cpu, __u32 chunk)
 }
 
 /*
- * n (<= WFG_MAX_GROW) unused bytes from this CPU's padding pool into scratch.
- * Returns 0, or -1 when the pool is absent or dry. Global: verified once.
+ * n (<= WFG_MAX_GROW) unused bytes from this CPU's padding pool: they start at
+ * s->pool_start in chunk s->pool_chunk, and with `copy` they are also copied
+ * into scratch. Returns 0, or -1 when the pool is absent or dry. Global:
+ * verified once.
  */
-__attribute__((noinline)) int pool_take(struct wfg_scratch *s, __u64 n)
+__attribute__((noinline)) int pool_take(struct wfg_scratch *s, __u64 n, __u64 copy)
 {
 	struct wfg_pool_chunk *c;
 	__u32 cpu, off;
@@ -77,12 +79,11 @@ __attribute__((noinline)) int pool_take(struct wfg_scratch *s, __u64 n)
 		c = pool_chunk(cpu, s->pool_chunk);
 		off = s->pool_off;
 		if (c && off <= WFG_POOL_CHUNK_BYTES - (__u32)n) {
+			s->pool_start = off;
+			s->pool_off = off + (__u32)n;
 			/* The source is map memory checked above; the helper is a
 			 * plain copy, cheaper than a loop the verifier would accept. */
-			if (bpf_probe_read_kernel(s->bytes, n, c->bytes + off))
-				return -1;
-			s->pool_off = off + (__u32)n;
-			return 0;
+			return copy && bpf_probe_read_kernel(s->bytes, n, c->bytes + off) ? -1 : 0;
 		}
 		if (c) /* used up: the controller may refill it */
 			__sync_val_compare_and_swap(&c->state, WFG_POOL_TAKEN, WFG_POOL_EMPTY);
@@ -94,20 +95,33 @@ __attribute__((noinline)) int pool_take(struct wfg_scratch *s, __u64 n)
 	    __sync_val_compare_and_swap(&c->state, WFG_POOL_FULL, WFG_POOL_TAKEN) != WFG_POOL_FULL)
 		return -1;
 	s->pool_held = 1;
+	s->pool_start = 0;
 	s->pool_off = (__u32)n;
-	return bpf_probe_read_kernel(s->bytes, n, c->bytes) ? -1 : 0;
+	return copy && bpf_probe_read_kernel(s->bytes, n, c->bytes) ? -1 : 0;
 }
 
-/* n random bytes into scratch: from the pool, or (rounded up to 64) from the
- * flow's padding keystream. */
-static __always_inline void fill_random(struct wfg_flow_state *st, struct wfg_scratch *s, __u32 n)
+/*
+ * Where n random padding bytes are: in the pool chunk itself (in_place: a
+ * real packet's padding is stored into the packet from there, with no copy in
+ * between), or in scratch (from the pool, or rounded up to 64 from the flow's
+ * padding keystream; a cover writes its header over them there). Never NULL.
+ */
+static __always_inline const __u8 *padding_source(struct wfg_flow_state *st, struct wfg_scratch *s,
+						  __u32 n, int in_place)
 {
+	struct wfg_pool_chunk *c;
+	__u32 start;
 	int i;
 
 	if (wfg_pool_chunks) {
-		if (pool_take(s, n) == 0) {
+		if (pool_take(s, n, !in_place) == 0) {
 			stat_add(WFG_STAT_PAD_POOL_USED, 1);
-			return;
+			if (!in_place)
+				return s->bytes;
+			c = pool_chunk(bpf_get_smp_processor_id(), s->pool_chunk);
+			start = s->pool_start;
+			if (c && start <= WFG_POOL_CHUNK_BYTES) /* always: pool_take checked */
+				return c->bytes + start;
 		}
 		stat_add(WFG_STAT_PAD_POOL_DRY, 1);
 	}
@@ -116,12 +130,100 @@ static __always_inline void fill_random(struct wfg_flow_state *st, struct wfg_sc
 			break;
 		wfg_prng_block(&st->pad_rng, (struct wfg_block *)(s->bytes + i * 64));
 	}
+	return s->bytes;
+}
+
+/*
+ * The padding's share of the UDP checksum: src[0, n) as bytes of one run that
+ * starts at an even offset, then the trailer right after them (at offset n).
+ * Returns the 32-bit one's-complement sum, or -1.
+ */
+static __always_inline __s64 padding_sum(const __u8 *src, __u32 n, const struct wfg_shim_trailer *t)
+{
+	__u32 n4 = n & ~3u, w[WFG_SHIM_LEN / 4], tail = 0, tw = 0;
+	__u8 *tb = (__u8 *)&tail;
+	__s64 sum = 0;
+	__u64 acc;
+	int c, i;
+
+	for (c = 0; c < WFG_MAX_GROW / 512 + 1; c++) {
+		__u32 off = c * 512, chunk;
+
+		if (off >= n4)
+			break;
+		chunk = n4 - off;
+		if (chunk > 512) /* bpf_csum_diff's own limit */
+			chunk = 512;
+		chunk &= 0x3fc; /* bounds for the verifier; no-op at run time */
+		sum = bpf_csum_diff(0, 0, (__be32 *)(src + off), chunk, (__u32)sum);
+		if (sum < 0)
+			return sum;
+	}
+	/* The last n % 4 bytes, as the first bytes of a word in memory order. */
+	for (i = 0; i < 3; i++)
+		if (n4 + i < n)
+			tb[i] = src[WFG_IDX(n4 + i, 2048)];
+	__builtin_memcpy(w, t, sizeof(w));
+	for (i = 0; i < WFG_SHIM_LEN / 4; i++)
+		tw = (__u32)csum_fold32((__u64)tw + w[i]);
+	if (n & 1) /* the trailer starts at an odd offset: byte-swapped in the sum */
+		tw = tw >> 8 | tw << 24;
+	acc = (__u64)(__u32)sum + tail + tw;
+	return csum_fold32(acc);
+}
+
+/*
+ * The new lengths into the IP and UDP headers, and the sealed trailer at
+ * `trailer_off`, written in place: bpf_skb_change_tail left the whole datagram
+ * linear, so no helper is needed (the trailer falls back to one if the tail is
+ * not in the linear part after all). The IPv4 header checksum follows its
+ * total length (RFC 1624). Returns 0 or -1.
+ */
+static __always_inline int write_lengths_and_trailer(struct __sk_buff *skb, const struct wfg_pkt *p,
+						     __u16 new_udp_len, __u32 trailer_off,
+						     const struct wfg_shim_trailer *t)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct udphdr *udp = data + (p->l4_off & 0xff);
+	__u8 *tr;
+
+	if ((void *)(udp + 1) > end)
+		return -1;
+	if (p->family == 4) {
+		struct iphdr *ip = data + (p->l3_off & 0x7f);
+		__be16 tot;
+
+		if ((void *)(ip + 1) > end)
+			return -1;
+		tot = bpf_htons((__u16)(new_udp_len + (p->l4_off - p->l3_off)));
+		ip->check = csum16_update(ip->check, ip->tot_len, tot);
+		ip->tot_len = tot;
+	} else {
+		struct ipv6hdr *ip6 = data + (p->l3_off & 0x7f);
+
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		ip6->payload_len = bpf_htons(new_udp_len);
+	}
+	udp->len = bpf_htons(new_udp_len);
+	/* (the verifier marks a packet range only below 64 KiB with the length) */
+	tr = data + (trailer_off & 0x3fff);
+	if (trailer_off <= 0x3fff && (void *)(tr + WFG_SHIM_LEN) <= end) {
+		__builtin_memcpy(tr, t, WFG_SHIM_LEN);
+		return 0;
+	}
+	return bpf_skb_store_bytes(skb, trailer_off, t, WFG_SHIM_LEN, 0) ? -1 : 0;
 }
 
 /*
  * Grow the datagram to `new_pay` payload bytes: keep `keep` bytes of the
  * original payload, fill the rest with random bytes (or a cover header and
  * random bytes), end with a sealed trailer; fix lengths and checksums.
+ *
+ * Helper calls, the cost that counts here: one to grow, one to copy the
+ * padding (straight from the pool for a real packet), bpf_csum_diff over the
+ * padding (per 512 bytes), and two checksum updates. The lengths, the IPv4
+ * header checksum and the trailer are plain stores.
  */
 
 /* Global: verified once. Returns 0 or -1 (counted). */
@@ -131,11 +233,11 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	struct wfg_shim_trailer t;
 	const struct wfg_pkt *p;
 	struct wfg_scratch *s;
-	__u32 zero = 0, grow, off, csum_off, shim_at, keep, new_pay;
-	__u16 old_udp_len, new_udp_len, orig_len_field;
-	__u64 nonce;
-	__be16 be;
+	__u32 zero = 0, grow, shim_at, keep, new_pay, len_diff;
+	__u16 new_udp_len, orig_len_field;
+	const __u8 *src;
 	__s64 sum;
+	int cover;
 
 	if (!skb || !ctl || !st || !r)
 		return -1;
@@ -143,8 +245,7 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	keep = r->keep;
 	new_pay = r->new_pay;
 	orig_len_field = (__u16)r->orig_len_field;
-	csum_off = p->l4_off + 6;
-	old_udp_len = bpf_ntohs(p->udp_len);
+	cover = orig_len_field == WFG_SHIM_COVER_LEN;
 	new_udp_len = (__u16)(new_pay + 8);
 	if (new_pay < keep + WFG_SHIM_LEN || new_pay > 65507)
 		return -1;
@@ -154,66 +255,53 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	s = bpf_map_lookup_elem(&wfg_scratch, &zero);
 	if (!s)
 		return -1;
-	fill_random(st, s, grow);
-	if (orig_len_field == WFG_SHIM_COVER_LEN)
+	src = padding_source(st, s, grow, !cover);
+	if (cover)
 		cover_header(r, st, s);
-	shim_at = grow - WFG_SHIM_LEN;
+	/* Bounded for the verifier where it reads src (a pool chunk has room for
+	 * 2048 bytes past its last offset): the masks are no-ops at run time. */
+	shim_at = WFG_IDX(grow - WFG_SHIM_LEN, 2048);
 	if (shim_at > WFG_MAX_GROW - WFG_SHIM_LEN)
 		return -1;
-	/* The nonce: fresh random bytes where the trailer goes (pool or keystream). */
-	nonce = wfg_load_le64(s->bytes + shim_at);
-	wfg_shim_seal(&ctl->keys[ctl->key_slot & 1], &t, nonce, (__u16)new_pay, p->sport, p->dport,
-		      orig_len_field, orig_len_field == WFG_SHIM_COVER_LEN ? 0 : p->udp_csum);
-	if (shim_at > WFG_MAX_GROW - WFG_SHIM_LEN)
-		return -1;
-	__builtin_memcpy(s->bytes + shim_at, &t, sizeof(t));
-	/* zero the tail of the last word so the sum covers exactly `grow` bytes */
-	off = WFG_IDX(grow, WFG_SCRATCH_BYTES);
-	*(__u32 *)(s->bytes + off) = 0; /* grow <= WFG_MAX_GROW: inside scratch */
+	/* The nonce: fresh random bytes where the trailer goes (pool or keystream),
+	 * never sent as padding. */
+	wfg_shim_seal(&ctl->keys[ctl->key_slot & 1], &t, wfg_load_le64(src + shim_at),
+		      (__u16)new_pay, p->sport, p->dport, orig_len_field, cover ? 0 : p->udp_csum);
 
 	if (bpf_skb_change_tail(skb, p->pay_off + new_pay, 0)) {
 		stat_add(WFG_STAT_ERR_RESIZE, 1);
 		return -1;
 	}
-	if (bpf_skb_store_bytes(skb, p->pay_off + keep, s->bytes,
-				WFG_IDX(grow - 1, WFG_SCRATCH_BYTES) + 1, 0)) { /* grow >= 20 */
+	if (shim_at &&
+	    bpf_skb_store_bytes(skb, p->pay_off + keep, src, WFG_IDX(shim_at - 1, 2048) + 1, 0)) {
 		stat_add(WFG_STAT_ERR_STORE, 1);
 		return -1;
 	}
-	/* lengths */
-	if (p->family == 4) {
-		__u16 old_tot = (__u16)(old_udp_len + (p->l4_off - p->l3_off));
-		__u16 new_tot = (__u16)(new_udp_len + (p->l4_off - p->l3_off));
-
-		be = bpf_htons(new_tot);
-		if (bpf_l3_csum_replace(skb, p->l3_off + 10, bpf_htons(old_tot), be, 2) ||
-		    bpf_skb_store_bytes(skb, p->l3_off + 2, &be, 2, 0))
-			goto csum_err;
-	} else {
-		be = bpf_htons(new_udp_len);
-		if (bpf_skb_store_bytes(skb, p->l3_off + 4, &be, 2, 0))
-			goto csum_err;
+	if (write_lengths_and_trailer(skb, p, new_udp_len, p->pay_off + keep + shim_at, &t)) {
+		stat_add(WFG_STAT_ERR_STORE, 1);
+		return -1;
 	}
-	be = bpf_htons(new_udp_len);
-	if (bpf_skb_store_bytes(skb, p->l4_off + 4, &be, 2, 0))
-		goto csum_err;
 	if (p->family == 4 && p->udp_csum == 0)
 		return 0; /* IPv4 UDP without checksum stays without */
-	/* The length appears in the pseudo header and in the UDP header. For an
-	 * offloaded (CHECKSUM_PARTIAL) skb only the pseudo-header change applies;
-	 * the kernel's helpers make that distinction. */
-	if (bpf_l4_csum_replace(skb, csum_off, p->udp_len, be,
-				BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0 | 2) ||
-	    bpf_l4_csum_replace(skb, csum_off, p->udp_len, be, BPF_F_MARK_MANGLED_0 | 2))
+	/*
+	 * The UDP length appears in the pseudo header and in the UDP header. For
+	 * an offloaded (CHECKSUM_PARTIAL) skb only the pseudo header's change
+	 * applies, and only the kernel's helper knows which case this is: one
+	 * update for the pseudo header, one for the rest (the length field and
+	 * the new bytes, whose sum is taken against the zeros they replace: a
+	 * carrier's payload is all zeros, so a cover that overwrites it from
+	 * offset 0 is the same case with keep = 0).
+	 */
+	len_diff = (__u32)csum_fold32((__u64)(__u16)~p->udp_len + bpf_htons(new_udp_len));
+	if (bpf_l4_csum_replace(skb, p->l4_off + 6, 0, len_diff,
+				BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
 		goto csum_err;
-	/* The new bytes' sum (a carrier's payload is all zeros, so a cover that
-	 * overwrites it from offset 0 is the same case with keep = 0). */
-	sum = scratch_sum(s, grow);
+	sum = padding_sum(src, WFG_IDX(shim_at, 2048), &t);
 	if (sum < 0)
 		goto csum_err;
 	if ((8 + keep) & 1) /* bytes at an odd offset: byte-swapped in the sum */
 		sum = (__s64)((__u32)sum >> 8 | (__u32)sum << 24);
-	if (bpf_l4_csum_replace(skb, csum_off, 0, csum_fold32((__u64)(__u32)sum),
+	if (bpf_l4_csum_replace(skb, p->l4_off + 6, 0, csum_fold32((__u64)(__u32)sum + len_diff),
 				BPF_F_MARK_MANGLED_0))
 		goto csum_err;
 	return 0;

@@ -248,9 +248,19 @@ enum wfg_pool_state {
 	WFG_POOL_TAKEN = 2,
 };
 
+/*
+ * Bytes past a chunk's end that are never read. The data path copies and sums
+ * the padding straight from the chunk (no copy into its scratch first), and the
+ * verifier cannot relate the offset to the length it copies: it checks the
+ * largest offset plus the largest length against the value's size. So the
+ * value has room for one whole growth (WFG_MAX_GROW) past the last offset.
+ */
+#define WFG_POOL_CHUNK_SLACK 2048
+
 struct wfg_pool_chunk {
 	__u64 state; /* enum wfg_pool_state; changed only by compare-and-swap or release store */
 	__u8 bytes[WFG_POOL_CHUNK_BYTES];
+	__u8 slack[WFG_POOL_CHUNK_SLACK]; /* never written, never sent */
 };
 _Static_assert(WFG_POOL_CHUNK_BYTES % 64 == 0, "chunks are whole ChaCha blocks");
 

@@ -790,6 +790,85 @@ Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 	wfg_pool_close(&pool);
 }
 
+/*
+ * A real packet's padding is stored and summed straight from the pool chunk
+ * (lib/pad.h), not from the scratch the fixture rows above go through: the
+ * checksums must come out valid there too, for padding that starts at an odd
+ * or even offset, ends in the middle of a word, spans several 512-byte sums,
+ * or is the trailer alone.
+ */
+static const struct pool_case {
+	const char *what;
+	int family, vlans, no_csum;
+	size_t len;
+	__u32 wire;
+} pool_cases[] = {
+	{ "v4, even", 4, 0, 0, 100, 1000 },
+	{ "v4, odd payload, odd target", 4, 0, 0, 101, 777 },
+	{ "v6, odd payload", 6, 0, 0, 499, 1000 },
+	{ "v4 vlan", 4, 1, 0, 333, 1000 },
+	{ "v6 qinq, 1 byte to 23: 2 bytes of padding", 6, 2, 0, 1, 23 },
+	{ "trailer alone", 4, 0, 0, 100, 120 },
+	{ "empty payload", 4, 0, 0, 0, 64 },
+	{ "1300 bytes of growth: three sums", 4, 0, 0, 100, 1400 },
+	{ "v6, 1399 of growth", 6, 0, 0, 1, 1400 },
+	{ "v4 without checksum stays without", 4, 0, 1, 101, 1000 },
+};
+
+Test(datapath, padding_from_the_pool_in_place_has_valid_checksums)
+{
+	uint8_t pl[600], in[MAXF], out[MAXF], back[MAXF];
+	int ncpu = libbpf_num_possible_cpus();
+	struct wfg_pool pool;
+	cpu_set_t cpus;
+	size_t i;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	cr_assert_eq(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+	wfguard_bpf__destroy(skel);
+	skel = wfguard_bpf__open();
+	cr_assert_not_null(skel);
+	skel->rodata->wfg_pool_chunks = POOL_CHUNKS;
+	bpf_map__set_max_entries(skel->maps.wfg_pad_pool, (__u32)ncpu * POOL_CHUNKS);
+	cr_assert_eq(wfguard_bpf__load(skel), 0, "%s", wfgt_log());
+	set_ctl(1, 2, 3, 4);
+	cr_assert_eq(wfg_pool_open(&pool, bpf_map__fd(skel->maps.wfg_pad_pool), NULL, 0), 0);
+	for (i = 0; i < sizeof(pool_cases) / sizeof(pool_cases[0]); i++) {
+		const struct pool_case *c = &pool_cases[i];
+		struct frame_spec fs = { .family = c->family,
+					 .vlans = c->vlans,
+					 .no_csum = c->no_csum,
+					 .proto = 17,
+					 .sport = 5000,
+					 .dport = PORT,
+					 .payload = pl,
+					 .len = c->len };
+		__u64 used = stat(WFG_STAT_PAD_POOL_USED);
+		const char *why = "";
+		__u32 out_len, back_len;
+		size_t n;
+
+		cr_assert_geq(wfg_pool_refill(&pool), 0);
+		shape(WFG_SHAPE_PAD_TO, c->wire, 1400);
+		apply_policy();
+		payload(pl, c->len, (unsigned)i);
+		n = frame_build(in, &fs);
+		cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK, "%s", c->what);
+		cr_assert_eq(stat(WFG_STAT_PAD_POOL_USED), used + 1, "%s: not from the pool",
+			     c->what);
+		cr_assert_eq(frame_check_udp(out, out_len, &why), (long)c->wire, "%s: %s", c->what,
+			     why);
+		if (c->no_csum)
+			cr_assert_eq(out[n - c->len - 2] | out[n - c->len - 1], 0,
+				     "%s: IPv4 zero checksum must stay zero", c->what);
+		cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS, "%s", c->what);
+		cr_assert(back_len == n && !memcmp(in, back, n), "%s: the round trip restores it",
+			  c->what);
+	}
+	wfg_pool_close(&pool);
+}
+
 /* ------------------------------------------------------------ QUIC connection ids */
 
 /*
