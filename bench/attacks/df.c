@@ -112,11 +112,11 @@ struct df_params {
 	bool adam;
 };
 
-static const char *const df_known[] = { "length", "epochs", "batch",	   "lr",   "val",
-					"patience", "bn_momentum", "adam", NULL };
+static const char *const df_known[] = { "length",   "epochs",	   "batch", "lr", "val",
+					"patience", "bn_momentum", "adam",  NULL };
 
-static int param_in(const char *params, const char *key, double lo, double hi, double *v,
-		    char *err, size_t errlen)
+static int param_in(const char *params, const char *key, double lo, double hi, double *v, char *err,
+		    size_t errlen)
 {
 	int rc = wfa_param(params, df_known, key, v, err, errlen);
 
@@ -145,9 +145,14 @@ static int df_parse(const char *s, struct df_params *p, char *err, size_t errlen
 	rc = rc ?: param_in(s, "adam", 0, 1, &adam, err, errlen);
 	if (rc)
 		return rc;
-	*p = (struct df_params){ .length = (size_t)length, .batch = (size_t)batch,
-				 .epochs = (unsigned)epochs, .patience = (unsigned)patience,
-				 .lr = lr, .val = val, .bn_momentum = mom, .adam = adam != 0 };
+	*p = (struct df_params){ .length = (size_t)length,
+				 .batch = (size_t)batch,
+				 .epochs = (unsigned)epochs,
+				 .patience = (unsigned)patience,
+				 .lr = lr,
+				 .val = val,
+				 .bn_momentum = mom,
+				 .adam = adam != 0 };
 	return 0;
 }
 
@@ -243,11 +248,17 @@ static int df_fit(void **model, const double *X, const int *y, size_t n, const s
 		snprintf(err, errlen, "df: cannot build the network for length %zu", p.length);
 		goto fail;
 	}
-	to = (struct nn_train_opts){ .epochs = p.epochs, .batch = p.batch, .val_frac = p.val,
-				     .patience = p.patience, .optim = p.adam ? NN_ADAM : NN_ADAMAX,
-				     .lr = (float)p.lr, .seed = o->seed ^ 0xdf,
-				     .threads = o->threads, .progress = df_progress,
-				     .arg = &elapsed, .stop = &df_stop_flag };
+	to = (struct nn_train_opts){ .epochs = p.epochs,
+				     .batch = p.batch,
+				     .val_frac = p.val,
+				     .patience = p.patience,
+				     .optim = p.adam ? NN_ADAM : NN_ADAMAX,
+				     .lr = (float)p.lr,
+				     .seed = o->seed ^ 0xdf,
+				     .threads = o->threads,
+				     .progress = df_progress,
+				     .arg = &elapsed,
+				     .stop = &df_stop_flag };
 	df_stop_flag = 0;
 	rc = nn_train(&m->net, X, DF_INPUT_MAX, cls, n, &to, err, errlen);
 	if (rc)
@@ -285,6 +296,92 @@ static int df_predict(const void *model, const double *x, int *label)
 	nn_work_free(&w, &m->net);
 	free(in);
 	return 0;
+}
+
+/* ---------------------------------------------------------------- model files */
+
+int df_save(const void *model, const char *path, char *err, size_t errlen)
+{
+	const struct df_model *m = model;
+	FILE *f = fopen(path, "wb");
+	size_t i;
+	int rc = 0;
+
+	if (!f) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fprintf(f, "df 1 length %zu classes %zu\nlabels", m->length, m->nclasses) < 0)
+		rc = -EIO;
+	for (i = 0; !rc && i < m->nclasses; i++)
+		if (fprintf(f, " %d", m->labels[i]) < 0)
+			rc = -EIO;
+	if (!rc && (fputc('\n', f) == EOF || nn_save(&m->net, f)))
+		rc = -EIO;
+	if (fclose(f) && !rc)
+		rc = -EIO;
+	if (rc)
+		snprintf(err, errlen, "%s: write failed", path);
+	return rc;
+}
+
+/* "labels a b c" with exactly k ints. */
+static int read_labels(FILE *f, struct df_model *m)
+{
+	size_t i;
+
+	if (fscanf(f, " labels") == EOF)
+		return -EINVAL;
+	for (i = 0; i < m->nclasses; i++)
+		if (fscanf(f, " %d", &m->labels[i]) != 1)
+			return -EINVAL;
+	return fgetc(f) == '\n' ? 0 : -EINVAL;
+}
+
+int df_load(void **model, const char *path, char *err, size_t errlen)
+{
+	struct df_model *m = calloc(1, sizeof(*m));
+	FILE *f;
+	int rc = -EINVAL;
+
+	if (!m)
+		return -ENOMEM;
+	f = fopen(path, "rb");
+	if (!f) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(m);
+		return rc;
+	}
+	if (fscanf(f, "df 1 length %zu classes %zu\n", &m->length, &m->nclasses) != 2 ||
+	    m->nclasses < 2 || m->nclasses > (1u << 20) || !m->length || m->length > DF_INPUT_MAX) {
+		snprintf(err, errlen, "%s:1: not a DF model (want 'df 1 length L classes K')",
+			 path);
+		goto fail;
+	}
+	m->labels = calloc(m->nclasses, sizeof(int));
+	if (!m->labels || read_labels(f, m)) {
+		snprintf(err, errlen, "%s:2: want 'labels' and %zu ints", path, m->nclasses);
+		goto fail;
+	}
+	rc = nn_load(&m->net, f, path, 2, err, errlen);
+	if (rc)
+		goto fail;
+	if (m->net.input.l != m->length || nn_net_output(&m->net).c != m->nclasses) {
+		snprintf(err, errlen,
+			 "%s: the network takes %zu and gives %zu, the header says %zu, %zu", path,
+			 m->net.input.l, nn_net_output(&m->net).c, m->length, m->nclasses);
+		rc = -EINVAL;
+		goto fail;
+	}
+	fclose(f);
+	*model = m;
+	return 0;
+fail:
+	fclose(f);
+	df_free(m);
+	return rc;
 }
 
 const struct wfa_attack wfa_df = {

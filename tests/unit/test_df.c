@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "attacks.h"
 #include "dataset.h"
@@ -43,7 +44,8 @@ Test(df_features, directions_then_zeros)
 		cr_assert_eq(f[i], 0, "padding at %zu", i);
 	/* longer than the input: the first 5000 */
 	for (i = 3; i < 6000; i++)
-		cr_assert_eq(wfb_trace_push(&t, 30 + i, i % 3 ? WFB_IN : WFB_OUT, 500, WFB_REAL), 0);
+		cr_assert_eq(wfb_trace_push(&t, 30 + i, i % 3 ? WFB_IN : WFB_OUT, 500, WFB_REAL),
+			     0);
 	cr_assert_eq(A->extract(&t, f), 0);
 	cr_assert_eq(f[4999], 4999 % 3 ? -1 : 1);
 	wfb_trace_free(&t);
@@ -127,7 +129,8 @@ static void bursts(double *X, int *y, size_t n, int la, int lb)
 
 		y[i] = a ? la : lb;
 		for (j = 0; j < 128; j++)
-			X[i * DF_INPUT_MAX + j] = a ? ((j + i) % 16 < 8 ? 1 : -1) : (j % 2 ? 1 : -1);
+			X[i * DF_INPUT_MAX + j] =
+				a ? ((j + i) % 16 < 8 ? 1 : -1) : (j % 2 ? 1 : -1);
 	}
 }
 
@@ -151,6 +154,51 @@ Test(df_fit, labels_preserved)
 	}
 	/* the running batch statistics lag the last batches: not every one */
 	cr_assert_geq(right, N * 9 / 10, "%zu of %d right", right, N);
+	A->free(m);
+}
+
+/* A saved model predicts exactly what it did; damaged files are refused by line. */
+Test(df_fit, save_and_load)
+{
+	enum { N = 16 };
+	static double X[N * DF_INPUT_MAX];
+	int y[N], a, b;
+	char err[256] = "", path[] = "/tmp/wfb-df-XXXXXX";
+	void *m = NULL, *m2 = NULL;
+	struct wfa_opts o = opts("length=64,epochs=2,batch=8,val=0", 1);
+	size_t i;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	bursts(X, y, N, 4, 9);
+	cr_assert_eq(A->fit(&m, X, y, N, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(df_save(m, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(df_load(&m2, path, err, sizeof(err)), 0, "%s", err);
+	for (i = 0; i < N; i++) {
+		cr_assert_eq(A->predict(m, X + i * DF_INPUT_MAX, &a), 0);
+		cr_assert_eq(A->predict(m2, X + i * DF_INPUT_MAX, &b), 0);
+		cr_assert_eq(a, b, "row %zu", i);
+	}
+	A->free(m2);
+	/* truncated: the floats end early */
+	f = fopen(path, "rb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	cr_assert(truncate(path, ftell(f) - 100) == 0);
+	fclose(f);
+	cr_assert_eq(df_load(&m2, path, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "truncated"), "%s", err);
+	/* a layer the format does not know */
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "df 1 length 64 classes 2\nlabels 4 9\nwfbench-nn 1\ninput 1 64\nlayers 1\nlstm "
+		   "3\n");
+	fclose(f);
+	cr_assert_eq(df_load(&m2, path, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, ":6: cannot read 'lstm 3'"), "%s", err);
+	unlink(path);
 	A->free(m);
 }
 

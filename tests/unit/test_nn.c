@@ -405,8 +405,9 @@ Test(nn_train, overfits_tiny_set)
 	static double x[TINY_N * TINY_LEN];
 	int y[TINY_N];
 	struct nn_net net;
-	struct nn_train_opts o = { .epochs = 150, .batch = 4, .optim = NN_ADAM, .lr = 0.01f,
-				   .seed = 7, .threads = 1 };
+	struct nn_train_opts o = {
+		.epochs = 150, .batch = 4, .optim = NN_ADAM, .lr = 0.01f, .seed = 7, .threads = 1
+	};
 	char err[256] = "";
 	double before;
 
@@ -426,8 +427,13 @@ Test(nn_train, deterministic_across_threads)
 	static double x[TINY_N * TINY_LEN];
 	int y[TINY_N];
 	struct nn_net a, b;
-	struct nn_train_opts o = { .epochs = 5, .batch = 4, .val_frac = 0.25, .optim = NN_ADAMAX,
-				   .lr = 0.002f, .seed = 11, .threads = 1 };
+	struct nn_train_opts o = { .epochs = 5,
+				   .batch = 4,
+				   .val_frac = 0.25,
+				   .optim = NN_ADAMAX,
+				   .lr = 0.002f,
+				   .seed = 11,
+				   .threads = 1 };
 	char err[256] = "";
 
 	tiny_set(x, y);
@@ -457,4 +463,45 @@ Test(nn_train, bad_labels_refused)
 	cr_assert_eq(nn_train(&net, x, TINY_LEN, y, TINY_N, &o, err, sizeof(err)), -EINVAL);
 	cr_assert_str_eq(err, "nn: row 5: label 4 outside 0..3");
 	nn_net_free(&net);
+}
+
+/* ---------------------------------------------------------------- files */
+
+/* Every layer kind, its parameters and state, bit for bit through a file. */
+Test(nn_file, round_trip)
+{
+	struct nn_net net, back;
+	char err[256] = "";
+	FILE *f = tmpfile();
+	size_t i;
+
+	cr_assert_not_null(f);
+	nn_net_init(&net, (struct nn_shape){ 2, 16 });
+	cr_assert_eq(nn_add_conv1d(&net, 3, 8), 0);
+	cr_assert_eq(nn_add_batchnorm(&net, 0.99f, 1e-3f), 0);
+	cr_assert_eq(nn_add_elu(&net), 0);
+	cr_assert_eq(nn_add_maxpool(&net, 8, 4), 0);
+	cr_assert_eq(nn_add_dropout(&net, 0.1f), 0);
+	cr_assert_eq(nn_add_dense(&net, 4), 0);
+	cr_assert_eq(nn_add_relu(&net), 0);
+	cr_assert_eq(nn_net_finish(&net, 3), 0);
+	randomise(&net);
+	for (i = 0; i < net.nstate; i++)
+		net.state[i] = frand();
+	cr_assert_eq(nn_save(&net, f), 0);
+	rewind(f);
+	cr_assert_eq(nn_load(&back, f, "m", 0, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(back.nlayers, net.nlayers);
+	for (i = 0; i < net.nlayers; i++) {
+		cr_assert_eq(back.layers[i].kind, net.layers[i].kind);
+		cr_assert_eq(back.layers[i].out.c, net.layers[i].out.c);
+		cr_assert_eq(back.layers[i].out.l, net.layers[i].out.l);
+	}
+	cr_assert_eq(back.layers[1].momentum, net.layers[1].momentum);
+	cr_assert_eq(back.layers[4].rate, net.layers[4].rate);
+	cr_assert_eq(memcmp(back.params, net.params, net.nparams * sizeof(float)), 0);
+	cr_assert_eq(memcmp(back.state, net.state, net.nstate * sizeof(float)), 0);
+	fclose(f);
+	nn_net_free(&net);
+	nn_net_free(&back);
 }

@@ -31,7 +31,8 @@ static void im2col(const float *x, size_t ch, size_t len, size_t k, size_t pad, 
 			const float *src = x + c * len;
 			long shift = (long)j - (long)pad;
 			size_t t0 = shift < 0 ? (size_t)-shift : 0;
-			size_t t1 = shift > 0 ? len - ((size_t)shift < len ? (size_t)shift : len) : len;
+			size_t t1 =
+				shift > 0 ? len - ((size_t)shift < len ? (size_t)shift : len) : len;
 			size_t t;
 
 			for (t = 0; t < t0 && t < len; t++)

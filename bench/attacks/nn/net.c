@@ -192,10 +192,10 @@ static void init_layer(const struct nn_layer *l, float *p, float *s, uint64_t *r
 		break;
 	case NN_BATCHNORM:
 		for (i = 0; i < l->in.c; i++) {
-			p[i] = 1;	       /* gamma */
-			p[l->in.c + i] = 0;    /* beta */
-			s[i] = 0;	       /* running mean */
-			s[l->in.c + i] = 1;    /* running variance */
+			p[i] = 1;	    /* gamma */
+			p[l->in.c + i] = 0; /* beta */
+			s[i] = 0;	    /* running mean */
+			s[l->in.c + i] = 1; /* running variance */
 		}
 		break;
 	default:

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct nn_shape {
 	size_t c, l; /* channels, length */
@@ -43,12 +44,12 @@ enum nn_kind {
 struct nn_layer {
 	enum nn_kind kind;
 	struct nn_shape in, out;
-	size_t k;	 /* conv: kernel width; pool: window */
-	size_t stride;	 /* pool */
-	size_t pad;	 /* conv, pool: zeros (or ignored cells) before the first value */
-	float rate;	 /* dropout: probability of dropping */
-	float momentum;	 /* batch norm: running = m * running + (1 - m) * batch */
-	float eps;	 /* batch norm */
+	size_t k;	  /* conv: kernel width; pool: window */
+	size_t stride;	  /* pool */
+	size_t pad;	  /* conv, pool: zeros (or ignored cells) before the first value */
+	float rate;	  /* dropout: probability of dropping */
+	float momentum;	  /* batch norm: running = m * running + (1 - m) * batch */
+	float eps;	  /* batch norm */
 	size_t p_off, np; /* trainable parameters: net->params[p_off .. p_off + np) */
 	size_t s_off, ns; /* untrained state (batch norm's running mean, var) */
 };
@@ -67,13 +68,13 @@ struct nn_net {
 struct nn_work {
 	size_t batch;
 	bool training;
-	float **act;	  /* act[i]: layer i's input; act[nlayers]: the output */
+	float **act;	     /* act[i]: layer i's input; act[nlayers]: the output */
 	float *dcur, *dnext; /* gradients w.r.t. a layer's output / input */
-	float **cache;	  /* per layer: batch norm x-hat, dropout mask */
-	float **stat;	  /* per layer: batch norm batch mean, 1/std (2c) */
-	int32_t **argmax; /* per layer: max-pool winners */
-	float *col, *dcol; /* one sample's im2col matrix and its gradient */
-	uint64_t rng;	  /* dropout masks (SplitMix64) */
+	float **cache;	     /* per layer: batch norm x-hat, dropout mask */
+	float **stat;	     /* per layer: batch norm batch mean, 1/std (2c) */
+	int32_t **argmax;    /* per layer: max-pool winners */
+	float *col, *dcol;   /* one sample's im2col matrix and its gradient */
+	uint64_t rng;	     /* dropout masks (SplitMix64) */
 };
 
 /* ---------------------------------------------------------------- building */
@@ -143,20 +144,21 @@ void nn_optim_free(struct nn_optim *o);
 
 struct nn_epoch {
 	unsigned epoch, epochs;
-	double loss;	   /* mean training loss of the epoch */
-	double val_acc;	   /* on the validation split; -1 without one */
-	double seconds;	   /* this epoch */
-	bool best;	   /* the best so far (the weights kept) */
+	double loss;	/* mean training loss of the epoch */
+	double val_acc; /* on the validation split; -1 without one */
+	double seconds; /* this epoch */
+	bool best;	/* the best so far (the weights kept) */
 };
 
 struct nn_train_opts {
-	unsigned epochs;   /* at most */
-	size_t batch;	   /* mini-batch size */
-	double val_frac;   /* held out for validation and early stopping; 0 = none */
-	unsigned patience; /* stop after this many epochs without a better val accuracy; 0 = never */
+	unsigned epochs; /* at most */
+	size_t batch;	 /* mini-batch size */
+	double val_frac; /* held out for validation and early stopping; 0 = none */
+	unsigned
+		patience; /* stop after this many epochs without a better val accuracy; 0 = never */
 	enum nn_optim_kind optim;
 	float lr;
-	uint64_t seed;	/* shuffles, dropout */
+	uint64_t seed;	  /* shuffles, dropout */
 	unsigned threads; /* OpenBLAS threads; 0 = 1 */
 	/* called after each epoch (may be NULL); nonzero stops training */
 	int (*progress)(const struct nn_epoch *e, void *arg);
@@ -173,6 +175,17 @@ struct nn_train_opts {
  */
 int nn_train(struct nn_net *net, const double *x, size_t stride, const int *y, size_t n,
 	     const struct nn_train_opts *o, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- files */
+
+/* The net's layers, parameters and state to f (format: docs/attacks/nn.md). 0 or -EIO. */
+int nn_save(const struct nn_net *net, FILE *f);
+/*
+ * A finished net from f; errors name `name` and the line ("F:3: cannot read
+ * 'x'"), counting lines_before lines the caller read from f first.
+ */
+int nn_load(struct nn_net *net, FILE *f, const char *name, unsigned lines_before, char *err,
+	    size_t errlen);
 
 /* Argmax of k values. */
 size_t nn_argmax(const float *v, size_t k);

@@ -48,7 +48,8 @@ double nn_softmax_xent(const float *logits, const int *y, size_t b, size_t k, fl
 			for (j = 0; j < k; j++) {
 				double pj = exp((double)z[j] - mx) / sum;
 
-				dlogits[s * k + j] = (float)((pj - (j == (size_t)y[s])) / (double)b);
+				dlogits[s * k + j] =
+					(float)((pj - (j == (size_t)y[s])) / (double)b);
 			}
 	}
 	return loss / (double)b;
@@ -98,8 +99,8 @@ void nn_optim_step(struct nn_optim *o, float *params, const float *grads)
 			params[i] -= (float)(o->lr / c1) * o->m[i] / (o->v[i] + o->eps);
 		} else {
 			o->v[i] = o->beta2 * o->v[i] + (1 - o->beta2) * g * g;
-			params[i] -= (float)(o->lr * (o->m[i] / c1) /
-					     (sqrt(o->v[i] / c2) + o->eps));
+			params[i] -=
+				(float)(o->lr * (o->m[i] / c1) / (sqrt(o->v[i] / c2) + o->eps));
 		}
 	}
 }
@@ -261,8 +262,9 @@ static int check_train_args(const struct nn_net *net, const int *y, size_t n, si
 
 	if (!net->params || !o->batch || !o->epochs || !(o->lr > 0) ||
 	    !(o->val_frac >= 0 && o->val_frac < 1)) {
-		snprintf(err, errlen, "nn: bad training options (batch %zu, epochs %u, lr %g, val %g)",
-			 o->batch, o->epochs, (double)o->lr, o->val_frac);
+		snprintf(err, errlen,
+			 "nn: bad training options (batch %zu, epochs %u, lr %g, val %g)", o->batch,
+			 o->epochs, (double)o->lr, o->val_frac);
 		return -EINVAL;
 	}
 	if (stride < net->input.c * net->input.l) {
