@@ -247,12 +247,12 @@ install: all $(MAN_PAGES)
 # build/wfbench from bench/*.c (not bench/perf/). The harness's library part (every
 # bench/*.c but the CLI) is also an archive, so that unit tests can link it.
 # BENCH_DIRS: the harness's source folders (bench/perf/ is the benchmarks, apart).
-BENCH_DIRS      := bench bench/trace bench/attacks bench/eval
+BENCH_DIRS      := bench bench/trace bench/attacks bench/attacks/nn bench/eval
 BENCH_CFLAGS    := $(addprefix -I,$(BENCH_DIRS))
 BENCHLIB_SRCS   := $(filter-out bench/wfbench.c,$(foreach d,$(BENCH_DIRS),$(wildcard $(d)/*.c)))
 BENCHLIB        := $(BUILD)/libwfbench.a
 BENCHLIB_ASAN   := $(BUILD)/asan/libwfbench.a
-BENCH_LDLIBS    := -lpcap -lsvm -lpthread
+BENCH_LDLIBS    := -lpcap -lsvm -lopenblas -lpthread
 # Unit tests that include a harness header get the harness (its folders, its
 # archive, libpcap and libsvm); the others see the product's library only, so a
 # harness header in one of them does not even compile.

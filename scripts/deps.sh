@@ -8,6 +8,7 @@ packages=(
 	make gcc clang llvm pkg-config clang-format-14 # clang-format-14: make format-check
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
 	libcriterion-dev libyaml-dev libjansson-dev libsvm-dev libclang-rt-14-dev
+	libopenblas-dev # wfbench only: the deep attacks' matrix products (bench/attacks/nn)
 	iproute2 tcpdump gnuplot-nox # the demo's observer; evaluate's plots
 	wireguard-go wireguard-tools ethtool busybox-static # tunnel mode against a stock WireGuard peer
 	iperf3 # make bench: TCP through the tunnel with and without wfguard

@@ -66,8 +66,9 @@ int wfa_param(const char *params, const char *const *known, const char *key, dou
 extern const struct wfa_attack wfa_knn;	  /* knn.c: Wang et al., USENIX Security 2014 */
 extern const struct wfa_attack wfa_cumul; /* cumul.c: Panchenko et al., NDSS 2016 */
 extern const struct wfa_attack wfa_kfp;	  /* kfp.c: Hayes and Danezis, USENIX Security 2016 */
+extern const struct wfa_attack wfa_df;	  /* df.c: Sirinam et al., CCS 2018 */
 
-/* By name ("knn", "cumul", "kfp"); NULL when unknown. */
+/* By name ("knn", "cumul", "kfp", "df"); NULL when unknown. */
 const struct wfa_attack *wfa_find(const char *name);
 /* NULL-terminated list of every attack, in a stable order. */
 const struct wfa_attack *const *wfa_all(void);

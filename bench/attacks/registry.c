@@ -5,7 +5,7 @@
 
 #include "attacks.h"
 
-static const struct wfa_attack *const all[] = { &wfa_knn, &wfa_cumul, &wfa_kfp, NULL };
+static const struct wfa_attack *const all[] = { &wfa_knn, &wfa_cumul, &wfa_kfp, &wfa_df, NULL };
 
 const struct wfa_attack *const *wfa_all(void)
 {
