@@ -152,8 +152,9 @@ int nn_load(struct nn_net *net, FILE *f, const char *name, unsigned lines_before
 	    sscanf(line, "params %zu state %zu", &np, &ns) != 2)
 		goto bad;
 	if (np != net->nparams || ns != net->nstate) {
-		snprintf(err, errlen, "%s:%u: %zu parameters and %zu state, the layers have %zu, %zu",
-			 name, no, np, ns, net->nparams, net->nstate);
+		snprintf(err, errlen,
+			 "%s:%u: %zu parameters and %zu state, the layers have %zu, %zu", name, no,
+			 np, ns, net->nparams, net->nstate);
 		rc = -EINVAL;
 		goto fail;
 	}
