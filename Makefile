@@ -331,10 +331,10 @@ $(BUILD)/vmtest/broken.skel.h: $(BUILD)/vmtest/broken.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(VMTEST_BROKEN): vmtest/broken/test_broken.c $(BUILD)/vmtest/broken.skel.h
+$(VMTEST_BROKEN): vmtest/broken/test_broken.c $(BUILD)/vmtest/broken.skel.h $(BUILD)/libwfgtest.a
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -I$(BUILD)/vmtest $(DEPFLAGS) $< -o $@ -lcriterion $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) -I$(BUILD)/vmtest $(TEST_CFLAGS) $(DEPFLAGS) $< -o $@ -lcriterion $(USER_LDLIBS)
 # ---- end vmtest
 
 # The compiler's header dependencies (DEPFLAGS) of everything built so far.

@@ -8,24 +8,13 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpflog.h"
 #include "broken.skel.h"
-
-static char load_log[1 << 16];
-
-static int log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	size_t n = strlen(load_log);
-
-	if (level == LIBBPF_DEBUG || n >= sizeof(load_log) - 1)
-		return 0;
-	return vsnprintf(load_log + n, sizeof(load_log) - n, fmt, ap);
-}
 
 /* The control: BPF loading as such works in this kernel, so a failure of the
  * test below is the verifier's verdict on broken.bpf.o, nothing else. */
@@ -52,10 +41,10 @@ Test(selftest, broken_object_loads_and_runs)
 
 	if (geteuid() != 0)
 		cr_skip_test("loading BPF needs root");
-	libbpf_set_print(log_print);
+	wfgt_log_capture();
 	skel = broken_bpf__open_and_load();
 	cr_assert_not_null(skel, "VMTEST-SELFTEST: broken.bpf.o rejected by this kernel:\n%s",
-			   load_log);
+			   wfgt_log());
 	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wfg_broken), &o), 0);
 	cr_assert_eq(o.retval, 0, "the iterator did not sum 0..9");
 	broken_bpf__destroy(skel);
