@@ -26,7 +26,6 @@
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -37,6 +36,7 @@
 #include "defend.h"
 #include "netns.h"
 #include "pkt.h"
+#include "tun.h"
 #include "side_build.h"
 #include "replay.h"
 #include "wfguard.skel.h"
@@ -272,14 +272,8 @@ static const uint8_t tun_local[4] = { 10, 77, 0, 1 }, tun_peer[4] = { 10, 77, 0,
 /* A TUN device (no packet info) in this process's own new namespace, up. */
 static int tun_open(void)
 {
-	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
-	int fd;
+	int fd = wfgt_tun_create(TUN_NAME, IFF_TUN | IFF_NO_PI);
 
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	cr_assert_geq(fd, 0, "/dev/net/tun: %s", strerror(errno));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", TUN_NAME);
-	cr_assert_eq(ioctl(fd, TUNSETIFF, &ifr), 0, "TUNSETIFF: %s", strerror(errno));
 	/* No IPv6: nothing but the test's packets may leave through the device. */
 	cr_assert_eq(sh("sysctl -qw net.ipv6.conf.%s.disable_ipv6=1 && ip link set %s mtu %d up && "
 			"ip addr add 10.77.0.1/24 dev %s",
@@ -337,35 +331,17 @@ static void tun_inject(int fd, int sock, uint32_t len)
 /* A carrier as the pump writes it: a bare IPv4 header on a packet socket, marked. */
 static void tun_carrier(int ifindex, uint8_t flags)
 {
-	struct sockaddr_ll to = { .sll_family = AF_PACKET,
-				  .sll_ifindex = ifindex,
-				  .sll_protocol = htons(ETH_P_IP) };
 	uint8_t pkt[20] = { 0x45, 0, 0, 20, [8] = 64, [9] = 253 };
-	__u32 mark = WFG_MARK_CARRIER | flags;
-	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-	cr_assert_geq(fd, 0);
 	memcpy(pkt + 16, tun_peer, 4);
-	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)), 0);
-	cr_assert_eq(sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)),
-		     (ssize_t)sizeof(pkt));
-	close(fd);
+	cr_assert_eq(wfgt_dev_send(ifindex, pkt, sizeof(pkt), WFG_MARK_CARRIER | flags),
+		     (ssize_t)sizeof(pkt), "carrier: %s", strerror(errno));
 }
 
 static void tun_attach(struct wfguard_bpf *skel, int ifindex)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = BPF_TC_EGRESS | BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, eg, .handle = 1, .priority = 1);
-	LIBBPF_OPTS(bpf_tc_opts, in, .handle = 1, .priority = 1);
-
-	cr_assert_eq(bpf_tc_hook_create(&hook), 0);
-	hook.attach_point = BPF_TC_EGRESS;
-	eg.prog_fd = bpf_program__fd(skel->progs.wfg_tun_egress);
-	cr_assert_eq(bpf_tc_attach(&hook, &eg), 0);
-	hook.attach_point = BPF_TC_INGRESS;
-	in.prog_fd = bpf_program__fd(skel->progs.wfg_tun_ingress);
-	cr_assert_eq(bpf_tc_attach(&hook, &in), 0);
+	wfgt_tun_attach(ifindex, bpf_program__fd(skel->progs.wfg_tun_egress),
+			bpf_program__fd(skel->progs.wfg_tun_ingress));
 }
 
 Test(replay_bpf, tunnel_mode_harness_and_data_path_agree)

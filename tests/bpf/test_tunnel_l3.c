@@ -28,7 +28,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -38,6 +37,7 @@
 #include "bpfrun.h"
 #include "netns.h" /* sh() */
 #include "pkt.h"
+#include "tun.h"
 #include "wfguard.skel.h"
 #include "wfguard/datapath.h"
 #include "zoo.h"
@@ -51,20 +51,9 @@
 
 static struct wfguard_bpf *skel;
 static struct wfg_policy pol;
-static int tun_fd = -1, pkt_fd = -1, ifindex;
+static int tun_fd = -1, ifindex;
 
 /* ------------------------------------------------------------ the device */
-
-static int tun_open(void)
-{
-	struct ifreq ifr = { .ifr_flags = IFF_TUN }; /* packet information on */
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	cr_assert_geq(fd, 0, "/dev/net/tun: %s", strerror(errno));
-	strcpy(ifr.ifr_name, TUN_NAME);
-	cr_assert_eq(ioctl(fd, TUNSETIFF, &ifr), 0, "TUNSETIFF: %s", strerror(errno));
-	return fd;
-}
 
 static void policy_set(enum wfg_unit unit)
 {
@@ -96,14 +85,6 @@ static void policy_set(enum wfg_unit unit)
 	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_policy), &zero, &pol, 0), 0);
 }
 
-static void attach(int prog_fd, enum bpf_tc_attach_point where)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
-
-	cr_assert_eq(bpf_tc_attach(&hook, &opts), 0, "tc attach: %s", strerror(errno));
-}
-
 static void setup(void)
 {
 	struct wfg_ctl ctl = { 0 };
@@ -113,10 +94,7 @@ static void setup(void)
 		cr_skip_test("needs root (a network namespace, a TUN device, BPF)");
 	if (access("/dev/net/tun", R_OK | W_OK))
 		cr_skip_test("no /dev/net/tun");
-	/* criterion runs each test in its own process: its own namespace, gone
-	 * with it, nothing to clean up */
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
-	tun_fd = tun_open();
+	tun_fd = wfgt_tun_create(TUN_NAME, IFF_TUN); /* packet information on */
 	cr_assert_eq(sh("ip link set lo up && ip link set " TUN_NAME " mtu %d up && "
 			"ip addr add 10.0.0.1/24 dev " TUN_NAME " && "
 			"ip -6 addr add fd00::1/64 dev " TUN_NAME " nodad",
@@ -124,8 +102,6 @@ static void setup(void)
 		     0);
 	ifindex = (int)if_nametoindex(TUN_NAME);
 	cr_assert_gt(ifindex, 0);
-	pkt_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(pkt_fd, 0, "packet socket: %s", strerror(errno));
 
 	wfgt_log_capture();
 	skel = wfguard_bpf__open_and_load();
@@ -133,13 +109,8 @@ static void setup(void)
 	ctl.keys[0].k0 = 1;
 	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0), 0);
 	policy_set(WFG_UNIT_PEER);
-	{
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-		cr_assert_eq(bpf_tc_hook_create(&hook), 0, "clsact: %s", strerror(errno));
-	}
-	attach(bpf_program__fd(skel->progs.wfg_tun_egress), BPF_TC_EGRESS);
-	attach(bpf_program__fd(skel->progs.wfg_tun_ingress), BPF_TC_INGRESS);
+	wfgt_tun_attach(ifindex, bpf_program__fd(skel->progs.wfg_tun_egress),
+			bpf_program__fd(skel->progs.wfg_tun_ingress));
 }
 
 static void teardown(void)
@@ -148,9 +119,7 @@ static void teardown(void)
 	skel = NULL;
 	if (tun_fd >= 0)
 		close(tun_fd);
-	if (pkt_fd >= 0)
-		close(pkt_fd);
-	tun_fd = pkt_fd = -1;
+	tun_fd = -1;
 }
 
 TestSuite(tunnel_l3, .init = setup, .fini = teardown);
@@ -176,16 +145,9 @@ static int kernel_noise(const uint8_t *p, size_t n)
  */
 static size_t egress(const uint8_t *pkt, size_t n, __u32 mark, uint8_t *out, __u16 *proto)
 {
-	__u16 eth = pkt[0] >> 4 == 6 ? ETH_P_IPV6 : ETH_P_IP;
-	struct sockaddr_ll to = { .sll_family = AF_PACKET,
-				  .sll_ifindex = ifindex,
-				  .sll_protocol = htons(eth) };
 	uint8_t buf[4 + MAXP];
+	ssize_t sent = wfgt_dev_send(ifindex, pkt, n, mark);
 
-	ssize_t sent;
-
-	cr_assert_eq(setsockopt(pkt_fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)), 0);
-	sent = sendto(pkt_fd, pkt, n, 0, (struct sockaddr *)&to, sizeof(to));
 	if (sent < 0 && errno == ENOBUFS)
 		return 0; /* the egress program's TC_ACT_SHOT, as the sender hears of it */
 	cr_assert_eq(sent, (ssize_t)n, "send: %s", strerror(errno));
