@@ -83,11 +83,10 @@ kill -INT $capd 2>/dev/null
 wait $capd 2>/dev/null
 [ -n "${WFG_KEEP_PCAP:-}" ] && cp $work/obs.pcap "$WFG_KEEP_PCAP"
 
-stat_of() { nsx $1 "$wfg" stats $2 --json | sed -n "s/.*\"$3\":\([0-9]*\).*/\1/p"; }
-covers=$(($(stat_of $S s0 covers_sent) + $(stat_of $C c0 covers_sent)))
-received=$(($(stat_of $S s0 covers_received) + $(stat_of $C c0 covers_received)))
-learned=$(($(stat_of $S s0 quic_dcid_learned) + $(stat_of $C c0 quic_dcid_learned)))
-gso=$(($(stat_of $S s0 unshaped_gso) + $(stat_of $C c0 unshaped_gso)))
+covers=$(($(wgt_stat $S s0 covers_sent) + $(wgt_stat $C c0 covers_sent)))
+received=$(($(wgt_stat $S s0 covers_received) + $(wgt_stat $C c0 covers_received)))
+learned=$(($(wgt_stat $S s0 quic_dcid_learned) + $(wgt_stat $C c0 quic_dcid_learned)))
+gso=$(($(wgt_stat $S s0 unshaped_gso) + $(wgt_stat $C c0 unshaped_gso)))
 echo "quic: covers sent $covers, recognised and dropped by the peers $received; flows that learnt their DCID length: $learned; unshaped GSO $gso"
 [ $covers -ge 1000 ] || bad "only $covers covers on the wire"
 [ $received -ge $((covers * 95 / 100)) ] || bad "the peers recognised only $received of $covers covers"

@@ -41,7 +41,7 @@ grep -q "forwards, and traffic received on .*s1" $work/attach.err ||
 wgt_spawn $S "$wfg" run $WS >$work/run.log 2>&1
 sleep 0.5
 
-stat_of() { nsx $S "$wfg" stats $WS --json | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+stat_of() { wgt_stat $S $WS "$1"; }
 allowed=" 0 256 512 1024 1420 "
 # One page load from the upstream, observed: echo "unshaped_gso odd total".
 load() { # name

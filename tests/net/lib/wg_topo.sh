@@ -18,11 +18,16 @@
 #   wgt_spawn NS CMD...   CMD in the background in NS; its own pid (nsenter execs
 #                         it) is ended by the cleanup; echoes nothing, sets $spawned
 #   nsx NS CMD...         CMD in NS (nsenter: ip netns exec would hide /sys/fs/bpf)
+#   wgt_stat NS DEV NAME  one counter of `wfguard stats DEV --json` in NS ($wfg: the binary)
 
 nsx() {
 	local ns=$1
 	shift
 	nsenter --net=/run/netns/"$ns" "$@"
+}
+
+wgt_stat() { # NS DEV NAME
+	nsx "$1" "$wfg" stats "$2" --json | sed -n "s/.*\"$3\":\([0-9]*\).*/\1/p"
 }
 
 wgt_pids=()
