@@ -1232,13 +1232,10 @@ Test(cli, status_without_a_device_lists_every_attachment_and_marks_the_stale)
 		     0);
 	cr_assert_eq(wfg(NS_C, "attach x0 --policy client-pad.yaml"), 0, "%s", err_buf);
 	cr_assert_eq(sh("ip -n %s link del x0", NS_C), 0);
-	/* a namespace without a /run/netns name: it dies with the shell, its pins stay */
-	cr_assert_eq(
-		sh("cd %s && unshare -n sh -c 'ip link add y0 type veth peer name y0p && "
-		   "ip link set y0 up && %s attach y0 --policy client-pad.yaml' >/dev/null 2>&1",
-		   tmp, bin),
-		0);
-	/* and one that lives on, as a container's would: entered through its process */
+	/* one that lives on, as a container's would: entered through its process. It
+	 * is made first: nsfs hands a new namespace the lowest free inode number,
+	 * so one made after y0's died could take y0's number and with it y0's pins
+	 * (they are keyed by it, docs/datapath.md) */
 	cr_assert_eq(sh("cd %s && (unshare -n sh -c 'ip link add z0 type veth peer name z0p && "
 			"ip link set z0 up && %s attach z0 --policy client-pad.yaml >/dev/null "
 			"2>&1 && exec sleep 120' & echo $! >holder.pid)",
@@ -1250,6 +1247,12 @@ Test(cli, status_without_a_device_lists_every_attachment_and_marks_the_stale)
 	ns_holder = atoi(out_buf);
 	for (t = 0; t < 200 && lines("find %s -name z0", pins) < 1; t++)
 		usleep(20000);
+	/* and a namespace without a /run/netns name: it dies with the shell, its pins stay */
+	cr_assert_eq(
+		sh("cd %s && unshare -n sh -c 'ip link add y0 type veth peer name y0p && "
+		   "ip link set y0 up && %s attach y0 --policy client-pad.yaml' >/dev/null 2>&1",
+		   tmp, bin),
+		0);
 
 	cr_assert_eq(wfg(NS_C, "status"), 0, "%s", err_buf);
 	cr_assert_not_null(strstr(out_buf, "c0               attached, policy slot"), "%s",
