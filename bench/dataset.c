@@ -108,29 +108,59 @@ static int entry_cmp(const void *pa, const void *pb)
 }
 
 /*
- * Sorted entries against the shape sites x instances + unmonitored: the first
- * one missing or out of place, by name, in `name` (-EINVAL), or 0.
+ * Sorted entries against the shape: sites 0..sites-1, each with instances
+ * 0..k-1 for some lo <= k <= hi, then unmonitored 0..unmon-1. Returns 0 (and
+ * each site's k in count), or names the first trace missing (-EINVAL) or out
+ * of the shape or listed twice (-ERANGE) in `name`.
  */
-static int check_shape(const struct wfb_entry *e, size_t n, unsigned sites, unsigned inst,
-		       unsigned unmon, char *name, size_t len)
+static int check_shape(const struct wfb_entry *e, size_t n, unsigned sites, unsigned lo,
+		       unsigned hi, unsigned unmon, unsigned *count, char *name, size_t len)
 {
-	size_t want = (size_t)sites * inst + unmon, i;
+	size_t i = 0;
+	unsigned s, k;
 
-	for (i = 0; i < want; i++) {
-		int site = i < (size_t)sites * inst ? (int)(i / inst) : WFB_UNMON;
-		unsigned k = site == WFB_UNMON ? (unsigned)(i - (size_t)sites * inst)
-					       : (unsigned)(i % inst);
-
-		if (i >= n || e[i].site != site || e[i].instance != k) {
-			wfb_entry_name(site, k, name, len);
+	for (s = 0; s < sites; s++) {
+		for (k = 0; i < n && e[i].site == (int)s; k++, i++) {
+			if (e[i].instance < k || k >= hi) {
+				wfb_entry_name(e[i].site, e[i].instance, name, len);
+				return -ERANGE;
+			}
+			if (e[i].instance != k)
+				break;
+		}
+		if (k < lo || (i < n && e[i].site == (int)s)) {
+			wfb_entry_name((int)s, k, name, len);
 			return -EINVAL;
 		}
+		count[s] = k;
 	}
-	if (n > want) {
-		wfb_entry_name(e[want].site, e[want].instance, name, len);
+	for (k = 0; k < unmon; k++, i++) {
+		if (i < n && e[i].site != WFB_UNMON) {
+			wfb_entry_name(e[i].site, e[i].instance, name, len);
+			return -ERANGE;
+		}
+		if (i >= n || e[i].instance != k) {
+			wfb_entry_name(WFB_UNMON, k, name, len);
+			return i < n && e[i].instance < k ? -ERANGE : -EINVAL;
+		}
+	}
+	if (i < n) {
+		wfb_entry_name(e[i].site, e[i].instance, name, len);
 		return -ERANGE;
 	}
 	return 0;
+}
+
+static void count_range(const unsigned *count, unsigned sites, unsigned *lo, unsigned *hi)
+{
+	unsigned s;
+
+	*lo = sites ? count[0] : 0;
+	*hi = *lo;
+	for (s = 1; s < sites; s++) {
+		*lo = count[s] < *lo ? count[s] : *lo;
+		*hi = count[s] > *hi ? count[s] : *hi;
+	}
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -138,7 +168,7 @@ static int check_shape(const struct wfb_entry *e, size_t n, unsigned sites, unsi
 struct mf {
 	const char *path;
 	size_t line;
-	bool seen_format, seen_sites, seen_inst, seen_unmon, seen_units, seen_count;
+	bool seen_format, seen_sites, seen_inst, seen_unmon, seen_units, seen_count, seen_min;
 	uint64_t count;
 	size_t cap;
 };
@@ -220,6 +250,61 @@ static int mf_units(struct wfb_dataset *ds, struct mf *m, const char *key, const
 	return 0;
 }
 
+static int push_meta(char ***meta, size_t *n, const char *key, const char *v)
+{
+	char **p = realloc(*meta, (*n + 1) * sizeof(*p));
+	size_t len = strlen(key) + strlen(v) + 2;
+
+	if (!p)
+		return -ENOMEM;
+	*meta = p;
+	p[*n] = malloc(len);
+	if (!p[*n])
+		return -ENOMEM;
+	snprintf(p[*n], len, "%s=%s", key, v);
+	one_line(p[*n]);
+	(*n)++;
+	return 0;
+}
+
+static int mf_meta(struct wfb_dataset *ds, const char *key, const char *v)
+{
+	return push_meta(&ds->meta, &ds->nmeta, key, v);
+}
+
+/* Names are kept until the shape is known (mf_check); "site=LABEL NAME". */
+struct mf_name {
+	unsigned site;
+	char *name;
+};
+
+static int mf_site(struct wfb_dataset *ds, struct mf *m, char *v, char *err, size_t errlen)
+{
+	char *name = v + strcspn(v, " \t"), q[64];
+	uint64_t site;
+	char **names;
+
+	if (*name)
+		*name++ = 0;
+	name = wfb_trim(name);
+	if (wfb_parse_u64(v, 100000000, &site) || !*name)
+		return MERR(m, "site: expected 'LABEL NAME', got '%s'", wfb_quote(v, q, sizeof(q)));
+	if (site >= ds->nsite_name) {
+		size_t cap = (size_t)site + 1;
+
+		names = realloc(ds->site_name, cap * sizeof(*names));
+		if (!names)
+			return wfg_err(err, errlen, ENOMEM, "out of memory");
+		memset(names + ds->nsite_name, 0, (cap - ds->nsite_name) * sizeof(*names));
+		ds->site_name = names;
+		ds->nsite_name = cap;
+	}
+	if (ds->site_name[site])
+		return MERR(m, "site %llu named twice", (unsigned long long)site);
+	ds->site_name[site] = strdup(name);
+	return ds->site_name[site] ? 0 : wfg_err(err, errlen, ENOMEM, "out of memory");
+}
+
 static int mf_line(struct wfb_dataset *ds, struct mf *m, char *line, char *err, size_t errlen)
 {
 	char *eq = strchr(line, '='), *key = line, *v, q[64];
@@ -244,6 +329,12 @@ static int mf_line(struct wfb_dataset *ds, struct mf *m, char *line, char *err, 
 		return mf_uint(m, key, v, &ds->instances, &m->seen_inst, err, errlen);
 	if (!strcmp(key, "unmonitored"))
 		return mf_uint(m, key, v, &ds->unmonitored, &m->seen_unmon, err, errlen);
+	if (!strcmp(key, "min_instances"))
+		return mf_uint(m, key, v, &ds->min_instances, &m->seen_min, err, errlen);
+	if (!strcmp(key, "site"))
+		return mf_site(ds, m, v, err, errlen);
+	if (!strncmp(key, "meta.", 5) && key[5])
+		return mf_meta(ds, key + 5, v) ? wfg_err(err, errlen, ENOMEM, "out of memory") : 0;
 	if (!strcmp(key, "traces")) {
 		if (wfb_parse_u64(v, SIZE_MAX, &m->count))
 			return MERR(m, "traces: expected a count, got '%s'",
@@ -281,12 +372,11 @@ static int mf_read(struct wfb_dataset *ds, struct mf *m, FILE *f, char *err, siz
 	return rc;
 }
 
+static int mf_shape(struct wfb_dataset *ds, struct mf *m, char *err, size_t errlen);
+
 /* The manifest's counts against its own index. */
 static int mf_check(struct wfb_dataset *ds, struct mf *m, char *err, size_t errlen)
 {
-	char name[64];
-	int rc;
-
 	if (!m->seen_format)
 		return wfg_err(err, errlen, EINVAL, "%s: empty manifest", m->path);
 	if (!m->seen_sites || !m->seen_inst || !m->seen_unmon || !m->seen_units)
@@ -301,19 +391,63 @@ static int mf_check(struct wfb_dataset *ds, struct mf *m, char *err, size_t errl
 	if (m->seen_count && m->count != ds->n)
 		return wfg_err(err, errlen, EINVAL, "%s: traces=%llu but %zu trace lines", m->path,
 			       (unsigned long long)m->count, ds->n);
+	if (!m->seen_min)
+		ds->min_instances = ds->instances;
+	if (!ds->min_instances || ds->min_instances > ds->instances)
+		return wfg_err(err, errlen, EINVAL,
+			       "%s: min_instances=%u: expected 1..instances (%u)", m->path,
+			       ds->min_instances, ds->instances);
+	if (ds->nsite_name > ds->sites)
+		return wfg_err(err, errlen, EINVAL, "%s: site %zu is named but sites=%u", m->path,
+			       ds->nsite_name - 1, ds->sites);
+	if (ds->site_name && ds->nsite_name < ds->sites) {
+		char **names = realloc(ds->site_name, ds->sites * sizeof(*names));
+
+		if (!names)
+			return wfg_err(err, errlen, ENOMEM, "out of memory");
+		memset(names + ds->nsite_name, 0, (ds->sites - ds->nsite_name) * sizeof(*names));
+		ds->site_name = names;
+		ds->nsite_name = ds->sites;
+	}
+	return mf_shape(ds, m, err, errlen);
+}
+
+static int mf_shape(struct wfb_dataset *ds, struct mf *m, char *err, size_t errlen)
+{
+	char name[64], range[48];
+	unsigned lo, hi, s;
+	int rc;
+
+	if (ds->min_instances == ds->instances)
+		snprintf(range, sizeof(range), "instances=%u", ds->instances);
+	else
+		snprintf(range, sizeof(range), "instances=%u min_instances=%u", ds->instances,
+			 ds->min_instances);
+	ds->count = calloc(ds->sites, sizeof(*ds->count));
+	ds->first = calloc((size_t)ds->sites + 1, sizeof(*ds->first));
+	if (!ds->count || !ds->first)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
 	qsort(ds->e, ds->n, sizeof(*ds->e), entry_cmp);
-	rc = check_shape(ds->e, ds->n, ds->sites, ds->instances, ds->unmonitored, name,
-			 sizeof(name));
+	rc = check_shape(ds->e, ds->n, ds->sites, ds->min_instances, ds->instances, ds->unmonitored,
+			 ds->count, name, sizeof(name));
 	if (rc == -ERANGE)
 		return wfg_err(err, errlen, EINVAL,
-			       "%s: inconsistent: trace %s is outside sites=%u instances=%u "
+			       "%s: inconsistent: trace %s is outside sites=%u %s "
 			       "unmonitored=%u (or listed twice)",
-			       m->path, name, ds->sites, ds->instances, ds->unmonitored);
+			       m->path, name, ds->sites, range, ds->unmonitored);
 	if (rc)
 		return wfg_err(err, errlen, EINVAL,
-			       "%s: inconsistent: trace %s is missing (sites=%u instances=%u "
+			       "%s: inconsistent: trace %s is missing (sites=%u %s "
 			       "unmonitored=%u)",
-			       m->path, name, ds->sites, ds->instances, ds->unmonitored);
+			       m->path, name, ds->sites, range, ds->unmonitored);
+	count_range(ds->count, ds->sites, &lo, &hi);
+	if (lo != ds->min_instances || hi != ds->instances)
+		return wfg_err(err, errlen, EINVAL,
+			       "%s: inconsistent: sites have %u..%u instances, the manifest says "
+			       "%s",
+			       m->path, lo, hi, range);
+	for (s = 0; s < ds->sites; s++)
+		ds->first[s + 1] = ds->first[s] + ds->count[s];
 	return 0;
 }
 
@@ -399,6 +533,14 @@ void wfb_dataset_close(struct wfb_dataset *ds)
 
 	for (i = 0; i < ds->n; i++)
 		free(ds->e[i].src);
+	for (i = 0; i < ds->nsite_name; i++)
+		free(ds->site_name[i]);
+	for (i = 0; i < ds->nmeta; i++)
+		free(ds->meta[i]);
+	free(ds->meta);
+	free(ds->site_name);
+	free(ds->count);
+	free(ds->first);
 	free(ds->e);
 	free(ds->dir);
 	free(ds->source);
@@ -408,8 +550,29 @@ void wfb_dataset_close(struct wfb_dataset *ds)
 size_t wfb_dataset_index(const struct wfb_dataset *ds, int site, unsigned instance)
 {
 	if (site == WFB_UNMON)
-		return (size_t)ds->sites * ds->instances + instance;
-	return (size_t)site * ds->instances + instance;
+		return ds->first[ds->sites] + instance;
+	return ds->first[site] + instance;
+}
+
+const char *wfb_site_label(const struct wfb_dataset *ds, int site, char *buf, size_t len)
+{
+	if (site == WFB_UNMON)
+		return "unmonitored";
+	if (ds->site_name && site >= 0 && (size_t)site < ds->nsite_name && ds->site_name[site])
+		return ds->site_name[site];
+	snprintf(buf, len, "%d", site);
+	return buf;
+}
+
+const char *wfb_dataset_meta(const struct wfb_dataset *ds, const char *key)
+{
+	size_t i, n = strlen(key);
+
+	for (i = 0; i < ds->nmeta; i++) {
+		if (!strncmp(ds->meta[i], key, n) && ds->meta[i][n] == '=')
+			return ds->meta[i] + n + 1;
+	}
+	return NULL;
 }
 
 int wfb_dataset_read(const struct wfb_dataset *ds, size_t i, struct wfb_trace *t, char *err,
@@ -441,6 +604,10 @@ struct wfb_writer {
 	bool any_size;
 	struct wfb_entry *e;
 	size_t n, cap;
+	char **site_name; /* by label, nsite_name of them */
+	size_t nsite_name;
+	char **meta; /* "KEY=VALUE" */
+	size_t nmeta;
 };
 
 /* An existing DIR may be replaced only if it is a dataset or an empty directory. */
@@ -611,10 +778,15 @@ int wfb_writer_add(struct wfb_writer *w, int site, unsigned instance, const char
 	return 0;
 }
 
-/* sites/instances/unmonitored from what was added; every slot must be filled. */
-static int writer_shape(struct wfb_writer *w, unsigned *sites, unsigned *inst, unsigned *unmon,
-			char *err, size_t errlen)
+/*
+ * sites/instances/unmonitored from what was added: every site up to the
+ * largest needs instances 0..k-1 (k >= 1, any k: datasets may be ragged),
+ * the unmonitored 0..K-1. lo: the fewest instances a site has.
+ */
+static int writer_shape(struct wfb_writer *w, unsigned *sites, unsigned *inst, unsigned *lo,
+			unsigned *unmon, char *err, size_t errlen)
 {
+	unsigned *count;
 	size_t i;
 	char name[64];
 	int rc;
@@ -632,18 +804,39 @@ static int writer_shape(struct wfb_writer *w, unsigned *sites, unsigned *inst, u
 	}
 	if (!w->n || !*sites)
 		return wfg_err(err, errlen, EINVAL, "empty dataset: no monitored trace");
+	if (w->nsite_name > *sites)
+		return wfg_err(err, errlen, EINVAL, "site %zu is named but has no trace",
+			       w->nsite_name - 1);
+	count = calloc(*sites, sizeof(*count));
+	if (!count)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
 	qsort(w->e, w->n, sizeof(*w->e), entry_cmp);
-	rc = check_shape(w->e, w->n, *sites, *inst, *unmon, name, sizeof(name));
+	rc = check_shape(w->e, w->n, *sites, 1, *inst, *unmon, count, name, sizeof(name));
 	if (rc)
-		return wfg_err(err, errlen, EINVAL,
-			       "inconsistent dataset: trace %s is missing (sites=%u instances=%u "
-			       "unmonitored=%u)",
-			       name, *sites, *inst, *unmon);
-	return 0;
+		wfg_err(err, errlen, EINVAL,
+			"inconsistent dataset: trace %s is missing (sites=%u, up to %u instances, "
+			"unmonitored=%u)",
+			name, *sites, *inst, *unmon);
+	else
+		count_range(count, *sites, lo, inst);
+	free(count);
+	return rc ? -EINVAL : 0;
+}
+
+static void write_manifest_extras(FILE *f, const struct wfb_writer *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nsite_name; i++) {
+		if (w->site_name[i])
+			fprintf(f, "site=%zu %s\n", i, w->site_name[i]);
+	}
+	for (i = 0; i < w->nmeta; i++)
+		fprintf(f, "meta.%s\n", w->meta[i]);
 }
 
 static int write_manifest(struct wfb_writer *w, const char *source, unsigned sites, unsigned inst,
-			  unsigned unmon, char *err, size_t errlen)
+			  unsigned lo, unsigned unmon, char *err, size_t errlen)
 {
 	char *p = path_join(w->out.tmp, MANIFEST, ""), *src = strdup(source ? source : "-");
 	char name[64];
@@ -660,8 +853,11 @@ static int write_manifest(struct wfb_writer *w, const char *source, unsigned sit
 	fprintf(f, "# wfbench dataset: see docs/trace-format.md\n");
 	fprintf(f, "format=%s\nsites=%u\ninstances=%u\nunmonitored=%u\ntraces=%zu\n",
 		WFB_DATASET_FORMAT, sites, inst, unmon, w->n);
+	if (lo != inst)
+		fprintf(f, "min_instances=%u\n", lo);
 	fprintf(f, "source=%s\ntime_units=ns\nsize_units=%s\n", src,
 		wfb_units_name(w->any_size ? WFB_UNITS_BYTES : WFB_UNITS_NONE));
+	write_manifest_extras(f, w);
 	fprintf(f, "# trace=NAME PACKETS SOURCE (file NAME.trace)\n");
 	for (i = 0; i < w->n; i++) {
 		wfb_entry_name(w->e[i].site, w->e[i].instance, name, sizeof(name));
@@ -709,11 +905,11 @@ static int install(struct wfb_writer *w, char *err, size_t errlen)
 
 int wfb_writer_commit(struct wfb_writer *w, const char *source, char *err, size_t errlen)
 {
-	unsigned sites, inst, unmon;
-	int rc = writer_shape(w, &sites, &inst, &unmon, err, errlen);
+	unsigned sites, inst, lo = 0, unmon;
+	int rc = writer_shape(w, &sites, &inst, &lo, &unmon, err, errlen);
 
 	if (!rc)
-		rc = write_manifest(w, source, sites, inst, unmon, err, errlen);
+		rc = write_manifest(w, source, sites, inst, lo, unmon, err, errlen);
 	if (!rc)
 		rc = install(w, err, errlen); /* on success nothing is left to remove */
 	wfb_writer_abort(w);
@@ -729,8 +925,40 @@ void wfb_writer_abort(struct wfb_writer *w)
 	wfg_outdir_close(&w->out);
 	for (i = 0; i < w->n; i++)
 		free(w->e[i].src);
+	for (i = 0; i < w->nsite_name; i++)
+		free(w->site_name[i]);
+	for (i = 0; i < w->nmeta; i++)
+		free(w->meta[i]);
+	free(w->site_name);
+	free(w->meta);
 	free(w->e);
 	free(w);
+}
+
+int wfb_writer_site_name(struct wfb_writer *w, int site, const char *name)
+{
+	if (site < 0 || !name || !*name)
+		return -EINVAL;
+	if ((size_t)site >= w->nsite_name) {
+		char **p = realloc(w->site_name, ((size_t)site + 1) * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		memset(p + w->nsite_name, 0, ((size_t)site + 1 - w->nsite_name) * sizeof(*p));
+		w->site_name = p;
+		w->nsite_name = (size_t)site + 1;
+	}
+	free(w->site_name[site]);
+	w->site_name[site] = strdup(name);
+	if (!w->site_name[site])
+		return -ENOMEM;
+	one_line(w->site_name[site]);
+	return 0;
+}
+
+int wfb_writer_meta(struct wfb_writer *w, const char *key, const char *value)
+{
+	return push_meta(&w->meta, &w->nmeta, key, value ? value : "-");
 }
 
 /* ---------------------------------------------------------------- import: names */
@@ -740,6 +968,7 @@ void wfb_writer_abort(struct wfb_writer *w)
 struct item {
 	char *name; /* in SRC */
 	bool unmon;
+	bool moved;	       /* a monitored site's trace made unmonitored (--unmonitored) */
 	uint64_t key[MAX_KEY]; /* key[0]: site (or unmonitored index); the rest: instance */
 	int site;
 	unsigned instance;
@@ -838,6 +1067,8 @@ static int item_cmp(const void *pa, const void *pb)
 
 	if (a->unmon != b->unmon)
 		return a->unmon ? 1 : -1;
+	if (a->moved != b->moved)
+		return a->moved ? 1 : -1;
 	for (i = 0; i < MAX_KEY; i++) {
 		if (a->key[i] != b->key[i])
 			return a->key[i] < b->key[i] ? -1 : 1;
@@ -852,7 +1083,8 @@ static int item_name_cmp(const void *pa, const void *pb)
 
 static bool same_key(const struct item *a, const struct item *b)
 {
-	return a->unmon == b->unmon && !memcmp(a->key, b->key, sizeof(a->key));
+	return a->unmon == b->unmon && a->moved == b->moved &&
+	       !memcmp(a->key, b->key, sizeof(a->key));
 }
 
 /* ---------------------------------------------------------------- import: listing */
@@ -904,8 +1136,8 @@ static int list_dir(const char *src, struct listing *l, char *err, size_t errlen
 		struct stat st;
 		char *p;
 
-		if (de->d_name[0] == '.')
-			continue;
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "sites.txt"))
+			continue; /* hidden, or the site names (load_site_names) */
 		p = path_join(src, de->d_name, "");
 		if (!p) {
 			rc = wfg_err(err, errlen, ENOMEM, "out of memory");
@@ -992,12 +1224,37 @@ static unsigned site_count(const struct listing *l, size_t *i)
 	return n;
 }
 
-/* Every site the same number of instances (or at least `want`, cut to it). */
-static int check_sites(struct listing *l, unsigned want, struct wfb_import_report *rep, char *err,
-		       size_t errlen)
+/* Were the site's instance numbers in SRC 0..n-1? (wang, pcap, native names) */
+static bool numbered_densely(const struct listing *l, size_t start, unsigned n)
 {
+	unsigned k;
+
+	for (k = 0; k < n; k++) {
+		if (l->it[start + k].key[1] != k)
+			return false;
+	}
+	return true;
+}
+
+static void note_fewest(const struct listing *l, size_t start, unsigned n,
+			struct wfb_import_report *rep)
+{
+	if (n >= rep->min_instances && rep->min_instances)
+		return;
+	rep->min_instances = n;
+	snprintf(rep->fewest_site, sizeof(rep->fewest_site), "%llu (%s...)",
+		 (unsigned long long)l->it[start].key[0], l->it[start].name);
+}
+
+/*
+ * The instance counts per site: any (ragged), all equal (`equal`), or at
+ * least `want` each (cut to it). Counts, gaps and the fewest go to rep.
+ */
+static int check_sites(struct listing *l, const struct wfb_import_opts *o,
+		       struct wfb_import_report *rep, char *err, size_t errlen)
+{
+	unsigned want = o->instances, first = 0, n, most = 0;
 	size_t i = 0, start;
-	unsigned first = 0, n;
 
 	while (i < l->n && l->it[i].site != WFB_UNMON) {
 		start = i;
@@ -1008,21 +1265,237 @@ static int check_sites(struct listing *l, unsigned want, struct wfb_import_repor
 				       "fewer than --instances %u",
 				       (unsigned long long)l->it[start].key[0], l->it[start].name,
 				       n, want);
-		if (!want && start && n != first)
+		if (o->equal && start && n != first)
 			return wfg_err(
 				err, errlen, EINVAL,
 				"inconsistent: site '%llu' (%s...) has %u instances, "
-				"site '%llu' has %u (--instances N keeps the first N of each)",
+				"site '%llu' has %u (--equal; --instances N keeps the first N of "
+				"each)",
 				(unsigned long long)l->it[start].key[0], l->it[start].name, n,
 				(unsigned long long)l->it[0].key[0], first);
 		if (!start)
 			first = n;
+		if (o->fmt != WFB_FMT_MAYBENOT && !numbered_densely(l, start, n))
+			rep->gaps++;
+		note_fewest(l, start, want ? want : n, rep);
+		most = n > most ? n : most;
 	}
-	rep->instances = want ? want : first;
+	rep->instances = want ? want : most;
 	rep->unmonitored = (unsigned)(l->n - i);
 	rep->sites = i ? (unsigned)l->it[i - 1].site + 1 : 0;
 	if (!rep->sites)
 		return wfg_err(err, errlen, EINVAL, "empty dataset: no monitored trace found");
+	for (i = 0; !want && i < l->n && l->it[i].site != WFB_UNMON;) {
+		n = site_count(l, &i);
+		rep->ragged_sites += n < rep->instances;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- import: --unmonitored */
+
+int wfb_import_parse_unmon(const char *list, struct wfb_import_opts *o, char *err, size_t errlen)
+{
+	char buf[1024], *save = NULL, *tok, *dash;
+	uint64_t lo, hi;
+
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return wfg_err(err, errlen, EINVAL, "--unmonitored: list too long");
+	o->n_unmon_ranges = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		dash = strchr(tok, '-');
+		if (dash)
+			*dash = 0;
+		if (wfb_parse_u64(wfb_trim(tok), UINT32_MAX, &lo) ||
+		    (dash && wfb_parse_u64(wfb_trim(dash + 1), UINT32_MAX, &hi)))
+			return wfg_err(err, errlen, EINVAL,
+				       "--unmonitored: expected site numbers N or N-M, "
+				       "comma-separated, got '%s'",
+				       list);
+		if (!dash)
+			hi = lo;
+		if (hi < lo)
+			return wfg_err(err, errlen, EINVAL, "--unmonitored: %llu-%llu is empty",
+				       (unsigned long long)lo, (unsigned long long)hi);
+		if (o->n_unmon_ranges == WFB_IMPORT_MAX_UNMON_RANGES)
+			return wfg_err(err, errlen, EINVAL, "--unmonitored: more than %d ranges",
+				       WFB_IMPORT_MAX_UNMON_RANGES);
+		o->unmon_lo[o->n_unmon_ranges] = lo;
+		o->unmon_hi[o->n_unmon_ranges++] = hi;
+	}
+	if (!o->n_unmon_ranges)
+		return wfg_err(err, errlen, EINVAL, "--unmonitored: no site given");
+	return 0;
+}
+
+/*
+ * Monitored traces of the sites --unmonitored names become unmonitored (each
+ * trace its own index). A range that matches no site is an error (a typo).
+ */
+static int move_unmonitored(struct listing *l, const struct wfb_import_opts *o,
+			    struct wfb_import_report *rep, char *err, size_t errlen)
+{
+	uint64_t last = UINT64_MAX;
+	unsigned r;
+	size_t i;
+
+	for (r = 0; r < o->n_unmon_ranges; r++) {
+		bool hit = false;
+
+		for (i = 0; i < l->n; i++) {
+			struct item *it = &l->it[i];
+
+			if (it->unmon || it->key[0] < o->unmon_lo[r] || it->key[0] > o->unmon_hi[r])
+				continue;
+			it->moved = it->unmon = hit = true;
+		}
+		if (!hit)
+			return wfg_err(err, errlen, EINVAL,
+				       "--unmonitored: no site numbered %llu..%llu in the source",
+				       (unsigned long long)o->unmon_lo[r],
+				       (unsigned long long)o->unmon_hi[r]);
+	}
+	qsort(l->it, l->n, sizeof(*l->it), item_cmp);
+	for (i = 0; i < l->n; i++) {
+		if (l->it[i].moved && l->it[i].key[0] != last) {
+			rep->sites_unmon++;
+			last = l->it[i].key[0];
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- import: sites.txt */
+
+#define MAX_SITE_NUMBER 10000000
+
+struct site_names {
+	char **name; /* by the site's number in the file names */
+	size_t n;
+};
+
+static void site_names_free(struct site_names *sn)
+{
+	size_t i;
+
+	for (i = 0; i < sn->n; i++)
+		free(sn->name[i]);
+	free(sn->name);
+	memset(sn, 0, sizeof(*sn));
+}
+
+static int site_names_set(struct site_names *sn, uint64_t num, const char *name)
+{
+	if (num >= sn->n) {
+		size_t cap = (size_t)num + 1;
+		char **p = realloc(sn->name, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		memset(p + sn->n, 0, (cap - sn->n) * sizeof(*p));
+		sn->name = p;
+		sn->n = cap;
+	}
+	if (sn->name[num])
+		return -EEXIST;
+	sn->name[num] = strdup(name);
+	return sn->name[num] ? 0 : -ENOMEM;
+}
+
+/* "NUMBER NAME" (explicit) or "NAME" (line k, from 0, names site k). */
+static int site_line(struct site_names *sn, const char *path, size_t lineno, char *line, int *style,
+		     char *err, size_t errlen)
+{
+	size_t digits = strspn(line, "0123456789");
+	int explicit = digits && (line[digits] == ' ' || line[digits] == '\t');
+	uint64_t num = lineno - 1;
+	int rc;
+
+	if (*style >= 0 && explicit != *style)
+		return wfg_err(err, errlen, EINVAL,
+			       "%s:%zu: mixes 'NUMBER NAME' and 'NAME' lines (use one style)", path,
+			       lineno);
+	*style = explicit;
+	if (explicit) {
+		line[digits] = 0;
+		if (wfb_parse_u64(line, MAX_SITE_NUMBER, &num))
+			return wfg_err(err, errlen, EINVAL, "%s:%zu: site number out of range",
+				       path, lineno);
+		line = wfb_trim(line + digits + 1);
+	}
+	if (num > MAX_SITE_NUMBER)
+		return wfg_err(err, errlen, EINVAL, "%s:%zu: too many lines", path, lineno);
+	rc = site_names_set(sn, num, line);
+	if (rc == -EEXIST)
+		return wfg_err(err, errlen, EINVAL, "%s:%zu: site %llu named twice", path, lineno,
+			       (unsigned long long)num);
+	return rc ? wfg_err(err, errlen, ENOMEM, "out of memory") : 0;
+}
+
+static int read_site_names(const char *path, struct site_names *sn, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL, *line;
+	size_t cap = 0, lineno = 0;
+	int style = -1, rc = 0;
+
+	if (!f)
+		return wfg_err(err, errlen, errno, "%s: %s", path, strerror(errno));
+	while (!rc && getline(&buf, &cap, f) >= 0) {
+		lineno++;
+		line = wfb_trim(buf);
+		if (*line)
+			rc = site_line(sn, path, lineno, line, &style, err, errlen);
+	}
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+/* --site-names FILE, else SRC/sites.txt if SRC is a directory that has one. */
+static int load_site_names(const char *src, bool is_dir, const struct wfb_import_opts *o,
+			   struct site_names *sn, struct wfb_import_report *rep, char *err,
+			   size_t errlen)
+{
+	char *p = NULL;
+	int rc;
+
+	if (o->site_names) {
+		p = strdup(o->site_names);
+	} else if (is_dir) {
+		p = path_join(src, "sites.txt", "");
+		if (p && access(p, F_OK)) {
+			free(p);
+			return 0;
+		}
+	} else {
+		return 0;
+	}
+	if (!p)
+		return wfg_err(err, errlen, ENOMEM, "out of memory");
+	rc = read_site_names(p, sn, err, errlen);
+	if (!rc)
+		snprintf(rep->site_names, sizeof(rep->site_names), "%s", p);
+	free(p);
+	return rc;
+}
+
+/* Each label's name: the name of the site number its traces had in SRC. */
+static int name_sites(struct wfb_writer *w, const struct listing *l, const struct site_names *sn,
+		      struct wfb_import_report *rep, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct item *it = &l->it[i];
+
+		if (it->site == WFB_UNMON || it->instance || it->key[0] >= sn->n ||
+		    !sn->name[it->key[0]])
+			continue;
+		if (wfb_writer_site_name(w, it->site, sn->name[it->key[0]]))
+			return wfg_err(err, errlen, ENOMEM, "out of memory");
+		rep->named++;
+	}
 	return 0;
 }
 
@@ -1046,23 +1519,68 @@ static int import_one(struct wfb_writer *w, const char *path, const struct item 
 	struct wfb_pcap_stats st = { 0 };
 	int rc;
 
+	struct wfb_inversions inv = { 0 };
+
 	if (o->fmt == WFB_FMT_PCAP) {
 		rc = wfb_read_pcap(path, o->client, t, &st, err, errlen);
 		add_stats(&rep->pcap, &st);
+	} else if (o->fmt == WFB_FMT_WANG || o->fmt == WFB_FMT_MAYBENOT) {
+		rc = wfb_trace_load_ordered(path, o->fmt, o->order, &inv, t, err, errlen);
 	} else {
 		rc = wfb_trace_load(path, o->fmt, NULL, t, err, errlen);
 	}
 	if (rc)
 		return rc;
+	if (inv.count) {
+		if (!rep->inv_files++)
+			snprintf(rep->inv_first, sizeof(rep->inv_first), "%s:%zu", path,
+				 inv.first_line);
+		rep->inv.count += inv.count;
+		if (inv.max_ns > rep->inv.max_ns)
+			rep->inv.max_ns = inv.max_ns;
+	}
 	if (!t->n)
 		return wfg_err(err, errlen, EINVAL, "%s: empty trace (no packets)", path);
 	rep->files++;
 	return wfb_writer_add(w, it->site, it->instance, it->name, t, err, errlen);
 }
 
+static const char *order_name(enum wfb_order o)
+{
+	return o == WFB_ORDER_SORT ? "sort" : o == WFB_ORDER_KEEP ? "keep" : "strict";
+}
+
+/* What the manifest records about the import beyond `source`. */
+static int import_meta(struct wfb_writer *w, const struct wfb_import_opts *o,
+		       const struct wfb_import_report *rep)
+{
+	char v[256];
+	int rc;
+
+	snprintf(v, sizeof(v),
+		 "%zu packets earlier than their predecessor in %zu files, "
+		 "at most %llu ns; order=%s",
+		 rep->inv.count, rep->inv_files, (unsigned long long)rep->inv.max_ns,
+		 order_name(o->order));
+	rc = wfb_writer_meta(w, "import.time_inversions", v);
+	if (!rc && rep->site_names[0])
+		rc = wfb_writer_meta(w, "import.site_names", rep->site_names);
+	if (!rc && o->n_unmon_ranges) {
+		size_t n = 0;
+		unsigned r;
+
+		for (r = 0; r < o->n_unmon_ranges && n < sizeof(v); r++)
+			n += (size_t)snprintf(v + n, sizeof(v) - n, "%s%llu-%llu", r ? "," : "",
+					      (unsigned long long)o->unmon_lo[r],
+					      (unsigned long long)o->unmon_hi[r]);
+		rc = wfb_writer_meta(w, "import.unmonitored_sites", v);
+	}
+	return rc ? -ENOMEM : 0;
+}
+
 static int import_all(const char *src, bool is_dir, const char *dir, struct listing *l,
-		      const struct wfb_import_opts *o, struct wfb_import_report *rep, char *err,
-		      size_t errlen)
+		      const struct site_names *sn, const struct wfb_import_opts *o,
+		      struct wfb_import_report *rep, char *err, size_t errlen)
 {
 	struct wfb_writer *w;
 	struct wfb_trace t;
@@ -1072,6 +1590,7 @@ static int import_all(const char *src, bool is_dir, const char *dir, struct list
 
 	if (rc)
 		return rc;
+	rc = name_sites(w, l, sn, rep, err, errlen);
 	wfb_trace_init(&t);
 	for (i = 0; !rc && i < l->n; i++) {
 		struct item *it = &l->it[i];
@@ -1085,6 +1604,8 @@ static int import_all(const char *src, bool is_dir, const char *dir, struct list
 		free(p);
 	}
 	wfb_trace_free(&t);
+	if (!rc && import_meta(w, o, rep))
+		rc = wfg_err(err, errlen, ENOMEM, "out of memory");
 	if (rc) {
 		wfb_writer_abort(w);
 		return rc;
@@ -1096,12 +1617,16 @@ static int import_all(const char *src, bool is_dir, const char *dir, struct list
 int wfb_import(const char *src, const char *dir, const struct wfb_import_opts *o,
 	       struct wfb_import_report *rep, char *err, size_t errlen)
 {
+	struct site_names sn = { 0 };
 	struct listing l = { 0 };
 	struct stat st;
 	bool is_dir;
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
+	/* pcap and native read strictly: KEEP is their default, SORT a mistake */
+	if (o->order == WFB_ORDER_SORT && o->fmt != WFB_FMT_WANG && o->fmt != WFB_FMT_MAYBENOT)
+		return wfg_err(err, errlen, EINVAL, "--sort is for the wang and maybenot formats");
 	if (o->fmt == WFB_FMT_PCAP && !o->client)
 		return wfg_err(err, errlen, EINVAL, "pcap import needs --client ADDR");
 	if (stat(src, &st))
@@ -1119,12 +1644,17 @@ int wfb_import(const char *src, const char *dir, const struct wfb_import_opts *o
 			     rep->skipped ? " (names like '" : "",
 			     rep->skipped ? rep->first_skipped : "",
 			     rep->skipped ? "' are not SITE-INSTANCE or INDEX)" : "");
+	if (!rc && o->n_unmon_ranges)
+		rc = move_unmonitored(&l, o, rep, err, errlen);
 	if (!rc)
 		rc = assign_labels(&l, err, errlen);
 	if (!rc)
-		rc = check_sites(&l, o->instances, rep, err, errlen);
+		rc = check_sites(&l, o, rep, err, errlen);
 	if (!rc)
-		rc = import_all(src, is_dir, dir, &l, o, rep, err, errlen);
+		rc = load_site_names(src, is_dir, o, &sn, rep, err, errlen);
+	if (!rc)
+		rc = import_all(src, is_dir, dir, &l, &sn, o, rep, err, errlen);
+	site_names_free(&sn);
 	listing_free(&l);
 	return rc;
 }

@@ -67,7 +67,9 @@ static int parse_count(const char *s, unsigned *v)
 static void import_usage(FILE *f)
 {
 	fprintf(f, "usage: wfbench import --format wang|maybenot|pcap|native [--client ADDR]\n"
-		   "                      [--instances N] [--force] SRC -o DIR\n"
+		   "                      [--instances N | --equal] [--sort | --strict-time]\n"
+		   "                      [--unmonitored SITES] [--site-names FILE] [--force]\n"
+		   "                      SRC -o DIR\n"
 		   "\n"
 		   "Convert traces into a dataset (a directory with a manifest and one trace\n"
 		   "file per page load). SRC is a directory of trace files or a single file.\n"
@@ -79,21 +81,62 @@ static void import_usage(FILE *f)
 		   "  -c, --client ADDR    the client's IPv4/IPv6 address: packets from it go\n"
 		   "                       client->server (+), packets to it server->client (-)\n"
 		   "  -n, --instances N    keep the first N instances of each site (sites with\n"
-		   "                       fewer are an error); default: all, equal per site\n"
+		   "                       fewer are an error); default: all, any count per site\n"
+		   "      --equal          refuse sites with unequal instance counts\n"
+		   "      --sort           wang, maybenot: sort each trace's packets by time;\n"
+		   "                       default: keep file order, as the reference codes read\n"
+		   "                       it (a packet earlier than the one before it takes its\n"
+		   "                       time); both say how many there were\n"
+		   "      --strict-time    a packet earlier than the one before it is an error\n"
+		   "  -u, --unmonitored SITES  these sites (numbers as in the file names: 3,7,\n"
+		   "                       70-77) become unmonitored traces\n"
+		   "      --site-names FILE  site names: 'NAME' lines (line k names site k, from\n"
+		   "                       0) or 'NUMBER NAME' lines; default SRC/sites.txt\n"
 		   "  -o, --output DIR     the dataset to write (atomically)\n"
 		   "      --force          replace DIR if it is a dataset\n"
 		   "  -h, --help           this text\n"
 		   "\n"
 		   "Names: SITE-INSTANCE monitored, INDEX or u-INDEX unmonitored; Maybenot logs\n"
 		   "...-SITE-INSTANCE[-MORE].log, else numbered in name order (one site each).\n"
-		   "Labels are renumbered 0.. in numeric order. See docs/trace-format.md.\n");
+		   "Labels are renumbered 0.. in numeric order; the names and the original file\n"
+		   "names stay in the manifest. See docs/trace-format.md.\n");
+}
+
+static void print_import_shape(const char *dir, const struct wfb_import_report *r)
+{
+	printf("imported %zu traces into %s: %u sites, %u unmonitored\n", r->files, dir, r->sites,
+	       r->unmonitored);
+	if (r->ragged_sites)
+		printf("instances per site: %u to %u; %u sites have fewer than %u (fewest: site "
+		       "%s, %u)\n",
+		       r->min_instances, r->instances, r->ragged_sites, r->instances,
+		       r->fewest_site, r->min_instances);
+	else
+		printf("instances per site: %u (every site)\n", r->instances);
+	if (r->gaps)
+		printf("%zu sites have gaps in their instance numbers; instances are renumbered "
+		       "0.. in order (the manifest keeps the file names)\n",
+		       r->gaps);
+	if (r->sites_unmon)
+		printf("%u sites made unmonitored (--unmonitored)\n", r->sites_unmon);
+	if (r->site_names[0])
+		printf("site names: %u of %u sites named by %s\n", r->named, r->sites,
+		       r->site_names);
 }
 
 static void print_import(const char *dir, const struct wfb_import_opts *o,
 			 const struct wfb_import_report *r)
 {
-	printf("imported %zu traces into %s: %u sites x %u instances, %u unmonitored\n", r->files,
-	       dir, r->sites, r->instances, r->unmonitored);
+	print_import_shape(dir, r);
+	if (r->inv.count)
+		fprintf(stderr,
+			"wfbench import: warning: %zu packets in %zu files are earlier than the "
+			"packet before them, by at most %llu ns (first: %s); %s\n",
+			r->inv.count, r->inv_files, (unsigned long long)r->inv.max_ns, r->inv_first,
+			o->order == WFB_ORDER_SORT
+				? "sorted by time (--sort)"
+				: "kept in file order, each raised to its predecessor's time "
+				  "(--sort sorts instead, --strict-time refuses)");
 	if (r->skipped)
 		printf("skipped %zu files whose names are not traces (e.g. '%s')\n", r->skipped,
 		       r->first_skipped);
@@ -107,26 +150,68 @@ static void print_import(const char *dir, const struct wfb_import_opts *o,
 		       r->pcap.not_tcpudp, r->pcap.empty, r->pcap.fragment);
 }
 
+enum { OPT_EQUAL = 1000, OPT_SORT, OPT_STRICT_TIME, OPT_SITE_NAMES };
+
+/* The options beyond -f/-c/-o/--force; 0, or the exit code of a usage error. */
+static int import_opt(const struct cmd *c, int opt, struct wfb_import_opts *o, bool *order_set)
+{
+	char err[256];
+
+	switch (opt) {
+	case 'n':
+		if (parse_count(optarg, &o->instances) || !o->instances)
+			return wfb_bad_usage(c, "--instances: expected a count > 0, got '%s'",
+					     optarg);
+		return 0;
+	case OPT_EQUAL:
+		o->equal = true;
+		return 0;
+	case OPT_SORT:
+	case OPT_STRICT_TIME:
+		if (*order_set)
+			return wfb_bad_usage(c, "%s",
+					     "--sort and --strict-time exclude each other");
+		o->order = opt == OPT_SORT ? WFB_ORDER_SORT : WFB_ORDER_STRICT;
+		*order_set = true;
+		return 0;
+	case 'u':
+		if (wfb_import_parse_unmon(optarg, o, err, sizeof(err)))
+			return wfb_bad_usage(c, "%s", err);
+		return 0;
+	case OPT_SITE_NAMES:
+		o->site_names = optarg;
+		return 0;
+	}
+	c->usage(stderr);
+	return EXIT_BAD;
+}
+
 static int cmd_import(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "client", required_argument, NULL, 'c' },
 		{ "instances", required_argument, NULL, 'n' },
+		{ "equal", no_argument, NULL, OPT_EQUAL },
+		{ "sort", no_argument, NULL, OPT_SORT },
+		{ "strict-time", no_argument, NULL, OPT_STRICT_TIME },
+		{ "unmonitored", required_argument, NULL, 'u' },
+		{ "site-names", required_argument, NULL, OPT_SITE_NAMES },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const struct cmd *c = wfb_find_cmd("import");
-	struct wfb_import_opts o = { .fmt = -1 };
+	struct wfb_import_opts o = { .fmt = -1, .order = WFB_ORDER_KEEP };
 	struct wfb_import_report rep;
 	struct wfb_addr client;
 	const char *out = NULL;
+	bool order_set = false;
 	char err[512] = "";
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "f:c:n:o:h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:c:n:u:o:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			if (wfb_format_parse(optarg, &o.fmt))
@@ -138,11 +223,6 @@ static int cmd_import(int argc, char **argv)
 					c, "--client: '%s' is not an IPv4 or IPv6 address", optarg);
 			o.client = &client;
 			break;
-		case 'n':
-			if (parse_count(optarg, &o.instances) || !o.instances)
-				return wfb_bad_usage(
-					c, "--instances: expected a count > 0, got '%s'", optarg);
-			break;
 		case 'o':
 			out = optarg;
 			break;
@@ -153,8 +233,9 @@ static int cmd_import(int argc, char **argv)
 			c->usage(stdout);
 			return 0;
 		default:
-			c->usage(stderr);
-			return EXIT_BAD;
+			rc = import_opt(c, opt, &o, &order_set);
+			if (rc)
+				return rc;
 		}
 	}
 	if ((int)o.fmt < 0)
@@ -167,6 +248,10 @@ static int cmd_import(int argc, char **argv)
 		return wfb_bad_usage(c, "%s", "pcap needs --client ADDR");
 	if (o.fmt != WFB_FMT_PCAP && o.client)
 		return wfb_bad_usage(c, "%s", "--client is for pcap only");
+	if (o.order == WFB_ORDER_SORT && o.fmt != WFB_FMT_WANG && o.fmt != WFB_FMT_MAYBENOT)
+		return wfb_bad_usage(c, "%s", "--sort is for the wang and maybenot formats");
+	if (o.equal && o.instances)
+		return wfb_bad_usage(c, "%s", "--equal and --instances exclude each other");
 	rc = wfb_import(argv[optind], out, &o, &rep, err, sizeof(err));
 	if (rc)
 		return wfb_fail("import", rc, err);
@@ -265,6 +350,36 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+/* "site_names":[...] (null for an unnamed site), "meta":{...} */
+static void print_json_names(const struct wfb_dataset *ds)
+{
+	size_t i;
+
+	printf("\"site_names\":[");
+	for (i = 0; i < ds->sites; i++) {
+		const char *n = i < ds->nsite_name ? ds->site_name[i] : NULL;
+
+		if (i)
+			putchar(',');
+		if (n)
+			json_str(n);
+		else
+			printf("null");
+	}
+	printf("],\"meta\":{");
+	for (i = 0; i < ds->nmeta; i++) {
+		char key[256];
+		const char *eq = strchr(ds->meta[i], '=');
+
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - ds->meta[i]), ds->meta[i]);
+		printf("%s", i ? "," : "");
+		json_str(key);
+		putchar(':');
+		json_str(eq + 1);
+	}
+	printf("},");
+}
+
 static void print_json(const struct wfb_dataset *ds, struct summary *s)
 {
 	uint64_t p[3], b[3], d[3];
@@ -276,9 +391,11 @@ static void print_json(const struct wfb_dataset *ds, struct summary *s)
 	json_str(ds->dir);
 	printf(",\"source\":");
 	json_str(ds->source);
-	printf(",\"sites\":%u,\"instances\":%u,\"unmonitored\":%u,\"traces\":%zu,"
-	       "\"size_units\":\"%s\",",
-	       ds->sites, ds->instances, ds->unmonitored, ds->n, wfb_units_name(ds->units));
+	printf(",\"sites\":%u,\"instances\":%u,\"min_instances\":%u,\"unmonitored\":%u,"
+	       "\"traces\":%zu,\"size_units\":\"%s\",",
+	       ds->sites, ds->instances, ds->min_instances, ds->unmonitored, ds->n,
+	       wfb_units_name(ds->units));
+	print_json_names(ds);
 	printf("\"packets_per_trace\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},",
 	       (unsigned long long)p[0], (unsigned long long)p[1], (unsigned long long)p[2]);
 	printf("\"bytes_per_trace\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},",
@@ -296,6 +413,25 @@ static double pct(uint64_t a, uint64_t b)
 	return a + b ? 100.0 * (double)a / (double)(a + b) : 0;
 }
 
+static void print_table_names(const struct wfb_dataset *ds)
+{
+	unsigned s, named = 0, fewer = 0;
+	size_t i;
+
+	for (s = 0; s < ds->sites; s++) {
+		named += s < ds->nsite_name && ds->site_name[s];
+		fewer += ds->count[s] < ds->instances;
+	}
+	if (fewer)
+		printf("ragged       %u sites have fewer than %u instances\n", fewer,
+		       ds->instances);
+	if (named)
+		printf("site names   %u of %u sites (site 0: %s)\n", named, ds->sites,
+		       ds->nsite_name && ds->site_name[0] ? ds->site_name[0] : "-");
+	for (i = 0; i < ds->nmeta; i++)
+		printf("meta         %s\n", ds->meta[i]);
+}
+
 static void print_table(const struct wfb_dataset *ds, struct summary *s)
 {
 	uint64_t p[3], b[3], d[3];
@@ -306,8 +442,13 @@ static void print_table(const struct wfb_dataset *ds, struct summary *s)
 	mmm(s->dur, s->n, d);
 	printf("dataset      %s\n", ds->dir);
 	printf("source       %s\n", ds->source);
-	printf("shape        %u sites x %u instances + %u unmonitored = %zu traces\n", ds->sites,
-	       ds->instances, ds->unmonitored, ds->n);
+	if (ds->min_instances == ds->instances)
+		printf("shape        %u sites x %u instances + %u unmonitored = %zu traces\n",
+		       ds->sites, ds->instances, ds->unmonitored, ds->n);
+	else
+		printf("shape        %u sites x %u..%u instances + %u unmonitored = %zu traces\n",
+		       ds->sites, ds->min_instances, ds->instances, ds->unmonitored, ds->n);
+	print_table_names(ds);
 	printf("sizes        %s\n",
 	       ds->units == WFB_UNITS_NONE ? "none (direction and time only)" : "bytes");
 	printf("per trace    %12s %12s %12s\n", "min", "median", "max");

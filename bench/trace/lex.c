@@ -204,6 +204,13 @@ int wfb_check_order(struct lines *l, const struct wfb_trace *t, uint64_t ns, boo
 	if (!t->n || t->pkts[t->n - 1].time_ns <= ns)
 		return 0;
 	prev = t->pkts[t->n - 1].time_ns;
+	if (l->order != WFB_ORDER_STRICT) {
+		if (!l->inv->count++)
+			l->inv->first_line = l->lineno;
+		if (prev - ns > l->inv->max_ns)
+			l->inv->max_ns = prev - ns;
+		return 0;
+	}
 	if (seconds)
 		return LERR(l, EINVAL, "time goes backwards: %s s after %s s",
 			    wfb_fmt_seconds(ns, a, sizeof(a)), wfb_fmt_seconds(prev, b, sizeof(b)));
@@ -211,15 +218,46 @@ int wfb_check_order(struct lines *l, const struct wfb_trace *t, uint64_t ns, boo
 		    (unsigned long long)prev);
 }
 
-/* Every non-blank line through `one`; the trace is emptied first. */
-int wfb_read_lines(FILE *f, const char *name, struct wfb_trace *t, char *err, size_t errlen,
-		   int (*one)(struct lines *, char *, struct wfb_trace *, char *, size_t))
+/* KEEP: each packet no earlier than the one before it, in file order. */
+static void raise_times(struct wfb_trace *t)
 {
-	struct lines l = { .f = f, .name = name };
+	size_t i;
+
+	for (i = 1; i < t->n; i++) {
+		if (t->pkts[i].time_ns < t->pkts[i - 1].time_ns)
+			t->pkts[i].time_ns = t->pkts[i - 1].time_ns;
+	}
+}
+
+/*
+ * SORT: insertion sort, stable (ties keep file order) and linear in the
+ * packets plus the distance they move, which is small for real inversions.
+ */
+static void sort_times(struct wfb_trace *t)
+{
+	size_t i, j;
+
+	for (i = 1; i < t->n; i++) {
+		struct wfb_pkt p = t->pkts[i];
+
+		for (j = i; j > 0 && t->pkts[j - 1].time_ns > p.time_ns; j--)
+			t->pkts[j] = t->pkts[j - 1];
+		t->pkts[j] = p;
+	}
+}
+
+int wfb_read_lines_ordered(FILE *f, const char *name, enum wfb_order order,
+			   struct wfb_inversions *inv, struct wfb_trace *t, char *err,
+			   size_t errlen,
+			   int (*one)(struct lines *, char *, struct wfb_trace *, char *, size_t))
+{
+	struct wfb_inversions mine = { 0 };
+	struct lines l = { .f = f, .name = name, .order = order, .inv = inv ? inv : &mine };
 	char *line;
 	int rc = 0;
 
 	t->n = 0;
+	memset(l.inv, 0, sizeof(*l.inv));
 	while (!rc && (line = wfb_lines_next(&l))) {
 		if (*line)
 			rc = one(&l, line, t, err, errlen);
@@ -227,7 +265,18 @@ int wfb_read_lines(FILE *f, const char *name, struct wfb_trace *t, char *err, si
 	if (!rc)
 		rc = wfb_lines_error(&l, err, errlen);
 	free(l.buf);
+	if (!rc && l.inv->count && order == WFB_ORDER_KEEP)
+		raise_times(t);
+	else if (!rc && l.inv->count && order == WFB_ORDER_SORT)
+		sort_times(t);
 	return rc;
+}
+
+/* Every non-blank line through `one`; the trace is emptied first. */
+int wfb_read_lines(FILE *f, const char *name, struct wfb_trace *t, char *err, size_t errlen,
+		   int (*one)(struct lines *, char *, struct wfb_trace *, char *, size_t))
+{
+	return wfb_read_lines_ordered(f, name, WFB_ORDER_STRICT, NULL, t, err, errlen, one);
 }
 
 int wfb_ns_field(struct lines *l, const char *s, uint64_t *ns, char *err, size_t errlen)

@@ -69,6 +69,13 @@ int wfb_read_maybenot(FILE *f, const char *name, struct wfb_trace *t, char *err,
 	return wfb_read_lines(f, name, t, err, errlen, maybenot_one);
 }
 
+int wfb_read_maybenot_ordered(FILE *f, const char *name, enum wfb_order order,
+			      struct wfb_inversions *inv, struct wfb_trace *t, char *err,
+			      size_t errlen)
+{
+	return wfb_read_lines_ordered(f, name, order, inv, t, err, errlen, maybenot_one);
+}
+
 /* ---------------------------------------------------------------- writer */
 
 int wfb_write_maybenot(FILE *f, const struct wfb_trace *t)

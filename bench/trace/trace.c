@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "trace.h"
+#include "trace_text.h"
 
 /* ---------------------------------------------------------------- the trace */
 
@@ -170,6 +171,33 @@ int wfb_trace_load(const char *path, enum wfb_format fmt, const struct wfb_addr 
 		rc = wfb_read_maybenot(f, path, t, err, errlen);
 	else
 		rc = wfb_read_native(f, path, t, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+int wfb_trace_load_ordered(const char *path, enum wfb_format fmt, enum wfb_order order,
+			   struct wfb_inversions *inv, struct wfb_trace *t, char *err,
+			   size_t errlen)
+{
+	FILE *f;
+	int rc;
+
+	if (inv)
+		memset(inv, 0, sizeof(*inv));
+	if (order == WFB_ORDER_STRICT || (fmt != WFB_FMT_WANG && fmt != WFB_FMT_MAYBENOT))
+		return order == WFB_ORDER_STRICT
+			       ? wfb_trace_load(path, fmt, NULL, t, err, errlen)
+			       : wfg_err(err, errlen, EINVAL,
+					 "%s: keeping or sorting inverted times is for the wang "
+					 "and maybenot formats",
+					 path);
+	f = fopen(path, "r");
+	if (!f)
+		return wfg_err(err, errlen, errno, "%s: %s", path, strerror(errno));
+	if (fmt == WFB_FMT_WANG)
+		rc = wfb_read_wang_ordered(f, path, order, inv, t, err, errlen);
+	else
+		rc = wfb_read_maybenot_ordered(f, path, order, inv, t, err, errlen);
 	fclose(f);
 	return rc;
 }

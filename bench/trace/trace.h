@@ -45,6 +45,24 @@ enum wfb_format {
 	WFB_FMT_NATIVE,
 };
 
+/*
+ * What a text reader does with a packet earlier than the one before it (real
+ * captures have them: tiny inversions from timestamping on several cores).
+ */
+enum wfb_order {
+	WFB_ORDER_STRICT, /* an error naming the line */
+	WFB_ORDER_KEEP,	  /* file order kept, as the reference codes read it; the time is
+			   * raised to its predecessor's (the trace stays non-decreasing) */
+	WFB_ORDER_SORT,	  /* packets sorted by time (stable: ties keep file order) */
+};
+
+/* The inversions a KEEP or SORT read met. */
+struct wfb_inversions {
+	size_t count;	   /* packets earlier than the packet before them in the file */
+	uint64_t max_ns;   /* the largest step back */
+	size_t first_line; /* the line of the first one (0: none) */
+};
+
 /* An IPv4 or IPv6 address (the client, for pcap direction). */
 struct wfb_addr {
 	int family; /* AF_INET or AF_INET6 */
@@ -112,6 +130,13 @@ int wfb_write_pcap(const char *path, const struct wfb_trace *t, const struct wfb
 /* Open `path` and read it in format `fmt` (client: pcap only, else NULL). */
 int wfb_trace_load(const char *path, enum wfb_format fmt, const struct wfb_addr *client,
 		   struct wfb_trace *t, char *err, size_t errlen);
+/*
+ * The same for the text formats with a choice for times that go backwards
+ * (order; inv counts them, may be NULL). pcap and native: order must be STRICT.
+ */
+int wfb_trace_load_ordered(const char *path, enum wfb_format fmt, enum wfb_order order,
+			   struct wfb_inversions *inv, struct wfb_trace *t, char *err,
+			   size_t errlen);
 /*
  * Write `path` in format `fmt` (not pcap) through a temporary file in the same
  * directory and a rename: the file is either the old one or the whole new one.

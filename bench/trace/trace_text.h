@@ -19,6 +19,8 @@ struct lines {
 	char *buf;
 	size_t cap;
 	size_t lineno;
+	enum wfb_order order;	    /* what wfb_check_order does with an inversion */
+	struct wfb_inversions *inv; /* KEEP/SORT: where it counts them */
 };
 
 /* The next line, trimmed; NULL at the end or on a read error (see wfb_lines_error). */
@@ -33,7 +35,22 @@ int wfb_lines_error(struct lines *l, char *err, size_t errlen);
 /* Every non-blank line through `one`; the trace is emptied first. */
 int wfb_read_lines(FILE *f, const char *name, struct wfb_trace *t, char *err, size_t errlen,
 		   int (*one)(struct lines *, char *, struct wfb_trace *, char *, size_t));
-/* Times must not go backwards; `seconds` chooses how the message shows them. */
+/* The same, with a choice for times that go backwards (trace.h); inv may be NULL. */
+int wfb_read_lines_ordered(FILE *f, const char *name, enum wfb_order order,
+			   struct wfb_inversions *inv, struct wfb_trace *t, char *err,
+			   size_t errlen,
+			   int (*one)(struct lines *, char *, struct wfb_trace *, char *, size_t));
+int wfb_read_wang_ordered(FILE *f, const char *name, enum wfb_order order,
+			  struct wfb_inversions *inv, struct wfb_trace *t, char *err,
+			  size_t errlen);
+int wfb_read_maybenot_ordered(FILE *f, const char *name, enum wfb_order order,
+			      struct wfb_inversions *inv, struct wfb_trace *t, char *err,
+			      size_t errlen);
+/*
+ * Times must not go backwards: an error when l->order is STRICT, else counted
+ * in l->inv (the packet is pushed as read; wfb_read_lines_ordered repairs the
+ * order at the end). `seconds` chooses how the message shows the times.
+ */
 int wfb_check_order(struct lines *l, const struct wfb_trace *t, uint64_t ns, bool seconds,
 		    char *err, size_t errlen);
 /* Split at every comma (empty fields count); fields trimmed of blanks. */

@@ -77,6 +77,12 @@ int wfb_read_wang(FILE *f, const char *name, struct wfb_trace *t, char *err, siz
 	return wfb_read_lines(f, name, t, err, errlen, wang_one);
 }
 
+int wfb_read_wang_ordered(FILE *f, const char *name, enum wfb_order order,
+			  struct wfb_inversions *inv, struct wfb_trace *t, char *err, size_t errlen)
+{
+	return wfb_read_lines_ordered(f, name, order, inv, t, err, errlen, wang_one);
+}
+
 /* ---------------------------------------------------------------- writer */
 
 int wfb_write_wang(FILE *f, const struct wfb_trace *t)

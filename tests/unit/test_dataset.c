@@ -156,8 +156,8 @@ Test(dataset, incomplete_or_empty_writes_leave_nothing)
 	cr_assert_str_eq(err, "trace 0-0 given twice (again from again)");
 	cr_assert_eq(wfb_writer_add(w, 1, 1, NULL, &t, err, sizeof(err)), 0);
 	cr_assert_eq(wfb_writer_commit(w, "x", err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err, "inconsistent dataset: trace 0-1 is missing (sites=2 instances=2 "
-			      "unmonitored=0)");
+	cr_assert_str_eq(err, "inconsistent dataset: trace 1-0 is missing (sites=2, up to 2 "
+			      "instances, unmonitored=0)");
 	t.n = 0;
 	cr_assert_eq(wfb_writer_open(&w, tmp_path("d"), false, err, sizeof(err)), 0);
 	cr_assert_eq(wfb_writer_add(w, 0, 0, "f", &t, err, sizeof(err)), -EINVAL);
@@ -261,7 +261,7 @@ Test(dataset, malformed_manifests)
 static int import(const char *src, enum wfb_format fmt, unsigned instances,
 		  struct wfb_import_report *rep, char *err, size_t len)
 {
-	struct wfb_import_opts o = { .fmt = fmt, .instances = instances };
+	struct wfb_import_opts o = { .fmt = fmt, .instances = instances, .equal = !instances };
 
 	err[0] = 0;
 	return wfb_import(src, tmp_path("out"), &o, rep, err, len);
@@ -321,7 +321,7 @@ Test(dataset, import_uneven_sites_duplicates_and_empties)
 	write_file(tmp_path("w/4-1"), "0\t1\n");
 	cr_assert_eq(import(tmp_path("w"), WFB_FMT_WANG, 0, &rep, err, sizeof(err)), -EINVAL);
 	cr_assert_str_eq(err, "inconsistent: site '4' (4-0...) has 2 instances, site '0' has 3 "
-			      "(--instances N keeps the first N of each)");
+			      "(--equal; --instances N keeps the first N of each)");
 	cr_assert_eq(import(tmp_path("w"), WFB_FMT_WANG, 3, &rep, err, sizeof(err)), -EINVAL);
 	cr_assert_str_eq(err, "inconsistent: site '4' (4-0...) has 2 instances, fewer than "
 			      "--instances 3");
