@@ -41,10 +41,11 @@ void wfb_attack_usage(FILE *f)
 		"  -S, --seed S             folds and the attack's randomness (default 1)\n"
 		"  -j, --jobs N             threads (default: all cores); results are the same\n"
 		"      --params LIST        the attack's parameters, key=value,... (its defaults)\n"
-		"  -x, --export-features F  write the features before evaluating: F.csv\n"
-		"                           (label,f1..fn) or F.npy (float64) with F.labels.npy,\n"
-		"                           F.folds.npy, F.dir.npy and F.tiktok.npy (sequences);\n"
-		"                           both with F.folds.csv (index,trace,label,fold)\n"
+		"  -x, --export-features F  write the features and stop: F.csv (label,f1..fn)\n"
+		"                           or F.npy (float64) with F.labels.npy, F.folds.npy,\n"
+		"                           F.dir.npy and F.tiktok.npy (sequences); both with\n"
+		"                           F.folds.csv (index,trace,label,fold,site)\n"
+		"      --cv                 with --export-features: cross-validate as well\n"
 		"      --seq-len L          length of the exported sequences (default %d)\n"
 		"      --json               one JSON object instead of the table\n"
 		"  -h, --help               this text\n",
@@ -126,7 +127,7 @@ static int attack_opt(const struct cmd *self, int opt, struct ev_common *c, cons
 	return rc ? rc - 1 : 0;
 }
 
-static int run_attack(struct ev_common *c, const char *export, size_t seqlen, bool json)
+static int run_attack(struct ev_common *c, const char *export, bool cv, size_t seqlen, bool json)
 {
 	const struct wfa_attack *a = c->att[0];
 	struct wfe_data d;
@@ -147,6 +148,14 @@ static int run_attack(struct ev_common *c, const char *export, size_t seqlen, bo
 	rc = fold ? wfe_folds(d.y, d.n, c->cv.folds, c->cv.seed, fold, err, sizeof(err)) : -ENOMEM;
 	if (!rc && export)
 		rc = export_features(export, c->dataset, &d, fold, seqlen, err, sizeof(err));
+	if (!rc && export && !cv) {
+		printf("features of %zu traces (%s, %zu each) exported to %s, %u folds in its "
+		       ".folds.csv; no cross-validation (--cv runs it)\n",
+		       d.n, a->name, d.nf, export, c->cv.folds);
+		free(fold);
+		wfe_data_free(&d);
+		return 0;
+	}
 	if (!rc) {
 		if (isatty(STDERR_FILENO)) {
 			c->cv.progress = ev_fold_progress;
@@ -187,6 +196,7 @@ int wfb_cmd_attack(int argc, char **argv)
 		{ "export-features", required_argument, NULL, 'x' },
 		{ "seq-len", required_argument, NULL, OPT_SEQLEN },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "cv", no_argument, NULL, OPT_NODEF + 1 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -194,7 +204,7 @@ int wfb_cmd_attack(int argc, char **argv)
 	const char *export = NULL;
 	size_t seqlen = WFE_SEQ_LEN;
 	struct ev_common c;
-	bool json = false;
+	bool json = false, cv = false;
 	int opt, rc;
 
 	ev_common_init(&c);
@@ -207,6 +217,10 @@ int wfb_cmd_attack(int argc, char **argv)
 		if (opt == '?') {
 			self->usage(stderr);
 			return EXIT_BAD;
+		}
+		if (opt == OPT_NODEF + 1) {
+			cv = true;
+			continue;
 		}
 		rc = attack_opt(self, opt, &c, &export, &seqlen, &json);
 		if (rc)
@@ -221,5 +235,12 @@ int wfb_cmd_attack(int argc, char **argv)
 					      strcmp(export + strlen(export) - 4, ".npy"))))
 		return wfb_bad_usage(self, "--export-features: '%s' must end in .csv or .npy",
 				     export);
-	return run_attack(&c, export, seqlen, json);
+	if (cv && !export)
+		return wfb_bad_usage(self, "%s",
+				     "--cv is for --export-features (without it the "
+				     "attack cross-validates anyway)");
+	rc = ev_plan(self, &c);
+	if (rc)
+		return rc;
+	return run_attack(&c, export, cv, seqlen, json);
 }

@@ -64,6 +64,7 @@ int ev_common_opt(const struct cmd *self, int opt, struct ev_common *c)
 		if (wfb_parse_u64(optarg, WFE_MAX_FOLDS, &v) || v < 2)
 			return 1 + wfb_bad_usage(self, "--folds: 2..100, not '%s'", optarg);
 		c->cv.folds = (unsigned)v;
+		c->folds_set = true;
 		return 0;
 	case 'w':
 		c->cv.open_world = true;
@@ -111,6 +112,106 @@ void ev_fold_progress(unsigned done, unsigned folds, void *arg)
 	fprintf(stderr, "\r%s: fold %u/%u   ", (const char *)arg, done, folds);
 	if (done == folds)
 		fputs("\r\033[K", stderr);
+}
+
+/* The smallest stratum the folds split: a monitored site, or the unmonitored traces. */
+struct ev_smallest {
+	size_t n;	/* its traces */
+	size_t site_n;	/* the smallest monitored site's traces */
+	size_t total;	/* traces in the evaluation */
+	char what[160]; /* "site 17 (example.com)" or "the unmonitored traces" */
+};
+
+static void smallest_stratum(const struct wfb_dataset *ds, bool open_world, struct ev_smallest *m)
+{
+	unsigned s, at = 0;
+	char buf[32];
+
+	for (s = 1; s < ds->sites; s++)
+		at = ds->count[s] < ds->count[at] ? s : at;
+	m->n = m->site_n = ds->count[at];
+	m->total = ds->first[ds->sites];
+	if (ds->nsite_name > at && ds->site_name[at])
+		snprintf(m->what, sizeof(m->what), "site %u (%s)", at, ds->site_name[at]);
+	else
+		snprintf(m->what, sizeof(m->what), "site %s",
+			 wfb_site_label(ds, (int)at, buf, sizeof(buf)));
+	if (open_world) {
+		m->total += ds->unmonitored;
+		if (ds->unmonitored && ds->unmonitored < m->n) {
+			m->n = ds->unmonitored;
+			snprintf(m->what, sizeof(m->what), "the unmonitored traces");
+		}
+	}
+}
+
+static int plan_folds(const struct cmd *self, struct ev_common *c, const struct ev_smallest *m)
+{
+	char msg[400];
+
+	if (m->n < 2) {
+		snprintf(msg, sizeof(msg),
+			 "%s has 1 trace: cross-validation needs at least 2 of every class",
+			 m->what);
+		return wfb_bad_usage(self, "%s", msg);
+	}
+	if (m->n >= c->cv.folds)
+		return 0;
+	if (c->folds_set) {
+		snprintf(msg, sizeof(msg),
+			 "--folds %u: %s has only %zu traces and every class must be in every "
+			 "fold; pass --folds %zu or fewer",
+			 c->cv.folds, m->what, m->n, m->n);
+		return wfb_bad_usage(self, "%s", msg);
+	}
+	fprintf(stderr,
+		"wfbench %s: note: %zu folds, not the default %u: %s has only %zu traces "
+		"(--folds K sets it)\n",
+		self->name, m->n, c->cv.folds, m->what, m->n);
+	c->cv.folds = (unsigned)m->n;
+	return 0;
+}
+
+int ev_plan(const struct cmd *self, struct ev_common *c)
+{
+	struct wfb_dataset ds;
+	struct ev_smallest m;
+	struct wfa_shape sh;
+	char err[512] = "";
+	unsigned a;
+	int rc = wfb_dataset_open(&ds, c->dataset, err, sizeof(err));
+
+	if (rc)
+		return wfb_fail(self->name, rc, err);
+	if (c->cv.open_world && !ds.unmonitored) {
+		snprintf(err, sizeof(err),
+			 "%s: open world needs unmonitored traces; the dataset has none "
+			 "(wfbench import --unmonitored SITES makes some)",
+			 c->dataset);
+		wfb_dataset_close(&ds);
+		return wfb_fail(self->name, -EINVAL, err);
+	}
+	smallest_stratum(&ds, c->cv.open_world, &m);
+	wfb_dataset_close(&ds);
+	rc = plan_folds(self, c, &m);
+	if (rc)
+		return rc;
+	sh = (struct wfa_shape){
+		.rows = m.total - m.total / c->cv.folds,
+		.min_train = m.site_n - (m.site_n + c->cv.folds - 1) / c->cv.folds,
+		.open_world = c->cv.open_world,
+		.params = c->cv.params,
+	};
+	for (a = 0; a < c->natt; a++) {
+		const struct wfa_attack *at = c->att[a];
+
+		if (at->check && (rc = at->check(&sh, err, sizeof(err)))) {
+			fprintf(stderr, "wfbench %s: %s (the fewest: %s, %zu traces, %u folds)\n",
+				self->name, err, m.what, m.n, c->cv.folds);
+			return EXIT_BAD;
+		}
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- evaluate, sweep */
@@ -385,5 +486,5 @@ int ev_check(const struct cmd *self, struct ev_run *r)
 		return wfb_bad_usage(self, "%s", "--attacks LIST is required (e.g. knn,cumul,kfp)");
 	r->def.jobs = r->c.cv.threads;
 	r->def.replay.seed = r->c.cv.seed;
-	return 0;
+	return ev_plan(self, &r->c);
 }

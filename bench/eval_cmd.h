@@ -27,6 +27,7 @@ struct ev_common {
 	const struct wfa_attack *att[EV_MAX_ATTACKS];
 	unsigned natt;
 	struct wfe_cv_opts cv;
+	bool folds_set; /* --folds given: too large is refused, not adapted */
 };
 
 enum { OPT_R = 1000, OPT_PARAMS, OPT_SEQLEN, OPT_JSON, OPT_DELAY, OPT_BW, OPT_NODEF };
@@ -40,6 +41,13 @@ int ev_common_opt(const struct cmd *self, int opt, struct ev_common *c);
 extern volatile sig_atomic_t ev_stop;
 void ev_catch_sigint(void);
 void ev_fold_progress(unsigned done, unsigned folds, void *arg);
+/*
+ * Before any work starts: the dataset's class sizes against the folds (the
+ * default adapts down to the smallest class, with a note; a --folds too large
+ * is refused with what to pass) and every attack's parameters against the
+ * training sets' shape (wfa_attack.check). 0 or an exit code.
+ */
+int ev_plan(const struct cmd *self, struct ev_common *c);
 
 /* ---------------------------------------------------------------- evaluate, sweep */
 

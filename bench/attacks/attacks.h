@@ -36,6 +36,14 @@ struct wfa_opts {
 	const char *params; /* attack-specific "key=value,key=value" or NULL (defaults) */
 };
 
+/* What the training sets of an evaluation will look like, known before any work starts. */
+struct wfa_shape {
+	size_t rows;	    /* the largest training set */
+	size_t min_train;   /* the fewest training traces any monitored site has in a fold */
+	bool open_world;    /* as in wfa_opts */
+	const char *params; /* as in wfa_opts */
+};
+
 struct wfa_attack {
 	const char *name; /* "knn", "cumul", "kfp" */
 	const char *cite; /* the paper, one line */
@@ -51,6 +59,13 @@ struct wfa_attack {
 	/* The predicted label of one row; thread-safe. 0 or -errno. */
 	int (*predict)(const void *model, const double *x, int *label);
 	void (*free)(void *model);
+	/*
+	 * Optional: refuse parameters (unknown keys, values out of range) and
+	 * parameters that cannot work on the data's shape (e.g. an open-world
+	 * vote of k neighbours when a site has fewer than k training traces),
+	 * before features are extracted or files written. 0 or -EINVAL.
+	 */
+	int (*check)(const struct wfa_shape *s, char *err, size_t errlen);
 };
 
 /*

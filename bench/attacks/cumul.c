@@ -600,6 +600,13 @@ static int cumul_predict(const void *model, const double *x, int *label)
 	return 0;
 }
 
+static int cumul_check(const struct wfa_shape *s, char *err, size_t errlen)
+{
+	struct cumul_params p;
+
+	return parse_params(s->params, &p, err, errlen);
+}
+
 const struct wfa_attack wfa_cumul = {
 	.name = "cumul",
 	.cite = "Panchenko et al., Website Fingerprinting at Internet Scale, NDSS 2016",
@@ -608,4 +615,5 @@ const struct wfa_attack wfa_cumul = {
 	.fit = cumul_fit,
 	.predict = cumul_predict,
 	.free = cumul_free,
+	.check = cumul_check,
 };

@@ -384,6 +384,13 @@ fail:
 	return rc;
 }
 
+static int df_check(const struct wfa_shape *s, char *err, size_t errlen)
+{
+	struct df_params p;
+
+	return df_parse(s->params, &p, err, errlen);
+}
+
 const struct wfa_attack wfa_df = {
 	.name = "df",
 	.cite = "Sirinam, Imani, Juarez and Wright, Deep Fingerprinting, ACM CCS 2018",
@@ -392,4 +399,5 @@ const struct wfa_attack wfa_df = {
 	.fit = df_fit,
 	.predict = df_predict,
 	.free = df_free,
+	.check = df_check,
 };

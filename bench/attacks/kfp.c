@@ -488,6 +488,23 @@ static int kfp_predict(const void *model, const double *x, int *label)
 	return ok ? 0 : -ENOMEM;
 }
 
+/* Open world: the k nearest leaf vectors must agree, so a site needs k training traces. */
+static int kfp_check(const struct wfa_shape *s, char *err, size_t errlen)
+{
+	struct kfp_params p;
+	int rc = parse_params(s->params, s->rows, &p, err, errlen);
+
+	if (!rc && s->open_world && p.k > (double)s->min_train) {
+		snprintf(err, errlen,
+			 "kfp: open world classifies a trace as a monitored site only when all "
+			 "k=%g nearest leaf vectors are that site, but a site has only %zu "
+			 "training traces; pass --params k=%zu (or fewer folds)",
+			 p.k, s->min_train, s->min_train);
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
 const struct wfa_attack wfa_kfp = {
 	.name = "kfp",
 	.cite = "Hayes and Danezis, k-fingerprinting: A Robust Scalable Website Fingerprinting "
@@ -497,4 +514,5 @@ const struct wfa_attack wfa_kfp = {
 	.fit = kfp_fit,
 	.predict = kfp_predict,
 	.free = kfp_free,
+	.check = kfp_check,
 };

@@ -708,6 +708,22 @@ int wfa_knn_weight(const void *model, size_t f, double *w)
 	return 0;
 }
 
+/* k neighbours must all agree in open world: a site needs k training traces. */
+static int knn_check(const struct wfa_shape *s, char *err, size_t errlen)
+{
+	struct wfa_opts o = { .open_world = s->open_world, .params = s->params };
+	struct knn_params p;
+	int rc = parse_params(&o, &p, err, errlen);
+
+	if (!rc && s->open_world && p.k > s->min_train)
+		rc = wfg_err(err, errlen, EINVAL,
+			     "knn: open world classifies a trace as a monitored site only when "
+			     "all k=%u neighbours are that site, but a site has only %zu training "
+			     "traces; pass --params k=%zu (or fewer folds)",
+			     p.k, s->min_train, s->min_train);
+	return rc;
+}
+
 const struct wfa_attack wfa_knn = {
 	.name = "knn",
 	.cite = "Wang, Cai, Nithyanand, Johnson, Goldberg: Effective Attacks and Provable Defenses "
@@ -717,4 +733,5 @@ const struct wfa_attack wfa_knn = {
 	.fit = knn_fit,
 	.predict = knn_predict,
 	.free = knn_free,
+	.check = knn_check,
 };

@@ -685,6 +685,22 @@ int wfe_write_npy_i64(const char *path, const int64_t *v, size_t n, char *err, s
 	return tmp_close(&t, 0, err, errlen);
 }
 
+/* One CSV field, quoted (RFC 4180) when it holds a comma, quote or line end. */
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
 int wfe_export_folds_csv(const char *path, const char *dataset, const struct wfe_data *d,
 			 const unsigned *fold, char *err, size_t errlen)
 {
@@ -700,9 +716,9 @@ int wfe_export_folds_csv(const char *path, const char *dataset, const struct wfe
 		wfb_dataset_close(&ds);
 		return rc;
 	}
-	fputs("index,trace,label,fold\n", t.f);
+	fputs("index,trace,label,fold,site,source\n", t.f);
 	for (i = 0; i < d->n; i++) {
-		char name[64];
+		char name[64], lab[32];
 
 		if (d->idx[i] >= ds.n) {
 			snprintf(err, errlen, "%s: row %zu is not in the dataset", dataset, i);
@@ -710,7 +726,11 @@ int wfe_export_folds_csv(const char *path, const char *dataset, const struct wfe
 			break;
 		}
 		wfb_entry_name(ds.e[d->idx[i]].site, ds.e[d->idx[i]].instance, name, sizeof(name));
-		fprintf(t.f, "%zu,%s,%d,%u\n", i, name, d->y[i], fold[i]);
+		fprintf(t.f, "%zu,%s,%d,%u,", i, name, d->y[i], fold[i]);
+		csv_field(t.f, wfb_site_label(&ds, d->y[i], lab, sizeof(lab)));
+		fputc(',', t.f);
+		csv_field(t.f, ds.e[d->idx[i]].src);
+		fputc('\n', t.f);
 	}
 	wfb_dataset_close(&ds);
 	return tmp_close(&t, rc, err, errlen);

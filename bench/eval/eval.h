@@ -131,7 +131,8 @@ int wfe_write_npy_f64(const char *path, const double *v, size_t rows, size_t col
 		      size_t errlen);
 int wfe_write_npy_i64(const char *path, const int64_t *v, size_t n, char *err, size_t errlen);
 /*
- * "index,trace,label,fold" per row (trace is the dataset file name without
+ * "index,trace,label,fold,site,source" per row (site: its name or label; trace is the dataset file
+ * name without
  * ".trace"), to reproduce the split elsewhere.
  */
 int wfe_export_folds_csv(const char *path, const char *dataset, const struct wfe_data *d,

@@ -637,7 +637,7 @@ Test(export, csv_folds_and_sequences, .init = make_tmpdir, .fini = rm_tmpdir)
 	f = fopen(tmp_path("folds.csv"), "r");
 	cr_assert_not_null(f);
 	cr_assert_not_null(fgets(line, sizeof(line), f));
-	cr_expect_str_eq(line, "index,trace,label,fold\n");
+	cr_expect_str_eq(line, "index,trace,label,fold,site,source\n");
 	for (n = 0; fgets(line, sizeof(line), f); n++) {
 		size_t idx;
 		char name[32], want[32];

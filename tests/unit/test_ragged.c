@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "attacks.h"
 #include "dataset.h"
 
 #define WFB_TMP_TEMPLATE "/tmp/wfb-ragged-XXXXXX"
@@ -215,4 +216,27 @@ Test(ragged, equal_refuses_and_manifest_checks_the_range)
 	cr_assert_eq(system(cmd), 0);
 	cr_assert_eq(wfb_dataset_open(&ds, tmp_path("ds"), err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "inconsistent: trace 3-1 is missing"), "%s", err);
+}
+
+/* Attacks refuse, before any work, what cannot work on such data (issue 15). */
+Test(ragged, attack_checks_refuse_up_front)
+{
+	struct wfa_shape sh = { .rows = 300, .min_train = 3, .open_world = true };
+	char err[512];
+
+	cr_assert_eq(wfa_knn.check(&sh, err, sizeof(err)), -EINVAL); /* default k = 5 */
+	cr_assert(strstr(err, "only 3 training traces; pass --params k=3"), "%s", err);
+	sh.params = "k=3";
+	cr_assert_eq(wfa_knn.check(&sh, err, sizeof(err)), 0, "%s", err);
+	sh.params = NULL;
+	sh.open_world = false; /* closed world: k = 1, a majority vote */
+	cr_assert_eq(wfa_knn.check(&sh, err, sizeof(err)), 0, "%s", err);
+	sh.open_world = true;
+	sh.min_train = 2;
+	cr_assert_eq(wfa_kfp.check(&sh, err, sizeof(err)), -EINVAL); /* default k = 3 */
+	cr_assert(strstr(err, "pass --params k=2"), "%s", err);
+	sh.params = "gamma=x";
+	cr_assert_eq(wfa_cumul.check(&sh, err, sizeof(err)), -EINVAL);
+	sh.params = "epochs=0";
+	cr_assert_eq(wfa_df.check(&sh, err, sizeof(err)), -EINVAL, "%s", err);
 }
