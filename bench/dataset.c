@@ -1043,7 +1043,10 @@ static bool parse_std_name(struct item *it)
 	return true;
 }
 
-/* Maybenot: the name ends in 2..MAX_KEY numeric fields: SITE-INSTANCE[-MORE]. */
+/*
+ * Maybenot: the name ends in 2..MAX_KEY numeric fields: SITE-INSTANCE[-MORE],
+ * or in u-INDEX (unmonitored; wfbench export writes them so).
+ */
 static bool parse_maybenot_name(struct item *it)
 {
 	char buf[256], *f[32];
@@ -1053,6 +1056,11 @@ static bool parse_maybenot_name(struct item *it)
 		return false;
 	while (run < n && all_digits(f[n - 1 - run]))
 		run++;
+	if (run == 1 && n >= 2 && !strcmp(f[n - 2], "u")) { /* ...-u-INDEX: unmonitored */
+		it->unmon = true;
+		it->key[0] = strtoull(f[n - 1], NULL, 10);
+		return true;
+	}
 	if (run < 2 || run > MAX_KEY)
 		return false;
 	for (i = 0; i < run; i++)

@@ -72,6 +72,20 @@ void wfb_defend_fit(const struct wfg_policy *dp, struct wfg_side_cfg sides[2], u
 	r->mtu = mtu;
 }
 
+/* The defended dataset keeps the sites' names (they label the attacks' results). */
+static int carry_names(struct wfb_writer *w, const struct wfb_dataset *ds, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < ds->nsite_name; i++) {
+		if (ds->site_name[i] && wfb_writer_site_name(w, (int)i, ds->site_name[i])) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int wfb_defend(const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv, const char *dataset,
 	       const char *outdir, const struct wfb_defend_opts *o, struct wfb_overhead *total,
 	       char *err, size_t errlen)
@@ -98,6 +112,8 @@ int wfb_defend(const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv, c
 		goto out;
 	}
 	rc = wfb_writer_open(&w, outdir, o->force, err, errlen);
+	if (!rc)
+		rc = carry_names(w, &ds, err, errlen);
 	if (rc)
 		goto out;
 	for (first = 0; first < ds.n && !rc; first += per) {

@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "dataset.h"
 #include "defend.h"
+#include "export.h"
 #include "generate.h"
 #include "play_cmd.h"
 #include "presets.h"
@@ -853,6 +854,90 @@ static int cmd_defend(int argc, char **argv)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- export */
+
+static void export_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: wfbench export --format wang|maybenot|npy DATASET -o OUT [--seq-len L]\n"
+		"                      [--force]\n"
+		"\n"
+		"Write every trace of a dataset (one `wfbench defend` wrote, too) in a format\n"
+		"other tools read, so that they can judge it. OUT is a directory, written\n"
+		"whole or not at all; `wfbench import` reads the wang and maybenot exports\n"
+		"back to the same dataset (Wang's format has no cover kind).\n"
+		"\n"
+		"  -f, --format FMT   wang: SITE-INSTANCE files, unmonitored INDEX;\n"
+		"                     maybenot: trace-SITE-INSTANCE.log, trace-u-INDEX.log;\n"
+		"                     npy: times.npy (float64 s), sizes.npy (int64 ±bytes,\n"
+		"                     ±1 unknown), kinds.npy (1 cover), traces x L, zero-\n"
+		"                     padded; lengths.npy, labels.npy (-1 unmonitored),\n"
+		"                     traces.csv (index,trace,label,site,source)\n"
+		"                     every format: sites.txt ('LABEL NAME') if sites are named\n"
+		"  -o, --output OUT   the directory to write\n"
+		"      --seq-len L    npy: columns (default: the longest trace, lossless)\n"
+		"      --force        replace OUT if an earlier export wrote it\n"
+		"  -h, --help         this text\n"
+		"See docs/trace-format.md, \"Export\".\n");
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "seq-len", required_argument, NULL, 'L' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const struct cmd *c = wfb_find_cmd("export");
+	struct wfb_export_opts o = { 0 };
+	const char *out = NULL;
+	bool have_fmt = false;
+	char err[512] = "";
+	uint64_t v;
+	size_t n;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "f:o:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (wfb_export_format_parse(optarg, &o.fmt))
+				return wfb_bad_usage(c, "--format: wang, maybenot or npy, not '%s'",
+						     optarg);
+			have_fmt = true;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'L':
+			if (wfb_parse_u64(optarg, 10000000, &v) || !v)
+				return wfb_bad_usage(c, "--seq-len: a count > 0, not '%s'", optarg);
+			o.seq_len = (size_t)v;
+			break;
+		case 'F':
+			o.force = true;
+			break;
+		case 'h':
+			c->usage(stdout);
+			return 0;
+		default:
+			c->usage(stderr);
+			return EXIT_BAD;
+		}
+	}
+	if (!have_fmt || !out || optind != argc - 1)
+		return wfb_bad_usage(c, "%s", "--format FMT, one DATASET and -o OUT are required");
+	if (o.seq_len && o.fmt != WFB_EXPORT_NPY)
+		return wfb_bad_usage(c, "%s", "--seq-len is for --format npy");
+	rc = wfb_export(argv[optind], out, &o, &n, err, sizeof(err));
+	if (rc)
+		return wfb_fail("export", rc, err);
+	printf("exported %zu traces of %s to %s\n", n, argv[optind], out);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- the table */
 
 static int cmd_help(int argc, char **argv);
@@ -863,6 +948,8 @@ static const struct cmd cmds[] = {
 	{ "import", cmd_import, import_usage,
 	  "convert traces (Wang, Maybenot, pcap) to a dataset" },
 	{ "info", cmd_info, info_usage, "summarise a dataset" },
+	{ "export", cmd_export, export_usage,
+	  "write a dataset as Wang, Maybenot or .npy files for other tools" },
 	{ "generate", cmd_generate, generate_usage, "write a synthetic world as a dataset" },
 	{ "defend", cmd_defend, defend_usage, "replay a dataset through a defence; overheads" },
 	{ "play", wfb_play_cmd, wfb_play_usage, "play page loads as real UDP between two hosts" },

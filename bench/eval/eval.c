@@ -656,6 +656,21 @@ static void put_f64(FILE *f, double d)
 	put_le64(f, v);
 }
 
+void wfe_npy_header(FILE *f, const char *descr, size_t rows, size_t cols)
+{
+	npy_header(f, descr, rows, cols, cols > 0);
+}
+
+void wfe_npy_f64(FILE *f, double v)
+{
+	put_f64(f, v);
+}
+
+void wfe_npy_i64(FILE *f, int64_t v)
+{
+	put_le64(f, (uint64_t)v);
+}
+
 int wfe_write_npy_f64(const char *path, const double *v, size_t rows, size_t cols, char *err,
 		      size_t errlen)
 {

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "attacks.h"
 
@@ -130,6 +131,14 @@ int wfe_export_csv(const char *path, const struct wfe_data *d, char *err, size_t
 int wfe_write_npy_f64(const char *path, const double *v, size_t rows, size_t cols, char *err,
 		      size_t errlen);
 int wfe_write_npy_i64(const char *path, const int64_t *v, size_t n, char *err, size_t errlen);
+/*
+ * The same piece by piece, for files written row by row: the header (a
+ * matrix rows x cols, or a vector when cols is 0; descr "<f8" or "<i8"), then
+ * rows * cols (or rows) values in C order.
+ */
+void wfe_npy_header(FILE *f, const char *descr, size_t rows, size_t cols);
+void wfe_npy_f64(FILE *f, double v);
+void wfe_npy_i64(FILE *f, int64_t v);
 /*
  * "index,trace,label,fold,site,source" per row (site: its name or label; trace is the dataset file
  * name without
