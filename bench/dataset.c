@@ -610,6 +610,18 @@ struct wfb_writer {
 	size_t nmeta;
 };
 
+/* Data on disk before the close: the dataset is published without a syncfs. */
+static int flush_close(FILE *f)
+{
+	int rc = 0;
+
+	if (fflush(f) || fdatasync(fileno(f)))
+		rc = -errno;
+	if (fclose(f) && !rc)
+		rc = -errno;
+	return rc;
+}
+
 /* An existing DIR may be replaced only if it is a dataset or an empty directory. */
 static int replaceable(const char *dir, char *err, size_t errlen)
 {
@@ -669,6 +681,7 @@ int wfb_writer_open(struct wfb_writer **wp, const char *dir, bool force, char *e
 		return wfg_err(err, errlen, ENOMEM, "out of memory");
 	}
 	w->force = force;
+	w->out.files_synced = true; /* every file: flush_close */
 	rc = exists_check(w->out.dir, force, err, errlen);
 	if (!rc)
 		rc = wfg_outdir_mktemp(&w->out, err, errlen);
@@ -695,7 +708,7 @@ int wfb_writer_sidecar(struct wfb_writer *w, const char *name, const char *text,
 	} else {
 		if (fputs(text, f) == EOF)
 			rc = -EIO;
-		if (fclose(f) && !rc)
+		if (flush_close(f) && !rc)
 			rc = -EIO;
 		if (rc)
 			wfg_err(err, errlen, EIO, "%s: write error", p);
@@ -712,8 +725,10 @@ static int write_trace_file(const char *path, const struct wfb_trace *t, char *e
 	if (!f)
 		return wfg_err(err, errlen, errno, "%s: %s", path, strerror(errno));
 	rc = wfb_write_native(f, t);
-	if (fclose(f) && !rc)
-		rc = -errno;
+	if (!rc)
+		rc = flush_close(f);
+	else
+		fclose(f);
 	if (rc)
 		return wfg_err(err, errlen, -rc, "%s: %s", path, strerror(-rc));
 	return 0;
@@ -745,11 +760,10 @@ static int writer_push(struct wfb_writer *w, int site, unsigned instance, const 
 	return 0;
 }
 
-int wfb_writer_add(struct wfb_writer *w, int site, unsigned instance, const char *src,
+int wfb_writer_put(const struct wfb_writer *w, int site, unsigned instance, const char *src,
 		   const struct wfb_trace *t, char *err, size_t errlen)
 {
 	char name[64], *p;
-	size_t i;
 	int rc;
 
 	wfb_entry_name(site, instance, name, sizeof(name));
@@ -769,13 +783,27 @@ int wfb_writer_add(struct wfb_writer *w, int site, unsigned instance, const char
 	if (rc == -EEXIST)
 		return wfg_err(err, errlen, EINVAL, "trace %s given twice (again from %s)", name,
 			       src ? src : "-");
-	if (rc)
-		return rc;
+	return rc;
+}
+
+int wfb_writer_note(struct wfb_writer *w, int site, unsigned instance, const char *src,
+		    const struct wfb_trace *t, char *err, size_t errlen)
+{
+	size_t i;
+
 	for (i = 0; i < t->n; i++)
 		w->any_size |= t->pkts[i].size != 0;
 	if (writer_push(w, site, instance, src, t->n))
 		return wfg_err(err, errlen, ENOMEM, "out of memory");
 	return 0;
+}
+
+int wfb_writer_add(struct wfb_writer *w, int site, unsigned instance, const char *src,
+		   const struct wfb_trace *t, char *err, size_t errlen)
+{
+	int rc = wfb_writer_put(w, site, instance, src, t, err, errlen);
+
+	return rc ? rc : wfb_writer_note(w, site, instance, src, t, err, errlen);
 }
 
 /*
@@ -863,7 +891,7 @@ static int write_manifest(struct wfb_writer *w, const char *source, unsigned sit
 		wfb_entry_name(w->e[i].site, w->e[i].instance, name, sizeof(name));
 		fprintf(f, "trace=%s %zu %s\n", name, w->e[i].packets, w->e[i].src);
 	}
-	if (ferror(f) | fclose(f))
+	if (ferror(f) | flush_close(f))
 		rc = wfg_err(err, errlen, EIO, "%s: write error", p);
 out:
 	free(p);

@@ -73,9 +73,21 @@ struct wfb_writer;
 
 /* Refuses an existing DIR unless force (and then only a dataset or an empty directory). */
 int wfb_writer_open(struct wfb_writer **w, const char *dir, bool force, char *err, size_t errlen);
-/* Write one trace now; a (site, instance) twice or an empty trace is an error. */
+/*
+ * Write one trace now (its file is on disk when this returns); a (site,
+ * instance) twice or an empty trace is an error. wfb_writer_put + _note.
+ */
 int wfb_writer_add(struct wfb_writer *w, int site, unsigned instance, const char *src,
 		   const struct wfb_trace *t, char *err, size_t errlen);
+/*
+ * The two halves of wfb_writer_add, for writing in parallel: put writes the
+ * trace's file and may run in several threads at once (distinct traces);
+ * note records it in the index, one thread at a time, after its put.
+ */
+int wfb_writer_put(const struct wfb_writer *w, int site, unsigned instance, const char *src,
+		   const struct wfb_trace *t, char *err, size_t errlen);
+int wfb_writer_note(struct wfb_writer *w, int site, unsigned instance, const char *src,
+		    const struct wfb_trace *t, char *err, size_t errlen);
 /* Name site (label) in the manifest; names are one line, without '\n'. */
 int wfb_writer_site_name(struct wfb_writer *w, int site, const char *name);
 /* Record meta.KEY=VALUE in the manifest (the tool, the policy, its hash, ...). */

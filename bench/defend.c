@@ -23,6 +23,7 @@ struct slot {
 struct batch {
 	const struct wfg_side_cfg *cli, *srv;
 	const struct wfb_dataset *ds;
+	const struct wfb_writer *w; /* each worker writes its traces' files */
 	const struct wfb_defend_opts *o;
 	struct slot *slots;
 	size_t first, count;
@@ -38,6 +39,7 @@ static void *worker(void *arg)
 	wfb_trace_init(&in);
 	for (k = b->job; k < b->count; k += b->jobs) {
 		struct slot *s = &b->slots[k];
+		const struct wfb_entry *e = &b->ds->e[b->first + k];
 		struct wfb_replay_opts r = b->o->replay;
 
 		in.n = 0;
@@ -46,12 +48,16 @@ static void *worker(void *arg)
 			continue;
 		r.trace_index = b->first + k;
 		s->rc = wfb_replay(b->cli, b->srv, &in, &r, &s->out, &s->ov);
-		if (s->rc)
+		if (s->rc) {
 			snprintf(s->err, sizeof(s->err), "trace %zu: replay failed: %s%s",
 				 b->first + k, strerror(-s->rc),
 				 s->rc == -E2BIG
 					 ? " (the policy sends over 50 packets per real one)"
 					 : "");
+			continue;
+		}
+		s->rc = wfb_writer_put(b->w, e->site, e->instance, e->src, &s->out, s->err,
+				       sizeof(s->err));
 	}
 	wfb_trace_free(&in);
 	return NULL;
@@ -127,6 +133,7 @@ int wfb_defend(const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv, c
 			b[j] = (struct batch){ .cli = cli,
 					       .srv = srv,
 					       .ds = &ds,
+					       .w = w,
 					       .o = o,
 					       .slots = slots,
 					       .first = first,
@@ -149,8 +156,8 @@ int wfb_defend(const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv, c
 				snprintf(err, errlen, "%s", slots[k].err);
 			}
 			if (!rc)
-				rc = wfb_writer_add(w, e->site, e->instance, e->src, &slots[k].out,
-						    err, errlen);
+				rc = wfb_writer_note(w, e->site, e->instance, e->src, &slots[k].out,
+						     err, errlen);
 			if (!rc)
 				wfb_overhead_add(total, &slots[k].ov);
 			wfb_trace_free(&slots[k].out);

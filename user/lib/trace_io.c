@@ -46,6 +46,7 @@ int wfg_outdir_init(struct wfg_outdir *o, const char *dir)
 	size_t n;
 
 	o->tmp = NULL;
+	o->files_synced = false;
 	o->dir = strdup(dir);
 	if (!o->dir)
 		return -ENOMEM;
@@ -73,13 +74,19 @@ int wfg_outdir_mktemp(struct wfg_outdir *o, char *err, size_t errlen)
 	return 0;
 }
 
-/* Every file in tmp on disk before the rename publishes them. */
-static void sync_tree(const char *dir)
+/*
+ * Every file in tmp on disk before the rename publishes them: the writer did
+ * it file by file (then only the directory's entries remain), or syncfs.
+ */
+static void sync_tree(const struct wfg_outdir *o)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	int fd = open(o->tmp, O_RDONLY | O_DIRECTORY);
 
 	if (fd >= 0) {
-		syncfs(fd);
+		if (o->files_synced)
+			fsync(fd);
+		else
+			syncfs(fd);
 		close(fd);
 	}
 }
@@ -114,7 +121,7 @@ static void published(struct wfg_outdir *o)
 
 int wfg_outdir_rename(struct wfg_outdir *o)
 {
-	sync_tree(o->tmp);
+	sync_tree(o);
 	if (rename(o->tmp, o->dir))
 		return -errno;
 	published(o);
@@ -127,7 +134,7 @@ int wfg_outdir_exchange(struct wfg_outdir *o)
 	char *old;
 	int rc = 0;
 
-	sync_tree(o->tmp);
+	sync_tree(o);
 	if (!renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->dir, RENAME_EXCHANGE)) {
 		wfg_remove_tree(o->tmp); /* now the old directory */
 		published(o);

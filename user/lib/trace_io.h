@@ -34,6 +34,11 @@ void wfg_trace_write_pkt(FILE *f, uint64_t time_ns, bool out, uint32_t size, boo
 struct wfg_outdir {
 	char *dir; /* the destination, trailing slashes dropped ("out/" -> "out") */
 	char *tmp; /* DIR.tmp-XXXXXX while being written; NULL once published */
+	/*
+	 * The writer fsynced every file it put in tmp: publishing then fsyncs tmp
+	 * itself, not the whole file system (syncfs) as it does otherwise.
+	 */
+	bool files_synced;
 };
 
 /* Remember dir (no file system access yet, so callers can check it first); -ENOMEM. */
