@@ -279,6 +279,16 @@ $(BENCHLIB_ASAN): $(BENCHLIB_SRCS:%.c=$(BUILD)/asan/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# wfbench records its version and commit in what it writes (docs/evaluation.md):
+# the header is rewritten only when they change, and wfbench.o follows it.
+$(BUILD)/bench/wfb_version.h: .FORCE
+	@mkdir -p $(@D)
+	@printf '#define WFB_VERSION "wfbench %s (commit %s)"\n' '$(WFG_VERSION)' '$(or $(WFG_GIT_COMMIT),unknown)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/bench/wfbench.o: $(BUILD)/bench/wfb_version.h
+$(BUILD)/bench/wfbench.o: USER_CFLAGS += -I$(BUILD)/bench
+.PHONY: .FORCE
+
 $(BUILD)/wfbench: $(BUILD)/bench/wfbench.o $(BENCHLIB) $(USERLIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS)

@@ -21,6 +21,8 @@ struct cmd {
 };
 
 const struct cmd *wfb_find_cmd(const char *name);
+/* "wfbench VERSION (commit C)", recorded in what the commands write; main sets it. */
+extern const char *wfb_tool;
 /* "wfbench CMD: err" (or strerror(-rc)) on stderr; the exit code for rc. */
 int wfb_fail(const char *cmd, int rc, const char *err);
 /* "wfbench CMD: <fmt with arg> (see wfbench CMD --help)"; EXIT_BAD. */

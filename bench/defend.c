@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "defend.h"
+#include "err.h"
 #include "loader.h"
+#include "sha256.h"
 
 struct slot {
 	struct wfb_trace out;
@@ -78,6 +80,41 @@ void wfb_defend_fit(const struct wfg_policy *dp, struct wfg_side_cfg sides[2], u
 	r->mtu = mtu;
 }
 
+void wfb_replay_params_text(const struct wfb_replay_opts *r, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "delay_ns=%llu bandwidth_mbit=%g mode=%s mtu=%u seed=%llu unknown_size=%u "
+		 "(stream keys: seed and trace index)",
+		 (unsigned long long)r->delay_ns, r->bandwidth_mbit,
+		 r->mode == WFG_MODE_TUNNEL ? "tunnel" : "shim", r->mtu,
+		 (unsigned long long)r->seed, r->unknown_size);
+}
+
+/* What reproduces the output: the input's identity, the replay, the caller's keys. */
+static int record_meta(struct wfb_writer *w, const char *dataset, const struct wfb_defend_opts *o,
+		       char *err, size_t errlen)
+{
+	char path[4200], hex[65], line[512];
+	size_t i;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/manifest", dataset);
+	if (wfb_sha256_file(path, hex))
+		return wfg_err(err, errlen, EIO, "%s: cannot read it to record its hash", path);
+	rc = wfb_writer_meta(w, "defend.input", dataset);
+	if (!rc)
+		rc = wfb_writer_meta(w, "defend.input_manifest_sha256", hex);
+	wfb_replay_params_text(&o->replay, line, sizeof(line));
+	if (!rc)
+		rc = wfb_writer_meta(w, "defend.replay", line);
+	snprintf(line, sizeof(line), "%u", o->jobs ? o->jobs : 1);
+	if (!rc)
+		rc = wfb_writer_meta(w, "defend.jobs", line);
+	for (i = 0; !rc && i < o->nmeta; i++)
+		rc = wfb_writer_meta(w, o->meta[2 * i], o->meta[2 * i + 1]);
+	return rc ? wfg_err(err, errlen, ENOMEM, "out of memory") : 0;
+}
+
 /* The defended dataset keeps the sites' names (they label the attacks' results). */
 static int carry_names(struct wfb_writer *w, const struct wfb_dataset *ds, char *err, size_t errlen)
 {
@@ -120,6 +157,8 @@ int wfb_defend(const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv, c
 	rc = wfb_writer_open(&w, outdir, o->force, err, errlen);
 	if (!rc)
 		rc = carry_names(w, &ds, err, errlen);
+	if (!rc)
+		rc = record_meta(w, dataset, o, err, errlen);
 	if (rc)
 		goto out;
 	for (first = 0; first < ds.n && !rc; first += per) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "eval_cmd.h"
+#include "sha256.h"
 
 void ev_common_init(struct ev_common *c)
 {
@@ -86,6 +87,8 @@ int ev_common_opt(const struct cmd *self, int opt, struct ev_common *c)
 	}
 	return 1;
 }
+
+const char *wfb_tool = "wfbench (version unknown)";
 
 volatile sig_atomic_t ev_stop;
 
@@ -177,12 +180,15 @@ int ev_plan(const struct cmd *self, struct ev_common *c)
 	struct wfb_dataset ds;
 	struct ev_smallest m;
 	struct wfa_shape sh;
-	char err[512] = "";
+	char err[512] = "", path[4200];
 	unsigned a;
 	int rc = wfb_dataset_open(&ds, c->dataset, err, sizeof(err));
 
 	if (rc)
 		return wfb_fail(self->name, rc, err);
+	snprintf(path, sizeof(path), "%s/manifest", ds.dir);
+	if (wfb_sha256_file(path, c->dataset_sha256))
+		snprintf(c->dataset_sha256, sizeof(c->dataset_sha256), "unreadable");
 	if (c->cv.open_world && !ds.unmonitored) {
 		snprintf(err, sizeof(err),
 			 "%s: open world needs unmonitored traces; the dataset has none "
@@ -261,6 +267,16 @@ int ev_sides(struct ev_variant *v, const struct wfg_side_cfg *cli, const struct 
 		return -ENOMEM;
 	v->side[0] = *cli;
 	v->side[1] = *srv;
+	return 0;
+}
+
+int ev_policy_source(struct ev_variant *v, const char *path)
+{
+	char hex[65];
+
+	if (wfb_sha256_file(path, hex))
+		return -EIO;
+	snprintf(v->source, sizeof(v->source), "policy %s sha256 %s", path, hex);
 	return 0;
 }
 

@@ -27,7 +27,8 @@ struct ev_common {
 	const struct wfa_attack *att[EV_MAX_ATTACKS];
 	unsigned natt;
 	struct wfe_cv_opts cv;
-	bool folds_set; /* --folds given: too large is refused, not adapted */
+	bool folds_set;		 /* --folds given: too large is refused, not adapted */
+	char dataset_sha256[65]; /* of its manifest: the dataset's identity (ev_plan) */
 };
 
 enum { OPT_R = 1000, OPT_PARAMS, OPT_SEQLEN, OPT_JSON, OPT_DELAY, OPT_BW, OPT_NODEF };
@@ -60,6 +61,8 @@ struct ev_variant {
 	char dir[64];		   /* OUTDIR/defended/DIR */
 	struct wfg_side_cfg *side; /* [client, server]; NULL: the dataset as it is */
 	double pv[EV_MAX_PARAMS];  /* sweep: the parameters' values */
+	/* What reproduces it: "preset NAME: every parameter", "policy PATH sha256 HEX" */
+	char source[1200];
 };
 
 struct ev_row {
@@ -109,6 +112,8 @@ void ev_init(struct ev_run *r, const char *cmd);
 void ev_free(struct ev_run *r);
 struct ev_variant *ev_add(struct ev_run *r, const char *name);
 int ev_sides(struct ev_variant *v, const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv);
+/* v->source = "policy PATH sha256 HEX"; -EIO if the file cannot be read. */
+int ev_policy_source(struct ev_variant *v, const char *path);
 /* The policy file's name without directory and extension. */
 void ev_policy_name(const char *path, char *buf, size_t len);
 int ev_opt(const struct cmd *self, int opt, struct ev_run *r);

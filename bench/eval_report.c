@@ -94,8 +94,12 @@ void ev_print_attack_json(const struct ev_common *c, const struct wfa_attack *a,
 
 	printf("{\"attack\":");
 	fjson_str(stdout, a->name);
+	printf(",\"tool\":");
+	fjson_str(stdout, wfb_tool);
 	printf(",\"dataset\":");
 	fjson_str(stdout, c->dataset);
+	printf(",\"dataset_manifest_sha256\":\"%s\",\"params\":", c->dataset_sha256);
+	fjson_str(stdout, c->cv.params ? c->cv.params : "defaults");
 	printf(",\"world\":\"%s\",\"traces\":%zu,\"dropped\":%zu,\"folds\":%u,\"seed\":%llu,"
 	       "\"accuracy_per_fold\":[",
 	       c->cv.open_world ? "open" : "closed", d->n, d->dropped, r->folds,
@@ -193,6 +197,8 @@ static void json_row(FILE *f, const struct ev_run *r, const struct ev_row *w)
 
 	fputs("{\"policy\":", f);
 	fjson_str(f, v->name);
+	fputs(",\"defence\":", f);
+	fjson_str(f, v->source[0] ? v->source : "none: the dataset itself");
 	if (r->np) {
 		fputs(",\"params\":{", f);
 		for (i = 0; i < r->np; i++) {
@@ -223,7 +229,7 @@ static void json_row(FILE *f, const struct ev_run *r, const struct ev_row *w)
 /* results.json with every completed row, replaced atomically after each one. */
 int ev_write_json(const struct ev_run *r)
 {
-	char path[4200], tmp[4300];
+	char path[4200], tmp[4300], replay[512];
 	size_t i;
 	FILE *f;
 	int bad;
@@ -234,8 +240,15 @@ int ev_write_json(const struct ev_run *r)
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
-	fprintf(f, "{\"command\":\"%s\",\"dataset\":", r->cmd);
+	fprintf(f, "{\"command\":\"%s\",\"tool\":", r->cmd);
+	fjson_str(f, wfb_tool);
+	fputs(",\"dataset\":", f);
 	fjson_str(f, r->c.dataset);
+	fprintf(f, ",\"dataset_manifest_sha256\":\"%s\",\"replay\":", r->c.dataset_sha256);
+	wfb_replay_params_text(&r->def.replay, replay, sizeof(replay));
+	fjson_str(f, replay);
+	fprintf(f, ",\"attack_params\":\"defaults\",\"r\":");
+	fjson_num(f, r->c.cv.r);
 	fprintf(f,
 		",\"world\":\"%s\",\"folds\":%u,\"seed\":%llu,\"defence_seed\":%llu,"
 		"\"delay_ms\":%llu,\"bandwidth_definition\":\"sum of defended bytes / sum of "

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "eval_cmd.h"
+#include "preset_spec.h"
 #include "presets.h"
 
 void wfb_evaluate_usage(FILE *f)
@@ -23,7 +24,8 @@ void wfb_evaluate_usage(FILE *f)
 		"bandwidth overhead when gnuplot is installed. docs/evaluation.md.\n"
 		"\n"
 		"  -p, --policy FILE      a policy file; more files may follow as arguments\n"
-		"  -P, --preset NAME      none|padme|front|tamaraw|buflo|regulator (repeatable)\n"
+		"  -P, --preset NAME[:key=value,...]  none|padme|front|tamaraw|buflo|regulator,\n"
+		"                         parameters as in `defend --preset` (repeatable)\n"
 		"  -n, --no-defence       the dataset itself as a baseline (no "
 		"replay)\n" EV_COMMON_HELP);
 }
@@ -40,19 +42,25 @@ static int ev_add_policy(struct ev_run *r, const char *path, struct wfg_compiled
 	if (!v ||
 	    ev_sides(v, wfg_policy_side(cp, WFG_ROLE_CLIENT), wfg_policy_side(cp, WFG_ROLE_SERVER)))
 		return wfb_fail(r->cmd, -ENOMEM, "out of memory");
+	if (ev_policy_source(v, path))
+		return wfb_fail(r->cmd, -EIO, "cannot read the policy to hash it");
 	return 0;
 }
 
 static int ev_add_preset(struct ev_run *r, const char *preset)
 {
 	struct wfg_side_cfg *s = malloc(2 * sizeof(*s));
+	static struct wfb_preset_spec sp;
+	struct wfg_policy dp;
 	struct ev_variant *v;
 	char err[256] = "";
 	int rc;
 
 	if (!s)
 		return wfb_fail(r->cmd, -ENOMEM, "out of memory");
-	rc = wfg_preset_sides(preset, s, err, sizeof(err));
+	rc = wfb_preset_spec_parse(preset, &sp, err, sizeof(err));
+	if (!rc)
+		rc = wfb_preset_spec_sides(&sp, s, &dp, stderr, err, sizeof(err));
 	v = rc ? NULL : ev_add(r, preset);
 	if (!rc && !v)
 		rc = -ENOMEM;
@@ -61,6 +69,9 @@ static int ev_add_preset(struct ev_run *r, const char *preset)
 		return wfb_fail(r->cmd, rc, err);
 	}
 	v->side = s;
+	snprintf(v->source, sizeof(v->source), "preset %s: %s", sp.name,
+		 sp.params[0] ? sp.params : "(no parameters)");
+	printf("%s: %s\n", v->name, v->source);
 	return 0;
 }
 

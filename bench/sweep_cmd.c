@@ -128,6 +128,10 @@ static int sweep_points(struct ev_run *r, const char *policy, double **vals, con
 		if (!rc && (!v || ev_sides(v, wfg_policy_side(cp, WFG_ROLE_CLIENT),
 					   wfg_policy_side(cp, WFG_ROLE_SERVER))))
 			rc = -ENOMEM;
+		if (!rc && ev_policy_source(v, policy)) {
+			snprintf(err, sizeof(err), "%s: cannot read it to hash it", policy);
+			rc = -EIO;
+		}
 		if (!rc)
 			memcpy(v->pv, pv, sizeof(pv));
 	}

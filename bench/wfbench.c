@@ -26,7 +26,10 @@
 #include "export.h"
 #include "generate.h"
 #include "play_cmd.h"
+#include "preset_spec.h"
 #include "presets.h"
+#include "sha256.h"
+#include "wfb_version.h"
 #include "trace.h"
 #include "policy.h"
 
@@ -685,10 +688,13 @@ static void defend_usage(FILE *f)
 		"core the BPF data path runs.\n"
 		"\n"
 		"  -p, --policy FILE    a wfguard policy file (both sides are compiled)\n"
-		"  -P, --preset NAME    none|padme|front|tamaraw|buflo|regulator, paper defaults\n"
+		"  -P, --preset NAME[:key=value,...]\n"
+		"                       none|padme|front|tamaraw|buflo|regulator, the papers'\n"
+		"                       defaults unless given (tamaraw:rho_out=0.04,L=50; the\n"
+		"                       names of docs/policy.md); every parameter is printed\n"
 		"  -d, --dataset DIR    the undefended dataset\n"
 		"  -o, --output OUT     the defended dataset (written atomically)\n"
-		"      --delay MS       one-way delay client<->server (default 20)\n"
+		"      --delay MS       one-way delay client<->server (default 20 ms)\n"
 		"      --bandwidth MBIT per-direction bottleneck (default: none)\n"
 		"      --mtu N          the device the policy runs on: its size limit is fitted\n"
 		"                       as `wfguard attach` fits it (default: 1420 for\n"
@@ -708,6 +714,38 @@ static void defend_usage(FILE *f)
 }
 
 static struct wfg_side_cfg defend_side[2];
+
+/* meta.KEY=VALUE pairs the defended manifest records (wfb_defend_opts.meta). */
+static const char *defend_meta[16];
+
+static void meta_add(struct wfb_defend_opts *o, const char *key, const char *value)
+{
+	if (o->nmeta < sizeof(defend_meta) / sizeof(defend_meta[0]) / 2) {
+		defend_meta[2 * o->nmeta] = key;
+		defend_meta[2 * o->nmeta + 1] = value;
+		o->nmeta++;
+		o->meta = defend_meta;
+	}
+}
+
+/* Every parameter the run used, printed before it starts (and recorded in the manifest). */
+static void print_defend_setup(const char *preset, const struct wfb_defend_opts *o,
+			       bool delay_default)
+{
+	char line[512];
+	size_t i;
+
+	for (i = 0; i < o->nmeta; i++) {
+		if (!strcmp(o->meta[2 * i], "defend.preset_params"))
+			printf("preset %s: %s\n", preset, o->meta[2 * i + 1]);
+		if (!strcmp(o->meta[2 * i], "defend.policy_sha256"))
+			printf("policy %s: sha256 %s\n", o->policy_name, o->meta[2 * i + 1]);
+	}
+	wfb_replay_params_text(&o->replay, line, sizeof(line));
+	printf("replay: %s%s\n", line,
+	       delay_default ? "; delay: the default 20 ms one way (--delay MS)" : "");
+	printf("tool: %s\n", wfb_tool);
+}
 
 static void defend_progress(size_t done, size_t total, void *arg)
 {
@@ -747,6 +785,7 @@ static int cmd_defend(int argc, char **argv)
 	char err[512] = "";
 	double t0 = (double)clock() / CLOCKS_PER_SEC;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	bool delay_set = false, delay_default;
 	uint64_t v;
 	int c, rc;
 
@@ -771,6 +810,7 @@ static int cmd_defend(int argc, char **argv)
 				return wfb_bad_usage(self, "--delay: milliseconds, not '%s'",
 						     optarg);
 			o.replay.delay_ns = v * 1000000;
+			delay_set = true;
 			break;
 		case 'B':
 			o.replay.bandwidth_mbit = atof(optarg);
@@ -807,12 +847,20 @@ static int cmd_defend(int argc, char **argv)
 		return wfb_bad_usage(self, "%s",
 				     "--dataset, -o and one of --policy/--preset are required");
 	if (preset) {
-		rc = wfg_preset_sides(preset, defend_side, err, sizeof(err));
+		static struct wfb_preset_spec sp;
+
+		rc = wfb_preset_spec_parse(preset, &sp, err, sizeof(err));
+		if (rc)
+			return wfb_bad_usage(self, "%s", err);
+		rc = wfb_preset_spec_sides(&sp, defend_side, &dp, stderr, err, sizeof(err));
 		if (rc)
 			return wfb_fail("defend", rc, err);
 		o.policy_name = preset;
+		meta_add(&o, "defend.preset", sp.name);
+		meta_add(&o, "defend.preset_params", sp.params[0] ? sp.params : "(none)");
 	} else {
 		static struct wfg_compiled_policy cp;
+		static char hex[65];
 
 		if (wfg_policy_load_report(policy, &cp, stderr))
 			return EXIT_BAD;
@@ -820,8 +868,16 @@ static int cmd_defend(int argc, char **argv)
 		defend_side[1] = *wfg_policy_side(&cp, WFG_ROLE_SERVER);
 		dp = cp.dp;
 		o.policy_name = policy;
+		if (wfb_sha256_file(policy, hex))
+			return wfb_fail("defend", -EIO, "cannot read the policy to hash it");
+		meta_add(&o, "defend.policy", policy);
+		meta_add(&o, "defend.policy_sha256", hex);
 	}
+	meta_add(&o, "defend.tool", wfb_tool);
+	delay_default = !delay_set;
 	wfb_defend_fit(&dp, defend_side, mtu, &o.replay);
+	print_defend_setup(preset, &o, delay_default);
+	fflush(stdout);
 	if (isatty(STDERR_FILENO)) {
 		o.progress = defend_progress;
 		o.progress_arg = &t0;
@@ -1011,6 +1067,7 @@ int main(int argc, char **argv)
 {
 	const struct cmd *c;
 
+	wfb_tool = WFB_VERSION;
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_BAD;

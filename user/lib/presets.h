@@ -65,6 +65,13 @@ int wfg_preset_regulator(struct wfg_side_builder *sb, enum wfg_role role,
 			 const struct wfg_regulator_params *p);
 
 /*
+ * A preset's parameters with their defaults as "key=value,..." in the policy
+ * schema's names and order (policy/preset_glue.c holds the table): front,
+ * tamaraw, buflo, regulator. -EINVAL for another name, -ENOSPC if len is short.
+ */
+int wfg_preset_param_defaults(const char *name, char *buf, size_t len);
+
+/*
  * Both sides ([WFG_ROLE_CLIENT], [WFG_ROLE_SERVER]) of a named preset with the
  * papers' defaults: none, padme, front, tamaraw, buflo, regulator. For the
  * harness, benchmarks and demos; operators write policy files.

@@ -3,6 +3,7 @@
  * Presets in a policy: their names and parameters (checked against each
  * preset's table), handed to presets.c at build time.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +71,44 @@ static const struct {
 	[P_BUFLO] = { buflo_pp, NF(buflo_pp) },
 	[P_REGULATOR] = { regulator_pp, NF(regulator_pp) },
 };
+
+int wfg_preset_param_defaults(const char *name, char *buf, size_t len)
+{
+	union {
+		struct wfg_front_params front;
+		struct wfg_tamaraw_params tamaraw;
+		struct wfg_buflo_params buflo;
+		struct wfg_regulator_params regulator;
+	} u;
+	size_t n = 0;
+	int p, i;
+
+	for (p = 0; p < P_COUNT && strcmp(preset_names[p], name); p++)
+		;
+	if (p == P_COUNT || !preset_pp[p].pp)
+		return -EINVAL;
+	if (p == P_FRONT)
+		wfg_front_defaults(&u.front);
+	else if (p == P_TAMARAW)
+		wfg_tamaraw_defaults(&u.tamaraw);
+	else if (p == P_BUFLO)
+		wfg_buflo_defaults(&u.buflo);
+	else
+		wfg_regulator_defaults(&u.regulator);
+	buf[0] = 0;
+	for (i = 0; i < preset_pp[p].n && n < len; i++) {
+		const struct pparam *pp = &preset_pp[p].pp[i];
+		const char *at = (const char *)&u + pp->off;
+
+		if (pp->type == PT_U32)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s=%u", i ? "," : "", pp->name,
+					      *(const __u32 *)at);
+		else
+			n += (size_t)snprintf(buf + n, len - n, "%s%s=%g", i ? "," : "", pp->name,
+					      *(const double *)at);
+	}
+	return n < len ? 0 : -ENOSPC;
+}
 
 /*
  * The packet size a shaping preset pads to, in its parameters (NULL: the
