@@ -83,11 +83,12 @@ void wfb_defend_fit(const struct wfg_policy *dp, struct wfg_side_cfg sides[2], u
 void wfb_replay_params_text(const struct wfb_replay_opts *r, char *buf, size_t len)
 {
 	snprintf(buf, len,
-		 "delay_ns=%llu bandwidth_mbit=%g mode=%s mtu=%u seed=%llu unknown_size=%u "
+		 "delay_ns=%llu bandwidth_mbit=%g mode=%s mtu=%u%s seed=%llu unknown_size=%u "
 		 "(stream keys: seed and trace index)",
 		 (unsigned long long)r->delay_ns, r->bandwidth_mbit,
 		 r->mode == WFG_MODE_TUNNEL ? "tunnel" : "shim", r->mtu,
-		 (unsigned long long)r->seed, r->unknown_size);
+		 r->mtu ? "" : " (the mode's default)", (unsigned long long)r->seed,
+		 r->unknown_size);
 }
 
 /* What reproduces the output: the input's identity, the replay, the caller's keys. */
