@@ -216,12 +216,12 @@ clean:
 SYSTEMD_DIR ?= /lib/systemd/system
 MAN_PAGES := $(BUILD)/man/wfguard.8 $(BUILD)/man/wfbench.1
 
-$(BUILD)/man/wfguard.8: $(WFGUARD) scripts/gen-man.sh
+$(BUILD)/man/wfguard.8: $(WFGUARD) scripts/gen-man.sh contrib/man/wfguard.8.tail
 	@mkdir -p $(@D)
 	$(call msg,MAN,$@)
 	$(Q)scripts/gen-man.sh $< wfguard 8 "website-fingerprinting defence on the Linux data path" > $@
 
-$(BUILD)/man/wfbench.1: $(BUILD)/wfbench scripts/gen-man.sh
+$(BUILD)/man/wfbench.1: $(BUILD)/wfbench scripts/gen-man.sh contrib/man/wfbench.1.tail
 	@mkdir -p $(@D)
 	$(call msg,MAN,$@)
 	$(Q)scripts/gen-man.sh $< wfbench 1 "website-fingerprinting trace-replay harness" > $@

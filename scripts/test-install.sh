@@ -25,6 +25,16 @@ grep -q '^ExecStart=/usr/sbin/wfguard run' "$dest/lib/systemd/system/wfguard@.se
 	{ echo "  the unit does not run /usr/sbin/wfguard"; bad=1; }
 grep -q '^\.SH "wfguard ATTACH"' "$dest/usr/share/man/man8/wfguard.8" ||
 	{ echo "  the man page lacks the attach command"; bad=1; }
+for page in man8/wfguard.8 man1/wfbench.1; do
+	for sec in EXAMPLES FILES; do
+		grep -q "^\.SH $sec" "$dest/usr/share/man/$page" ||
+			{ echo "  $page has no $sec section"; bad=1; }
+	done
+	if command -v groff >/dev/null && [ -n "$(groff -man -ww -z "$dest/usr/share/man/$page" 2>&1)" ]; then
+		echo "  $page: groff warns: $(groff -man -ww -z "$dest/usr/share/man/$page" 2>&1 | head -3)"
+		bad=1
+	fi
+done
 readelf -h "$dest/usr/lib/wfguard/wfguard.bpf.o" | grep -q 'Linux BPF' ||
 	{ echo "  wfguard.bpf.o is not an eBPF object"; bad=1; }
 unit=$dest/lib/systemd/system/wfguard@.service
