@@ -183,10 +183,11 @@ VMTEST ?= 1
 ifeq ($(VMTEST),1)
 TEST_VM = vmtest:"!$(VMTEST_IN_TEST)" vmself:"!$(VMTEST_SELFTEST)"
 endif
-test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
+test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS) $(FUZZ_BINS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
 		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" tunfwd:"!tests/net/tunnel_forward.sh $(BUILD)" \
 		quic:"!tests/net/quic_shim.sh $(BUILD)" realdata:"!tests/cli/wfbench_real_data.sh $(BUILD)" \
+		fuzz:"!tests/fuzz/run.sh $(BUILD) 4" \
 		install:"!scripts/test-install.sh $(BUILD)" format:"!$(MAKE) -s format-check" \
 		$(TEST_DEMO) $(TEST_VM)
 
@@ -216,12 +217,12 @@ clean:
 SYSTEMD_DIR ?= /lib/systemd/system
 MAN_PAGES := $(BUILD)/man/wfguard.8 $(BUILD)/man/wfbench.1
 
-$(BUILD)/man/wfguard.8: $(WFGUARD) scripts/gen-man.sh
+$(BUILD)/man/wfguard.8: $(WFGUARD) scripts/gen-man.sh contrib/man/wfguard.8.tail
 	@mkdir -p $(@D)
 	$(call msg,MAN,$@)
 	$(Q)scripts/gen-man.sh $< wfguard 8 "website-fingerprinting defence on the Linux data path" > $@
 
-$(BUILD)/man/wfbench.1: $(BUILD)/wfbench scripts/gen-man.sh
+$(BUILD)/man/wfbench.1: $(BUILD)/wfbench scripts/gen-man.sh contrib/man/wfbench.1.tail
 	@mkdir -p $(@D)
 	$(call msg,MAN,$@)
 	$(Q)scripts/gen-man.sh $< wfbench 1 "website-fingerprinting trace-replay harness" > $@
@@ -346,6 +347,43 @@ $(VMTEST_BROKEN): vmtest/broken/test_broken.c $(BUILD)/vmtest/broken.skel.h $(BU
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -I$(BUILD)/vmtest $(TEST_CFLAGS) $(DEPFLAGS) $< -o $@ -lcriterion $(USER_LDLIBS)
 # ---- end vmtest
+
+# ---- fuzz (tests/fuzz, docs/fuzzing.md)
+# libFuzzer targets under ASan+UBSan (clang-14; libFuzzer is libclang-rt-14-dev's):
+# the policy compiler, the Maybenot decoder and each trace reader.
+#   make fuzz                              build them into $(BUILD)/fuzz/
+#   tests/fuzz/run.sh $(BUILD) [SECONDS]   run each from its seeds (make test: the short run)
+FUZZ_CC      ?= clang-14
+FUZZ_SAN     := address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_TRACES  := native wang maybenot pcap
+FUZZ_BINS    := $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_maybenot \
+	$(FUZZ_TRACES:%=$(BUILD)/fuzz/fuzz_trace_%)
+FUZZ_SRCS    := $(USERLIB_SRCS) $(wildcard bench/trace/*.c)
+FUZZ_LIB     := $(BUILD)/fuzz/libfuzzed.a
+FUZZ_CFLAGS   = $(USER_CFLAGS) -Ibench/trace -Itests/fuzz -fsanitize=fuzzer-no-link,$(FUZZ_SAN)
+FUZZ_LDFLAGS := -fsanitize=fuzzer,$(FUZZ_SAN)
+.PHONY: fuzz
+fuzz: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/obj/%.o: %.c | $(DEPS_FIRST)
+	@mkdir -p $(@D)
+	$(call msg,FUZZCC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(BUILD)/fuzz/obj/user/lib/loader.o: $(BUILD)/wfguard.skel.h
+
+$(FUZZ_LIB): $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# Static pattern rules: only these targets (the .d files beside them must not match).
+$(FUZZ_TRACES:%=$(BUILD)/fuzz/fuzz_trace_%): $(BUILD)/fuzz/fuzz_trace_%: tests/fuzz/fuzz_trace.c $(FUZZ_LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_LDFLAGS) -DFUZZ_FORMAT='"$*"' $(DEPFLAGS) -MF $@.d $< $(FUZZ_LIB) -o $@ -lpcap $(USER_LDLIBS)
+
+$(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_maybenot: $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_LDFLAGS) $(DEPFLAGS) -MF $@.d $< $(FUZZ_LIB) -o $@ $(USER_LDLIBS)
+# ---- end fuzz
 
 # The compiler's header dependencies (DEPFLAGS) of everything built so far.
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -192,11 +192,13 @@ static int obs_loop(struct obs_read *rd, char *err, size_t errlen)
 
 		if (!rd->r->records++)
 			rd->base = ns;
-		if (v == WFB_PV_BAD)
-			return wfg_err(err, errlen, EINVAL,
-				       "%s: packet %zu: truncated or malformed %s header "
-				       "(%u bytes captured)",
-				       rd->path, rd->r->records, d.what, h->caplen);
+		if (v == WFB_PV_BAD) {
+			char why[128];
+
+			wfb_pdec_describe(&d, why, sizeof(why));
+			return wfg_err(err, errlen, EINVAL, "%s: packet %zu: %s", rd->path,
+				       rd->r->records, why);
+		}
 		if ((v != WFB_PV_KEEP && v != WFB_PV_EMPTY) || d.proto != IPPROTO_UDP) {
 			rd->r->other++;
 			continue;

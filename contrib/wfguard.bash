@@ -40,7 +40,7 @@ _wfguard()
 
 	# the values of options that take one
 	case $prev in
-	--policy | -p | --keys | -k)
+	--policy | -p | --keys | -k | --textfile)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;
@@ -56,7 +56,7 @@ _wfguard()
 		mapfile -t COMPREPLY < <(compgen -W "client server" -- "$cur")
 		return
 		;;
-	--duration | -d | --flows | -f | --max-packets | -m)
+	--duration | -d | --flows | -f | --max-packets | -m | --interval)
 		return
 		;;
 	esac
@@ -66,7 +66,7 @@ _wfguard()
 	status | flows) opts="--json" ;;
 	stats) opts="--json --prometheus --watch" ;;
 	policy) opts="--json" ;;
-	run) opts="--policy" ;;
+	run) opts="--policy --textfile --interval" ;;
 	doctor) opts="--policy --keys --json" ;;
 	capture) opts="--output --duration --flows --max-packets --role" ;;
 	esac

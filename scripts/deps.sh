@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm pkg-config clang-format-14 # clang-format-14: make format-check
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
-	libcriterion-dev libyaml-dev libjansson-dev libsvm-dev libclang-rt-14-dev
+	libcriterion-dev libyaml-dev libjansson-dev libsvm-dev
+	libclang-rt-14-dev # clang-14's sanitizer runtimes and libFuzzer (-fsanitize=fuzzer: make fuzz)
 	libopenblas-dev # wfbench only: the deep attacks' matrix products (bench/attacks/nn)
 	iproute2 tcpdump gnuplot-nox # the demo's observer; evaluate's plots
 	wireguard-go wireguard-tools ethtool busybox-static # tunnel mode against a stock WireGuard peer

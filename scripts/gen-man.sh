@@ -3,6 +3,8 @@
 # its --help lists them):
 #   scripts/gen-man.sh TOOL_BINARY NAME SECTION "one-line description" > NAME.SECTION
 # The --help texts are the reference; the page gathers them so `man` finds them.
+# EXAMPLES, FILES and the like, which no --help holds, come from
+# contrib/man/NAME.SECTION.tail (roff), put before SEE ALSO.
 set -euo pipefail
 bin=$1 name=$2 sec=$3 desc=$4
 mapfile -t cmds < <("$bin" --help 2>&1 | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p' | grep -vx help)
@@ -21,5 +23,9 @@ for c in "${cmds[@]}"; do
 	"$bin" $c --help 2>&1 | esc
 	echo ".fi"
 done
+tail=$(dirname "$0")/../contrib/man/$name.$sec.tail
+if [ -e "$tail" ]; then
+	cat "$tail"
+fi
 echo ".SH SEE ALSO"
 echo "The documents under /usr/share/doc/wfguard (docs/ in the source tree)."

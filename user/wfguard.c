@@ -31,6 +31,8 @@
 #include "doctor.h"
 #include "err.h"
 #include "loader.h"
+#include "log.h"
+#include "metrics.h"
 #include "netdev.h"
 #include "policy.h"
 #include "pool.h"
@@ -53,11 +55,9 @@ static int fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "wfguard: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	wfg_vlog(LOG_ERR, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
 }
 
@@ -497,33 +497,6 @@ static int cmd_detach(int argc, char **argv)
 
 /* ---------------------------------------------------------------- stats/status */
 
-/* A Prometheus label value: backslash, double quote and newline escaped. */
-static void print_label_value(const char *v)
-{
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			printf("\\%c", *v);
-		else if (*v == '\n')
-			printf("\\n");
-		else
-			putchar(*v);
-	}
-}
-
-/* The Prometheus text format (node_exporter's textfile collector takes it). */
-static void print_prometheus(const char *ifname, const __u64 *st)
-{
-	int i;
-
-	for (i = 0; i < WFG_STAT__COUNT; i++) {
-		printf("# HELP wfguard_%s_total %s\n", wfg_stat_name(i), wfg_stat_help(i));
-		printf("# TYPE wfguard_%s_total counter\n", wfg_stat_name(i));
-		printf("wfguard_%s_total{interface=\"", wfg_stat_name(i));
-		print_label_value(ifname);
-		printf("\"} %llu\n", (unsigned long long)st[i]);
-	}
-}
-
 /*
  * The attached policy's size limit (0 when unknown): what a defended
  * application's datagrams plus the shim must stay within.
@@ -573,7 +546,8 @@ static int print_stats(const char *ifname, enum stats_format format)
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
 	if (format == STATS_PROMETHEUS) {
-		print_prometheus(ifname, st);
+		if (wfg_metrics_write(stdout, ifname, st))
+			return fail(EXIT_SYSTEM, "cannot write the metrics");
 	} else if (format == STATS_JSON) {
 		o = json_doc(ifname);
 		for (i = 0; i < WFG_STAT__COUNT; i++)
@@ -1094,32 +1068,109 @@ static int dp_is_tunnel(const struct wfg_dp *dp)
 	       (ctl.attach_flags & WFG_ATTACHED_TUNNEL);
 }
 
+static int parse_count(const char *opt, const char *s, unsigned long long max,
+		       unsigned long long *v);
+
+/* The run's node_exporter textfile: PATH, rewritten every interval seconds. */
+struct run_textfile {
+	const char *path; /* NULL: none */
+	unsigned interval;
+	time_t written;
+	int failing; /* the last write failed: said once, not every interval */
+};
+
+static void textfile_update(struct run_textfile *tf, struct wfg_dp *dp, const char *ifname)
+{
+	__u64 st[WFG_STAT__COUNT];
+	char err[PATH_MAX + 64];
+	int rc;
+
+	if (!tf->path || (tf->written && time(NULL) - tf->written < (time_t)tf->interval))
+		return;
+	tf->written = time(NULL);
+	rc = wfg_dp_stats(dp, st, err, sizeof(err));
+	if (!rc)
+		rc = wfg_metrics_textfile(tf->path, ifname, st, err, sizeof(err));
+	if (rc && !tf->failing)
+		wfg_log(LOG_WARNING, "textfile: %s", err);
+	else if (!rc && tf->failing)
+		wfg_log(LOG_NOTICE, "textfile: %s written again", tf->path);
+	tf->failing = rc != 0;
+}
+
+/*
+ * At the daemon's end: the programs stay attached on a stop, so the counters
+ * go on and the file gets their last value; an attachment that has ended
+ * takes its file along (a scrape must not report a gone device as live).
+ */
+static void run_textfile_end(struct run_textfile *tf, struct wfg_dp *dp, const char *ifname,
+			     int ended)
+{
+	if (!tf->path)
+		return;
+	if (ended) {
+		unlink(tf->path);
+		return;
+	}
+	tf->written = 0;
+	textfile_update(tf, dp, ifname);
+}
+
+/* run's options: --policy, --textfile, --interval. EXIT_OK with *done = 0 to go on. */
+static int run_opts(int argc, char **argv, const char **policy, struct run_textfile *tf, int *done)
+{
+	static const struct option lo[] = { OPT_HELP,
+					    { "policy", required_argument, 0, 'p' },
+					    { "textfile", required_argument, 0, 't' },
+					    { "interval", required_argument, 0, 'i' },
+					    { 0 } };
+	unsigned long long v;
+	int c;
+
+	*done = 1;
+	opts_begin();
+	while ((c = getopt_long(argc, argv, ":hp:t:i:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			return show_usage();
+		case 'p':
+			*policy = optarg;
+			break;
+		case 't':
+			tf->path = optarg;
+			break;
+		case 'i':
+			if (parse_count("--interval", optarg, 86400, &v))
+				return EXIT_INPUT;
+			tf->interval = (unsigned)v;
+			break;
+		default:
+			return bad_option(argv, c);
+		}
+	}
+	if (operands(argc, argv, 1, 1))
+		return EXIT_INPUT;
+	*done = 0;
+	return EXIT_OK;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct wfg_pump pump = { .fd4 = -1, .fd6 = -1, .fd_dev = -1 };
 	struct run_ctx ctx = { .pump = &pump, .discard = 1 };
 	struct wfg_pool pool = { 0 };
+	struct run_textfile tf = { .interval = 15 };
 	time_t checked = 0;
-	int wait_ms = 100;
-	static const struct option lo[] = { OPT_HELP,
-					    { "policy", required_argument, 0, 'p' },
-					    { 0 } };
+	int wait_ms = 100, ended = 0, done;
 	const char *policy = NULL, *ifname;
 	struct ring_buffer *rb;
 	struct wfg_dp dp;
 	char err[256];
-	int rc, c;
+	int rc;
 
-	opts_begin();
-	while ((c = getopt_long(argc, argv, ":hp:", lo, NULL)) != -1) {
-		if (c == 'h')
-			return show_usage();
-		if (c != 'p')
-			return bad_option(argv, c);
-		policy = optarg;
-	}
-	if (operands(argc, argv, 1, 1))
-		return EXIT_INPUT;
+	rc = run_opts(argc, argv, &policy, &tf, &done);
+	if (rc || done)
+		return rc;
 	ifname = argv[optind];
 	rc = wfg_dp_open(ifname, &dp, err, sizeof(err));
 	if (rc)
@@ -1142,27 +1193,29 @@ static int cmd_run(int argc, char **argv)
 	ring_buffer__consume(rb);
 	ctx.discard = 0;
 	if (ctx.discarded)
-		fprintf(stderr, "wfguard: dropped %llu stale cover requests\n", ctx.discarded);
+		wfg_log(LOG_NOTICE, "dropped %llu stale cover requests", ctx.discarded);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
 	if (dp.pool_fd >= 0 && wfg_pool_open(&pool, dp.pool_fd, err, sizeof(err)))
-		fprintf(stderr, "wfguard: %s; padding from each flow's keystream\n", err);
-	fprintf(stderr, "wfguard: pumping covers for %s\n", ifname);
+		wfg_log(LOG_WARNING, "%s; padding from each flow's keystream", err);
+	wfg_log(LOG_INFO, "pumping covers for %s", ifname);
 	while (!stop) {
 		const char *gone;
 
 		/* Once a second: the daemon ends with its attachment. */
 		if (time(NULL) != checked && (checked = time(NULL), gone = wfg_dp_stale(&dp))) {
-			fprintf(stderr, "wfguard: %s: attachment no longer live (%s); exiting\n",
-				ifname, gone);
+			wfg_log(LOG_NOTICE, "%s: attachment no longer live (%s); exiting", ifname,
+				gone);
+			ended = 1;
 			break;
 		}
+		textfile_update(&tf, &dp, ifname);
 		/* Refill the padding pool; poll sooner while the data path drains it. */
 		if (pool.mem) {
 			rc = wfg_pool_refill(&pool);
 			if (rc < 0) {
-				fprintf(stderr, "wfguard: padding pool: %s\n", strerror(-rc));
+				wfg_log(LOG_ERR, "padding pool: %s", strerror(-rc));
 				wfg_pool_close(&pool);
 			}
 			wait_ms = rc > 0 ? 1 : wait_ms < 64 ? wait_ms * 2 : 100;
@@ -1175,13 +1228,13 @@ static int cmd_run(int argc, char **argv)
 			reload = 0;
 			cp = load_policy(policy, &code);
 			if (cp && wfg_dp_apply(&dp, &cp->dp, err, sizeof(err)))
-				fprintf(stderr, "wfguard: reload: %s\n", err);
+				wfg_log(LOG_ERR, "reload: %s", err);
 			else if (cp)
-				fprintf(stderr, "wfguard: %s re-applied\n", policy);
+				wfg_log(LOG_NOTICE, "%s re-applied", policy);
 		}
 	}
-	fprintf(stderr,
-		"wfguard: stopping; %llu carriers sent, %llu failed, %llu pool chunks filled\n",
+	run_textfile_end(&tf, &dp, ifname, ended);
+	wfg_log(LOG_INFO, "stopping; %llu carriers sent, %llu failed, %llu pool chunks filled",
 		pump.sent, pump.failed, pool.filled);
 	wfg_pool_close(&pool);
 	ring_buffer__free(rb);
@@ -1519,12 +1572,18 @@ static const struct command commands[] = {
 	  "         file:line:col: message for every error (--json: one object).\n"
 	  "  apply: atomic live swap on IFACE; a bad file changes nothing.\n" },
 	{ "run", cmd_run, "the daemon: pump cover packets, reload on SIGHUP",
-	  "usage: wfguard run IFACE [--policy FILE]\n"
+	  "usage: wfguard run IFACE [--policy FILE] [--textfile PATH [--interval S]]\n"
 	  "  The daemon: sends carriers for the data path's cover requests and keeps\n"
 	  "  its padding pool filled with random bytes. SIGHUP re-applies FILE;\n"
 	  "  SIGTERM exits (the programs stay attached); so do detach and the\n"
 	  "  device's deletion. Requests posted while no daemon ran are dropped\n"
-	  "  at start (their time is past).\n" },
+	  "  at start (their time is past). Under systemd its lines carry journal\n"
+	  "  priorities.\n"
+	  "  --textfile PATH  the counters in the Prometheus text format (as stats\n"
+	  "                   prints them) for node_exporter's textfile collector\n"
+	  "                   (PATH ends in .prom), replaced atomically every\n"
+	  "                   interval; removed when the attachment ends\n"
+	  "  --interval S     seconds between textfile updates (default 15)\n" },
 	{ "capture", cmd_capture, "per-flow traces from the data path (harness format)",
 	  "usage: wfguard capture IFACE -o|--output DIR [--duration S] [--flows N]\n"
 	  "                       [--max-packets N] [--role client|server]\n"
@@ -1584,6 +1643,7 @@ int main(int argc, char **argv)
 		argv++;
 	}
 	libbpf_set_print(libbpf_log);
+	wfg_log_init();
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_INPUT : EXIT_OK;

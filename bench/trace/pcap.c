@@ -70,11 +70,13 @@ static int pcap_loop_all(struct pcap_read *r, const struct wfb_addr *client, cha
 		enum wfb_pv v = wfb_pkt_decode(&d, dlt, client);
 
 		r->st.packets++;
-		if (v == WFB_PV_BAD)
-			return wfg_err(err, errlen, EINVAL,
-				       "%s: packet %zu: truncated or malformed %s header "
-				       "(%u bytes captured)",
-				       r->path, r->st.packets, d.what, h->caplen);
+		if (v == WFB_PV_BAD) {
+			char why[128];
+
+			wfb_pdec_describe(&d, why, sizeof(why));
+			return wfg_err(err, errlen, EINVAL, "%s: packet %zu: %s", r->path,
+				       r->st.packets, why);
+		}
 		count(&r->st, v);
 		if (v == WFB_PV_KEEP && (rc = pcap_keep(r, h, &d, err, errlen)))
 			return rc;

@@ -3,6 +3,7 @@
  * Captured packets decoded down to the transport header (pktdec.h): what the
  * pcap trace reader and the observer classifier share.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -151,6 +152,14 @@ static enum wfb_pv transport(struct wfb_pdec *p)
 	if (p->proto == IPPROTO_UDP) {
 		if (!have(p, 8) || wfb_be16(h + 4) < 8)
 			return bad(p, "UDP");
+		/* The size we record comes from this field: one that claims more
+		 * than the IP packet holds is a lie, not a datagram. */
+		if (wfb_be16(h + 4) > p->l4len) {
+			snprintf(p->why, sizeof(p->why),
+				 "UDP length field %u exceeds the IP payload (%u bytes)",
+				 wfb_be16(h + 4), p->l4len);
+			return bad(p, "UDP");
+		}
 		p->size = wfb_be16(h + 4) - 8u;
 	} else if (p->proto == IPPROTO_TCP) {
 		if (!have(p, 13))
@@ -163,6 +172,15 @@ static enum wfb_pv transport(struct wfb_pdec *p)
 		return WFB_PV_NOT_TCPUDP;
 	}
 	return p->size ? WFB_PV_KEEP : WFB_PV_EMPTY;
+}
+
+void wfb_pdec_describe(const struct wfb_pdec *d, char *buf, size_t len)
+{
+	if (d->why[0])
+		snprintf(buf, len, "%s", d->why);
+	else
+		snprintf(buf, len, "truncated or malformed %s header (%u bytes captured)", d->what,
+			 d->caplen);
 }
 
 enum wfb_pv wfb_pkt_decode(struct wfb_pdec *p, int dlt, const struct wfb_addr *client)

@@ -10,6 +10,7 @@
 #define WFBENCH_PKTDEC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "trace.h"
@@ -35,6 +36,7 @@ struct wfb_pdec {
 	int proto;	/* IPPROTO_TCP, IPPROTO_UDP, ... */
 	const uint8_t *src, *dst;
 	const char *what; /* WFB_PV_BAD: which header */
+	char why[96];	  /* WFB_PV_BAD: which field is wrong and why ("": cut short) */
 	uint32_t size;	  /* WFB_PV_KEEP: payload bytes */
 	int dir;	  /* WFB_OUT (from the client) or WFB_IN (to it) */
 };
@@ -45,6 +47,12 @@ static inline uint16_t wfb_be16(const uint8_t *p)
 }
 
 bool wfb_dlt_supported(int dlt);
+/*
+ * What is wrong with a WFB_PV_BAD packet, for "FILE: packet N: ..." messages:
+ * the field and why when a header field is inconsistent, else the header cut
+ * short and the bytes captured.
+ */
+void wfb_pdec_describe(const struct wfb_pdec *d, char *buf, size_t len);
 /* Decode d->d[0..caplen) of link type dlt; direction relative to client. */
 enum wfb_pv wfb_pkt_decode(struct wfb_pdec *d, int dlt, const struct wfb_addr *client);
 

@@ -42,6 +42,7 @@
 
 #include "trace.h"
 #include "netns.h"
+#include "prom.h"
 
 #define PORT  4433
 #define CPORT 5555
@@ -1195,6 +1196,118 @@ Test(cli, json_is_one_versioned_schema_and_names_are_escaped)
 	o = parse("status (detached)");
 	cr_assert(json_is_false(json_object_get(o, "attached")), "%s", out_buf);
 	json_decref(o);
+}
+
+/*
+ * Every counter of `stats --json` in a Prometheus text (a parsed document),
+ * by the same value: the one stats table names both.
+ */
+static void prom_equals_json(const struct prom_doc *doc, json_t *o, const char *dev)
+{
+	const char *key;
+	json_t *v;
+	int n = 0;
+
+	json_object_foreach(o, key, v)
+	{
+		const struct prom_sample *s;
+		char name[128];
+
+		if (!strcmp(key, "schema") || !strcmp(key, "interface"))
+			continue;
+		snprintf(name, sizeof(name), "wfguard_%s_total", key);
+		s = prom_find(doc, name);
+		cr_assert_not_null(s, "%s of stats --json is not in the metrics", name);
+		cr_assert_eq(s->value, (unsigned long long)json_integer_value(v),
+			     "%s: %llu vs %lld", name, s->value, (long long)json_integer_value(v));
+		cr_assert_str_eq(s->label, dev);
+		n++;
+	}
+	cr_assert_eq(n, doc->n, "%d counters in JSON, %d in the metrics", n, doc->n);
+}
+
+/* stats --json twice around fn's output, until the counters stood still (idle device). */
+static json_t *quiet_json(const char *dev, void (*fn)(void))
+{
+	json_t *a = NULL;
+	int tries;
+
+	for (tries = 0; tries < 5; tries++) {
+		char first[sizeof(out_buf)];
+
+		cr_assert_eq(wfg(NS_C, "stats %s --json", dev), 0, "%s", err_buf);
+		snprintf(first, sizeof(first), "%s", out_buf);
+		fn();
+		cr_assert_eq(wfg(NS_C, "stats %s --json", dev), 0, "%s", err_buf);
+		if (!strcmp(first, out_buf))
+			return json_loads(out_buf, 0, NULL);
+		usleep(200000);
+	}
+	cr_assert_fail("the counters never stood still: %s", out_buf);
+	return a;
+}
+
+static char prom_text[1 << 16];
+
+static void stats_prometheus(void)
+{
+	cr_assert_eq(wfg(NS_C, "stats c0 --prometheus"), 0, "%s", err_buf);
+	snprintf(prom_text, sizeof(prom_text), "%s", out_buf);
+}
+
+static char textfile[PATH_MAX + 32];
+
+static void read_textfile(void)
+{
+	FILE *f = fopen(textfile, "r");
+	size_t n;
+
+	cr_assert_not_null(f, "%s: %s", textfile, strerror(errno));
+	n = fread(prom_text, 1, sizeof(prom_text) - 1, f);
+	prom_text[n] = 0;
+	fclose(f);
+}
+
+Test(cli, prometheus_metrics_and_the_textfile_equal_stats_json)
+{
+	const char *run_args[] = { "run", "c0", "--textfile", textfile, "--interval", "1", NULL };
+	static struct prom_doc doc;
+	char log[PATH_MAX + 16], err[256];
+	struct exchange x;
+	json_t *o;
+	pid_t run;
+	int t;
+
+	attach_both("pad");
+	exchange_open(&x);
+	exchange(&x, 0, 50, 0);
+	exchange_close(&x);
+
+	o = quiet_json("c0", stats_prometheus);
+	cr_assert_gt(json_integer_value(json_object_get(o, "shaped")), 0, "no traffic shaped");
+	cr_assert_eq(prom_parse(prom_text, "interface", &doc, err, sizeof(err)), 0, "%s\n%s", err,
+		     prom_text);
+	prom_equals_json(&doc, o, "c0");
+	json_decref(o);
+
+	/* the daemon's textfile: the same document, replaced every second */
+	snprintf(textfile, sizeof(textfile), "%s/wfguard.prom", tmp);
+	snprintf(log, sizeof(log), "%s/run.log", tmp);
+	run = spawn(NS_C, log, run_args);
+	for (t = 0; t < 100 && access(textfile, F_OK); t++)
+		usleep(50000);
+	cr_assert_eq(access(textfile, F_OK), 0, "no textfile after 5 s");
+	usleep(1500000); /* one interval more: a rewrite must not leave it half written */
+	o = quiet_json("c0", read_textfile);
+	cr_assert_eq(prom_parse(prom_text, "interface", &doc, err, sizeof(err)), 0, "%s\n%s", err,
+		     prom_text);
+	prom_equals_json(&doc, o, "c0");
+	json_decref(o);
+	cr_assert_eq(lines("ls -A %s | grep '^wfguard.prom.'", tmp), 0, "a temporary was left");
+	/* the attachment ends: the daemon exits and takes the file along */
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
+	cr_assert_eq(reap(run, 4000), 0, "run outlived detach");
+	cr_assert_neq(access(textfile, F_OK), 0, "the textfile of a gone attachment stayed");
 }
 
 /* The entry of `status --json` (no device) for ifname in the namespace netns (NULL: ours). */

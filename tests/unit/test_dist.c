@@ -337,6 +337,10 @@ Test(dist, validation_rejects_with_reason)
 		{ SPEC(WFG_DK_GAMMA, 0, 1, 0, 0, 0), "Gamma: scale must be > 0" },
 		{ SPEC(WFG_DK_BETA, 1, -0.5, 0, 0, 0), "Beta: beta must be > 0" },
 		{ SPEC(WFG_DK_BETA, 0, 1, 0, 0, 0), "Beta: alpha must be > 0" },
+		/* found by fuzz_maybenot: its continued fraction went NaN and ran 10^7 steps */
+		{ SPEC(WFG_DK_BETA, 2.97896550846013e+307, 1.25167833341927e-314, 0, 0, 0),
+		  "Beta: alpha and beta must be <= 1e+09" },
+		{ SPEC(WFG_DK_BETA, 1, 1e10, 0, 0, 0), "Beta: alpha and beta must be <= 1e+09" },
 		{ SPEC(WFG_DK_NORMAL, 1, 1, 0, NAN, 0), "Normal: start must be finite" },
 		{ SPEC(WFG_DK_NORMAL, 1, 1, 0, 0, INFINITY), "Normal: max must be finite" },
 		{ SPEC((enum wfg_dist_kind)99, 1, 1, 0, 0, 0), "unknown distribution kind 99" },
@@ -391,6 +395,7 @@ Test(dist, validation_accepts_maybenot_edge_cases)
 		SPEC(WFG_DK_GAMMA, 1, 1e7, 0, 0, 0),
 		SPEC(WFG_DK_BETA, 1, 0.5, 0, 0, 0),
 		SPEC(WFG_DK_BETA, 1e-3, 1e-3, 0, 0, 0),
+		SPEC(WFG_DK_BETA, 1e9, 1e-314, 0, 0, 0), /* at the bound: built in a second */
 		SPEC(WFG_DK_UNIFORM, -20, -10, 0, 0, 0),
 		SPEC(WFG_DK_UNIFORM, 0, 1, 0, -5, -3),
 	};

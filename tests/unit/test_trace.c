@@ -399,6 +399,7 @@ struct frame {
 	bool ext6;	 /* a hop-by-hop options header before UDP/TCP */
 	uint32_t caplen; /* cut the capture to this many bytes (0: all) */
 	bool vlan;
+	uint32_t udplen; /* the UDP length field, when not the true length (0: true) */
 };
 
 #define FR(l, s, d, p, n, t, ...)                                                             \
@@ -478,7 +479,7 @@ static void dump_frame(pcap_dumper_t *d, const struct frame *f)
 	put16(b + n, 40000);
 	put16(b + n + 2, 443);
 	if (f->proto == 17)
-		put16(b + n + 4, l4len);
+		put16(b + n + 4, f->udplen ? f->udplen : l4len);
 	else if (f->proto == 6)
 		b[n + 12] = (uint8_t)((l4h / 4) << 4);
 	n += l4len;
@@ -598,6 +599,11 @@ Test(pcap, errors_name_file_and_packet, .init = make_tmpdir, .fini = rm_tmpdir)
 		FR(DLT_EN10MB, CLIENT4, SERVER4, 17, 100, T0),
 		FR(DLT_EN10MB, SERVER4, CLIENT4, 17, 100, T0 + 1, .caplen = 30),
 	};
+	/* the size would come from a UDP length the IP packet cannot hold */
+	const struct frame lie[] = {
+		FR(DLT_RAW, CLIENT4, SERVER4, 17, 100, T0),
+		FR(DLT_RAW, SERVER4, CLIENT4, 17, 100, T0 + 1, .udplen = 1408),
+	};
 	struct wfb_trace t;
 	char err[256], want[256];
 	FILE *f;
@@ -615,6 +621,13 @@ Test(pcap, errors_name_file_and_packet, .init = make_tmpdir, .fini = rm_tmpdir)
 	snprintf(want, sizeof(want),
 		 "%s: packet 2: truncated or malformed IPv4 header (30 bytes captured)",
 		 tmp_path("cut.pcap"));
+	cr_assert_str_eq(err, want);
+	write_frames(tmp_path("udplen.pcap"), DLT_RAW, lie, 2);
+	cr_assert_eq(read_pcap(tmp_path("udplen.pcap"), CLIENT4, &t, NULL, err, sizeof(err)),
+		     -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s: packet 2: UDP length field 1408 exceeds the IP payload (108 bytes)",
+		 tmp_path("udplen.pcap"));
 	cr_assert_str_eq(err, want);
 	f = fopen(tmp_path("text.pcap"), "w");
 	fputs("0.0\t100\n", f);

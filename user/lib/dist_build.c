@@ -26,6 +26,7 @@
 #define POIS_WALK  1e8			  /* Poisson lambda above which CDFs use incomplete gamma */
 #define GAMMA_WH   1e6			  /* shape above which P(a, x) uses Wilson-Hilferty */
 #define CF_MAXITER 10000000
+#define BETA_MAX   1e9 /* largest Beta alpha, beta (wfg_dist_validate) */
 
 static const char *const kind_names[WFG_DK_COUNT] = {
 	"Uniform", "Normal",  "SkewNormal", "LogNormal", "Binomial", "Geometric",
@@ -179,6 +180,11 @@ int wfg_dist_validate(const struct wfg_dist_spec *s, char *err, size_t errlen)
 		rc = check_pos(name, "alpha", a, err, errlen);
 		if (!rc)
 			rc = check_pos(name, "beta", b, err, errlen);
+		/* the incomplete beta's continued fraction multiplies the two: larger
+		 * ones overflow it (and the distribution is a point long before) */
+		if (!rc && (a > BETA_MAX || b > BETA_MAX))
+			return BAD("Beta: alpha and beta must be <= %g, got alpha %g, beta %g",
+				   BETA_MAX, a, b);
 		break;
 	default:
 		break;
@@ -352,6 +358,8 @@ static double beta_cf(double a, double b, double x)
 		h *= del;
 		if (fabs(del - 1.0) <= 4 * DBL_EPSILON)
 			break;
+		if (!isfinite(h)) /* NaN never converges: CF_MAXITER steps, per evaluation */
+			return NAN;
 	}
 	return h;
 }
