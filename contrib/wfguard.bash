@@ -65,7 +65,8 @@ _wfguard()
 	attach) opts="--policy --xdp-mode --keys --ephemeral-key" ;;
 	status | flows) opts="--json" ;;
 	stats) opts="--json --prometheus --watch" ;;
-	policy) opts="--json" ;;
+	policy) opts="--json --force" ;;
+	keys) opts="--keys --json" ;;
 	run) opts="--policy --textfile --interval" ;;
 	doctor) opts="--policy --keys --json" ;;
 	capture) opts="--output --duration --flows --max-packets --role" ;;
@@ -91,9 +92,11 @@ _wfguard()
 		;;
 	keys)
 		if ((nargs == 0)); then
-			mapfile -t COMPREPLY < <(compgen -W "generate" -- "$cur")
-		else
+			mapfile -t COMPREPLY < <(compgen -W "generate show rotate switch retire" -- "$cur")
+		elif [[ ${COMP_WORDS[*]} == *" generate "* ]]; then
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		elif ((nargs == 1)); then
+			mapfile -t COMPREPLY < <(compgen -W "$(_wfguard_ifaces)" -- "$cur")
 		fi
 		;;
 	esac

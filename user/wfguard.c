@@ -27,9 +27,11 @@
 #include <bpf/libbpf.h>
 #include <jansson.h>
 
+#include "apply.h"
 #include "capture.h"
 #include "doctor.h"
 #include "err.h"
+#include "keys.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -217,57 +219,20 @@ static int json_print(json_t *o)
 
 /* ---------------------------------------------------------------- keys */
 
-/* Key file: one line per slot, "k0 k1" in hex; optional third line: the master secret. */
-static int keys_load(const char *path, struct wfg_ctl *ctl, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	unsigned long long a, b;
-	char line[256];
-	int slot = 0, lineno = 0;
+static int dp_is_tunnel(const struct wfg_dp *dp);
 
-	if (!f)
-		return snprintf(err, errlen, "%s: %s", path, strerror(errno)), -EINVAL;
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		if (slot < 2) {
-			if (sscanf(line, "%llx %llx", &a, &b) != 2) {
-				fclose(f);
-				return snprintf(err, errlen, "%s:%d:1: expected two hex words",
-						path, lineno),
-				       -EINVAL;
-			}
-			ctl->keys[slot].k0 = a;
-			ctl->keys[slot].k1 = b;
-			slot++;
-		}
-	}
-	fclose(f);
-	if (!slot)
-		return snprintf(err, errlen, "%s: no key", path), -EINVAL;
-	if (slot == 1)
-		ctl->keys[1] = ctl->keys[0];
-	return 0;
-}
-
-static int cmd_keys(int argc, char **argv)
+/* `keys generate FILE`: two fresh keys, never over an existing file. */
+static int keys_generate(const char *path)
 {
 	unsigned long long w[4];
-	int done, code;
 	FILE *f;
 
-	code = simple_opts(argc, argv, NULL, 2, 2, &done);
-	if (done)
-		return code;
-	if (strcmp(argv[optind], "generate"))
-		return fail(EXIT_INPUT, "keys: unknown subcommand '%s' (generate)", argv[optind]);
 	if (getrandom(w, sizeof(w), 0) != sizeof(w))
 		return fail(EXIT_SYSTEM, "getrandom: %s", strerror(errno));
 	umask(077);
-	f = fopen(argv[optind + 1], "wx");
+	f = fopen(path, "wx");
 	if (!f)
-		return fail(EXIT_INPUT, "%s: %s (refusing to overwrite keys)", argv[optind + 1],
+		return fail(EXIT_INPUT, "%s: %s (refusing to overwrite keys)", path,
 			    strerror(errno));
 	fprintf(f,
 		"# wfguard shim keys: slot 0, slot 1 (SipHash-2-4 keys, hex)\n%016llx %016llx\n"
@@ -277,11 +242,117 @@ static int cmd_keys(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* `keys show IFACE`: which key is in which slot (by id), which one sends. */
+static int keys_show(const struct wfg_dp *dp, int json)
+{
+	struct wfg_ctl ctl;
+	char err[256];
+	json_t *o;
+	int i;
+
+	if (wfg_dp_keys_read(dp, &ctl, err, sizeof(err)))
+		return fail(EXIT_SYSTEM, "%s", err);
+	if (!json) {
+		for (i = 0; i < 2; i++)
+			printf("%s: slot %d key %08x%s\n", dp->ifname, i, wfg_key_id(&ctl.keys[i]),
+			       (__u32)i == ctl.key_slot ? " (sends; both slots are accepted)" : "");
+		return EXIT_OK;
+	}
+	o = json_doc(dp->ifname);
+	json_object_set_new(o, "sending_slot", json_integer(ctl.key_slot));
+	json_object_set_new(o, "slots", json_array());
+	for (i = 0; i < 2; i++) {
+		char id[9];
+
+		snprintf(id, sizeof(id), "%08x", wfg_key_id(&ctl.keys[i]));
+		json_array_append_new(json_object_get(o, "slots"), json_string(id));
+	}
+	return json_print(o);
+}
+
+/* rotate, switch, retire on a live attachment, then what the slots hold. */
+static int keys_step(const struct wfg_dp *dp, const char *step, const char *file)
+{
+	struct wfg_shim_key next[2];
+	char err[512];
+	int rc;
+
+	if (!strcmp(step, "rotate")) {
+		if (!file)
+			return fail(EXIT_INPUT, "keys rotate: --keys FILE names the new key");
+		if (wfg_keys_load(file, next, err, sizeof(err)))
+			return fail(EXIT_INPUT, "%s", err);
+		rc = wfg_dp_keys_rotate(dp, &next[0], err, sizeof(err));
+	} else if (file) {
+		return fail(EXIT_INPUT, "keys %s: --keys is for rotate", step);
+	} else if (!strcmp(step, "switch")) {
+		rc = wfg_dp_keys_switch(dp, err, sizeof(err));
+	} else {
+		rc = wfg_dp_keys_retire(dp, err, sizeof(err));
+	}
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	return keys_show(dp, 0);
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		OPT_HELP, OPT_JSON, { "keys", required_argument, 0, 'k' }, { 0 }
+	};
+	static const char *const steps[] = { "show", "rotate", "switch", "retire" };
+	const char *file = NULL, *sub;
+	int json = 0, c, rc, code = EXIT_INPUT;
+	struct wfg_dp dp;
+	char err[256];
+	size_t i;
+
+	opts_begin();
+	while ((c = getopt_long(argc, argv, ":hjk:", lo, NULL)) != -1) {
+		if (c == 'h')
+			return show_usage();
+		if (c == 'j')
+			json = 1;
+		else if (c == 'k')
+			file = optarg;
+		else
+			return bad_option(argv, c);
+	}
+	if (operands(argc, argv, 2, 2))
+		return EXIT_INPUT;
+	sub = argv[optind];
+	if (!strcmp(sub, "generate"))
+		return json || file ? fail(EXIT_INPUT, "keys generate takes no options")
+				    : keys_generate(argv[optind + 1]);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && strcmp(sub, steps[i]); i++)
+		;
+	if (i == sizeof(steps) / sizeof(steps[0]))
+		return fail(
+			EXIT_INPUT,
+			"keys: unknown subcommand '%s' (generate, show, rotate, switch, retire)",
+			sub);
+	if (json && i)
+		return fail(EXIT_INPUT, "keys %s: --json is for show", sub);
+	rc = wfg_dp_open(argv[optind + 1], &dp, err, sizeof(err));
+	if (rc)
+		return fail(errno_exit(rc), "%s", err);
+	if (dp_is_tunnel(&dp))
+		code = fail(EXIT_INPUT, "%s: tunnel mode has no shim and no keys", dp.ifname);
+	else if (!i && file)
+		code = fail(EXIT_INPUT, "keys show: --keys is for rotate");
+	else if (!i)
+		code = keys_show(&dp, json);
+	else
+		code = keys_step(&dp, sub, file);
+	wfg_dp_close(&dp);
+	return code;
+}
+
 /* ---------------------------------------------------------------- policy */
 
 /*
  * Not inlined: gcc would then bound keys_path by the rest of the struct and
- * warn that keys_load()'s messages (err, 512 bytes) may be truncated; they may,
+ * warn that wfg_keys_load()'s messages (err, 512 bytes) may be truncated; they may,
  * as before.
  */
 __attribute__((noinline)) static struct wfg_compiled_policy *load_policy(const char *path,
@@ -331,12 +402,12 @@ static int policy_check_json(const char *path)
 	return json_print(o);
 }
 
-static int policy_apply(const char *ifname, const char *file)
+static int policy_apply(const char *ifname, const char *file, int force)
 {
 	struct wfg_compiled_policy *cp;
+	char err[2048], note[256];
 	int code = EXIT_OK, rc;
 	struct wfg_dp dp;
-	char err[256];
 
 	cp = load_policy(file, &code);
 	if (!cp)
@@ -344,28 +415,33 @@ static int policy_apply(const char *ifname, const char *file)
 	rc = wfg_dp_open(ifname, &dp, err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
-	rc = wfg_dp_apply(&dp, &cp->dp, err, sizeof(err));
+	rc = wfg_dp_apply_checked(&dp, cp, force, note, sizeof(note), err, sizeof(err));
 	wfg_dp_close(&dp);
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
-	printf("%s: policy %s applied\n", ifname, file);
+	printf("%s: policy %s applied%s%s\n", ifname, file, note[0] ? "; " : "", note);
 	return EXIT_OK;
 }
 
 static int cmd_policy(int argc, char **argv)
 {
-	static const struct option lo[] = { OPT_HELP, OPT_JSON, { 0 } };
+	static const struct option lo[] = {
+		OPT_HELP, OPT_JSON, { "force", no_argument, 0, 'f' }, { 0 }
+	};
 	struct wfg_compiled_policy *cp;
-	int code = EXIT_OK, json = 0, c;
+	int code = EXIT_OK, json = 0, force = 0, c;
 	const char *sub;
 
 	opts_begin();
-	while ((c = getopt_long(argc, argv, ":hj", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hjf", lo, NULL)) != -1) {
 		if (c == 'h')
 			return show_usage();
-		if (c != 'j')
+		if (c == 'j')
+			json = 1;
+		else if (c == 'f')
+			force = 1;
+		else
 			return bad_option(argv, c);
-		json = 1;
 	}
 	if (operands(argc, argv, 1, 3))
 		return EXIT_INPUT;
@@ -376,6 +452,8 @@ static int cmd_policy(int argc, char **argv)
 	if (operands(argc, argv, !strcmp(sub, "check") ? 1 : 2, !strcmp(sub, "check") ? 1 : 2))
 		return EXIT_INPUT;
 	if (!strcmp(sub, "check")) {
+		if (force)
+			return fail(EXIT_INPUT, "policy check: --force is for apply");
 		if (json)
 			return policy_check_json(argv[optind]);
 		cp = load_policy(argv[optind], &code);
@@ -386,10 +464,33 @@ static int cmd_policy(int argc, char **argv)
 	}
 	if (json)
 		return fail(EXIT_INPUT, "policy apply: --json is for check");
-	return policy_apply(argv[optind], argv[optind + 1]);
+	return policy_apply(argv[optind], argv[optind + 1], force);
 }
 
 /* ---------------------------------------------------------------- attach/detach */
+
+/*
+ * Pins of a dead namespace that had this one's inode number are nobody's:
+ * attach and detach, which own this namespace's pins, remove them and say so.
+ * Without namespace cookies (Linux < 5.14) they cannot be told from ours.
+ */
+static void reap_dead_pins(int attaching)
+{
+	struct wfg_netns_id self;
+	char note[1024];
+
+	if (!wfg_netns_self(&self) && !self.cookie && attaching)
+		fprintf(stderr,
+			"wfguard: note: this kernel gives no network namespace cookie "
+			"(SO_NETNS_COOKIE, Linux 5.14+): pins are keyed by the namespace's inode "
+			"number alone, which a namespace made after this one is deleted may "
+			"reuse; its status would show these pins as its own stale ones\n");
+	if (wfg_pins_reap_dead(note, sizeof(note)) > 0)
+		fprintf(stderr,
+			"wfguard: removed the pins of %s, left by a deleted network namespace "
+			"whose inode number this one has now\n",
+			note);
+}
 
 static int cmd_attach(int argc, char **argv)
 {
@@ -442,7 +543,7 @@ static int cmd_attach(int argc, char **argv)
 		return code;
 	if (!keys && cp->keys_path[0])
 		keys = cp->keys_path;
-	if (keys && keys_load(keys, &ctl, err, sizeof(err)))
+	if (keys && wfg_keys_load(keys, ctl.keys, err, sizeof(err)))
 		return fail(EXIT_INPUT, "%s", err);
 	/* Tunnel mode has no shim to key. In shim mode a random key means the
 	 * peer verifies nothing: every datagram passes unverified and every cover
@@ -462,6 +563,7 @@ static int cmd_attach(int argc, char **argv)
 		return fail(EXIT_SYSTEM, "getrandom: %s", strerror(errno));
 	ao.max_flows = cp->max_flows;
 	ao.install_fq = wfg_policy_delays(&cp->dp);
+	reap_dead_pins(1);
 	rc = wfg_dp_attach(argv[optind], &cp->dp, &ctl, &ao, err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
@@ -488,6 +590,7 @@ static int cmd_detach(int argc, char **argv)
 	code = simple_opts(argc, argv, NULL, 1, 1, &done);
 	if (done)
 		return code;
+	reap_dead_pins(0);
 	rc = wfg_dp_detach(argv[optind], err, sizeof(err));
 	if (rc)
 		return fail(errno_exit(rc), "%s", err);
@@ -725,10 +828,12 @@ static int status_one(const char *ifname, int json)
 
 /* A network namespace that has pins, and how status can look into it. */
 struct ns_view {
-	unsigned long long inode; /* 0: the older ROOT/IFACE pins, seen from here */
-	char name[256];		  /* its /run/netns name, "" if none */
-	int pid;		  /* without a name: a process in it (0: none found) */
-	int current;		  /* the namespace wfguard runs in */
+	struct wfg_netns_id id; /* its pin directory's (cookie 0: net-<inode>) */
+	int root_layout;	/* the oldest pins, ROOT/IFACE, seen from here */
+	char name[256];		/* its /run/netns name, "" if none */
+	int pid;		/* without a name: a process in it (0: none found) */
+	int current;		/* the namespace wfguard runs in */
+	int dead;		/* its inode number is this namespace's, its cookie not */
 };
 
 /* A process whose network namespace has this inode (a container's), or 0. */
@@ -787,29 +892,40 @@ static int enter_netns(const char *path)
 
 static int listed; /* attachments status_all() listed */
 
+/* The label of a namespace in the listing: its name, "pid N", or its directory's. */
+static void ns_label(const struct ns_view *ns, char *buf, size_t len)
+{
+	if (ns->name[0])
+		snprintf(buf, len, "%s", ns->name);
+	else if (ns->pid)
+		snprintf(buf, len, "pid %d", ns->pid);
+	else if (ns->root_layout)
+		snprintf(buf, len, "legacy");
+	else if (ns->id.cookie)
+		snprintf(buf, len, "net-%llu-%llu", ns->id.inode, ns->id.cookie);
+	else
+		snprintf(buf, len, "net-%llu", ns->id.inode);
+}
+
 /* One attachment's entry in the listing (text line or JSON object in list). */
 static void list_one(const struct ns_view *ns, const char *ifname, int checked, const char *why_not,
 		     json_t *list)
 {
-	const char *label = ns->name[0] ? ns->name : NULL;
-	char fallback[48];
 	struct att_status a;
-	char err[256];
+	char err[256], label[300];
 	json_t *o;
 	int rc = checked ? att_read(ifname, &a, err, sizeof(err)) : 0;
 
 	listed++;
-	if (!label && ns->pid)
-		snprintf(fallback, sizeof(fallback), "pid %d", ns->pid);
-	else if (!label)
-		snprintf(fallback, sizeof(fallback), ns->inode ? "net-%llu" : "legacy", ns->inode);
-	if (!label)
-		label = fallback;
+	ns_label(ns, label, sizeof(label));
 	if (list) {
 		o = json_object();
 		json_object_set_new(o, "interface", json_text(ifname));
 		json_object_set_new(o, "netns", ns->name[0] ? json_text(ns->name) : json_null());
-		json_object_set_new(o, "netns_inode", json_integer((json_int_t)ns->inode));
+		json_object_set_new(o, "netns_inode", json_integer((json_int_t)ns->id.inode));
+		json_object_set_new(o, "netns_cookie",
+				    ns->id.cookie ? json_integer((json_int_t)ns->id.cookie)
+						  : json_null());
 		if (ns->pid)
 			json_object_set_new(o, "pid", json_integer(ns->pid));
 		json_object_set_new(o, "current", json_boolean(ns->current));
@@ -838,35 +954,67 @@ static void list_one(const struct ns_view *ns, const char *ifname, int checked, 
 		att_text(&a), putchar('\n');
 }
 
+/*
+ * Why a namespace's attachments cannot be checked (into why, returned), or
+ * NULL once this thread is in it. A namespace found by its inode number is
+ * the directory's only if the cookie agrees too: the number may have gone to
+ * a newer namespace.
+ */
+static const char *enter_view(const struct ns_view *ns, char *why, size_t len)
+{
+	char dir[256], path[300];
+	struct wfg_netns_id in;
+
+	wfg_netns_dir(ns->root_layout ? NULL : &ns->id, dir, sizeof(dir));
+	if (ns->dead) {
+		snprintf(why, len,
+			 "left by a deleted namespace whose inode number this one has now; "
+			 "`wfguard detach` or `attach` here removes them, so does `rm -r %s`",
+			 dir);
+		return why;
+	}
+	if (ns->current)
+		return NULL;
+	if (!ns->name[0] && !ns->pid) {
+		snprintf(why, len,
+			 "no /run/netns entry and no process has its namespace: it is probably "
+			 "gone, its programs with it; `rm -r %s` removes the pins",
+			 dir);
+		return why;
+	}
+	if (ns->name[0])
+		snprintf(path, sizeof(path), "/run/netns/%s", ns->name);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", ns->pid);
+	if (enter_netns(path))
+		return "cannot enter its namespace";
+	if (ns->id.cookie && (wfg_netns_self(&in) || in.cookie != ns->id.cookie)) {
+		snprintf(why, len,
+			 "its namespace is gone: inode number %llu now belongs to another "
+			 "(cookie %llu, not %llu); `rm -r %s` removes the pins",
+			 ns->id.inode, in.cookie, ns->id.cookie, dir);
+		return why; /* the caller returns to its namespace */
+	}
+	return NULL;
+}
+
 /* Every attachment pinned for one namespace, entering it when it is not ours. */
 static int list_netns(const struct ns_view *ns, json_t *list, int self_fd)
 {
 	static char names[MAX_IFACES][32];
-	const char *why_not = NULL;
-	char path[300], gone[512];
-	int n, i, rc;
+	const char *why_not;
+	char why[600];
+	int n, i;
 
-	n = wfg_pins_ifaces(ns->inode, names, MAX_IFACES);
+	n = wfg_pins_ifaces(ns->root_layout ? NULL : &ns->id, names, MAX_IFACES);
 	if (n < 0)
 		return fail(EXIT_SYSTEM, "%s: %s", wfg_pin_root(), strerror(-n));
-	if (!ns->current && (ns->name[0] || ns->pid)) {
-		if (ns->name[0])
-			snprintf(path, sizeof(path), "/run/netns/%s", ns->name);
-		else
-			snprintf(path, sizeof(path), "/proc/%d/ns/net", ns->pid);
-		rc = enter_netns(path);
-		if (rc)
-			why_not = "cannot enter its namespace";
-	} else if (!ns->current) {
-		snprintf(gone, sizeof(gone),
-			 "no /run/netns entry and no process has its namespace: it is probably "
-			 "gone, its programs with it; `rm -r %s/net-%llu` removes the pins",
-			 wfg_pin_root(), ns->inode);
-		why_not = gone;
-	}
+	if (!n)
+		return EXIT_OK;
+	why_not = enter_view(ns, why, sizeof(why));
 	for (i = 0; i < n && i < MAX_IFACES; i++)
 		list_one(ns, names[i], !why_not, why_not, list);
-	if (!ns->current && !why_not && setns(self_fd, CLONE_NEWNET))
+	if (!ns->current && setns(self_fd, CLONE_NEWNET))
 		return fail(EXIT_SYSTEM, "cannot return to this network namespace: %s",
 			    strerror(errno));
 	return EXIT_OK;
@@ -874,42 +1022,57 @@ static int list_netns(const struct ns_view *ns, json_t *list, int self_fd)
 
 /*
  * `status` without a device: the namespaces with pins, ours first (with the
- * older ROOT/IFACE pins), then the others, entered and checked through their
+ * older layouts' pins), then the others, entered and checked through their
  * /run/netns name or, without one (containers), a process in them. A
- * namespace neither holds is listed, not checked: nothing can enter it.
+ * namespace neither holds is listed, not checked: nothing can enter it. Pins
+ * of a dead namespace that had our inode number are told apart by cookie.
  */
 static int collect_netns(struct ns_view *views, int max)
 {
-	static unsigned long long inodes[MAX_NETNS];
-	unsigned long long self = wfg_netns_inode();
-	int n = wfg_pins_netns(inodes, MAX_NETNS), nv = 2, i;
+	static struct wfg_netns_id ids[MAX_NETNS];
+	struct wfg_netns_id self;
+	int n = wfg_pins_netns(ids, MAX_NETNS), nv = 1, i;
 
 	if (n < 0)
 		return n;
-	views[0] = (struct ns_view){ .inode = self, .current = 1 };
-	netns_name(self, views[0].name, sizeof(views[0].name));
-	views[1] = (struct ns_view){ .inode = 0, .current = 1 };
+	if (wfg_netns_self(&self))
+		return -errno;
+	views[0] = (struct ns_view){ .root_layout = 1, .current = 1 };
 	for (i = 0; i < n && i < MAX_NETNS && nv < max; i++) {
-		if (inodes[i] == self)
-			continue;
-		views[nv] = (struct ns_view){ .inode = inodes[i] };
-		netns_name(inodes[i], views[nv].name, sizeof(views[nv].name));
-		if (!views[nv].name[0])
-			views[nv].pid = netns_pid(inodes[i]);
-		nv++;
+		struct ns_view *v = &views[nv++];
+
+		*v = (struct ns_view){ .id = ids[i] };
+		v->current = ids[i].inode == self.inode &&
+			     (ids[i].cookie == self.cookie || !ids[i].cookie);
+		v->dead = ids[i].inode == self.inode && !v->current;
+		if (v->current || !v->dead)
+			netns_name(ids[i].inode, v->name, sizeof(v->name));
+		if (!v->current && !v->dead && !v->name[0])
+			v->pid = netns_pid(ids[i].inode);
 	}
 	return nv;
 }
 
+/* Ours first: the current namespace's views sorted before the others. */
+static int view_order(const void *a, const void *b)
+{
+	const struct ns_view *x = a, *y = b;
+
+	if (x->current != y->current)
+		return y->current - x->current;
+	return x->root_layout - y->root_layout; /* ROOT/IFACE after net-* */
+}
+
 static int status_all(int json)
 {
-	static struct ns_view views[MAX_NETNS + 2];
+	static struct ns_view views[MAX_NETNS + 1];
 	json_t *doc = json ? json_doc(NULL) : NULL, *list = json ? json_array() : NULL;
 	int self_fd, nv, i, code = EXIT_OK;
 
-	nv = collect_netns(views, MAX_NETNS + 2);
+	nv = collect_netns(views, MAX_NETNS + 1);
 	if (nv < 0)
 		return fail(EXIT_SYSTEM, "%s: %s", wfg_pin_root(), strerror(-nv));
+	qsort(views, (size_t)nv, sizeof(views[0]), view_order);
 	self_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self_fd < 0)
 		return fail(EXIT_SYSTEM, "/proc/thread-self/ns/net: %s", strerror(errno));
@@ -1165,7 +1328,7 @@ static int cmd_run(int argc, char **argv)
 	const char *policy = NULL, *ifname;
 	struct ring_buffer *rb;
 	struct wfg_dp dp;
-	char err[256];
+	char err[2048], note[256];
 	int rc;
 
 	rc = run_opts(argc, argv, &policy, &tf, &done);
@@ -1227,10 +1390,12 @@ static int cmd_run(int argc, char **argv)
 
 			reload = 0;
 			cp = load_policy(policy, &code);
-			if (cp && wfg_dp_apply(&dp, &cp->dp, err, sizeof(err)))
+			if (cp &&
+			    wfg_dp_apply_checked(&dp, cp, 0, note, sizeof(note), err, sizeof(err)))
 				wfg_log(LOG_ERR, "reload: %s", err);
 			else if (cp)
-				wfg_log(LOG_NOTICE, "%s re-applied", policy);
+				wfg_log(LOG_NOTICE, "%s re-applied%s%s", policy, note[0] ? "; " : "",
+					note);
 		}
 	}
 	run_textfile_end(&tf, &dp, ifname, ended);
@@ -1431,7 +1596,7 @@ static void doctor_keys(struct wfg_doctor *d, const struct wfg_compiled_policy *
 			       "--keys");
 		return;
 	}
-	if (keys_load(keys, &ctl, err, sizeof(err))) {
+	if (wfg_keys_load(keys, ctl.keys, err, sizeof(err))) {
 		wfg_doctor_add(d, WFG_DOC_FAIL, "keys", "%s", err);
 		return;
 	}
@@ -1541,8 +1706,10 @@ static const struct command commands[] = {
 	  "usage: wfguard attach IFACE --policy FILE [--xdp-mode native|skb] "
 	  "[--keys FILE | --ephemeral-key]\n"
 	  "  Load the data path on IFACE (TC egress + XDP ingress), pin it under\n"
-	  "  ROOT/net-NETNS/IFACE/ (ROOT: " WFG_PIN_ROOT ", or $" WFG_PIN_ROOT_ENV "), install\n"
-	  "  sch_fq when the policy delays packets.\n"
+	  "  ROOT/net-INODE-COOKIE/IFACE/ (ROOT: " WFG_PIN_ROOT ", or $" WFG_PIN_ROOT_ENV "; the\n"
+	  "  network namespace's inode number and cookie), install sch_fq when the\n"
+	  "  policy delays packets. Pins a deleted namespace left under this one's\n"
+	  "  inode number are removed (also by detach).\n"
 	  "  Shim mode needs the key file both ends share (--keys, or shim.keys\n"
 	  "  in the policy); --ephemeral-key makes a random one that no peer\n"
 	  "  can have (tests, one-host experiments).\n" },
@@ -1567,10 +1734,16 @@ static const struct command commands[] = {
 	  "  --json  one object, the flows in \"flows\" (docs/cli-json.md)\n" },
 	{ "policy", cmd_policy, "check a policy file, or apply it live",
 	  "usage: wfguard policy check FILE [--json]\n"
-	  "       wfguard policy apply IFACE FILE\n"
+	  "       wfguard policy apply IFACE FILE [--force]\n"
 	  "  check: validate FILE, print the compiled summary; exit 1 with\n"
 	  "         file:line:col: message for every error (--json: one object).\n"
-	  "  apply: atomic live swap on IFACE; a bad file changes nothing.\n" },
+	  "  apply: atomic live swap on IFACE; a bad file changes nothing. Refused\n"
+	  "         (exit 1, nothing changed) in shim mode when FILE's rules stop\n"
+	  "         matching defended flows seen in the last 120 s (the peer would\n"
+	  "         keep padding them), or when FILE's key file sends with another\n"
+	  "         key or drops one the live end accepts (rotate with `wfguard\n"
+	  "         keys`); a key file that only adds a key loads it in the spare\n"
+	  "         slot. --force applies anyway, keys as attach loads them.\n" },
 	{ "run", cmd_run, "the daemon: pump cover packets, reload on SIGHUP",
 	  "usage: wfguard run IFACE [--policy FILE] [--textfile PATH [--interval S]]\n"
 	  "  The daemon: sends carriers for the data path's cover requests and keeps\n"
@@ -1598,11 +1771,21 @@ static const struct command commands[] = {
 	  "                   attached policy's role)\n"
 	  "  Exit: 0 written, 1 bad input or a capture already running, 2 the system\n"
 	  "  refused, 3 not attached. Details: docs/capture.md.\n" },
-	{ "keys", cmd_keys, "generate a shim key file",
+	{ "keys", cmd_keys, "shim keys: generate a key file, rotate keys live",
 	  "usage: wfguard keys generate FILE\n"
-	  "  Write two fresh shim keys (slot 0 and slot 1) to FILE (mode 0600).\n"
-	  "  Rotation: put the new key in the slot peers do not send with, apply on\n"
-	  "  both ends, then switch the sending slot.\n" },
+	  "       wfguard keys show IFACE [--json]\n"
+	  "       wfguard keys rotate IFACE --keys FILE\n"
+	  "       wfguard keys switch IFACE\n"
+	  "       wfguard keys retire IFACE\n"
+	  "  generate: two fresh keys (slot 0, slot 1) in a new FILE (mode 0600);\n"
+	  "            attach sends with slot 0 and accepts both.\n"
+	  "  show:     the key id in each live slot and which slot sends.\n"
+	  "  Live rotation, no flow reset; run each step on both ends before the next:\n"
+	  "  rotate:   FILE's first key into the spare slot (the one not sending):\n"
+	  "            old and new keys accepted, the old one still sends.\n"
+	  "  switch:   send with the other slot (the new key).\n"
+	  "  retire:   the old key's slot gets the sending key: only it is accepted.\n"
+	  "  Then make FILE the key file the policy names (policy apply compares).\n" },
 	{ "doctor", cmd_doctor, "check the kernel, device and policy before attaching",
 	  "usage: wfguard doctor IFACE [--policy FILE] [--keys FILE] [--json]\n"
 	  "  What attach needs, checked without touching IFACE: TC and XDP programs,\n"

@@ -268,8 +268,15 @@ static void setup(void)
 	cr_assert_eq(wfg(NS_C, "keys generate keys"), 0, "keys: %s", err_buf);
 }
 
+static void fillers_kill(void);
+static char reuse_ns[64];
+
 static void teardown(void)
 {
+	fillers_kill();
+	if (reuse_ns[0])
+		sh("ip netns delete %s 2>/dev/null", reuse_ns);
+	reuse_ns[0] = 0;
 	if (ns_holder > 0)
 		kill(ns_holder, SIGKILL);
 	ns_holder = 0;
@@ -1085,7 +1092,7 @@ Test(cli, unknown_options_and_extra_arguments_are_refused_and_every_command_has_
 	refused("stats c0 s0 --json", "unexpected argument 's0'");
 	refused("flows c0 --json extra", "unexpected argument 'extra'");
 	refused("policy apply c0 client-buckets.yaml extra", "unexpected argument 'extra'");
-	refused("policy check client-pad.yaml --force", "unknown option '--force'");
+	refused("policy check client-pad.yaml --forse", "unknown option '--forse'");
 	refused("run c0 --polcy client-pad.yaml", "unknown option '--polcy'");
 	refused("run c0 --policy", "missing the value of option '--policy'");
 	refused("attach s0 --policy client-pad.yaml --bogus", "unknown option '--bogus'");
@@ -1334,7 +1341,8 @@ static json_t *listed_entry(json_t *doc, const char *ifname, int current)
 Test(cli, status_without_a_device_lists_every_attachment_and_marks_the_stale)
 {
 	char path[PATH_MAX + 32], want[64];
-	unsigned long long gone;
+	char gone[PATH_MAX + 64];
+	const char *rm;
 	json_t *doc, *v;
 	int t;
 
@@ -1398,14 +1406,16 @@ Test(cli, status_without_a_device_lists_every_attachment_and_marks_the_stale)
 	v = listed_entry(doc, "y0", 0);
 	cr_assert(json_is_false(json_object_get(v, "checked")), "%s", out_buf);
 	cr_assert(json_is_null(json_object_get(v, "netns")), "%s", out_buf);
-	gone = (unsigned long long)json_integer_value(json_object_get(v, "netns_inode"));
+	rm = strstr(jstr(v, "reason"), "`rm -r ");
+	cr_assert_not_null(rm, "no removal named: %s", out_buf);
+	snprintf(gone, sizeof(gone), "%.*s", (int)strcspn(rm + 1, "`"), rm + 1);
 	v = listed_entry(doc, "z0", 0);
 	cr_assert(json_is_true(json_object_get(v, "attached")), "%s", out_buf);
 	cr_assert_eq(json_integer_value(json_object_get(v, "pid")), ns_holder, "%s", out_buf);
 	json_decref(doc);
 
 	/* what the message says removes a gone namespace's pins does */
-	cr_assert_eq(sh("rm -r %s/net-%llu", pins, gone), 0);
+	cr_assert_eq(sh("%s", gone), 0, "%s", gone);
 	cr_assert_eq(wfg(NS_C, "status --json"), 0, "%s", err_buf);
 	doc = parse("status (all, after rm)");
 	cr_assert_eq(json_array_size(json_object_get(doc, "attachments")), 4, "%s", out_buf);
@@ -1514,4 +1524,331 @@ Test(cli, doctor_names_what_to_fix_and_touches_nothing)
 		     "doctor changed c0's qdiscs");
 	cr_assert_eq(lines("tc -n %s filter show dev c0 egress", NS_C), 0, "filters on c0");
 	cr_assert_neq(wfg(NS_C, "status c0"), 0, "doctor attached something");
+}
+
+/* ------------------------------------------------ keys, live applies, reused namespaces */
+
+/* The key id in `keys show IFACE --json`'s slot i, and the sending slot. */
+static void key_ids(const char *ns, const char *dev, char ids[2][9], int *sending)
+{
+	json_t *o, *slots;
+	int i;
+
+	cr_assert_eq(wfg(ns, "keys show %s --json", dev), 0, "keys show %s: %s", dev, err_buf);
+	o = parse("keys show");
+	slots = json_object_get(o, "slots");
+	cr_assert_eq(json_array_size(slots), 2, "%s", out_buf);
+	for (i = 0; i < 2; i++)
+		snprintf(ids[i], 9, "%s", json_string_value(json_array_get(slots, (size_t)i)));
+	*sending = (int)json_integer_value(json_object_get(o, "sending_slot"));
+	json_decref(o);
+}
+
+/* Wait until the load has sent `more` datagrams beyond what it had sent at `from`. */
+static void load_advances(struct load *l, unsigned from, unsigned more, const char *after)
+{
+	int w;
+
+	for (w = 0; w < 400 && l->sent < from + more; w++)
+		usleep(5000);
+	cr_assert_geq(l->sent, from + more, "the load stalled after %s", after);
+}
+
+/*
+ * A key rotation on both ends of a shim pair while datagrams flow: rotate
+ * (new key accepted), switch (sent with), retire (old one no longer
+ * accepted), each step on the client then the server. Nothing is lost,
+ * corrupted or left unverified, and the flow is never reset (one flow, its
+ * counters running on, the policy generation unchanged). Then policy apply
+ * with the old key file is refused, with the new one it applies (its second
+ * key into the spare slot), --force loads the old one. Last, a one-sided
+ * switch shows that the key really is what the tag is checked under.
+ */
+Test(cli, keys_rotate_switch_retire_under_load_lose_nothing_and_apply_compares_keys)
+{
+	static const char *const steps[] = { "rotate c0 --keys keys2",
+					     "rotate s0 --keys keys2",
+					     "switch c0",
+					     "switch s0",
+					     "retire c0",
+					     "retire s0" };
+	char before[2][9], after_c[2][9], after_s[2][9], text[512];
+	unsigned long long gen0;
+	struct load l = { 0 };
+	struct stats c1, s1, s2;
+	struct exchange x;
+	pthread_t ts, tr;
+	int send0, send_c, send_s;
+	size_t i;
+
+	attach_both("pad");
+	key_ids(NS_C, "c0", before, &send0);
+	cr_assert_eq(send0, 0, "attach sends with slot 0");
+	cr_assert_eq(wfg(NS_C, "keys switch c0 extra"), 1, "extra operand: %s", err_buf);
+	cr_assert_eq(wfg(NS_C, "keys rotate c0"), 1, "rotate without --keys: %s", err_buf);
+	cr_assert_eq(wfg(NS_C, "keys rotate c0 --keys keys"), 1, "rotate to the sending key");
+	cr_assert_not_null(strstr(err_buf, "already sends with"), "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "keys generate keys2"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "status c0 --json"), 0, "%s", err_buf);
+	gen0 = jnum(out_buf, "generation");
+
+	l.cfd = udp_socket(NS_C, "10.78.1.1", CPORT);
+	l.sfd = udp_socket(NS_S, "10.78.2.1", PORT);
+	cr_assert_eq(pthread_create(&tr, NULL, load_recv, &l), 0);
+	cr_assert_eq(pthread_create(&ts, NULL, load_send, &l), 0);
+	load_advances(&l, 0, 50, "start");
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		unsigned from = l.sent;
+
+		cr_assert_eq(wfg(i & 1 ? NS_S : NS_C, "keys %s", steps[i]), 0, "keys %s: %s",
+			     steps[i], err_buf);
+		load_advances(&l, from, 50, steps[i]);
+	}
+	l.stop = 1;
+	pthread_join(ts, NULL);
+	pthread_join(tr, NULL);
+	cr_assert_eq(l.stalls, 0, "the sender stalled: %u of %u arrived", l.got, l.sent);
+	cr_assert_eq(l.got, l.sent, "%u of %u datagrams arrived", l.got, l.sent);
+	cr_assert_eq(l.corrupt, 0, "%u corrupted", l.corrupt);
+	cr_assert_eq(l.out_of_order, 0, "%u out of order", l.out_of_order);
+	close(l.cfd);
+	close(l.sfd);
+	stats(NS_C, "c0", &c1);
+	stats(NS_S, "s0", &s1);
+	cr_assert_eq(s1.passed_unverified, 0, "the server failed to verify: %s", s1.raw);
+	cr_assert_eq(s1.stripped, c1.shaped, "stripped %llu of %llu", s1.stripped, c1.shaped);
+	cr_assert_eq(c1.shaped, l.sent, "shaped %llu of %u", c1.shaped, l.sent);
+
+	/* both ends send with the new key, and only it is accepted */
+	key_ids(NS_C, "c0", after_c, &send_c);
+	key_ids(NS_S, "s0", after_s, &send_s);
+	cr_assert_eq(send_c, 1, "the client sends with slot %d", send_c);
+	cr_assert_str_eq(after_c[0], after_c[1], "retire left two keys");
+	cr_assert_str_eq(after_c[0], after_s[send_s], "the ends send with different keys");
+	cr_assert_str_neq(after_c[0], before[0], "the key did not change");
+	cr_assert_str_neq(after_c[0], before[1], "the key did not change");
+	/* no flow was reset: one flow, counting on, under the same policy */
+	cr_assert_eq(wfg(NS_C, "status c0 --json"), 0, "%s", err_buf);
+	cr_assert_eq(jnum(out_buf, "generation"), gen0, "a key step swapped the policy");
+	cr_assert_eq(wfg(NS_C, "flows c0 --json"), 0, "%s", err_buf);
+	cr_assert_eq(jnum(out_buf, "pkts_out"), l.sent, "the flow restarted: %s", out_buf);
+
+	/* policy apply compares the policy's key file with the live slots */
+	cr_assert_eq(wfg(NS_C, "policy apply c0 client-pad.yaml"), 1, "old keys applied: %s",
+		     out_buf);
+	cr_assert_not_null(strstr(err_buf, "sends with key"), "%s", err_buf);
+	cr_assert_not_null(strstr(err_buf, "keys rotate"), "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "status c0 --json"), 0, "%s", err_buf);
+	cr_assert_eq(jnum(out_buf, "generation"), gen0, "the refused apply went live");
+	snprintf(text, sizeof(text),
+		 "version: 1\nrole: client\nmatch:\n  - family: 4\n    remote_port: %d\n"
+		 "shim:\n  keys: keys2\nshape: {mode: pad_to, size: 1000, limit: 1400}\n",
+		 PORT);
+	write_file("client-pad2.yaml", text);
+	cr_assert_eq(wfg(NS_C, "policy apply c0 client-pad2.yaml"), 0, "%s", err_buf);
+	cr_assert_not_null(strstr(out_buf, "spare key slot loaded"), "%s", out_buf);
+	cr_assert_eq(wfg(NS_C, "policy apply c0 client-pad2.yaml"), 0, "%s", err_buf);
+	cr_assert_null(strstr(out_buf, "key"), "nothing left to load: %s", out_buf);
+
+	/* a switch on one end only: the peer cannot verify, so the key is what counts */
+	cr_assert_eq(wfg(NS_C, "keys generate keys3"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "keys rotate c0 --keys keys3"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "keys switch c0"), 0, "%s", err_buf);
+	exchange_open(&x);
+	exchange(&x, 0, 20, 0);
+	exchange_close(&x);
+	stats(NS_S, "s0", &s2);
+	cr_assert_eq(s2.passed_unverified - s1.passed_unverified, 20, "%s", s2.raw);
+	cr_assert_eq(x.server_got, 0, "unverified datagrams reached the server intact");
+
+	/* --force loads a key file as attach would: slot 0 sends */
+	cr_assert_eq(wfg(NS_C, "policy apply c0 client-pad.yaml --force"), 0, "%s", err_buf);
+	cr_assert_not_null(strstr(out_buf, "keys replaced"), "%s", out_buf);
+	key_ids(NS_C, "c0", after_c, &send_c);
+	cr_assert_eq(send_c, 0);
+	cr_assert_str_eq(after_c[0], before[0], "forced keys: %s", out_buf);
+	cr_assert_str_eq(after_c[1], before[1], "forced keys: %s", out_buf);
+}
+
+/*
+ * policy apply refuses rules that stop matching a live defended flow (its
+ * peer would go on padding it, this end would stop stripping), names the
+ * flow and the live rule it matched, changes nothing; --force applies.
+ */
+Test(cli, policy_apply_refuses_rules_that_orphan_live_flows_unless_forced)
+{
+	unsigned long long gen;
+	struct exchange x;
+	char text[512], want[128];
+
+	attach_both("pad");
+	exchange_open(&x);
+	exchange(&x, 0, 10, 0);
+	exchange_close(&x);
+	cr_assert_eq(x.server_got, 10);
+	snprintf(text, sizeof(text),
+		 "version: 1\nrole: client\nmatch:\n  - family: 4\n    remote_port: %d\n"
+		 "shim:\n  keys: keys\nshape: {mode: pad_to, size: 1000, limit: 1400}\n",
+		 PORT + 1);
+	write_file("client-other.yaml", text);
+	cr_assert_eq(wfg(NS_C, "status c0 --json"), 0, "%s", err_buf);
+	gen = jnum(out_buf, "generation");
+
+	cr_assert_eq(wfg(NS_C, "policy apply c0 client-other.yaml"), 1, "applied: %s", out_buf);
+	snprintf(want, sizeof(want), "10.78.1.1:%d -> 10.78.2.1:%d (live rule 1: IPv4,", CPORT,
+		 PORT);
+	cr_assert_not_null(strstr(err_buf, want), "the flow and its rule not named: %s", err_buf);
+	cr_assert_not_null(strstr(err_buf, "1 live defended flow"), "%s", err_buf);
+	cr_assert_not_null(strstr(err_buf, "--force"), "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "status c0 --json"), 0, "%s", err_buf);
+	cr_assert_eq(jnum(out_buf, "generation"), gen, "the refused policy went live");
+	/* rules that still match the flow apply as ever */
+	cr_assert_eq(wfg(NS_C, "policy apply c0 client-buckets.yaml"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "policy apply c0 client-other.yaml --force"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "status c0 --json"), 0, "%s", err_buf);
+	cr_assert_eq(jnum(out_buf, "generation"), gen + 2);
+}
+
+/* Processes that each hold a network namespace of their own, made one by one. */
+#define NS_FILLERS 64
+static pid_t fillers[NS_FILLERS];
+static int nfillers;
+
+static void fillers_kill(void)
+{
+	int i;
+
+	for (i = 0; i < nfillers; i++) {
+		kill(fillers[i], SIGKILL);
+		waitpid(fillers[i], NULL, 0);
+	}
+	nfillers = 0;
+}
+
+/* A child in a new network namespace (it waits for SIGKILL); its namespace's inode. */
+static unsigned long long new_netns(pid_t *pid)
+{
+	char path[64];
+	struct stat st;
+	int p[2];
+	char c;
+
+	cr_assert_eq(pipe(p), 0);
+	*pid = fork();
+	cr_assert_geq(*pid, 0);
+	if (*pid == 0) {
+		close(p[0]);
+		if (unshare(CLONE_NEWNET))
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	cr_assert_eq(read(p[0], &c, 1), 1, "the namespace child failed");
+	close(p[0]);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", *pid);
+	cr_assert_eq(stat(path, &st), 0);
+	return (unsigned long long)st.st_ino;
+}
+
+/*
+ * A namespace with the inode number of a dead one: nsfs hands out the lowest
+ * free number, so namespaces are made (kept while below it, to fill holes)
+ * until one gets it, or a few seconds pass (another process took it).
+ */
+static pid_t netns_with_inode(unsigned long long want)
+{
+	unsigned long long got;
+	pid_t pid;
+	int t;
+
+	for (t = 0; t < 300 && nfillers < NS_FILLERS; t++) {
+		got = new_netns(&pid);
+		if (got == want)
+			return pid;
+		if (got < want) {
+			fillers[nfillers++] = pid;
+			continue;
+		}
+		kill(pid, SIGKILL); /* the dead one's number is not free yet */
+		waitpid(pid, NULL, 0);
+		usleep(20000);
+	}
+	return 0;
+}
+
+/*
+ * Pins are keyed by namespace cookie as well as inode number: a namespace
+ * that got a dead one's inode number does not take its pins as its own
+ * (status IFACE: not attached; status: listed as the dead one's), and attach
+ * there removes them with a message. The previous layout (net-<inode>) is
+ * still read.
+ */
+Test(cli, a_namespace_with_a_dead_ones_inode_number_does_not_take_its_pins)
+{
+	char path[PATH_MAX + 32];
+	unsigned long long ino;
+	pid_t holder;
+	json_t *doc, *v;
+
+	cr_assert_eq(sh("cd %s && unshare -n sh -c 'ip link add y0 type veth peer name y0p && "
+			"ip link set y0 up && %s attach y0 --policy client-pad.yaml && "
+			"stat -L -c %%i /proc/self/ns/net >dead.ino' >/dev/null 2>&1",
+			tmp, bin),
+		     0, "attach in a namespace that then dies");
+	snprintf(path, sizeof(path), "%s/dead.ino", tmp);
+	slurp(path, out_buf, sizeof(out_buf));
+	ino = strtoull(out_buf, NULL, 10);
+	cr_assert_gt(ino, 0);
+	cr_assert_eq(lines("find %s -maxdepth 1 -name 'net-%llu-*'", pins, ino), 1,
+		     "no cookie-keyed pins");
+	holder = netns_with_inode(ino);
+	if (!holder) {
+		fillers_kill();
+		cr_skip_test("inode number %llu did not come back (another process took it)", ino);
+	}
+	fillers[nfillers++] = holder;
+	snprintf(reuse_ns, sizeof(reuse_ns), "wfgcli-reuse-%d", getpid());
+	cr_assert_eq(sh("ip netns attach %s %d", reuse_ns, holder), 0);
+
+	/* the new namespace does not see y0's pins as its own ... */
+	cr_assert_eq(wfg(reuse_ns, "status y0"), 3, "%s", out_buf);
+	cr_assert_null(strstr(err_buf, "left over"), "took a dead namespace's pins: %s", err_buf);
+	cr_assert_eq(wfg(reuse_ns, "status --json"), 0, "%s", err_buf);
+	doc = parse("status (reused inode)");
+	v = listed_entry(doc, "y0", 0);
+	cr_assert(json_is_false(json_object_get(v, "checked")), "%s", out_buf);
+	cr_assert_not_null(strstr(jstr(v, "reason"), "deleted namespace"), "%s", out_buf);
+	json_decref(doc);
+	/* ... nor does another namespace that finds it by its number */
+	cr_assert_eq(wfg(NS_C, "status"), 0, "%s", err_buf);
+	cr_assert_not_null(strstr(out_buf, "its namespace is gone"), "%s", out_buf);
+	cr_assert_null(strstr(out_buf, "y0               stale"), "%s", out_buf);
+
+	/* attach in the new namespace removes them and says so */
+	cr_assert_eq(sh("ip -n %s link add y0 type veth peer name y0p && ip -n %s link set y0 up",
+			reuse_ns, reuse_ns),
+		     0);
+	cr_assert_eq(wfg(reuse_ns, "attach y0 --policy client-pad.yaml"), 0, "%s", err_buf);
+	cr_assert_not_null(strstr(err_buf, "removed the pins of y0"), "%s", err_buf);
+	cr_assert_eq(lines("find %s -maxdepth 1 -name 'net-%llu-*'", pins, ino), 1, "%s", err_buf);
+	cr_assert_eq(wfg(reuse_ns, "status y0"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(reuse_ns, "detach y0"), 0, "%s", err_buf);
+
+	/* pins in the layout before cookies are still found and removed */
+	cr_assert_eq(wfg(NS_C, "attach c0 --policy client-pad.yaml"), 0, "%s", err_buf);
+	cr_assert_eq(sh("cd %s && d=$(ls -d net-*-* | head -1) && [ -n \"$d\" ] && "
+			"mv $d ${d%%-*}",
+			pins),
+		     0);
+	cr_assert_eq(lines("find %s -maxdepth 1 -name 'net-*-*'", pins), 0,
+		     "not moved to the legacy layout");
+	cr_assert_eq(wfg(NS_C, "status c0"), 0, "legacy pins: %s", err_buf);
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0, "%s", err_buf);
+	assert_nothing_left(NS_C, "c0");
+	sh("ip netns delete %s", reuse_ns);
+	reuse_ns[0] = 0;
+	fillers_kill();
 }

@@ -2,11 +2,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -56,44 +58,94 @@ const char *wfg_pin_root(void)
 	return r && r[0] ? r : WFG_PIN_ROOT;
 }
 
-/* The directory of this network namespace's pins, ROOT/net-<inode of the
- * calling thread's netns>: interface names are per namespace (every
- * container has an eth0), so they cannot key the pins alone. */
-unsigned long long wfg_netns_inode(void)
+/*
+ * snprintf for paths: a path that does not fit is cut, and the lookup of the
+ * cut path fails like that of any missing file (the pin root is the only
+ * long part, and the operator chose it).
+ */
+__attribute__((format(printf, 3, 4))) static void pathf(char *buf, size_t len, const char *fmt, ...)
 {
-	struct stat st;
+	va_list ap;
 
-	return stat("/proc/thread-self/ns/net", &st) ? 0 : (unsigned long long)st.st_ino;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14 */
+#endif
+
+/*
+ * Which network namespace the calling thread is in. The inode number finds it
+ * (/run/netns entries and /proc/PID/ns/net carry it) but is reused: nsfs hands
+ * a new namespace the lowest free number. The cookie is never reused (a
+ * 64-bit counter), so it tells a namespace from a dead one that had its number.
+ */
+int wfg_netns_self(struct wfg_netns_id *id)
+{
+	socklen_t len = sizeof(id->cookie);
+	struct stat st;
+	int fd;
+
+	id->inode = id->cookie = 0;
+	if (stat("/proc/thread-self/ns/net", &st))
+		return -errno;
+	id->inode = (unsigned long long)st.st_ino;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* made in this thread's netns */
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &id->cookie, &len))
+		id->cookie = 0; /* ENOPROTOOPT before 5.14: the inode alone */
+	close(fd);
+	return 0;
+}
+
+void wfg_netns_dir(const struct wfg_netns_id *id, char *buf, size_t len)
+{
+	if (!id)
+		pathf(buf, len, "%s", wfg_pin_root());
+	else if (id->cookie)
+		pathf(buf, len, "%s/net-%llu-%llu", wfg_pin_root(), id->inode, id->cookie);
+	else
+		pathf(buf, len, "%s/net-%llu", wfg_pin_root(), id->inode);
+}
+
+/* This namespace's pin directory, where attach pins. */
 static void netns_dir(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/net-%llu", wfg_pin_root(), wfg_netns_inode());
+	struct wfg_netns_id self;
+
+	wfg_netns_self(&self);
+	wfg_netns_dir(&self, buf, len);
 }
 
-/* "net-<digits>": a namespace's pin directory; its inode in *ino. */
-static int netns_dir_name(const char *name, unsigned long long *ino)
+/* "net-<inode>" or "net-<inode>-<cookie>": a namespace's pin directory. */
+static int netns_dir_name(const char *name, struct wfg_netns_id *id)
 {
 	char *end;
 
 	if (strncmp(name, "net-", 4) || !isdigit((unsigned char)name[4]))
 		return 0;
-	*ino = strtoull(name + 4, &end, 10);
-	return !*end;
+	id->inode = strtoull(name + 4, &end, 10);
+	id->cookie = 0;
+	if (*end == '-' && isdigit((unsigned char)end[1]))
+		id->cookie = strtoull(end + 1, &end, 10);
+	return !*end && id->inode;
 }
 
-int wfg_pins_netns(unsigned long long *inodes, int max)
+int wfg_pins_netns(struct wfg_netns_id *ids, int max)
 {
 	DIR *d = opendir(wfg_pin_root());
-	unsigned long long ino;
+	struct wfg_netns_id id;
 	struct dirent *e;
 	int n = 0;
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((e = readdir(d)))
-		if (netns_dir_name(e->d_name, &ino) && n++ < max)
-			inodes[n - 1] = ino;
+		if (netns_dir_name(e->d_name, &id) && n++ < max)
+			ids[n - 1] = id;
 	closedir(d);
 	return n;
 }
@@ -106,21 +158,18 @@ static int is_pin_dir(const char *dir, const char *name)
 
 	if (name[0] == '.')
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s/wfg_ctl", dir, name);
+	pathf(path, sizeof(path), "%s/%s/wfg_ctl", dir, name);
 	return !stat(path, &st);
 }
 
-int wfg_pins_ifaces(unsigned long long netns, char (*names)[32], int max)
+int wfg_pins_ifaces(const struct wfg_netns_id *ns, char (*names)[32], int max)
 {
 	char dir[256];
 	struct dirent *e;
 	int n = 0;
 	DIR *d;
 
-	if (netns)
-		snprintf(dir, sizeof(dir), "%s/net-%llu", wfg_pin_root(), netns);
-	else
-		snprintf(dir, sizeof(dir), "%s", wfg_pin_root());
+	wfg_netns_dir(ns, dir, sizeof(dir));
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
@@ -128,28 +177,104 @@ int wfg_pins_ifaces(unsigned long long netns, char (*names)[32], int max)
 		if (strlen(e->d_name) >= 32 || !is_pin_dir(dir, e->d_name))
 			continue;
 		if (n++ < max)
-			snprintf(names[n - 1], 32, "%s", e->d_name);
+			pathf(names[n - 1], 32, "%s", e->d_name);
 	}
 	closedir(d);
 	return n;
 }
 
-static void pin_path(char *buf, size_t len, const char *ifname, const char *name)
+/*
+ * The directory that holds ifname's pins for this namespace: its own
+ * (net-<inode>-<cookie>), else one of the older layouts that has them —
+ * net-<inode> (before cookies, and on kernels without them) or ROOT itself —
+ * else its own, where attach creates them. Pins in an older layout cannot
+ * prove whose they are; wfg_dp_stale()'s program check still applies.
+ */
+static void ns_dir_for(const char *ifname, char *dir, size_t len)
 {
-	char dir[200], legacy[256];
+	struct wfg_netns_id self, legacy;
+	char path[512];
 	struct stat st;
 
-	netns_dir(dir, sizeof(dir));
-	snprintf(buf, len, "%s/%s", dir, ifname);
-	/* Pins of a wfguard from before the namespace level stay where they are
-	 * (ROOT/IFNAME, told from a namespace directory by its control map). */
-	snprintf(legacy, sizeof(legacy), "%s/%s/wfg_ctl", wfg_pin_root(), ifname);
-	if (stat(buf, &st) && !stat(legacy, &st))
-		snprintf(dir, sizeof(dir), "%s", wfg_pin_root());
+	wfg_netns_self(&self);
+	wfg_netns_dir(&self, dir, len);
+	pathf(path, sizeof(path), "%s/%s", dir, ifname);
+	if (!stat(path, &st))
+		return;
+	legacy = (struct wfg_netns_id){ .inode = self.inode };
+	wfg_netns_dir(&legacy, path, sizeof(path));
+	if (self.cookie && is_pin_dir(path, ifname)) {
+		pathf(dir, len, "%s", path);
+		return;
+	}
+	if (is_pin_dir(wfg_pin_root(), ifname))
+		wfg_netns_dir(NULL, dir, len);
+}
+
+static void pin_path(char *buf, size_t len, const char *ifname, const char *name)
+{
+	char dir[256];
+
+	ns_dir_for(ifname, dir, sizeof(dir));
 	if (name)
-		snprintf(buf, len, "%s/%s/%s", dir, ifname, name);
+		pathf(buf, len, "%s/%s/%s", dir, ifname, name);
 	else
-		snprintf(buf, len, "%s/%s", dir, ifname);
+		pathf(buf, len, "%s/%s", dir, ifname);
+}
+
+/* Unpin everything in dir/ifname and remove it; 0 or -errno. */
+static int unpin_dir(const char *dir, const char *ifname)
+{
+	char path[600];
+	struct dirent *e;
+	DIR *d;
+
+	pathf(path, sizeof(path), "%s/%s", dir, ifname);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char pin[900];
+
+		if (e->d_name[0] == '.')
+			continue;
+		pathf(pin, sizeof(pin), "%s/%s", path, e->d_name);
+		unlink(pin);
+	}
+	if (d)
+		closedir(d);
+	return rmdir(path) ? -errno : 0;
+}
+
+int wfg_pins_reap_dead(char *note, size_t notelen)
+{
+	static struct wfg_netns_id ids[256];
+	static char names[64][32];
+	struct wfg_netns_id self;
+	char dir[256];
+	size_t off = 0;
+	int n, i, k, nif, reaped = 0;
+
+	note[0] = 0;
+	if (wfg_netns_self(&self) || !self.cookie)
+		return 0; /* without cookies no dead namespace can be told from this one */
+	n = wfg_pins_netns(ids, 256);
+	for (i = 0; i < n && i < 256; i++) {
+		if (ids[i].inode != self.inode || !ids[i].cookie || ids[i].cookie == self.cookie)
+			continue;
+		wfg_netns_dir(&ids[i], dir, sizeof(dir));
+		nif = wfg_pins_ifaces(&ids[i], names, 64);
+		for (k = 0; k < nif && k < 64; k++) {
+			if (unpin_dir(dir, names[k]))
+				continue;
+			reaped++;
+			if (off < notelen)
+				off += (size_t)snprintf(note + off, notelen - off, "%s%s",
+							reaped > 1 ? ", " : "", names[k]);
+		}
+		rmdir(dir);
+		if (off < notelen)
+			off += (size_t)snprintf(note + off, notelen - off, " (%s)", dir);
+	}
+	return reaped;
 }
 
 int wfg_dp_attached(const char *ifname)
@@ -274,23 +399,17 @@ static int gso_max_segs(const char *ifname, const char *segs, char *err, size_t 
 	return run_cmd("ip", err, errlen, "link", "set", "dev", ifname, "gso_max_segs", segs);
 }
 
+/* Everything pinned for ifname, from the one directory that holds it (looked
+ * up once: the lookup of an older layout goes by the control map, which goes
+ * first). */
 static void unpin_all(const char *ifname)
 {
-	char path[256];
-	size_t i;
+	char dir[256];
 
-	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
-		pin_path(path, sizeof(path), ifname, pinned_maps[i]);
-		unlink(path);
-	}
-	for (i = 0; i < sizeof(pinned_progs) / sizeof(pinned_progs[0]); i++) {
-		pin_path(path, sizeof(path), ifname, pinned_progs[i]);
-		unlink(path);
-	}
-	pin_path(path, sizeof(path), ifname, NULL);
-	rmdir(path);
-	netns_dir(path, sizeof(path));
-	rmdir(path); /* when it was the namespace's last attachment */
+	ns_dir_for(ifname, dir, sizeof(dir));
+	unpin_dir(dir, ifname);
+	if (strcmp(dir, wfg_pin_root()))
+		rmdir(dir); /* when it was the namespace's last attachment */
 }
 
 static int pin_all(struct wfguard_bpf *skel, const char *ifname, char *err, size_t errlen)

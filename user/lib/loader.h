@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Loading the data path onto an interface and finding it again: the programs
- * and maps are pinned under /sys/fs/bpf/wfguard/net-<netns inode>/<ifname>/, so every later
- * command (status, stats, policy apply, run, detach) works from the pins,
- * across restarts of the controller.
+ * and maps are pinned under /sys/fs/bpf/wfguard/net-<netns inode>-<netns
+ * cookie>/<ifname>/, so every later command (status, stats, policy apply,
+ * run, detach) works from the pins, across restarts of the controller.
  *
  * Errors come back as -errno with a one-line reason in err; nothing is
  * printed here.
@@ -95,18 +95,39 @@ const char *wfg_stat_help(enum wfg_stat s);
 /* 1 if the interface has wfguard attached (its pin directory exists). */
 int wfg_dp_attached(const char *ifname);
 
-/* The inode of the calling thread's network namespace: what names its pin
- * directory (ROOT/net-<inode>); 0 if it cannot be read. */
-unsigned long long wfg_netns_inode(void);
+/*
+ * A network namespace: its inode number (what /run/netns and /proc/PID/ns/net
+ * show; reused once it dies) and its cookie (SO_NETNS_COOKIE, Linux 5.14+;
+ * never reused; 0 where the kernel has none). Pins live under
+ * ROOT/net-<inode>-<cookie>/IFACE, or ROOT/net-<inode>/IFACE without a cookie
+ * (and as wfguard pinned before cookies); the oldest layout, ROOT/IFACE, is
+ * still found.
+ */
+struct wfg_netns_id {
+	unsigned long long inode, cookie;
+};
+
+/* The calling thread's namespace: 0, or -errno when /proc cannot tell. */
+int wfg_netns_self(struct wfg_netns_id *id);
+/* Its pin directory (id NULL: ROOT, the oldest layout's). */
+void wfg_netns_dir(const struct wfg_netns_id *id, char *buf, size_t len);
 
 /*
  * What the pin root holds, for `wfguard status` without a device. Namespaces:
- * the inodes of the ROOT/net-<inode> directories, at most max of them; the
- * number found (all of them, even when more than max) or -errno.
- * Interfaces: the names pinned under ROOT/net-<netns> (netns 0: the older
- * ROOT/IFACE layout, which no namespace owns), likewise.
+ * the ids of the ROOT/net-* directories (cookie 0: net-<inode>), at most max
+ * of them; the number found (all of them, even when more than max) or -errno.
+ * Interfaces: the names pinned in ns's directory (NULL: ROOT/IFACE, which no
+ * namespace owns), likewise.
  */
-int wfg_pins_netns(unsigned long long *inodes, int max);
-int wfg_pins_ifaces(unsigned long long netns, char (*names)[32], int max);
+int wfg_pins_netns(struct wfg_netns_id *ids, int max);
+int wfg_pins_ifaces(const struct wfg_netns_id *ns, char (*names)[32], int max);
+
+/*
+ * Remove the pins of dead namespaces that had this one's inode number (their
+ * cookie differs: they cannot be alive, since two namespaces never share an
+ * inode number). The number of attachments removed; note names them and
+ * their directories. 0 without cookies.
+ */
+int wfg_pins_reap_dead(char *note, size_t notelen);
 
 #endif

@@ -78,6 +78,10 @@ int wfg_policy_load_mem_report(const char *name, const char *text, size_t len,
 /* The side `role` runs: dp.side for p->role, the peer side for the other. */
 struct wfg_side_cfg *wfg_policy_side(struct wfg_compiled_policy *p, enum wfg_role role);
 
+/* One match rule on one line, as `policy check` prints it ("IPv4, local any
+ * port any, remote any port 4433"). */
+void wfg_rule_describe(const struct wfg_rule *r, char *buf, size_t len);
+
 /*
  * Run `role` on this host: sets p->role, moves side `role` into dp.side (the
  * other into peer) and records the role in dp.role for capture.

@@ -149,6 +149,19 @@ static void summarize_side(struct sbuf *b, const struct wfg_side_cfg *cfg)
 		out(b, "    (no defence: only strips the peer's padding)\n");
 }
 
+void wfg_rule_describe(const struct wfg_rule *r, char *buf, size_t len)
+{
+	struct sbuf b = { buf, len, 0 };
+
+	buf[0] = 0;
+	out(&b, "%s,", r->family == 4 ? "IPv4" : r->family == 6 ? "IPv6" : "IPv4/6");
+	out_prefix(&b, "local", r->family, r->local, r->local_prefix);
+	out_ports(&b, r->lport_lo, r->lport_hi);
+	out(&b, ",");
+	out_prefix(&b, "remote", r->family, r->remote, r->remote_prefix);
+	out_ports(&b, r->rport_lo, r->rport_hi);
+}
+
 void summarize(struct pctx *c)
 {
 	struct wfg_compiled_policy *cp = c->cp;
@@ -159,18 +172,10 @@ void summarize(struct pctx *c)
 	out(&b, "role: %s\n", side_names[cp->role]);
 	out(&b, "match: %u rule%s\n", cp->dp.nrules, cp->dp.nrules == 1 ? "" : "s");
 	for (i = 0; i < cp->dp.nrules; i++) {
-		const struct wfg_rule *r = &cp->dp.rules[i];
+		char rule[160];
 
-		out(&b, "  %u: %s,", i + 1,
-		    r->family == 4   ? "IPv4"
-		    : r->family == 6 ? "IPv6"
-				     : "IPv4/6");
-		out_prefix(&b, "local", r->family, r->local, r->local_prefix);
-		out_ports(&b, r->lport_lo, r->lport_hi);
-		out(&b, ",");
-		out_prefix(&b, "remote", r->family, r->remote, r->remote_prefix);
-		out_ports(&b, r->rport_lo, r->rport_hi);
-		out(&b, "\n");
+		wfg_rule_describe(&cp->dp.rules[i], rule, sizeof(rule));
+		out(&b, "  %u: %s\n", i + 1, rule);
 	}
 	out(&b, "shim: %s", profile_names[cp->dp.profile]);
 	if (cp->dp.profile == WFG_PROFILE_QUIC)
