@@ -247,7 +247,7 @@ install: all $(MAN_PAGES)
 # build/wfbench from bench/*.c (not bench/perf/). The harness's library part (every
 # bench/*.c but the CLI) is also an archive, so that unit tests can link it.
 # BENCH_DIRS: the harness's source folders (bench/perf/ is the benchmarks, apart).
-BENCH_DIRS      := bench bench/trace bench/attacks bench/attacks/nn bench/eval
+BENCH_DIRS      := bench bench/trace bench/attacks bench/attacks/nn bench/eval bench/live
 BENCH_CFLAGS    := $(addprefix -I,$(BENCH_DIRS))
 BENCHLIB_SRCS   := $(filter-out bench/wfbench.c,$(foreach d,$(BENCH_DIRS),$(wildcard $(d)/*.c)))
 BENCHLIB        := $(BUILD)/libwfbench.a
