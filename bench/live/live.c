@@ -106,14 +106,54 @@ static uint64_t now_real(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void sleep_until_real(uint64_t t)
+/* Packets this namespace's dev sent (/proc/net/dev); 0 if it has none. */
+static uint64_t tx_packets(const char *dev)
 {
-	uint64_t now;
+	FILE *f = fopen("/proc/net/dev", "r");
+	char line[512];
+	uint64_t v = 0;
 
-	while (!wfl_stop && (now = now_real()) < t) {
-		uint64_t d = t - now > 100000000ULL ? 100000000ULL : t - now;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':'), *name = line;
+		unsigned long long x[10];
 
-		nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = (long)d }, NULL);
+		if (!colon)
+			continue;
+		*colon = 0;
+		while (*name == ' ')
+			name++;
+		if (!strcmp(name, dev) &&
+		    sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &x[0],
+			   &x[1], &x[2], &x[3], &x[4], &x[5], &x[6], &x[7], &x[8], &x[9]) == 10)
+			v = x[9];
+	}
+	fclose(f);
+	return v;
+}
+
+/*
+ * The idle gap after a load: until the client's tunnel device has sent
+ * nothing for gap_ns. Whatever real traffic a load leaves behind (a FIN, a
+ * retransmission after a loss) makes the client send, so a quiet client
+ * device means a quiet tunnel and the next load begins a new episode. (The
+ * covers do not count: the client receives them and answers nothing.) At
+ * most 10 gaps.
+ */
+static void idle_gap(const char *dev, uint64_t from_ns, uint64_t gap_ns)
+{
+	uint64_t last = from_ns, tx = tx_packets(dev), now;
+
+	while (!wfl_stop && (now = now_real()) < last + gap_ns && now < from_ns + 10 * gap_ns) {
+		uint64_t t;
+
+		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
+		t = tx_packets(dev);
+		if (t != tx) {
+			tx = t;
+			last = now_real();
+		}
 	}
 }
 
@@ -168,7 +208,7 @@ static int client_main(void *arg, int ready)
 	memcpy(fo.server, a->ph->topo.server_in, sizeof(fo.server));
 	if (warm_up(&fo, sh))
 		return 3;
-	sleep_until_real(now_real() + o->gap_ns);
+	idle_gap(a->ph->topo.dev_c, now_real(), o->gap_ns);
 	for (k = 0; k < sh->n && !wfl_stop; k++) {
 		struct wfl_load *l = &sh->load[k];
 		char err[256] = "";
@@ -179,7 +219,7 @@ static int client_main(void *arg, int ready)
 			l->rc = wfl_fetch(&fo, l->site, pg, &l->r, err, sizeof(err));
 		if (l->rc && !wfl_stop)
 			fprintf(stderr, "\nwfbench live: %s load %zu: %s\n", a->ph->name, k, err);
-		sleep_until_real((l->r.end_ns ? l->r.end_ns : now_real()) + o->gap_ns);
+		idle_gap(a->ph->topo.dev_c, l->r.end_ns ? l->r.end_ns : now_real(), o->gap_ns);
 		sh->done = (unsigned)k + 1;
 	}
 	sh->end_ns = now_real();
@@ -594,7 +634,8 @@ static int prepare_out(const struct wfl_opts *o, char *err, size_t errlen)
 		char *rm[] = { "rm", "-rf", "--", (char *)o->out, NULL };
 		char probe[4200];
 
-		snprintf(probe, sizeof(probe), "%s/report.json", o->out);
+		/* a run's directory, whole or interrupted: it has the first phase's */
+		snprintf(probe, sizeof(probe), "%s/undefended-run", o->out);
 		if (!o->force)
 			return wfg_err(err, errlen, EEXIST, "%s exists (--force replaces it)",
 				       o->out);
@@ -671,7 +712,14 @@ int wfl_cmd_live(int argc, char **argv)
 	       (unsigned long long)(o.gap_ns / 1000000));
 	fflush(stdout);
 	rc = run_phases(&o, ph, err, sizeof(err));
+	if (rc == -EINTR) {
+		fprintf(stderr,
+			"wfbench live: interrupted; its namespaces and processes are gone, "
+			"what it captured is in %s\n",
+			o.out);
+		return 130;
+	}
 	if (rc)
-		return rc == -EINTR ? 130 : wfb_fail("live", rc, err);
+		return wfb_fail("live", rc, err);
 	return wfl_report(&o, ph);
 }

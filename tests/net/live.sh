@@ -11,8 +11,9 @@
 #   - one page load per scheduled load: every load's window holds packets,
 #     and the idle gaps alone find as many loads in the undefended capture;
 #     libpcap dropped nothing;
-#   - covers in every defended load (the stock client's IP layer dropped
-#     some in each load's window, and none without the defence);
+#   - every defended load a new episode of the defence, covers in (nearly)
+#     every one (the stock client's IP layer dropped some in the load's
+#     window; none without the defence);
 #   - at least one attack is less accurate against the defence than without.
 #   tests/net/live.sh BUILD      (LIVE_SITES, LIVE_LOADS, LIVE_POLICY, LIVE_KEEP=DIR to keep the run)
 set -u
@@ -51,10 +52,18 @@ for ph in undefended defended; do
 done
 [ "$(j .undefended.loads_by_gap)" = $n ] ||
 	bad "the idle gaps cut the undefended capture into $(j .undefended.loads_by_gap) loads, $n scheduled"
-[ "$(j .defended.loads_with_covers_dropped)" = $n ] ||
-	bad "covers in only $(j .defended.loads_with_covers_dropped) of $n defended loads"
+# FRONT draws each load's budget n ~ U[1, N_s] and spreads it over up to W_max = 8 s,
+# while a load and its gap last about 4 s: a load that draws a handful of covers can
+# have all of them scheduled after the next load began its episode (1 load in 200 in
+# docs/live-evaluation.md). Up to 1 in 25 such loads is FRONT, not a fault.
+covered=$(j .defended.loads_with_covers_dropped)
+[ "$covered" -ge $((n - n / 25)) ] || bad "covers in only $covered of $n defended loads"
 [ "$(j .undefended.loads_with_covers_dropped)" = 0 ] ||
 	bad "the client dropped packets in $(j .undefended.loads_with_covers_dropped) undefended loads"
+# each load a new episode of the defence (the stat counts those after the flow's
+# first, the warm-up's): the gaps were idle on the tunnel
+episodes=$(jq -r .episodes "$out/defended-run/wfguard-stats.json")
+[ "$episodes" = $n ] || bad "$episodes new episodes on the server for $n loads"
 lower=$(jq -r '[.accuracy[] | select(.undefended != null and .defended != null and
 	.defended.mean < .undefended.mean)] | length' "$rep")
 [ "$lower" -gt 0 ] || bad "no attack is less accurate against the policy: $(jq -c .accuracy "$rep")"
@@ -65,5 +74,5 @@ left=$(ip netns list | grep -c "^$tag[ud]-[cos]\b" || true)
 [ "$left" = 0 ] || bad "$left namespaces of the run left behind"
 ls /var/run/wireguard/$tag* >/dev/null 2>&1 && bad "wireguard-go's sockets left behind"
 
-[ $fail = 0 ] && echo "live: $n page loads each phase over wireguard-go: every byte intact, one load per window ($(j .undefended.loads_by_gap) found by the gaps), covers in all $n defended loads, $lower attacks less accurate (bandwidth +$(jq -r '.overhead.defended.bandwidth * 100 | floor' "$rep")% live, +$(jq -r '.overhead.simulated.bandwidth * 100 | floor' "$rep")% simulated)"
+[ $fail = 0 ] && echo "live: $n page loads each phase over wireguard-go: every byte intact, one load per window ($(j .undefended.loads_by_gap) found by the gaps), covers in $covered of $n defended loads, $episodes episodes, $lower attacks less accurate (bandwidth +$(jq -r '.overhead.defended.bandwidth * 100 | floor' "$rep")% live, +$(jq -r '.overhead.simulated.bandwidth * 100 | floor' "$rep")% simulated)"
 exit $fail
