@@ -187,7 +187,7 @@ test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS) $(FUZZ_BINS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
 		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" tunfwd:"!tests/net/tunnel_forward.sh $(BUILD)" \
 		quic:"!tests/net/quic_shim.sh $(BUILD)" realdata:"!tests/cli/wfbench_real_data.sh $(BUILD)" \
-		fuzz:"!tests/fuzz/run.sh $(BUILD) 4" \
+		fuzz:"!tests/fuzz/run.sh $(BUILD) 4" live:"!tests/net/live.sh $(BUILD)" \
 		install:"!scripts/test-install.sh $(BUILD)" format:"!$(MAKE) -s format-check" \
 		$(TEST_DEMO) $(TEST_VM)
 
@@ -248,7 +248,7 @@ install: all $(MAN_PAGES)
 # build/wfbench from bench/*.c (not bench/perf/). The harness's library part (every
 # bench/*.c but the CLI) is also an archive, so that unit tests can link it.
 # BENCH_DIRS: the harness's source folders (bench/perf/ is the benchmarks, apart).
-BENCH_DIRS      := bench bench/trace bench/attacks bench/attacks/nn bench/eval
+BENCH_DIRS      := bench bench/trace bench/attacks bench/attacks/nn bench/eval bench/live
 BENCH_CFLAGS    := $(addprefix -I,$(BENCH_DIRS))
 BENCHLIB_SRCS   := $(filter-out bench/wfbench.c,$(foreach d,$(BENCH_DIRS),$(wildcard $(d)/*.c)))
 BENCHLIB        := $(BUILD)/libwfbench.a

@@ -728,17 +728,26 @@ static int to_trace(struct sim *m, struct wfb_trace *t)
 	return 0;
 }
 
+/* One page load's draws: its network's RTT factor, then its resources. */
+static double instance_draw(struct site *s, struct rng *r)
+{
+	double rtt_factor = exp(0.15 * rnorm(r)), cpu = exp(0.25 * rnorm(r));
+
+	instance_build(s, r, cpu);
+	return rtt_factor;
+}
+
 static int simulate(struct site *s, struct rng *r, struct wfb_trace *t)
 {
 	struct sim *m = calloc(1, sizeof(*m));
-	double rtt_factor = exp(0.15 * rnorm(r)), cpu = exp(0.25 * rnorm(r)), when;
+	double rtt_factor, when;
 	int i, k, rc;
 
 	if (!m)
 		return -ENOMEM;
 	m->s = s;
 	m->r = r;
-	instance_build(s, r, cpu);
+	rtt_factor = instance_draw(s, r);
 	sim_net(m, rtt_factor);
 	index_kids(m);
 	request(m, 0, 0.0);
@@ -758,22 +767,78 @@ static int simulate(struct site *s, struct rng *r, struct wfb_trace *t)
 
 /* ---------------------------------------------------------------- API */
 
-int wfb_gen_trace(const struct wfb_gen_opts *o, int site, unsigned instance, struct wfb_trace *t)
+/* The site model of (site, instance) and the instance's own stream, positioned
+ * before the instance's draws. NULL: out of memory. */
+static struct site *page_model(const struct wfb_gen_opts *o, int site, unsigned instance,
+			       struct rng *ri)
 {
 	bool unmon = site == WFB_UNMON;
 	struct rng rs = rng_for(o->seed, unmon ? TAG_UNMON_SITE : TAG_SITE,
 				unmon ? instance : (uint64_t)site, 0);
-	struct rng ri = rng_for(o->seed, unmon ? TAG_UNMON_INSTANCE : TAG_INSTANCE,
-				unmon ? instance : (uint64_t)site, unmon ? 0 : instance);
 	struct site *s = malloc(sizeof(*s));
+
+	*ri = rng_for(o->seed, unmon ? TAG_UNMON_INSTANCE : TAG_INSTANCE,
+		      unmon ? instance : (uint64_t)site, unmon ? 0 : instance);
+	if (s)
+		site_build(s, &rs);
+	return s;
+}
+
+int wfb_gen_trace(const struct wfb_gen_opts *o, int site, unsigned instance, struct wfb_trace *t)
+{
+	struct rng ri;
+	struct site *s = page_model(o, site, instance, &ri);
 	int rc;
 
 	if (!s)
 		return -ENOMEM;
-	site_build(s, &rs);
 	rc = simulate(s, &ri, t);
 	free(s);
 	return rc;
+}
+
+/* The page's own resource index of each model resource the load has, or -1. */
+static void page_index(const struct site *s, int idx[MAX_RES])
+{
+	int i, n = 0;
+
+	for (i = 0; i < s->nres; i++)
+		idx[i] = s->res[i].in ? n++ : -1;
+}
+
+int wfb_gen_page(const struct wfb_gen_opts *o, int site, unsigned instance, struct wfb_page *pg)
+{
+	struct rng ri;
+	struct site *s = page_model(o, site, instance, &ri);
+	int i, idx[MAX_RES];
+
+	_Static_assert(WFB_PAGE_MAX_RES >= MAX_RES, "a page holds every resource of a load");
+	_Static_assert(WFB_PAGE_MAX_ORIGINS >= MAX_ORIG, "and every origin");
+	if (!s)
+		return -ENOMEM;
+	instance_draw(s, &ri);
+	page_index(s, idx);
+	memset(pg, 0, sizeof(*pg));
+	pg->origins = (unsigned)s->norig;
+	for (i = 0; i < s->nres; i++) {
+		const struct res *x = &s->res[i];
+		struct wfb_page_res *p = &pg->res[pg->n];
+
+		if (!x->in)
+			continue;
+		p->size = (uint32_t)lround(fmax(1, x->size));
+		p->req = (uint32_t)lround(x->req);
+		p->origin = (unsigned)x->origin;
+		p->parent = x->parent == LATE ? WFB_PAGE_ONLOAD
+			    : x->parent < 0   ? WFB_PAGE_ROOT
+					      : idx[x->parent];
+		p->disc = x->disc;
+		p->delay_ms = x->delay;
+		p->server_ms = x->srv;
+		pg->n++;
+	}
+	free(s);
+	return 0;
 }
 
 static double gap_min(const struct wfb_gen_opts *o)

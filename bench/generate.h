@@ -39,6 +39,33 @@ struct wfb_gen_opts {
 /* Site `site` (0..sites-1), or unmonitored page k as site = WFB_UNMON, instance = k. */
 int wfb_gen_trace(const struct wfb_gen_opts *o, int site, unsigned instance, struct wfb_trace *t);
 
+/*
+ * One page load's resources as a real client fetches them (bench/live): the
+ * model's resources this load has, the HTML first, sizes and times as the
+ * trace simulation draws them for (site, instance).
+ */
+#define WFB_PAGE_MAX_RES     160
+#define WFB_PAGE_MAX_ORIGINS 8
+#define WFB_PAGE_ROOT	     (-1) /* the HTML: requested at the start */
+#define WFB_PAGE_ONLOAD	     (-2) /* requested after every other resource is in */
+
+struct wfb_page_res {
+	uint32_t size;	  /* response body bytes */
+	uint32_t req;	  /* request bytes */
+	unsigned origin;  /* 0 first party, 1 CDN, 2.. third parties: one connection pool each */
+	int parent;	  /* index of the resource whose body reveals it, or ROOT/ONLOAD */
+	double disc;	  /* discovered once this fraction of the parent's body is in */
+	double delay_ms;  /* from discovery (or onload) to the request: parse, script, think */
+	double server_ms; /* the server's time before it answers */
+};
+
+struct wfb_page {
+	unsigned n, origins;
+	struct wfb_page_res res[WFB_PAGE_MAX_RES];
+};
+
+int wfb_gen_page(const struct wfb_gen_opts *o, int site, unsigned instance, struct wfb_page *pg);
+
 /* One page load of a session: which page, and where it lies in the trace. */
 struct wfb_load {
 	int site; /* or WFB_UNMON */

@@ -25,10 +25,12 @@
 #include "defend.h"
 #include "export.h"
 #include "generate.h"
+#include "live.h"
 #include "play_cmd.h"
 #include "preset_spec.h"
 #include "presets.h"
 #include "sha256.h"
+#include "split.h"
 #include "wfb_version.h"
 #include "trace.h"
 #include "policy.h"
@@ -98,6 +100,10 @@ static void import_usage(FILE *f)
 		   "                       0) or 'NUMBER NAME' lines; default SRC/sites.txt\n"
 		   "  -o, --output DIR     the dataset to write (atomically)\n"
 		   "      --force          replace DIR if it is a dataset\n"
+		   "      --split-gap MS   pcap: SRC is one capture of many page loads, cut at\n"
+		   "                       every silence of MS or more (docs/live-evaluation.md)\n"
+		   "      --split-min N    pieces of fewer than N packets are no page load (8)\n"
+		   "      --labels FILE    the site of each piece, one number a line (default 0)\n"
 		   "  -h, --help           this text\n"
 		   "\n"
 		   "Names: SITE-INSTANCE monitored, INDEX or u-INDEX unmonitored; Maybenot logs\n"
@@ -203,10 +209,14 @@ static int cmd_import(int argc, char **argv)
 		{ "site-names", required_argument, NULL, OPT_SITE_NAMES },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "split-gap", required_argument, NULL, 'G' },
+		{ "split-min", required_argument, NULL, 'M' },
+		{ "labels", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const struct cmd *c = wfb_find_cmd("import");
+	struct wfl_split_opts split = { .min_packets = 8 };
 	struct wfb_import_opts o = { .fmt = -1, .order = WFB_ORDER_KEEP };
 	struct wfb_import_report rep;
 	struct wfb_addr client;
@@ -233,6 +243,14 @@ static int cmd_import(int argc, char **argv)
 		case 'F':
 			o.force = true;
 			break;
+		case 'G':
+		case 'M':
+		case 'L':
+			if (wfl_split_opt(opt, optarg, &split))
+				return wfb_bad_usage(
+					c, "--split-gap/--split-min: a count > 0, not '%s'",
+					optarg);
+			break;
 		case 'h':
 			c->usage(stdout);
 			return 0;
@@ -242,6 +260,8 @@ static int cmd_import(int argc, char **argv)
 				return rc;
 		}
 	}
+	if (split.gap_ns || split.labels)
+		return wfl_import_split_cmd(argv + optind, argc - optind, out, &o, &split);
 	if ((int)o.fmt < 0)
 		return wfb_bad_usage(c, "%s", "--format is required");
 	if (!out)
@@ -1015,6 +1035,8 @@ static const struct cmd cmds[] = {
 	{ "sweep", wfb_cmd_sweep, wfb_sweep_usage, "evaluate a policy over a parameter grid" },
 	{ "observe", wfb_observe_cmd, wfb_observe_usage,
 	  "cleartext tests an observer has against covers, on a capture" },
+	{ "live", wfl_cmd_live, wfl_live_usage,
+	  "real page loads through a real tunnel: live vs simulated defence" },
 	{ "help", cmd_help, help_usage, "show the help of a command" },
 };
 
