@@ -348,9 +348,7 @@ WFG_INLINE __u64 wfg_next_deadline(const struct wfg_side_cfg *cfg, const struct 
 	}
 	if (f->block_end_pending)
 		WFG_EARLIEST(f->block_until_ns);
-	if (cfg->pace.mode != WFG_PACE_NONE && f->pace.state == WFG_PACE_RUNNING &&
-	    !wfg_pace_silent(&cfg->pace, &f->pace))
-		WFG_EARLIEST(f->pace.next_slot_ns);
+	WFG_EARLIEST(wfg_pace_deadline(&cfg->pace, &f->pace));
 	WFG_EARLIEST(f->front.next_ns);
 #undef WFG_EARLIEST
 	return t;
@@ -527,6 +525,7 @@ WFG_INLINE void wfg_begin_recv(const struct wfg_side_cfg *cfg, struct wfg_flow_s
 		wfg_episode_check(cfg, f, now, d);
 		wfg_front_start(cfg, &f->front, &f->mr.rng, now);
 	}
+	wfg_pace_recv(&cfg->pace, &f->pace, now, is_padding, &f->mr.rng);
 	wfg_push_event(f, d, WFG_EV_TUNNEL_RECV, WFG_MACHINE_ALL);
 	wfg_push_event(f, d, is_padding ? WFG_EV_PADDING_RECV : WFG_EV_NORMAL_RECV,
 		       WFG_MACHINE_ALL);

@@ -138,7 +138,7 @@ struct ir_machine {
 	struct ir_state states[WFG_MAX_STATES];
 };
 
-#define MAX_PPARAMS 8
+#define MAX_PPARAMS 12
 
 struct element {
 	int kind;

@@ -57,6 +57,7 @@ static const struct pparam regulator_pp[] = {
 	PU(wfg_regulator_params, "N", N, 1, 10000000),
 	PD(wfg_regulator_params, "U", U, 1, 1000, 0),
 	PD(wfg_regulator_params, "C", C, 0, 3600, 0),
+	PU(wfg_regulator_params, "start_packets", start_packets, 0, 100000),
 	PU(wfg_regulator_params, "size", size, 1, MAX_SIZE),
 	PD(wfg_regulator_params, "idle_stop", idle_stop, 0, 3600, 0),
 };
