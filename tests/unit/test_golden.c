@@ -112,6 +112,55 @@ Test(golden, front_cover_times_are_rayleigh)
 }
 
 /*
+ * FRONT with episodes: the end of the trace is the end of the episode. A page
+ * load of real packets for 0.5 s, then silence: covers due after the episode
+ * ended (1 s without real packets) are dropped, none is sent later. Without
+ * episodes the whole draw is sent.
+ */
+Test(golden, front_sends_no_cover_after_the_episode_ends)
+{
+	struct wfg_front_params p;
+	static __u64 times[4000];
+	static const __u32 key[8] = { 9 };
+	struct wfg_decision d;
+	unsigned covers, i, late = 0, flows, drawn_total = 0, sent_total = 0;
+	__u64 now, last_real;
+
+	wfg_front_defaults(&p);
+	p.n_client = 1000;
+	p.w_min = p.w_max = 2.0; /* most covers due after the page's 0.5 s */
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_front(&sb, WFG_ROLE_CLIENT, &p), "front");
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	for (flows = 0; flows < 20; flows++) {
+		cfg.episode_idle_ns = 1000 * MS;
+		now = 1 * MS;
+		wfg_flow_init(&cfg, &fl, now, key, flows);
+		for (i = 0; i < 50; i++, now += 10 * MS)
+			wfg_on_send(&cfg, &fl, now, 500, WFG_SEND_REAL, 0, &d);
+		last_real = now - 10 * MS;
+		drawn_total += fl.front.remaining;
+		covers = drain(&now, times, 4000, 0);
+		for (i = 0; i < covers && i < 4000; i++)
+			late += times[i] >= last_real + cfg.episode_idle_ns;
+		cr_assert_eq(late, 0, "flow %u: %u covers after the episode's end", flows, late);
+		cr_assert_eq(fl.front.remaining, 0, "the rest was dropped");
+		sent_total += covers;
+	}
+	cr_assert_gt(sent_total, 0, "covers inside the episode are sent");
+	cr_assert_lt(sent_total, drawn_total, "some of the draw fell after the end");
+
+	/* Episodes off: the flow is one episode and its whole draw is sent. */
+	cfg.episode_idle_ns = 0;
+	now = 1 * MS;
+	wfg_flow_init(&cfg, &fl, now, key, 0);
+	wfg_on_send(&cfg, &fl, now, 500, WFG_SEND_REAL, 0, &d);
+	drawn_total = fl.front.remaining + d.covers;
+	covers = d.covers + drain(&now, times, 4000, 0);
+	cr_assert_eq(covers, drawn_total);
+}
+
+/*
  * Tamaraw on a hand-made client trace (a burst of 30 requests, a 2 s pause, 12
  * more): every packet on the wire, real or cover, is `size` bytes, leaves
  * exactly rho_out after the previous one, and the total is a multiple of L.

@@ -285,6 +285,14 @@ WFG_INLINE __u64 wfg_pace_stop_idle(const struct wfg_side_cfg *cfg)
 	return cfg->pace.idle_stop_ns ? cfg->pace.idle_stop_ns : cfg->episode_idle_ns;
 }
 
+/* The episode's page load is over: no real packet either way for the episode's idle time. */
+WFG_INLINE int wfg_episode_over(const struct wfg_side_cfg *cfg, const struct wfg_flow_side *f,
+				__u64 now)
+{
+	return cfg->episode_idle_ns && f->last_real_ns && now >= f->last_real_ns &&
+	       now - f->last_real_ns >= cfg->episode_idle_ns;
+}
+
 /* Fire every action, timer and schedule whose time has come; returns 1 if any did. */
 WFG_INLINE int wfg_fire_due(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u64 now,
 			    struct wfg_decision *d)
@@ -319,6 +327,8 @@ WFG_INLINE int wfg_fire_due(const struct wfg_side_cfg *cfg, struct wfg_flow_side
 		fired = 1;
 	}
 	wfg_pace_timer(&cfg->pace, &f->pace, now, wfg_pace_stop_idle(cfg), &f->mr.rng, &covers);
+	if (wfg_episode_over(cfg, f, now))
+		wfg_front_stop(&f->front);
 	wfg_front_timer(cfg, &f->front, &f->mr.rng, now, &covers);
 	/* Schedule covers are padding for the framework-wide budget too. */
 	f->mr.fw.padding_sent += covers;
@@ -428,8 +438,7 @@ WFG_INLINE void wfg_episode_begin(const struct wfg_side_cfg *cfg, struct wfg_flo
 WFG_INLINE void wfg_episode_check(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
 				  __u64 now, struct wfg_decision *d)
 {
-	int idle = cfg->episode_idle_ns && f->last_real_ns && now >= f->last_real_ns &&
-		   now - f->last_real_ns >= cfg->episode_idle_ns;
+	int idle = wfg_episode_over(cfg, f, now);
 
 	if (idle || wfg_pace_over(&cfg->pace, &f->pace, now, wfg_pace_stop_idle(cfg))) {
 		wfg_episode_begin(cfg, f, now);
