@@ -10,7 +10,10 @@
 #include "internal.h"
 
 const char *const preset_names[P_COUNT] = {
-	"front", "tamaraw", "buflo", "regulator", "break-pad", "interspace",
+	"front",
+	"tamaraw",
+	"buflo",
+	"regulator",
 };
 
 enum { PT_U32, PT_DBL };
@@ -126,10 +129,6 @@ void parse_preset(struct pctx *c, struct element *e, yaml_node_t *name_node, yam
 		wfg_regulator_defaults(&e->pp.regulator);
 		break;
 	default:
-		err_at(c, name_node,
-		       "preset '%s' is not implemented yet (write it as an inline machine or a "
-		       "maybenot machine string)",
-		       preset_names[e->preset]);
 		e->bad = 1;
 		return;
 	}
