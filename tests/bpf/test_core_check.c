@@ -16,6 +16,7 @@
 #include "core_check.h"
 #include "bpflog.h"
 #include "bpfrun.h"
+#include "presets.h"
 #include "zoo.h"
 
 static struct core_check_bpf *skel;
@@ -226,6 +227,42 @@ Test(core_check, differential_across_episode_boundaries)
 	cr_assert_eq(t.total, 10000);
 	cr_assert_gt(t.episodes, 200, "only %d episode boundaries", t.episodes);
 	cr_assert_gt(t.covers, 100, "only %d covers in 10^4 events", t.covers);
+}
+
+/*
+ * RegulaTor's two sides at a millisecond scale: the server's start phase and
+ * decaying schedule, the client's follow-mode slots and delay cap, all of
+ * which run on receive events and timers as well as on sends.
+ */
+Test(core_check, differential_regulator_sides)
+{
+	static struct wfg_side_cfg cfg;
+	static struct wfg_side_builder sb;
+	struct wfg_regulator_params p;
+	int role;
+
+	wfg_regulator_defaults(&p);
+	p.R = 2000;
+	p.D = 0.5;
+	p.T = 0.004;
+	p.N = 60;
+	p.C = 0.002;
+	p.start_packets = 3;
+	p.idle_stop = 0.02;
+	for (role = 0; role < 2; role++) {
+		struct diff_totals t = { 0 };
+
+		wfg_sb_init(&sb, &cfg);
+		zoo_check(&sb,
+			  wfg_preset_regulator(&sb, role ? WFG_ROLE_SERVER : WFG_ROLE_CLIENT, &p),
+			  "regulator");
+		cfg.episode_idle_ns = 8000000;
+		zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+		run_differential(&cfg, 4242 + (__u64)role, 8, 12000000, &t);
+		cr_assert_gt(t.covers, 100, "role %d: only %d covers", role, t.covers);
+		cr_assert_gt(t.timers, 500, "role %d: only %d timer events", role, t.timers);
+		cr_assert_gt(t.episodes, 20, "role %d: only %d episodes", role, t.episodes);
+	}
 }
 
 Test(core_check, dist_and_shape_match_userspace)

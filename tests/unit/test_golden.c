@@ -112,6 +112,55 @@ Test(golden, front_cover_times_are_rayleigh)
 }
 
 /*
+ * FRONT with episodes: the end of the trace is the end of the episode. A page
+ * load of real packets for 0.5 s, then silence: covers due after the episode
+ * ended (1 s without real packets) are dropped, none is sent later. Without
+ * episodes the whole draw is sent.
+ */
+Test(golden, front_sends_no_cover_after_the_episode_ends)
+{
+	struct wfg_front_params p;
+	static __u64 times[4000];
+	static const __u32 key[8] = { 9 };
+	struct wfg_decision d;
+	unsigned covers, i, late = 0, flows, drawn_total = 0, sent_total = 0;
+	__u64 now, last_real;
+
+	wfg_front_defaults(&p);
+	p.n_client = 1000;
+	p.w_min = p.w_max = 2.0; /* most covers due after the page's 0.5 s */
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_front(&sb, WFG_ROLE_CLIENT, &p), "front");
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	for (flows = 0; flows < 20; flows++) {
+		cfg.episode_idle_ns = 1000 * MS;
+		now = 1 * MS;
+		wfg_flow_init(&cfg, &fl, now, key, flows);
+		for (i = 0; i < 50; i++, now += 10 * MS)
+			wfg_on_send(&cfg, &fl, now, 500, WFG_SEND_REAL, 0, &d);
+		last_real = now - 10 * MS;
+		drawn_total += fl.front.remaining;
+		covers = drain(&now, times, 4000, 0);
+		for (i = 0; i < covers && i < 4000; i++)
+			late += times[i] >= last_real + cfg.episode_idle_ns;
+		cr_assert_eq(late, 0, "flow %u: %u covers after the episode's end", flows, late);
+		cr_assert_eq(fl.front.remaining, 0, "the rest was dropped");
+		sent_total += covers;
+	}
+	cr_assert_gt(sent_total, 0, "covers inside the episode are sent");
+	cr_assert_lt(sent_total, drawn_total, "some of the draw fell after the end");
+
+	/* Episodes off: the flow is one episode and its whole draw is sent. */
+	cfg.episode_idle_ns = 0;
+	now = 1 * MS;
+	wfg_flow_init(&cfg, &fl, now, key, 0);
+	wfg_on_send(&cfg, &fl, now, 500, WFG_SEND_REAL, 0, &d);
+	drawn_total = fl.front.remaining + d.covers;
+	covers = d.covers + drain(&now, times, 4000, 0);
+	cr_assert_eq(covers, drawn_total);
+}
+
+/*
  * Tamaraw on a hand-made client trace (a burst of 30 requests, a 2 s pause, 12
  * more): every packet on the wire, real or cover, is `size` bytes, leaves
  * exactly rho_out after the previous one, and the total is a multiple of L.
@@ -225,6 +274,7 @@ Test(golden, regulator_budget_uniform_per_episode)
 
 	wfg_regulator_defaults(&p);
 	p.N = 100;
+	p.start_packets = 0; /* the schedule alone (the start phase: its own test) */
 	wfg_sb_init(&sb, &cfg);
 	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_SERVER, &p), "regulator");
 	cfg.episode_idle_ns = 3000 * MS;
@@ -270,6 +320,7 @@ Test(golden, regulator_server_rate_decays_and_covers_fill_gaps)
 
 	wfg_regulator_defaults(&p);
 	p.idle_stop = 6.0;
+	p.start_packets = 0;
 	wfg_sb_init(&sb, &cfg);
 	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_SERVER, &p), "regulator");
 	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
@@ -311,6 +362,7 @@ Test(golden, regulator_surge_restarts_the_rate)
 	unsigned i;
 
 	wfg_regulator_defaults(&p);
+	p.start_packets = 0;
 	wfg_sb_init(&sb, &cfg);
 	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_SERVER, &p), "regulator");
 	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
@@ -327,37 +379,191 @@ Test(golden, regulator_surge_restarts_the_rate)
 	cr_assert(i > 700 && i < 900, "surge after %u packets", i);
 }
 
-/* RegulaTor, client side: one upload per U = 3.95 downloads, real uploads count. */
+/*
+ * A RegulaTor client flow: n real downloads `gap` apart from `t0`, real
+ * uploads at up[] (sorted), the timer run at every deadline in between.
+ * Returns the covers the client sent; dep[j] is upload j's departure.
+ */
+static unsigned client_run(__u64 t0, __u64 gap, unsigned n, const __u64 *up, unsigned m, __u64 *dep)
+{
+	struct wfg_decision d;
+	__u64 timer = 0, none = ~0ULL;
+	unsigned i = 0, j = 0, covers = 0;
+
+	while (i < n || j < m || timer) {
+		__u64 tr = i < n ? t0 + i * gap : none, tu = j < m ? up[j] : none;
+		__u64 tt = timer ? timer : none;
+
+		if (tt <= tr && tt <= tu) {
+			wfg_on_timer(&cfg, &fl, tt, &d);
+		} else if (tr <= tu) {
+			wfg_on_recv(&cfg, &fl, tr, 0, &d);
+			i++;
+		} else {
+			wfg_on_send(&cfg, &fl, tu, 300, WFG_SEND_REAL, 0, &d);
+			dep[j++] = d.depart_ns;
+		}
+		covers += d.covers;
+		timer = d.timer_ns;
+	}
+	return covers;
+}
+
+static void regulator_client_flow(const struct wfg_regulator_params *p, __u32 key0)
+{
+	const __u32 key[8] = { key0 };
+
+	wfg_sb_init(&sb, &cfg);
+	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_CLIENT, p), "regulator");
+	cfg.episode_idle_ns = 3000 * MS;
+	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
+	wfg_flow_init(&cfg, &fl, 1 * MS, key, 1);
+}
+
+/*
+ * RegulaTor, client side: one upload slot per U = 3.95 downloads. 4000
+ * downloads 4 ms apart make 4000 / 3.95 = 1013 slots, each a cover unless a
+ * real upload takes it.
+ */
 Test(golden, regulator_client_sends_one_per_U_received)
 {
 	struct wfg_regulator_params p;
+	static __u64 up[200], dep[200];
+	__u64 t0 = 1 * MS;
+	unsigned covers, j;
+
+	wfg_regulator_defaults(&p);
+	regulator_client_flow(&p, 5);
+	up[0] = t0; /* the request that begins the page load */
+	covers = client_run(t0 + 50 * MS, 4 * MS, 4000, up, 1, dep);
+	cr_assert_eq(dep[0], t0, "the first packet takes the start phase's first slot");
+	cr_assert(covers >= 960 && covers <= 1040, "%u covers for 4000 downloads", covers);
+
+	/* Real uploads every 100 ms take slots instead of covers. */
+	regulator_client_flow(&p, 5);
+	for (j = 0; j < 150; j++)
+		up[j] = t0 + 1000 * MS + j * 100 * MS;
+	covers = client_run(t0, 4 * MS, 4000, up, 150, dep);
+	cr_assert(covers + 150 >= 960 && covers + 150 <= 1040, "%u covers + 150 uploads", covers);
+	for (j = 0; j < 150; j++) {
+		cr_assert_geq(dep[j], up[j]);
+		/* the next slot, one slot interval (3.95 x 4 ms) away at most */
+		cr_assert_leq(dep[j] - up[j], 17 * MS, "upload %u held %llu ns", j,
+			      (unsigned long long)(dep[j] - up[j]));
+	}
+}
+
+/* No slot within C (the downloads stopped): a real upload leaves C after it was sent. */
+Test(golden, regulator_client_upload_delay_is_capped_at_C)
+{
+	struct wfg_regulator_params p;
+	__u64 t0 = 1 * MS, up[3], dep[3];
+	static __u64 many[80], dep_many[80];
+	unsigned j, capped = 0;
+
+	wfg_regulator_defaults(&p);
+	regulator_client_flow(&p, 6);
+	up[0] = t0;
+	up[1] = t0 + 2000 * MS; /* 1.6 s after the last download: the clock has paused */
+	up[2] = up[1] + 1 * MS;
+	client_run(t0, 4 * MS, 100, up, 3, dep);
+	cr_assert_eq(fl.episodes, 1, "one page load");
+	cr_assert_eq(dep[1], up[1] + 1770 * MS, "held exactly C = 1.77 s");
+	cr_assert_eq(dep[2], up[2] + 1770 * MS);
+
+	/* Downloads 600 ms apart: slots 2.37 s apart, often beyond the cap. */
+	regulator_client_flow(&p, 6);
+	for (j = 0; j < 80; j++)
+		many[j] = t0 + 7000 * MS + j * 100 * MS;
+	client_run(t0, 600 * MS, 40, many, 80, dep_many);
+	for (j = 0; j < 80; j++) {
+		cr_assert_geq(dep_many[j], many[j]);
+		cr_assert_leq(dep_many[j] - many[j], 1770 * MS, "upload %u held %llu ns", j,
+			      (unsigned long long)(dep_many[j] - many[j]));
+		capped += dep_many[j] - many[j] == 1770 * MS;
+	}
+	cr_assert_gt(capped, 0, "some uploads found no slot within C");
+	cr_assert_lt(capped, 80, "and some did");
+
+	/* With a cap of 0 nothing waits for a slot it cannot have at once. */
+	p.C = 0;
+	regulator_client_flow(&p, 6);
+	client_run(t0, 4 * MS, 100, up, 3, dep);
+	cr_assert_eq(dep[1], up[1]);
+}
+
+/*
+ * The client's start phase: a slot every 200 ms (5 packets/s) from the first
+ * real packet until 10 packets came in; uploads in it wait for those slots.
+ */
+Test(golden, regulator_client_start_phase)
+{
+	struct wfg_regulator_params p;
+	__u64 t0 = 1 * MS, up[2] = { 1 * MS, 11 * MS }, dep[2];
+	unsigned covers;
+
+	wfg_regulator_defaults(&p);
+	regulator_client_flow(&p, 7);
+	/* 10 downloads from 0.5 s: the phase's slots at 0, 0.2 and 0.4 s, then 0.6 s */
+	covers = client_run(t0 + 500 * MS, 10 * MS, 10, up, 2, dep);
+	cr_assert_eq(dep[0], t0);
+	cr_assert_eq(dep[1], t0 + 200 * MS, "the second upload waits for the next 5/s slot");
+	cr_assert_eq(fl.pace.state, WFG_PACE_DONE);
+	cr_assert_eq(fl.pace.start_seen, 10, "still in the start phase after 10 downloads");
+	cr_assert_geq(covers, 10, "5/s until the page load ends (3 s idle): %u", covers);
+
+	regulator_client_flow(&p, 7);
+	client_run(t0 + 500 * MS, 10 * MS, 11, up, 2, dep);
+	cr_assert_eq(fl.pace.start_seen, 10);
+	cr_assert_neq(fl.pace.recv_iv_ns, 0);
+}
+
+/*
+ * The server's start phase: from the request (a received packet) one cover
+ * every 100 ms, outside the budget; the first 10 real packets leave at once,
+ * the 11th starts the decaying schedule and draws the budget.
+ */
+Test(golden, regulator_server_start_phase)
+{
+	struct wfg_regulator_params p;
 	struct wfg_decision d;
-	static const __u32 key[8] = { 5 };
-	__u64 now = 1 * MS;
-	unsigned covers = 0, i;
+	static const __u32 key[8] = { 8 };
+	static __u64 times[64];
+	__u64 t0 = 1 * MS, now = t0;
+	unsigned covers, i;
 
 	wfg_regulator_defaults(&p);
 	wfg_sb_init(&sb, &cfg);
-	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_CLIENT, &p), "regulator");
+	zoo_check(&sb, wfg_preset_regulator(&sb, WFG_ROLE_SERVER, &p), "regulator");
+	cfg.episode_idle_ns = 3000 * MS;
 	zoo_check(&sb, wfg_sb_finish(&sb), "finish");
 	wfg_flow_init(&cfg, &fl, now, key, 1);
-	for (i = 0; i < 4000; i++) {
-		wfg_on_recv(&cfg, &fl, ++now, 0, &d);
-		covers += d.covers;
-		if (d.covers)
-			wfg_on_send(&cfg, &fl, now, 1, WFG_SEND_COVER, 0, &d);
+	wfg_on_recv(&cfg, &fl, now, 0, &d);
+	cr_assert_eq(fl.pace.state, WFG_PACE_STARTING);
+	cr_assert_eq(d.covers, 1, "a cover at once");
+	times[0] = 0;
+	/* run the phase for 0.95 s: covers at 0, 0.1, ... 0.9 s */
+	covers = 1;
+	while (d.timer_ns && d.timer_ns < t0 + 950 * MS) {
+		now = d.timer_ns;
+		wfg_on_timer(&cfg, &fl, now, &d);
+		for (i = 0; i < d.covers && covers < 64; i++)
+			times[covers++] = now - t0;
 	}
-	/* (4000 - 1) / 3.95 = 1012 */
-	cr_assert(covers >= 990 && covers <= 1035, "%u covers for 4000 downloads", covers);
-	/* A client that uploads every second download needs no padding at all. */
-	covers = 0;
-	for (i = 0; i < 4000; i++) {
-		wfg_on_recv(&cfg, &fl, ++now, 0, &d);
-		covers += d.covers;
-		if (d.covers)
-			wfg_on_send(&cfg, &fl, now, 1, WFG_SEND_COVER, 0, &d);
-		if (i % 2)
-			wfg_on_send(&cfg, &fl, ++now, 300, WFG_SEND_REAL, 0, &d);
+	cr_assert_eq(covers, 10);
+	for (i = 0; i < covers; i++)
+		cr_assert_eq(times[i], i * 100 * MS, "cover %u", i);
+	cr_assert_eq(fl.pace.covers, 0, "outside the budget");
+	now = t0 + 950 * MS;
+	for (i = 0; i < 10; i++) {
+		wfg_on_send(&cfg, &fl, now, 1000, WFG_SEND_REAL, 0, &d);
+		cr_assert_eq(d.depart_ns, now, "start-phase packet %u leaves at once", i);
+		cr_assert_eq(fl.pace.state, WFG_PACE_STARTING);
 	}
-	cr_assert_leq(covers, 1, "%u covers although the client uploads", covers);
+	wfg_on_send(&cfg, &fl, now, 1000, WFG_SEND_REAL, 0, &d);
+	cr_assert_eq(fl.pace.state, WFG_PACE_RUNNING, "the 11th starts the schedule");
+	cr_assert_eq(fl.pace.started_ns, now);
+	cr_assert_eq(d.depart_ns, now);
+	wfg_on_send(&cfg, &fl, now, 1000, WFG_SEND_REAL, 0, &d);
+	cr_assert_eq(d.depart_ns, now + cfg.pace.interval_at[0], "then one slot at R");
 }

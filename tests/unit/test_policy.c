@@ -382,9 +382,14 @@ Test(policy, preset_regulator)
 	cr_assert_eq(srv->pace.surge_queue_ns, 2000000000ull);
 	cr_assert_eq(srv->shape.size, 1300);
 	cr_assert_eq(srv->nmachines, 0);
-	cr_assert_eq(cli->pace.mode, WFG_PACE_NONE);
-	cr_assert_eq(cli->nmachines, 1, "the client side is a machine");
-	cr_assert_eq(cli->machines[0].state_count, 4);
+	cr_assert_eq(srv->pace.start_packets, 10, "the authors' start phase");
+	cr_assert_eq(srv->pace.start_interval_ns, 100000000ull, "10 packets/s");
+	cr_assert_eq(cli->pace.mode, WFG_PACE_FOLLOW, "the client follows the downloads");
+	cr_assert_eq(cli->pace.follow_ratio_q16, 2 * WFG_FRAC_ONE + WFG_FRAC_ONE / 2, "U = 2.5");
+	cr_assert_eq(cli->pace.delay_cap_ns, 1000000000ull, "C = 1 s");
+	cr_assert_eq(cli->pace.start_interval_ns, 200000000ull, "5 packets/s");
+	cr_assert(cli->pace.flags & WFG_PACE_F_START_ON_RECV);
+	cr_assert_eq(cli->nmachines, 0);
 	cr_assert_eq(cli->shape.size, 1300);
 }
 
@@ -417,12 +422,12 @@ Test(policy, presets_strings_and_machines_mixed)
 	load_ok(GOOD "mixed.yaml");
 	cli = wfg_policy_side(cp, WFG_ROLE_CLIENT);
 	srv = wfg_policy_side(cp, WFG_ROLE_SERVER);
-	cr_assert_eq(cli->nmachines, 4, "regulator, inline, two strings");
-	cr_assert_eq(cli->machines[0].state_count, 4);
-	cr_assert_eq(cli->machines[1].state_count, 2);
-	cr_assert_eq(cli->machines[2].state_count, 1);
-	cr_assert_eq(cli->machines[3].state_count, 2);
-	cr_assert_eq(state(cli, 3, 1)->action.timeout.constant, 20000, "20 ms");
+	cr_assert_eq(cli->nmachines, 3, "inline, two strings (regulator's client is a pacer)");
+	cr_assert_eq(cli->pace.mode, WFG_PACE_FOLLOW);
+	cr_assert_eq(cli->machines[0].state_count, 2);
+	cr_assert_eq(cli->machines[1].state_count, 1);
+	cr_assert_eq(cli->machines[2].state_count, 2);
+	cr_assert_eq(state(cli, 2, 1)->action.timeout.constant, 20000, "20 ms");
 	cr_assert_eq(srv->nmachines, 3);
 	cr_assert_eq(state(srv, 1, 1)->action.timeout.constant, 1000000);
 	cr_assert_eq(state(srv, 2, 1)->action.timeout.constant, 20000);

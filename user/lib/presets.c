@@ -51,6 +51,7 @@ void wfg_regulator_defaults(struct wfg_regulator_params *p)
 	p->N = 3550;
 	p->U = 3.95;
 	p->C = 1.77;
+	p->start_packets = 10;
 	p->size = 1400;
 	p->idle_stop = 0; /* the episode's idle time */
 }
@@ -159,19 +160,28 @@ int wfg_preset_buflo(struct wfg_side_builder *sb, enum wfg_role role,
 }
 
 /*
- * RegulaTor. Server: a decaying-rate pacer, R * D^t packets per second where
- * t is the time since the last surge (tabulated in 0.25 s steps over 8 s, then
- * flat; floor 1 packet/s), a surge whenever more than T seconds' worth of
- * packets wait, covers in empty slots while the episode's budget lasts: drawn
- * from U{0..N-1} per page load as in the authors' simulator. A spent budget
- * leaves the slot clock running (the rate keeps decaying through pauses).
- * Client: a machine that sends one packet per U received ones: each real
- * upload restarts the count, so padding only fills in when the client sent
- * nothing itself. The delay cap C on real uploads is not modelled: the
- * authors hold an upload for the next upload slot, a future download packet,
- * and EDT fixes a departure when the packet is sent (docs/presets.md).
+ * RegulaTor (docs/presets.md). Server: a decaying-rate pacer, R * D^t packets
+ * per second where t is the time since the last surge (tabulated in 0.25 s
+ * steps over 8 s, then flat; floor 1 packet/s), a surge whenever more than T
+ * seconds' worth of packets wait, covers in empty slots while the episode's
+ * budget lasts: drawn from U{0..N-1} per page load as in the authors'
+ * simulator. A spent budget leaves the slot clock running (the rate keeps
+ * decaying through pauses). Client: a follow-mode pacer, one slot per U
+ * received packets, a real upload taking the next slot within C seconds or
+ * leaving C after it was sent. Both begin with the authors' start phase: the
+ * server at 10 packets/s, the client at 5, until start_packets download
+ * packets.
  */
-#define REG_STEP_S 0.25
+#define REG_STEP_S	      0.25
+#define REG_START_RATE_SERVER 10.0 /* packets/s, the authors' simulator */
+#define REG_START_RATE_CLIENT 5.0
+
+static void regulator_start_phase(struct wfg_pace_cfg *pc, const struct wfg_regulator_params *p,
+				  double rate)
+{
+	pc->start_packets = p->start_packets;
+	pc->start_interval_ns = p->start_packets ? secs_to_ns(1.0 / rate) : 0;
+}
 
 static int regulator_server(struct wfg_side_builder *sb, const struct wfg_regulator_params *p)
 {
@@ -193,43 +203,30 @@ static int regulator_server(struct wfg_side_builder *sb, const struct wfg_regula
 	pc->cover_budget = p->N;
 	pc->flags = WFG_PACE_F_BUDGET_UNIFORM;
 	pc->idle_stop_ns = secs_to_ns(p->idle_stop);
+	regulator_start_phase(pc, p, REG_START_RATE_SERVER);
 	constant_size(sb->cfg, p->size);
 	return 0;
 }
 
 static int regulator_client(struct wfg_side_builder *sb, const struct wfg_regulator_params *p)
 {
-	/* floor(Uniform[U, U+1)) is floor(U) or floor(U)+1 with mean U. */
-	struct wfg_dist_spec count = { .kind = WFG_DK_UNIFORM, .p = { p->U, p->U + 1 } };
-	struct wfg_action_spec pad = { .kind = WFG_ACT_PADDING,
-				       .replace = 1,
-				       .timeout = wfg_dist_const(0) };
-	struct wfg_machine_limits lim = { .allowed_padding_packets = ~0ULL };
-	int wait, counting, down, send;
+	struct wfg_pace_cfg *pc = &sb->cfg->pace;
 
 	if (!(p->U >= 1) || p->U > 1000)
 		return PRESET_FAIL(sb, "regulator: U must be in [1, 1000], got %g", p->U);
-	if (wfg_sb_machine(sb, &lim) < 0)
-		return -EINVAL;
-	wait = wfg_sb_state(sb);
-	counting = wfg_sb_state(sb);
-	down = wfg_sb_state(sb);
-	send = wfg_sb_state(sb);
-	wfg_sb_trans(sb, wait, WFG_EV_NORMAL_RECV, (__u32)counting, 1.0);
-	wfg_sb_counter(sb, counting, 0, WFG_CTR_SET, 0, &count);
-	wfg_sb_trans(sb, counting, WFG_EV_NORMAL_RECV, (__u32)down, 1.0);
-	wfg_sb_trans(sb, counting, WFG_EV_PADDING_RECV, (__u32)down, 1.0);
-	wfg_sb_trans(sb, counting, WFG_EV_NORMAL_SENT, (__u32)counting, 1.0);
-	wfg_sb_counter(sb, down, 0, WFG_CTR_DECREMENT, 0, NULL);
-	wfg_sb_trans(sb, down, WFG_EV_NORMAL_RECV, (__u32)down, 1.0);
-	wfg_sb_trans(sb, down, WFG_EV_PADDING_RECV, (__u32)down, 1.0);
-	wfg_sb_trans(sb, down, WFG_EV_NORMAL_SENT, (__u32)counting, 1.0);
-	wfg_sb_trans(sb, down, WFG_EV_COUNTER_ZERO, (__u32)send, 1.0);
-	wfg_sb_action(sb, send, &pad);
-	wfg_sb_trans(sb, send, WFG_EV_PADDING_SENT, (__u32)counting, 1.0);
-	wfg_sb_trans(sb, send, WFG_EV_NORMAL_SENT, (__u32)counting, 1.0);
+	if (p->C < 0 || p->C > 3600)
+		return PRESET_FAIL(sb, "regulator: C must be in [0, 3600] s, got %g", p->C);
+	memset(pc, 0, sizeof(*pc));
+	pc->mode = WFG_PACE_FOLLOW;
+	pc->follow_ratio_q16 = (__u32)llround(p->U * WFG_FRAC_ONE);
+	pc->delay_cap_ns = secs_to_ns(p->C);
+	/* Until two packets came in, the client's own start rate. */
+	pc->interval_ns = secs_to_ns(1.0 / REG_START_RATE_CLIENT);
+	pc->flags = WFG_PACE_F_START_ON_RECV;
+	pc->idle_stop_ns = secs_to_ns(p->idle_stop);
+	regulator_start_phase(pc, p, REG_START_RATE_CLIENT);
 	constant_size(sb->cfg, p->size);
-	return sb->failed ? -EINVAL : 0;
+	return 0;
 }
 
 int wfg_preset_regulator(struct wfg_side_builder *sb, enum wfg_role role,

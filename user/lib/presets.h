@@ -40,13 +40,14 @@ struct wfg_buflo_params {
 
 /* RegulaTor (Holland and Hopper, PETS 2022). */
 struct wfg_regulator_params {
-	double R;   /* initial (surge) rate, packets per second, server side */
-	double D;   /* rate decay per second */
-	double T;   /* surge threshold */
-	__u32 N;    /* padding budget, packets per page load */
-	double U;   /* client: one upload packet per U download packets */
-	double C;   /* client: delay cap, seconds */
-	__u32 size; /* packet size, bytes */
+	double R;	     /* initial (surge) rate, packets per second, server side */
+	double D;	     /* rate decay per second */
+	double T;	     /* surge threshold */
+	__u32 N;	     /* padding budget, packets per page load */
+	double U;	     /* client: one upload packet per U download packets */
+	double C;	     /* client: delay cap, seconds */
+	__u32 start_packets; /* start phase: packets before the schedule starts; 0 = none */
+	__u32 size;	     /* packet size, bytes */
 	double idle_stop;
 };
 

@@ -285,6 +285,14 @@ WFG_INLINE __u64 wfg_pace_stop_idle(const struct wfg_side_cfg *cfg)
 	return cfg->pace.idle_stop_ns ? cfg->pace.idle_stop_ns : cfg->episode_idle_ns;
 }
 
+/* The episode's page load is over: no real packet either way for the episode's idle time. */
+WFG_INLINE int wfg_episode_over(const struct wfg_side_cfg *cfg, const struct wfg_flow_side *f,
+				__u64 now)
+{
+	return cfg->episode_idle_ns && f->last_real_ns && now >= f->last_real_ns &&
+	       now - f->last_real_ns >= cfg->episode_idle_ns;
+}
+
 /* Fire every action, timer and schedule whose time has come; returns 1 if any did. */
 WFG_INLINE int wfg_fire_due(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u64 now,
 			    struct wfg_decision *d)
@@ -319,6 +327,8 @@ WFG_INLINE int wfg_fire_due(const struct wfg_side_cfg *cfg, struct wfg_flow_side
 		fired = 1;
 	}
 	wfg_pace_timer(&cfg->pace, &f->pace, now, wfg_pace_stop_idle(cfg), &f->mr.rng, &covers);
+	if (wfg_episode_over(cfg, f, now))
+		wfg_front_stop(&f->front);
 	wfg_front_timer(cfg, &f->front, &f->mr.rng, now, &covers);
 	/* Schedule covers are padding for the framework-wide budget too. */
 	f->mr.fw.padding_sent += covers;
@@ -348,9 +358,7 @@ WFG_INLINE __u64 wfg_next_deadline(const struct wfg_side_cfg *cfg, const struct 
 	}
 	if (f->block_end_pending)
 		WFG_EARLIEST(f->block_until_ns);
-	if (cfg->pace.mode != WFG_PACE_NONE && f->pace.state == WFG_PACE_RUNNING &&
-	    !wfg_pace_silent(&cfg->pace, &f->pace))
-		WFG_EARLIEST(f->pace.next_slot_ns);
+	WFG_EARLIEST(wfg_pace_deadline(&cfg->pace, &f->pace));
 	WFG_EARLIEST(f->front.next_ns);
 #undef WFG_EARLIEST
 	return t;
@@ -430,8 +438,7 @@ WFG_INLINE void wfg_episode_begin(const struct wfg_side_cfg *cfg, struct wfg_flo
 WFG_INLINE void wfg_episode_check(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
 				  __u64 now, struct wfg_decision *d)
 {
-	int idle = cfg->episode_idle_ns && f->last_real_ns && now >= f->last_real_ns &&
-		   now - f->last_real_ns >= cfg->episode_idle_ns;
+	int idle = wfg_episode_over(cfg, f, now);
 
 	if (idle || wfg_pace_over(&cfg->pace, &f->pace, now, wfg_pace_stop_idle(cfg))) {
 		wfg_episode_begin(cfg, f, now);
@@ -527,6 +534,7 @@ WFG_INLINE void wfg_begin_recv(const struct wfg_side_cfg *cfg, struct wfg_flow_s
 		wfg_episode_check(cfg, f, now, d);
 		wfg_front_start(cfg, &f->front, &f->mr.rng, now);
 	}
+	wfg_pace_recv(&cfg->pace, &f->pace, now, is_padding, &f->mr.rng);
 	wfg_push_event(f, d, WFG_EV_TUNNEL_RECV, WFG_MACHINE_ALL);
 	wfg_push_event(f, d, is_padding ? WFG_EV_PADDING_RECV : WFG_EV_NORMAL_RECV,
 		       WFG_MACHINE_ALL);

@@ -102,6 +102,18 @@ WFG_INLINE void wfg_front_start(const struct wfg_side_cfg *cfg, struct wfg_front
 	wfg_front_schedule(cfg, f, rng);
 }
 
+/*
+ * The page load is over (its episode ended: no real packet either way for the
+ * episode's idle time): the covers still scheduled are dropped, as the
+ * authors' code drops every cover after the trace's last packet. The next
+ * real packet begins a new episode with a new draw.
+ */
+WFG_INLINE void wfg_front_stop(struct wfg_front_rt *f)
+{
+	f->remaining = 0;
+	f->next_ns = 0;
+}
+
 #define WFG_FRONT_BURST 8 /* covers released by one late timer, at most */
 
 /* Timer: add the covers now due to *covers; returns the next deadline or 0. */

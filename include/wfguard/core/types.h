@@ -223,11 +223,13 @@ enum wfg_pace_mode {
 	WFG_PACE_NONE = 0,
 	WFG_PACE_CONSTANT, /* one slot every interval (BuFLO, Tamaraw) */
 	WFG_PACE_DECAY,	   /* interval grows after a surge (RegulaTor) */
+	WFG_PACE_FOLLOW,   /* slots at a ratio of the received packets' rate (RegulaTor client) */
 };
 
 /* wfg_pace_cfg.flags */
 #define WFG_PACE_F_BUDGET_UNIFORM 0x01 /* cover budget ~ U{0..N-1} per episode (RegulaTor) */
 #define WFG_PACE_F_PAD_GEOMETRIC  0x02 /* pad to (floor(n/L) + k) * L, P(k) = 2^-k (Tamaraw) */
+#define WFG_PACE_F_START_ON_RECV  0x04 /* the start phase counts received packets (client) */
 
 struct wfg_pace_cfg {
 	__u8 mode;
@@ -244,6 +246,18 @@ struct wfg_pace_cfg {
 	__u64 interval_at[WFG_PACE_STEPS]; /* decay mode: interval k*step_ns after a surge */
 	__u64 surge_queue_ns; /* decay mode: a queue this long (time to drain) restarts */
 	__u32 cover_budget;   /* covers per episode (N; see F_BUDGET_UNIFORM); 0 = unlimited */
+	/* Start phase (RegulaTor): from the episode's first real packet, either
+	 * way, one cover every start_interval_ns until start_packets real packets
+	 * were sent (F_START_ON_RECV: packets received); the next one starts the
+	 * schedule. 0: no start phase. */
+	__u32 start_packets;
+	__u64 start_interval_ns;
+	/* Follow mode: a slot every follow_ratio (Q16) received packets' worth
+	 * of time, and a real packet waits for the next slot at most delay_cap_ns
+	 * (RegulaTor's U and C); interval_ns is the slot interval until the
+	 * received rate is known. */
+	__u64 delay_cap_ns;
+	__u32 follow_ratio_q16;
 	__u32 _pad2;
 };
 

@@ -116,7 +116,7 @@ void missing(struct pctx *c, const yaml_node_t *map, const struct field *f, cons
 /* ---------------------------------------------------------------- intermediate form */
 
 enum { EL_PRESET, EL_MAYBENOT, EL_MACHINE };
-enum { P_FRONT, P_TAMARAW, P_BUFLO, P_REGULATOR, P_BREAK_PAD, P_INTERSPACE, P_COUNT };
+enum { P_FRONT, P_TAMARAW, P_BUFLO, P_REGULATOR, P_COUNT };
 
 /* Where an inline machine's states were written, for the messages. */
 struct ir_state {
@@ -138,7 +138,7 @@ struct ir_machine {
 	struct ir_state states[WFG_MAX_STATES];
 };
 
-#define MAX_PPARAMS 8
+#define MAX_PPARAMS 12
 
 struct element {
 	int kind;

@@ -11,7 +11,10 @@
 #include "internal.h"
 
 const char *const preset_names[P_COUNT] = {
-	"front", "tamaraw", "buflo", "regulator", "break-pad", "interspace",
+	"front",
+	"tamaraw",
+	"buflo",
+	"regulator",
 };
 
 enum { PT_U32, PT_DBL };
@@ -58,6 +61,7 @@ static const struct pparam regulator_pp[] = {
 	PU(wfg_regulator_params, "N", N, 1, 10000000),
 	PD(wfg_regulator_params, "U", U, 1, 1000, 0),
 	PD(wfg_regulator_params, "C", C, 0, 3600, 0),
+	PU(wfg_regulator_params, "start_packets", start_packets, 0, 100000),
 	PU(wfg_regulator_params, "size", size, 1, MAX_SIZE),
 	PD(wfg_regulator_params, "idle_stop", idle_stop, 0, 3600, 0),
 };
@@ -164,10 +168,6 @@ void parse_preset(struct pctx *c, struct element *e, yaml_node_t *name_node, yam
 		wfg_regulator_defaults(&e->pp.regulator);
 		break;
 	default:
-		err_at(c, name_node,
-		       "preset '%s' is not implemented yet (write it as an inline machine or a "
-		       "maybenot machine string)",
-		       preset_names[e->preset]);
 		e->bad = 1;
 		return;
 	}

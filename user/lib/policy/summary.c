@@ -111,7 +111,18 @@ static void summarize_side(struct sbuf *b, const struct wfg_side_cfg *cfg)
 		    cfg->pace.flags & WFG_PACE_F_BUDGET_UNIFORM && cfg->pace.cover_budget
 			    ? cfg->pace.cover_budget - 1
 			    : cfg->pace.cover_budget);
+	} else if (cfg->pace.mode == WFG_PACE_FOLLOW) {
+		out(b,
+		    "    pacing: one packet per %.3g received, real ones held for a slot at most "
+		    "%.3g s\n",
+		    cfg->pace.follow_ratio_q16 / (double)WFG_FRAC_ONE,
+		    cfg->pace.delay_cap_ns / 1e9);
 	}
+	if (cfg->pace.mode != WFG_PACE_NONE && cfg->pace.start_packets &&
+	    cfg->pace.start_interval_ns)
+		out(b, "    start phase: %.3g covers/s until %u packets %s\n",
+		    1e9 / (double)cfg->pace.start_interval_ns, cfg->pace.start_packets,
+		    cfg->pace.flags & WFG_PACE_F_START_ON_RECV ? "received" : "sent");
 	if (cfg->pace.mode != WFG_PACE_NONE) {
 		if (cfg->pace.idle_stop_ns)
 			out(b, "    page load ends after %.3g s without real packets\n",
