@@ -696,21 +696,21 @@ static struct wfg_pool_chunk *chunk_at(struct wfg_pool *pool, unsigned cpu, unsi
 
 /* One padded datagram of 200 payload bytes (to 1000 on the wire): checks the
  * round trip and returns its padding (780 bytes, then the 8-byte nonce). */
-static void pad_one(const uint8_t *in, size_t n, uint8_t pad[788])
+static void pad_one(const uint8_t *in, size_t n, uint8_t pad[780])
 {
 	uint8_t out[MAXF], back[MAXF];
 	__u32 out_len, back_len;
 
 	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
 	cr_assert_eq(out_len, PAY_OFF + 1000, "padded to 1000");
-	memcpy(pad, out + PAY_OFF + 200, 788);
+	memcpy(pad, out + PAY_OFF + 200, 780);
 	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
 	cr_assert(back_len == n && !memcmp(in, back, n), "the round trip restores it");
 }
 
 Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 {
-	uint8_t pl[200], in[MAXF], pad[788], want[788];
+	uint8_t pl[200], in[MAXF], pad[780], want[780];
 	struct frame_spec fs = { .family = 4,
 				 .proto = 17,
 				 .sport = 5000,
@@ -745,12 +745,12 @@ Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 	payload(pl, sizeof(pl), 9);
 	n = frame_build(in, &fs);
 
-	/* Each datagram takes the next 800 bytes (780 of padding, then the
-	 * trailer whose nonce is the first 8 of the last 20); a chunk that
-	 * cannot hold the next 800 is handed back EMPTY and the next one used. */
+	/* Each datagram takes the next 800 bytes (780 of padding; the last 20,
+	 * where the trailer goes, are never sent); a chunk that cannot hold the
+	 * next 800 is handed back EMPTY and the next one used. */
 	for (pkt = 0; pkt < POOL_CHUNKS * per_chunk; pkt++) {
 		c = (unsigned)(pkt / per_chunk);
-		for (i = 0; i < 788; i++)
+		for (i = 0; i < 780; i++)
 			want[i] = pattern(c, (size_t)(pkt % per_chunk) * 800 + i);
 		pad_one(in, n, pad);
 		cr_assert(!memcmp(pad, want, sizeof(want)),
@@ -766,7 +766,7 @@ Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 	pad_one(in, n, pad);
 	cr_assert_eq(stat(WFG_STAT_PAD_POOL_DRY), 1);
 	for (c = 0; c < POOL_CHUNKS; c++) {
-		for (i = 0; i < 788; i++)
+		for (i = 0; i < 780; i++)
 			want[i] = pattern(c, i);
 		cr_assert(memcmp(pad, want, 64), "dry pool: pattern bytes reused");
 	}
