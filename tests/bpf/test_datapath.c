@@ -475,12 +475,12 @@ Test(datapath, forged_trailers_never_strip_or_drop)
  * genuine datagram as it was.
  */
 enum attack {
-	AS_SENT,	/* genuine, first time */
-	REPLAY,		/* the last genuine datagram of its kind, again */
-	FLIP_PAYLOAD,	/* a byte of the original payload (or of a cover's body) */
-	FLIP_PADDING,	/* a byte of the padding */
-	SPLICE,		/* this datagram's body under the next one's trailer */
-	CHANGE_SRC,	/* the IPv4 source address (header checksum fixed) */
+	AS_SENT,      /* genuine, first time */
+	REPLAY,	      /* the last genuine datagram of its kind, again */
+	FLIP_PAYLOAD, /* a byte of the original payload (or of a cover's body) */
+	FLIP_PADDING, /* a byte of the padding */
+	SPLICE,	      /* this datagram's body under the next one's trailer */
+	CHANGE_SRC,   /* the IPv4 source address (header checksum fixed) */
 };
 
 enum given {
