@@ -139,7 +139,6 @@ int wfg_egress(struct __sk_buff *skb)
 		req->keep = 0;
 		req->new_pay = wfg_wire_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_COVER, 0, d);
 		req->orig_len_field = WFG_SHIM_COVER_LEN;
-		req->seq = flow_next_seq(&f->st);
 		if (mimic_cover(skb, &f->st, p) < 0 || pad_datagram(skb, ctl, &f->st, req) < 0) {
 			flow_unlock(f);
 			return TC_ACT_SHOT; /* a carrier must never leave as itself */
@@ -155,7 +154,6 @@ int wfg_egress(struct __sk_buff *skb)
 		req->keep = p->pay_len;
 		req->new_pay = wire;
 		req->orig_len_field = p->pay_len;
-		req->seq = flow_next_seq(&f->st);
 		if (pad_datagram(skb, ctl, &f->st, req) == 0) {
 			stat_add(WFG_STAT_SHAPED, 1);
 			stat_add(WFG_STAT_PADDED_BYTES, wire - p->pay_len);
@@ -188,6 +186,7 @@ int wfg_ingress(struct xdp_md *ctx)
 	struct wfg_policy *pol;
 	struct wfg_ctl *ctl;
 	struct wfg_pkt *p;
+	__u16 orig_len = 0, orig_csum = 0;
 	__u32 slot, zero = 0;
 	int verified, cover;
 	__u64 now;
@@ -236,10 +235,12 @@ int wfg_ingress(struct xdp_md *ctx)
 		return XDP_PASS;
 	stat_add(WFG_STAT_MATCHED, 1);
 
-	scr->req.seq = 0; /* shim_check sets it (and the original's length and
-			   * checksum, read from there when stripping) if verified */
 	verified = shim_check(ctx, ctl, &scr->req);
-	cover = verified && scr->req.orig_len_field == WFG_SHIM_COVER_LEN;
+	orig_len = (__u16)scr->req.orig_len_field;
+	orig_csum = (__u16)scr->req.orig_csum;
+	cover = verified && orig_len == WFG_SHIM_COVER_LEN;
+	if (verified && !cover && orig_len > p->pay_len - WFG_SHIM_LEN)
+		verified = 0; /* a valid tag on impossible content: leave it alone */
 	if (!verified)
 		stat_add(WFG_STAT_PASSED_UNVERIFIED, 1);
 
@@ -252,17 +253,14 @@ int wfg_ingress(struct xdp_md *ctx)
 						 : WFG_CAP_UNVERIFIED));
 	if (pol->profile == WFG_PROFILE_QUIC && !cover)
 		quic_seen_ingress(ctx, scr, p->pay_off, p->pay_len);
-	/* A replay (a verified copy) is stripped or dropped like its original
-	 * (the same bytes; the tunnel discards duplicates); only the core does
-	 * not hear of it again (flow_recv, docs/wire-format.md). */
 	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, data_end - data,
-		  pol->profile == WFG_PROFILE_QUIC && !cover ? &scr->cid : NULL, scr->req.seq);
+		  pol->profile == WFG_PROFILE_QUIC && !cover ? &scr->cid : NULL);
 	if (cover) {
 		stat_add(WFG_STAT_COVERS_RECEIVED, 1);
 		return XDP_DROP;
 	}
 	if (verified) {
-		if (strip(ctx, p, (__u16)scr->req.orig_len_field, (__u16)scr->req.orig_csum)) {
+		if (strip(ctx, p, orig_len, orig_csum)) {
 			stat_add(WFG_STAT_ERR_RESIZE, 1);
 			return XDP_PASS;
 		}
@@ -462,7 +460,7 @@ int wfg_tun_ingress(struct __sk_buff *skb)
 		capture_emit(
 			k, now, skb->len,
 			CAP_INFO(skb->len, WFG_CAP_INGRESS, cover ? WFG_CAP_COVER : WFG_CAP_REAL));
-	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, skb->len, NULL, 0);
+	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, skb->len, NULL);
 	if (cover) {
 		/* the stack would discard it too; dropping here keeps it out of
 		 * the peer-facing counters and is what the peer's defence expects */

@@ -6,7 +6,7 @@
  * the program on the packet it already modified (padded, or stripped), so
  * every run here starts from the original frame. Needs root.
  *   build/bench/perf/datapath [runs [row]]
- * With a row number (0..12, the first table's order) only that row runs, five
+ * With a row number (0..9, the first table's order) only that row runs, five
  * times `runs`: a target for `perf record` that no other program dilutes.
  */
 #include <stdio.h>
@@ -28,11 +28,8 @@
 static struct wfg_policy pol;
 static struct wfg_port_index ports;
 
-#define NROWS	13
+#define NROWS	10
 #define ROW_XDP 7 /* rows before it divide by the tc baseline */
-/* Rows after the first table's ten: the shim tag's cost (bench-only object
- * whose tag skips the body's rounds); the first divides by the tc baseline. */
-#define ROW_NOBODY 10
 
 /* The pooled program's padding pool, refilled between runs (untimed by the
  * kernel; timed here as the controller's share of a padded packet). */
@@ -216,7 +213,7 @@ int main(int argc, char **argv)
 {
 	int repeat = argc > 1 ? atoi(argv[1]) : 20000, rep;
 	int only = argc > 2 ? atoi(argv[2]) : -1;
-	struct wfguard_bpf *skel, *pooled, *tun, *nobody;
+	struct wfguard_bpf *skel, *pooled, *tun;
 	struct bench_min_bpf *min;
 	uint8_t pl[500] = { 0 }, frame[2048], tcp[2048], padded[2048], cover[2048],
 		zero1[1] = { 0 };
@@ -239,12 +236,8 @@ int main(int argc, char **argv)
 		"baseline: parse only (xdp)",
 		"xdp: strip",
 		"xdp: cover drop",
-		"tc: padded to 1200, tag w/o body",
-		"xdp: strip, tag w/o body",
-		"xdp: cover drop, tag w/o body",
 	};
-	uint8_t padded_nb[2048], cover_nb[2048];
-	__u32 plen, clen, plen_nb, clen_nb;
+	__u32 plen, clen;
 	size_t n, tn;
 	int k;
 
@@ -256,9 +249,6 @@ int main(int argc, char **argv)
 		libbpf_set_print(NULL);
 	skel = wfguard_bpf__open_and_load();
 	tun = wfguard_bpf__open_and_load(); /* its own maps: a tunnel-mode policy */
-	nobody = wfguard_bpf__open();	    /* the tag without the body: what integrity costs */
-	if (nobody)
-		nobody->rodata->wfg_bench_tag_no_body = 1;
 	min = bench_min_bpf__open_and_load();
 	/* The same program with a padding pool, sized as the loader sizes it. */
 	pooled = wfguard_bpf__open();
@@ -268,8 +258,7 @@ int main(int argc, char **argv)
 					 (__u32)libbpf_num_possible_cpus() *
 						 WFG_POOL_CHUNKS_PER_CPU);
 	}
-	if (!skel || !tun || !min || !pooled || !nobody || wfguard_bpf__load(pooled) ||
-	    wfguard_bpf__load(nobody) ||
+	if (!skel || !tun || !min || !pooled || wfguard_bpf__load(pooled) ||
 	    wfg_pool_open(&pool, bpf_map__fd(pooled->maps.wfg_pad_pool), NULL, 0)) {
 		fprintf(stderr, "datapath: BPF objects failed to load\n");
 		return 1;
@@ -299,27 +288,6 @@ int main(int argc, char **argv)
 		clen = oc.out_len;
 	}
 	set_policy(pooled, WFG_SHAPE_PAD_TO);
-	set_policy(nobody, WFG_SHAPE_PAD_TO);
-	/* The no-body object's own frames: its receiver checks its own tags. */
-	{
-		uint8_t in[256];
-		struct frame_spec cs = fs;
-		struct wfgt_run o = {
-			.in = frame, .len = n, .out = padded_nb, .out_size = sizeof(padded_nb)
-		};
-		struct __sk_buff ctx = { .mark = WFG_MARK_CARRIER };
-		struct wfgt_run oc = {
-			.in = in, .out = cover_nb, .out_size = sizeof(cover_nb), .skb = &ctx
-		};
-
-		wfgt_prog_run(bpf_program__fd(nobody->progs.wfg_egress), &o);
-		plen_nb = o.out_len;
-		cs.payload = zero1;
-		cs.len = 1;
-		oc.len = frame_build(in, &cs);
-		wfgt_prog_run(bpf_program__fd(nobody->progs.wfg_egress), &oc);
-		clen_nb = oc.out_len;
-	}
 	for (k = 0; k < NROWS; k++)
 		best[k] = 1e18;
 	for (rep = 0; rep < 5; rep++) {
@@ -362,26 +330,15 @@ int main(int argc, char **argv)
 		if (wanted(only, 9))
 			t[9] = run(bpf_program__fd(skel->progs.wfg_ingress), cover, clen, 0,
 				   repeat);
-		if (wanted(only, 10))
-			t[10] = run(bpf_program__fd(nobody->progs.wfg_egress), frame, n, 0, repeat);
-		if (wanted(only, 11))
-			t[11] = run(bpf_program__fd(nobody->progs.wfg_ingress), padded_nb, plen_nb,
-				    0, repeat);
-		if (wanted(only, 12))
-			t[12] = run(bpf_program__fd(nobody->progs.wfg_ingress), cover_nb, clen_nb,
-				    0, repeat);
 		for (k = 0; k < NROWS; k++)
 			if (t[k] >= 0 && t[k] < best[k])
 				best[k] = t[k];
 	}
-	if (stat_sum(nobody, WFG_STAT_STRIPPED) == 0 ||
-	    stat_sum(nobody, WFG_STAT_COVERS_RECEIVED) == 0)
-		fprintf(stderr, "datapath: the no-body rows did not strip or drop: figures void\n");
 	printf("datapath: ns per packet (mean of %d kernel-timed single runs, best of 5)\n",
 	       repeat);
 	printf("  %-32s %8s %8s\n", "program", "ns", "ratio");
 	for (k = 0; k < NROWS; k++) {
-		double base = k < ROW_XDP || k == ROW_NOBODY ? best[0] : best[ROW_XDP];
+		double base = k < ROW_XDP ? best[0] : best[ROW_XDP];
 
 		if (only < 0)
 			printf("  %-32s %8.1f %8.2f\n", names[k], best[k], best[k] / base);
@@ -422,7 +379,6 @@ int main(int argc, char **argv)
 out:
 	wfg_pool_close(&pool);
 	wfguard_bpf__destroy(tun);
-	wfguard_bpf__destroy(nobody);
 	wfguard_bpf__destroy(pooled);
 	wfguard_bpf__destroy(skel);
 	bench_min_bpf__destroy(min);

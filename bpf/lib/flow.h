@@ -27,24 +27,6 @@ static __always_inline void flow_unlock(struct wfg_flow *f)
 
 static int flow_timer_cb(void *map, struct wfg_flow_key *key, struct wfg_flow *f);
 
-/*
- * Where a new flow's shim sequence numbers start: the TAI clock in ns, so
- * that a flow made again (evicted, or after a reboot) never reuses numbers
- * its peer's window has seen; it cannot send one a nanosecond. The test
- * clock makes them reproducible.
- */
-static __always_inline __u64 flow_first_seq(__u64 now)
-{
-	return wfg_test_clock ? now : bpf_ktime_get_tai_ns();
-}
-
-/* The next sequence number to send on the flow: atomic, so that a packet of a
- * flow locked elsewhere (shape_contended) takes one too. Never 0. */
-static __always_inline __u64 flow_next_seq(struct wfg_flow_state *st)
-{
-	return __sync_fetch_and_add(&st->tx_seq, 1) + 1;
-}
-
 /* (Re)start a flow's core state under policy `pol` (caller sets f->st.slot).
  * Global: verified once. */
 __attribute__((noinline)) int flow_reset(struct wfg_flow_state *f, const struct wfg_ctl *ctl,
@@ -81,12 +63,11 @@ static __always_inline struct wfg_flow *flow_acquire(const struct wfg_flow_key *
 		s = bpf_map_lookup_elem(&wfg_scratch, &zero);
 		if (!s)
 			return NULL;
-		/* The template stays zero but for these three (per-CPU, never
+		/* The template stays zero but for these two (per-CPU, never
 		 * written elsewhere). Born locked: nobody sees it half made. */
 		tmpl = (struct wfg_flow *)s->flow;
 		tmpl->st.busy = 1;
 		tmpl->st.created_ns = now;
-		tmpl->st.tx_seq = flow_first_seq(now);
 		if (bpf_map_update_elem(&wfg_flows, k, s->flow, BPF_NOEXIST) == 0) {
 			f = bpf_map_lookup_elem(&wfg_flows, k);
 			if (!f)
@@ -168,37 +149,22 @@ static __always_inline void after_core(struct wfg_flow *f, const struct wfg_flow
 	}
 }
 
-/* Is the peer's sequence number new to the flow's window (then recorded)?
- * Global: keeps the window's registers out of the ingress program's frame. */
-__attribute__((noinline)) int flow_seq_fresh(struct wfg_flow_state *st, __u64 seq)
-{
-	return st && wfg_replay_check(&st->rx_replay, seq);
-}
-
 /*
  * A packet received from the peer (both ingress programs): the core runs
  * NormalRecv or PaddingRecv on its flow. A flow busy elsewhere misses the
  * event (counted by flow_acquire); the packet itself is never held for it.
  * cid: the connection id a QUIC long header named for this host's short
- * headers (lib/profile.h), or NULL. seq: a verified shim trailer's sequence
- * number, 0 for a datagram without one (tunnel mode, unverified).
+ * headers (lib/profile.h), or NULL.
  */
 static __always_inline void flow_recv(const struct wfg_flow_key *k, const struct wfg_ctl *ctl,
 				      __u32 slot, const struct wfg_policy *pol,
 				      struct wfg_decision *d, __u64 now, int padding, __u64 bytes,
-				      const struct wfg_cid_seen *cid, __u64 seq)
+				      const struct wfg_cid_seen *cid)
 {
 	struct wfg_flow *f = flow_acquire(k, ctl, slot, pol, now);
 
 	if (!f)
 		return;
-	/* A verified datagram (seq != 0) whose number the window has seen, or
-	 * left behind, is a copy: the core hears of the original only. */
-	if (seq && !flow_seq_fresh(&f->st, seq)) {
-		flow_unlock(f);
-		stat_add(WFG_STAT_REPLAYED, 1);
-		return;
-	}
 	if (cid)
 		quic_learn_seen(&f->st, cid);
 	core_decide(&pol->side, &f->st, d, now,

@@ -22,13 +22,6 @@
 const volatile __u8 wfg_test_clock = 0;
 __u64 wfg_test_now = 0;
 
-/*
- * Benchmark only (bench/perf/datapath: the tag's cost in the same run): set
- * before load, the shim tag skips the body's SipHash rounds (the body is
- * still read). The loader never sets it; the verifier prunes it away.
- */
-const volatile __u8 wfg_bench_tag_no_body = 0;
-
 static __always_inline __u64 wfg_now(void)
 {
 	return wfg_test_clock ? wfg_test_now : bpf_ktime_get_ns();
@@ -36,7 +29,6 @@ static __always_inline __u64 wfg_now(void)
 
 #define WFG_SCRATCH_BYTES 2048
 #define WFG_MAX_GROW	  (WFG_SCRATCH_BYTES - 64)
-#define WFG_TAG_CHUNK	  512 /* body bytes per read when the shim tag is made */
 _Static_assert(WFG_MAX_GROW <= WFG_POOL_CHUNK_SLACK,
 	       "a growth read from a pool chunk stays inside it");
 
@@ -83,7 +75,6 @@ struct pad_req {
 	__u32 orig_csum;  /* ingress: the checksum the trailer restores */
 	__u32 cover_dcid; /* QUIC covers: the connection id length to write */
 	__u32 _req_pad;
-	__u64 seq; /* the trailer's sequence number (egress: to send; ingress: verified) */
 };
 
 /* What an ingress QUIC long header told about the id this host sends to. */
@@ -114,13 +105,6 @@ struct wfg_scratch {
 	 * whether it holds that chunk (TAKEN). */
 	__u32 pool_chunk, pool_off, pool_held;
 	__u32 pool_start; /* where the bytes pool_take() handed out begin in that chunk */
-	__u32 _scr_pad;
-	/* The shim tag in the making (bpf/lib/shim_tag.h): its header, and the
-	 * body read back from the packet a chunk at a time. */
-	struct wfg_shim_hdr shim_hdr;
-	struct wfg_sip sip;
-	__u64 sip_tail;
-	__u8 body[WFG_TAG_CHUNK] __attribute__((aligned(8)));
 };
 
 struct {

@@ -10,20 +10,9 @@
 #include <bpf/bpf_endian.h>
 
 #include "lib/csum.h"
-#include "lib/flow.h"
 #include "lib/maps.h"
 #include "lib/profile.h"
-#include "lib/shim_tag.h"
 #include "lib/stats.h"
-
-/* A sequence number from the busy flow's counter (atomic), or 0 (no flow:
- * pad_datagram then leaves the packet as it came). */
-static __always_inline __u64 contended_seq(const struct wfg_flow_key *k)
-{
-	struct wfg_flow *f = bpf_map_lookup_elem(&wfg_flows, k);
-
-	return f ? flow_next_seq(&f->st) : 0;
-}
 
 /*
  * A real packet whose flow is locked by another CPU (its timer, the pump's
@@ -59,7 +48,6 @@ __attribute__((noinline)) __u32 shape_contended(struct wfg_scratch *scr, const s
 	req->new_pay = target;
 	req->orig_len_field = req->p.pay_len;
 	req->profile = pol->profile;
-	req->seq = contended_seq(&scr->key);
 	return target;
 }
 
@@ -227,33 +215,15 @@ static __always_inline int write_lengths_and_trailer(struct __sk_buff *skb, cons
 	return bpf_skb_store_bytes(skb, trailer_off, t, WFG_SHIM_LEN, 0) ? -1 : 0;
 }
 
-/* What the trailer's tag binds besides the body, from the datagram in r. */
-static __always_inline void shim_hdr_fill(struct wfg_shim_hdr *h, const struct pad_req *r,
-					  __u16 orig_csum)
-{
-	const struct wfg_pkt *p = &r->p;
-
-	h->seq = r->seq;
-	h->orig_len = (__u16)r->orig_len_field;
-	h->orig_csum = orig_csum;
-	h->wire_len = (__u16)r->new_pay;
-	h->family = p->family;
-	h->sport = p->sport;
-	h->dport = p->dport;
-	__builtin_memcpy(h->saddr, p->saddr, 16);
-	__builtin_memcpy(h->daddr, p->daddr, 16);
-}
-
 /*
  * Grow the datagram to `new_pay` payload bytes: keep `keep` bytes of the
  * original payload, fill the rest with random bytes (or a cover header and
  * random bytes), end with a sealed trailer; fix lengths and checksums.
  *
  * Helper calls, the cost that counts here: one to grow, one to copy the
- * padding (straight from the pool for a real packet), the body read back in
- * 512-byte chunks for the tag, bpf_csum_diff over the padding (per 512
- * bytes), and two checksum updates. The lengths, the IPv4 header checksum and
- * the trailer are plain stores.
+ * padding (straight from the pool for a real packet), bpf_csum_diff over the
+ * padding (per 512 bytes), and two checksum updates. The lengths, the IPv4
+ * header checksum and the trailer are plain stores.
  */
 
 /* Global: verified once. Returns 0 or -1 (counted). */
@@ -262,12 +232,10 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 {
 	struct wfg_shim_trailer t;
 	const struct wfg_pkt *p;
-	const struct wfg_shim_key *key;
 	struct wfg_scratch *s;
 	__u32 zero = 0, grow, shim_at, keep, new_pay, len_diff;
 	__u16 new_udp_len, orig_len_field;
 	const __u8 *src;
-	__u64 tag;
 	__s64 sum;
 	int cover;
 
@@ -279,9 +247,7 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	orig_len_field = (__u16)r->orig_len_field;
 	cover = orig_len_field == WFG_SHIM_COVER_LEN;
 	new_udp_len = (__u16)(new_pay + 8);
-	/* No sequence number (no flow to count on), or a body too long to tag:
-	 * the datagram leaves as it came. */
-	if (new_pay < keep + WFG_SHIM_LEN || wfg_shim_body_len(new_pay) < 0 || !r->seq)
+	if (new_pay < keep + WFG_SHIM_LEN || new_pay > 65507)
 		return -1;
 	grow = new_pay - keep;
 	if (grow > WFG_MAX_GROW)
@@ -297,6 +263,11 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	shim_at = WFG_IDX(grow - WFG_SHIM_LEN, 2048);
 	if (shim_at > WFG_MAX_GROW - WFG_SHIM_LEN)
 		return -1;
+	/* The nonce: fresh random bytes where the trailer goes (pool or keystream),
+	 * never sent as padding. */
+	wfg_shim_seal(&ctl->keys[ctl->key_slot & 1], &t, wfg_load_le64(src + shim_at),
+		      (__u16)new_pay, p->sport, p->dport, orig_len_field, cover ? 0 : p->udp_csum);
+
 	if (bpf_skb_change_tail(skb, p->pay_off + new_pay, 0)) {
 		stat_add(WFG_STAT_ERR_RESIZE, 1);
 		return -1;
@@ -306,15 +277,6 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 		stat_add(WFG_STAT_ERR_STORE, 1);
 		return -1;
 	}
-	/* The tag over the body as it will leave (read back: the kept payload and
-	 * the padding just stored), then the trailer that carries it. */
-	key = &ctl->keys[ctl->key_slot & 1];
-	shim_hdr_fill(&s->shim_hdr, r, cover ? 0 : p->udp_csum);
-	if (shim_tag_skb(skb, key, s, p->pay_off, &tag)) {
-		stat_add(WFG_STAT_ERR_STORE, 1); /* the read-back the kernel refused */
-		return -1;
-	}
-	wfg_shim_seal_trailer(key, &t, tag, &s->shim_hdr);
 	if (write_lengths_and_trailer(skb, p, new_udp_len, p->pay_off + keep + shim_at, &t)) {
 		stat_add(WFG_STAT_ERR_STORE, 1);
 		return -1;

@@ -10,24 +10,19 @@
 
 #include "lib/csum.h"
 #include "lib/maps.h"
-#include "lib/shim_tag.h"
 
 /*
- * Verify the trailer of the datagram in r->p, whole in the XDP buffer, under
- * either key. Returns 1 and sets r->orig_len_field, r->orig_csum and r->seq,
- * or 0 if it is not ours. Unmasking is cheap and most wrong keys and random
- * bytes fail its plausibility test; only what passes pays for the tag over
- * the body. Global: its trailer copy stays off the ingress program's stack.
+ * Verify the trailer of the datagram in r->p, whole in the XDP buffer. Returns
+ * 1 and sets r->orig_len_field / r->orig_csum, or 0 if it is not ours.
+ * Global: its trailer copy stays off the ingress program's stack frame.
  */
 __attribute__((noinline)) int shim_check(struct xdp_md *ctx, const struct wfg_ctl *ctl,
 					 struct pad_req *r)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	struct wfg_shim_trailer t;
-	struct wfg_shim_hdr *h;
-	struct wfg_scratch *s;
-	__u64 carried, tag;
-	__u32 at, zero = 0;
+	__u16 orig_len, orig_csum;
+	__u32 at;
 	int i;
 
 	if (!ctl || !r || r->p.pay_len < WFG_SHIM_LEN)
@@ -37,27 +32,14 @@ __attribute__((noinline)) int shim_check(struct xdp_md *ctx, const struct wfg_ct
 		return 0;
 	if (data + at + WFG_SHIM_LEN > data_end)
 		return 0;
-	s = bpf_map_lookup_elem(&wfg_scratch, &zero);
-	if (!s)
-		return 0;
 	__builtin_memcpy(&t, data + at, sizeof(t));
-	h = &s->shim_hdr;
-	h->wire_len = (__u16)r->p.pay_len;
-	h->family = r->p.family;
-	h->sport = r->p.sport;
-	h->dport = r->p.dport;
-	__builtin_memcpy(h->saddr, r->p.saddr, 16);
-	__builtin_memcpy(h->daddr, r->p.daddr, 16);
 	for (i = 0; i < 2; i++) {
-		carried = wfg_shim_unmask(&ctl->keys[i], &t, h);
-		if (!wfg_shim_plausible(h))
-			continue;
-		if (shim_tag_xdp(ctx, &ctl->keys[i], s, r->p.pay_off, &tag) || tag != carried)
-			continue;
-		r->orig_len_field = h->orig_len;
-		r->orig_csum = h->orig_csum;
-		r->seq = h->seq;
-		return 1;
+		if (wfg_shim_open(&ctl->keys[i], &t, (__u16)r->p.pay_len, r->p.sport, r->p.dport,
+				  &orig_len, &orig_csum)) {
+			r->orig_len_field = orig_len;
+			r->orig_csum = orig_csum;
+			return 1;
+		}
 	}
 	return 0;
 }

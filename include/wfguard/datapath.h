@@ -223,11 +223,6 @@ struct wfg_flow_state {
 	 * that covers route to the same peer (network byte order). */
 	__u8 tun_saddr[16];
 	__u8 tun_daddr[16];
-	/* Shim mode (docs/wire-format.md, "Sequence numbers and replays"): the
-	 * last sequence number this host sent on the flow (atomic: the contended
-	 * path takes one without the lock), and the window of the peer's. */
-	__u64 tx_seq;
-	struct wfg_replay rx_replay;
 };
 
 struct wfg_flow {
@@ -336,8 +331,6 @@ struct wfg_capture_rec {
 	X(COVERS_RECEIVED, covers_received, "the peer's covers recognised and dropped")       \
 	X(STRIPPED, stripped, "datagrams whose shim was verified and removed")                \
 	X(PASSED_UNVERIFIED, passed_unverified, "matched datagrams with no valid trailer")    \
-	X(REPLAYED, replayed,                                                                 \
-	  "verified datagrams whose sequence number the flow had seen: the core not told")    \
 	X(FLOWS_CREATED, flows_created, "flows (tunnel mode: peers) created")                 \
 	X(EPISODES, episodes, "episodes begun after a flow's first (idle, then traffic)")     \
 	X(QUIC_DCID_LEARNED, quic_dcid_learned,                                               \

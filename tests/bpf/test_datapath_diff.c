@@ -16,7 +16,6 @@
 
 #include "bpfrun.h"
 #include "pkt.h"
-#include "shimframe.h"
 #include "wfguard.skel.h"
 #include "wfguard/flowkey.h"
 #include "zoo.h"
@@ -59,9 +58,8 @@ static void teardown(void)
 
 TestSuite(datapath_diff, .init = setup, .fini = teardown);
 
-/* A frame from the server (port 4433) to the client port; optionally shimmed
- * with sequence number seq (the peer's: rising per flow). */
-static size_t peer_frame(uint8_t *f, __u16 cport, size_t len, int kind, __u64 r, __u64 seq)
+/* A frame from the server (port 4433) to the client port; optionally shimmed. */
+static size_t peer_frame(uint8_t *f, __u16 cport, size_t len, int kind, __u64 nonce)
 {
 	static uint8_t pl[1500];
 	struct frame_spec fs = { .family = 4,
@@ -71,19 +69,19 @@ static size_t peer_frame(uint8_t *f, __u16 cport, size_t len, int kind, __u64 r,
 				 .reverse = 1,
 				 .payload = pl,
 				 .len = len };
+	struct wfg_shim_trailer t;
 	size_t n, i;
 
 	for (i = 0; i < len; i++)
-		pl[i] = (uint8_t)(i * 3 + r);
+		pl[i] = (uint8_t)(i * 3 + nonce);
 	if (kind == 0)
 		return frame_build(f, &fs);
 	/* kind 1: padded to len + 100, kind 2: a cover of len + 100 */
 	fs.len = len + 100;
 	n = frame_build(f, &fs); /* checksum recomputed below is not needed by XDP */
-	cr_assert_eq(frame_shim_seal(f, &ctl.keys[0], seq,
-				     kind == 1 ? (__u16)len : WFG_SHIM_COVER_LEN,
-				     kind == 1 ? 0x1234 : 0),
-		     0);
+	wfg_shim_seal(&ctl.keys[0], &t, nonce, (__u16)fs.len, htons(PORT), htons(cport),
+		      kind == 1 ? (__u16)len : WFG_SHIM_COVER_LEN, 0x1234);
+	memcpy(f + n - WFG_SHIM_LEN, &t, sizeof(t));
 	return n;
 }
 
@@ -159,7 +157,7 @@ Test(datapath_diff, programs_decide_like_the_userspace_core)
 				struct wfgt_run o = { .in = in, .out = out, .out_size = MAXF };
 				int pk = kind == 2 ? (int)((r >> 40) % 2) : 2;
 
-				n = peer_frame(in, cport, len, pk, r, (__u64)step + 1);
+				n = peer_frame(in, cport, len, pk, r);
 				o.len = n;
 				cr_assert_eq(
 					wfgt_prog_run(bpf_program__fd(skel->progs.wfg_ingress), &o),
