@@ -183,7 +183,7 @@ VMTEST ?= 1
 ifeq ($(VMTEST),1)
 TEST_VM = vmtest:"!$(VMTEST_IN_TEST)" vmself:"!$(VMTEST_SELFTEST)"
 endif
-test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS) $(FUZZ_BINS)
+test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
 		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" tunfwd:"!tests/net/tunnel_forward.sh $(BUILD)" \
 		quic:"!tests/net/quic_shim.sh $(BUILD)" realdata:"!tests/cli/wfbench_real_data.sh $(BUILD)" \
@@ -364,6 +364,8 @@ FUZZ_CFLAGS   = $(USER_CFLAGS) -Ibench/trace -Itests/fuzz -fsanitize=fuzzer-no-l
 FUZZ_LDFLAGS := -fsanitize=fuzzer,$(FUZZ_SAN)
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS)
+# (here, not on the test: line above: a prerequisite list is expanded where it is read)
+test: $(FUZZ_BINS)
 
 $(BUILD)/fuzz/obj/%.o: %.c | $(DEPS_FIRST)
 	@mkdir -p $(@D)

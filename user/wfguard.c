@@ -1394,8 +1394,8 @@ static int cmd_run(int argc, char **argv)
 			    wfg_dp_apply_checked(&dp, cp, 0, note, sizeof(note), err, sizeof(err)))
 				wfg_log(LOG_ERR, "reload: %s", err);
 			else if (cp)
-				wfg_log(LOG_NOTICE, "%s re-applied%s%s", policy, note[0] ? "; " : "",
-					note);
+				wfg_log(LOG_NOTICE, "%s re-applied%s%s", policy,
+					note[0] ? "; " : "", note);
 		}
 	}
 	run_textfile_end(&tf, &dp, ifname, ended);

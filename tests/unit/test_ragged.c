@@ -52,10 +52,11 @@ static void write_fixture(const char *dir)
 	mkdir(dir, 0755);
 	for (s = 0; s < SITES; s++) {
 		for (i = 0; i < INST; i++) {
-			char *text = calloc(PKTS_PER_SITE(s) + 1, sizeof(line));
+			char *text;
 
 			if (s == GAP_SITE && i == GAP_INST)
 				continue;
+			text = calloc(PKTS_PER_SITE(s) + 1, sizeof(line));
 			for (k = 0; k < PKTS_PER_SITE(s); k++) {
 				/* line INV_LINE (k = INV_LINE-1) 1 us before the line above */
 				unsigned long us = k * 1000UL;
