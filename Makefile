@@ -279,9 +279,23 @@ $(BENCHLIB_ASAN): $(BENCHLIB_SRCS:%.c=$(BUILD)/asan/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/wfbench: $(BUILD)/bench/wfbench.o $(BENCHLIB) $(USERLIB)
+# MPI (docs/cluster.md): linked into wfbench alone, through bench/cluster/mpi.c, when
+# Open MPI's headers are installed (libopenmpi-dev); else bench/cluster/none.c. WFB_MPI=0
+# builds without it anyway. `wfbench help` says which.
+WFB_MPI ?= $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1 || echo 0)
+ifeq ($(WFB_MPI),1)
+CLUSTER_SRC  := bench/cluster/mpi.c
+CLUSTER_LIBS := $(shell pkg-config --libs ompi-c)
+$(BUILD)/bench/cluster/mpi.o: USER_CFLAGS += $(shell pkg-config --cflags ompi-c)
+else
+CLUSTER_SRC  := bench/cluster/none.c
+endif
+CLUSTER_OBJ := $(CLUSTER_SRC:%.c=$(BUILD)/%.o)
+$(BUILD)/bench/cluster/mpi.o $(BUILD)/bench/cluster/none.o: USER_CFLAGS += $(BENCH_CFLAGS)
+
+$(BUILD)/wfbench: $(BUILD)/bench/wfbench.o $(CLUSTER_OBJ) $(BENCHLIB) $(USERLIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $< $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(CLUSTER_OBJ) $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS) $(CLUSTER_LIBS)
 
 $(UNIT_HARNESS): $(BENCHLIB)
 $(PERF_BINS) $(BPFT_BINS) $(NET_BINS): $(BENCHLIB)
