@@ -186,7 +186,7 @@ endif
 test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
 		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" tunfwd:"!tests/net/tunnel_forward.sh $(BUILD)" \
-		quic:"!tests/net/quic_shim.sh $(BUILD)" \
+		quic:"!tests/net/quic_shim.sh $(BUILD)" cluster:"!tests/cluster/mpi.sh $(BUILD)" \
 		install:"!scripts/test-install.sh $(BUILD)" format:"!$(MAKE) -s format-check" \
 		$(TEST_DEMO) $(TEST_VM)
 

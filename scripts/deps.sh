@@ -12,6 +12,7 @@ packages=(
 	iproute2 tcpdump gnuplot-nox # the demo's observer; evaluate's plots
 	wireguard-go wireguard-tools ethtool busybox-static # tunnel mode against a stock WireGuard peer
 	iperf3 # make bench: TCP through the tunnel with and without wfguard
+	libopenmpi-dev openmpi-bin # wfbench over MPI ranks (docs/cluster.md, tests/cluster/mpi.sh)
 	ngtcp2-server ngtcp2-client openssl # shim mode on real HTTP/3 (tests/net/quic_shim.sh)
 	qemu-system-x86 busybox-static cpio xz-utils zstd # vmtest (xz, zstd: other kernels' modules)
 )

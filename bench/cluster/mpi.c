@@ -55,6 +55,8 @@ int wfb_cluster_init(int *argc, char ***argv, char *err, size_t errlen)
 	MPI_Comm_size(MPI_COMM_WORLD, &mpi_par.size);
 	MPI_Get_library_version(version, &len);
 	version[strcspn(version, ",\n")] = 0;
+	snprintf(version + strlen(version), sizeof(version) - strlen(version), ", %d ranks",
+		 mpi_par.size);
 	mpi_par.name = version;
 	mpi_par.allgather = mpi_allgather;
 	mpi_par.bcast = mpi_bcast;
