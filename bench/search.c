@@ -936,7 +936,9 @@ int wfs_simulate(const struct wfs_env *e, const char *name, const char *text, si
 				wfg_policy_side(cp, WFG_ROLE_SERVER), &e->t[i], &r, &out, &ov);
 		if (rc)
 			wfg_err(err, errlen, -rc, "%s: replay of trace %zu: %s", name, e->index[i],
-				rc == -E2BIG ? "over 50 packets per real one" : strerror(-rc));
+				rc == -E2BIG
+					? "runaway: over 50 packets or 1000 events per real one"
+					: strerror(-rc));
 		else
 			wfb_overhead_add(&tot, &ov);
 	}

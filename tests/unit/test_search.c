@@ -386,3 +386,29 @@ Test(search, constraint_files_report_file_line_column)
 	cr_assert_eq(wfs_constraints_load(tmp_path("c.txt"), &c, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "c.txt:1:3: 'delya': unknown key"), "%s", err);
 }
+
+/* A valid machine whose timer re-arms itself forever and sends nothing: cut, not endless. */
+Test(search, a_timer_that_loops_forever_is_cut, .timeout = 60)
+{
+	static const char pol[] = "version: 1\n"
+				  "match: [{}]\n"
+				  "defence:\n"
+				  "  - machine:\n"
+				  "      states:\n"
+				  "        - name: s0\n"
+				  "          on: {normal_sent: tick}\n"
+				  "        - name: tick\n"
+				  "          action: {type: timer, duration: 1000}\n"
+				  "          on: {timer_end: tick}\n";
+	struct wfs_constraints c;
+	struct wfs_metrics m;
+	struct wfs_env env;
+	char err[512];
+
+	world(tmp_path("w"));
+	wfs_constraints_default(&c);
+	cr_assert_eq(wfs_env_load(tmp_path("w"), 2, 1, &env, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wfs_simulate(&env, "loop", pol, strlen(pol), &m, err, sizeof(err)), -E2BIG);
+	cr_assert(strstr(err, "runaway"), "%s", err);
+	wfs_env_free(&env);
+}
