@@ -11,6 +11,7 @@
 set -u
 build=${1:-build}
 wfb=$(readlink -f "$build/wfbench")
+wfg=$(readlink -f "$build/wfguard")
 work=$(mktemp -d /tmp/wfb-mpi-XXXXXX)
 # Our own wfbench processes (by PID: those running in $work), should a check leave one.
 cleanup() {
@@ -60,6 +61,21 @@ search_long=(search -d world -n 80 --seed 5)
 "$wfb" "${search_long[@]}" -o sel >/dev/null 2>sel.err || bad "search: $(cat sel.err)"
 [ "$(grep -c ',knn,' sw1/results.csv)" = 12 ] || bad "sweep: 12 knn rows expected"
 [ "$(tail -n +2 se1/defences.csv | wc -l)" = 12 ] || bad "search: 12 defences expected"
+
+# What search writes, wfguard takes: every policy, and the Maybenot strings as a policy.
+checked=0
+for f in se1/defences/*.yaml; do
+	"$wfg" policy check "$f" >/dev/null 2>check.err || bad "wfguard policy check $f: $(cat check.err)"
+	checked=$((checked + 1))
+done
+mb=$(ls se1/defences/*.mb | head -1)
+{
+	printf 'version: 1\nmatch: [{}]\ndefence:\n  - maybenot:\n'
+	printf '      client: %s\n' "$(awk '$1 == "client" { print $2 }' "$mb")"
+	printf '      server: %s\n' "$(awk '$1 == "server" { print $2 }' "$mb")"
+} >mb.yaml
+"$wfg" policy check mb.yaml >/dev/null 2>check.err || bad "wfguard policy check of $mb's strings: $(cat check.err)"
+[ $fail = 0 ] && ok "wfguard policy check: the $checked kept policies and $mb's Maybenot strings"
 
 same_sweep() { # DIR: its results equal sw1's
 	cmp -s sw1/results.csv "$1/results.csv" && cmp -s sw1/results.json "$1/results.json"
