@@ -62,8 +62,10 @@ int wfb_cluster_init(int *argc, char ***argv, char *err, size_t errlen)
 	mpi_par.bcast = mpi_bcast;
 	wfb_par_set(&mpi_par);
 	/* Only rank 0 reports; the others' output would repeat it size times. */
-	if (mpi_par.rank && !freopen("/dev/null", "w", stdout))
+	if (mpi_par.rank && !freopen("/dev/null", "w", stdout)) {
+		snprintf(err, errlen, "rank %d: /dev/null: cannot quiet stdout", mpi_par.rank);
 		return -1;
+	}
 	return 0;
 }
 
