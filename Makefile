@@ -40,6 +40,14 @@ deps:
 
 ifeq ($(DEPS_MISSING),yes)
 DEPS_FIRST := deps
+# Some choices are made while this file is read (Open MPI for wfbench, below): install
+# the missing packages first and let make read the file again. An included file that
+# make remakes restarts it; MAKE_RESTARTS keeps a failed install from looping.
+ifeq ($(MAKE_RESTARTS),)
+-include $(BUILD)/.deps-installed
+$(BUILD)/.deps-installed: .FORCE
+	$(Q)scripts/deps.sh && mkdir -p $(@D) && touch $@
+endif
 endif
 
 # ---------------------------------------------------------------- sources
@@ -187,7 +195,7 @@ test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
 		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" tunfwd:"!tests/net/tunnel_forward.sh $(BUILD)" \
 		quic:"!tests/net/quic_shim.sh $(BUILD)" realdata:"!tests/cli/wfbench_real_data.sh $(BUILD)" \
-		fuzz:"!tests/fuzz/run.sh $(BUILD) 4" live:"!tests/net/live.sh $(BUILD)" \
+		fuzz:"!tests/fuzz/run.sh $(BUILD) 4" live:"!tests/net/live.sh $(BUILD)" cluster:"!tests/cluster/mpi.sh $(BUILD)" \
 		install:"!scripts/test-install.sh $(BUILD)" format:"!$(MAKE) -s format-check" \
 		$(TEST_DEMO) $(TEST_VM)
 
@@ -290,9 +298,24 @@ $(BUILD)/bench/wfbench.o: $(BUILD)/bench/wfb_version.h
 $(BUILD)/bench/wfbench.o: USER_CFLAGS += -I$(BUILD)/bench
 .PHONY: .FORCE
 
-$(BUILD)/wfbench: $(BUILD)/bench/wfbench.o $(BENCHLIB) $(USERLIB)
+
+# MPI (docs/cluster.md): linked into wfbench alone, through bench/cluster/mpi.c, when
+# Open MPI's headers are installed (libopenmpi-dev); else bench/cluster/none.c. WFB_MPI=0
+# builds without it anyway. `wfbench help` says which.
+WFB_MPI ?= $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1 || echo 0)
+ifeq ($(WFB_MPI),1)
+CLUSTER_SRC  := bench/cluster/mpi.c
+CLUSTER_LIBS := $(shell pkg-config --libs ompi-c)
+$(BUILD)/bench/cluster/mpi.o: USER_CFLAGS += $(shell pkg-config --cflags ompi-c)
+else
+CLUSTER_SRC  := bench/cluster/none.c
+endif
+CLUSTER_OBJ := $(CLUSTER_SRC:%.c=$(BUILD)/%.o)
+$(BUILD)/bench/cluster/mpi.o $(BUILD)/bench/cluster/none.o: USER_CFLAGS += $(BENCH_CFLAGS)
+
+$(BUILD)/wfbench: $(BUILD)/bench/wfbench.o $(CLUSTER_OBJ) $(BENCHLIB) $(USERLIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $< $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(CLUSTER_OBJ) $(BENCHLIB) $(USERLIB) -o $@ $(BENCH_LDLIBS) $(USER_LDLIBS) $(CLUSTER_LIBS)
 
 $(UNIT_HARNESS): $(BENCHLIB)
 $(PERF_BINS) $(BPFT_BINS) $(NET_BINS): $(BENCHLIB)

@@ -37,6 +37,12 @@ void wfb_evaluate_usage(FILE *f);
 int wfb_cmd_sweep(int argc, char **argv);
 void wfb_sweep_usage(FILE *f);
 
+/* search_cmd.c: defence search and combination (search_run.h, docs/search.md) */
+int wfb_cmd_search(int argc, char **argv);
+void wfb_search_usage(FILE *f);
+int wfb_cmd_combo(int argc, char **argv);
+void wfb_combo_usage(FILE *f);
+
 /* observe_cmd.c: the observer classifier on a capture (observe.h) */
 int wfb_observe_cmd(int argc, char **argv);
 void wfb_observe_usage(FILE *f);

@@ -53,9 +53,9 @@ static void *worker(void *arg)
 		if (s->rc) {
 			snprintf(s->err, sizeof(s->err), "trace %zu: replay failed: %s%s",
 				 b->first + k, strerror(-s->rc),
-				 s->rc == -E2BIG
-					 ? " (the policy sends over 50 packets per real one)"
-					 : "");
+				 s->rc == -E2BIG ? " (the policy sends over 50 packets, or runs "
+						   "over 1000 events, per real one)"
+						 : "");
 			continue;
 		}
 		s->rc = wfb_writer_put(b->w, e->site, e->instance, e->src, &s->out, s->err,

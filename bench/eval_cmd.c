@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "eval_cmd.h"
+#include "par.h"
 #include "sha256.h"
 
 void ev_common_init(struct ev_common *c)
@@ -234,8 +235,11 @@ void ev_free(struct ev_run *r)
 	free(r->rows);
 	free(r->bw);
 	free(r->lat);
+	free(r->units);
 	if (r->csv)
 		fclose(r->csv);
+	if (r->journal)
+		fclose(r->journal);
 }
 
 struct ev_variant *ev_add(struct ev_run *r, const char *name)
@@ -356,13 +360,12 @@ static int ev_defend(struct ev_run *r, size_t i, char *ds, size_t dslen, char *e
 	return rc;
 }
 
-/* Attack a on the dataset ds of variant i; appends the row. */
-static int ev_attack(struct ev_run *r, size_t i, unsigned a, const char *ds, char *err,
-		     size_t errlen)
+/* Attack a on the dataset ds of variant i: its row in *w. */
+static int ev_attack(struct ev_run *r, size_t i, unsigned a, const char *ds, struct ev_row *w,
+		     char *err, size_t errlen)
 {
 	const struct wfa_attack *att = r->c.att[a];
 	struct wfe_cv_opts o = r->c.cv;
-	struct ev_row *w = &r->rows[r->nrows];
 	char label[200];
 	struct wfe_data d;
 	struct wfe_result res;
@@ -392,11 +395,6 @@ static int ev_attack(struct ev_run *r, size_t i, unsigned a, const char *ds, cha
 				      .traces = d.n,
 				      .acc = res.acc_ci,
 				      .owm = res.owm };
-		r->nrows++;
-		ev_csv_row(r, w);
-		rc = ev_write_json(r);
-		if (rc)
-			snprintf(err, errlen, "%s/results.json: %s", r->outdir, strerror(-rc));
 		wfe_result_free(&res);
 	}
 	free(fold);
@@ -404,50 +402,208 @@ static int ev_attack(struct ev_run *r, size_t i, unsigned a, const char *ds, cha
 	return rc;
 }
 
-/* Every variant through every attack; rows are written as they complete. */
-int ev_run_all(struct ev_run *r)
+/* Variant i: replayed, then every attack; the outcome in *u. */
+static void ev_unit_run(struct ev_run *r, size_t i, struct ev_unit *u)
 {
-	char err[512] = "", ds[4200], path[4200];
+	char ds[4200];
+	unsigned a;
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	rc = ev_stop ? -EINTR : ev_defend(r, i, ds, sizeof(ds), u->err, sizeof(u->err));
+	u->bw = r->bw[i];
+	u->lat = r->lat[i];
+	for (a = 0; !rc && a < r->c.natt; a++)
+		rc = ev_stop ? -EINTR : ev_attack(r, i, a, ds, &u->rows[a], u->err, sizeof(u->err));
+	u->rc = rc;
+	u->done = !rc;
+}
+
+/* The rows of every done variant, in variant order (what the reports read). */
+static void ev_collect(struct ev_run *r)
+{
 	size_t i;
 	unsigned a;
+
+	r->nrows = 0;
+	for (i = 0; i < r->nv; i++) {
+		if (!r->units[i].done)
+			continue;
+		r->bw[i] = r->units[i].bw;
+		r->lat[i] = r->units[i].lat;
+		for (a = 0; a < r->c.natt; a++)
+			r->rows[r->nrows++] = r->units[i].rows[a];
+	}
+}
+
+/* results.csv and results.json of the done variants, each replaced whole. */
+static int ev_write_results(struct ev_run *r, char *err, size_t errlen)
+{
+	char path[4200], tmp[4300];
+	size_t k;
+	int rc;
+
+	rc = ev_path(r, "results.csv", path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!rc && !(r->csv = fopen(tmp, "w")))
+		rc = -errno;
+	if (!rc) {
+		ev_csv_header(r);
+		for (k = 0; k < r->nrows; k++)
+			ev_csv_row(r, &r->rows[k]);
+		rc = ferror(r->csv) ? -EIO : 0;
+		if (fclose(r->csv) && !rc)
+			rc = -EIO;
+		r->csv = NULL;
+	}
+	if (!rc && rename(tmp, path))
+		rc = -errno;
+	if (!rc)
+		rc = ev_write_json(r);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", r->outdir, strerror(-rc));
+	return rc;
+}
+
+/*
+ * One round: the next `size` variants not done yet, the j-th on rank j % size
+ * (par.h); every rank then holds all of them. The first failure among them,
+ * in variant order, is the round's.
+ */
+static int ev_round(struct ev_run *r, const struct wfb_par *par, size_t *next, char *err,
+		    size_t errlen)
+{
+	struct ev_unit *all = calloc((size_t)par->size, sizeof(*all)), mine;
+	size_t todo[1024], n = 0, j;
 	int rc = 0;
+
+	if (!all || par->size > 1024) {
+		free(all);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (; *next < r->nv && n < (size_t)par->size; (*next)++)
+		if (!r->units[*next].done)
+			todo[n++] = *next;
+	memset(&mine, 0, sizeof(mine));
+	if ((size_t)par->rank < n)
+		ev_unit_run(r, todo[par->rank], &mine);
+	if (par->allgather(&mine, all, sizeof(mine))) {
+		free(all);
+		snprintf(err, errlen, "MPI allgather failed");
+		return -EIO;
+	}
+	for (j = 0; j < n; j++) {
+		if (all[j].done) {
+			r->units[todo[j]] = all[j];
+			if (r->journal)
+				ev_journal_add(r, todo[j]);
+		} else if (!rc) {
+			rc = all[j].rc ? all[j].rc : -EIO;
+			snprintf(err, errlen, "%s", all[j].err);
+		}
+	}
+	free(all);
+	return rc;
+}
+
+/* Rank 0's Ctrl-C decides for every rank. */
+static bool ev_stop_all(const struct wfb_par *par)
+{
+	int32_t s = ev_stop;
+
+	if (par->bcast(&s, sizeof(s)))
+		return true;
+	return s;
+}
+
+static int ev_setup(struct ev_run *r, const struct wfb_par *par, char *err, size_t errlen)
+{
+	struct {
+		int32_t rc;
+		char err[480];
+	} st = { 0 };
+	char path[4200];
+	int rc;
 
 	r->rows = calloc(r->nv * r->c.natt, sizeof(*r->rows));
 	r->bw = calloc(r->nv, sizeof(double));
 	r->lat = calloc(r->nv, sizeof(double));
-	if (!r->rows || !r->bw || !r->lat)
-		return wfb_fail(r->cmd, -ENOMEM, "out of memory");
+	r->units = calloc(r->nv, sizeof(*r->units));
+	if (!r->rows || !r->bw || !r->lat || !r->units) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* Every rank replays its variants into OUTDIR/defended. */
 	rc = ev_path(r, "defended", path, sizeof(path));
 	if (!rc)
 		rc = mkdir_p(path);
-	if (!rc)
-		rc = ev_path(r, "results.csv", path, sizeof(path));
-	if (!rc && !(r->csv = fopen(path, "w")))
-		rc = -errno;
-	if (rc) {
-		snprintf(err, sizeof(err), "%s: %s", r->outdir, strerror(-rc));
-		return wfb_fail(r->cmd, rc, err);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", r->outdir, strerror(-rc));
+	if (!rc && par->rank == 0)
+		rc = ev_journal_open(r, err, errlen);
+	st.rc = rc;
+	snprintf(st.err, sizeof(st.err), "%s", rc ? err : "");
+	if (par->bcast(&st, sizeof(st)) || par->bcast(r->units, r->nv * sizeof(*r->units))) {
+		snprintf(err, errlen, "MPI broadcast failed");
+		return -EIO;
 	}
-	ev_csv_header(r);
-	r->tty = isatty(STDERR_FILENO);
+	if (st.rc && par->rank)
+		snprintf(err, errlen, "rank 0: %s", st.err);
+	return st.rc;
+}
+
+/* Every variant through every attack, shared by the ranks; reports as variants complete. */
+int ev_run_all(struct ev_run *r)
+{
+	const struct wfb_par *par = wfb_par();
+	char err[512] = "";
+	size_t next = 0, resumed, i;
+	int rc;
+
+	rc = ev_setup(r, par, err, sizeof(err));
+	if (rc)
+		return wfb_fail(r->cmd, rc, err);
+	for (i = 0, resumed = 0; i < r->nv; i++)
+		resumed += r->units[i].done;
+	if (resumed && par->rank == 0)
+		fprintf(stderr, "wfbench %s: %zu of %zu defences done already (%s/journal.txt)\n",
+			r->cmd, resumed, r->nv, r->outdir);
+	r->tty = isatty(STDERR_FILENO) && par->rank == 0;
 	ev_catch_sigint();
-	for (i = 0; !rc && i < r->nv; i++) {
-		rc = ev_stop ? -EINTR : ev_defend(r, i, ds, sizeof(ds), err, sizeof(err));
-		for (a = 0; !rc && a < r->c.natt; a++)
-			rc = ev_stop ? -EINTR : ev_attack(r, i, a, ds, err, sizeof(err));
+	ev_collect(r);
+	if (par->rank == 0)
+		rc = ev_write_results(r, err, sizeof(err));
+	while (!rc && next < r->nv) {
+		if (ev_stop_all(par)) {
+			rc = -EINTR;
+			break;
+		}
+		rc = ev_round(r, par, &next, err, sizeof(err));
+		ev_collect(r);
+		if (par->rank == 0) {
+			int wrc = ev_write_results(r, err, sizeof(err));
+
+			rc = rc ? rc : wrc;
+		}
 	}
 	if (r->tty)
 		fputs("\r\033[K", stderr);
-	if (r->nrows)
+	if (par->rank && rc)
+		return EXIT_BAD; /* rank 0 says why */
+	if (r->nrows && par->rank == 0)
 		ev_table(r);
 	if (rc == -EINTR) {
 		fprintf(stderr,
-			"wfbench %s: interrupted; %zu completed results in %s/results.csv\n",
+			"wfbench %s: interrupted; %zu completed results in %s/results.csv; "
+			"--resume continues\n",
 			r->cmd, r->nrows, r->outdir);
 		return 130;
 	}
 	if (rc)
 		return wfb_fail(r->cmd, rc, err);
+	if (par->rank)
+		return 0;
 	printf("results: %s/results.csv, %s/results.json\n", r->outdir, r->outdir);
 	ev_plot(r, r->np == 1); /* a curve through a one-parameter sweep */
 	return 0;
@@ -464,6 +620,9 @@ int ev_opt(const struct cmd *self, int opt, struct ev_run *r)
 		return ev_parse_attacks(self, optarg, &r->c);
 	case 'o':
 		r->outdir = optarg;
+		return 0;
+	case OPT_RESUME:
+		r->resume = true;
 		return 0;
 	case OPT_DELAY:
 		if (wfb_parse_u64(optarg, 100000, &v))

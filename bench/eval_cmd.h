@@ -31,7 +31,7 @@ struct ev_common {
 	char dataset_sha256[65]; /* of its manifest: the dataset's identity (ev_plan) */
 };
 
-enum { OPT_R = 1000, OPT_PARAMS, OPT_SEQLEN, OPT_JSON, OPT_DELAY, OPT_BW, OPT_NODEF };
+enum { OPT_R = 1000, OPT_PARAMS, OPT_SEQLEN, OPT_JSON, OPT_DELAY, OPT_BW, OPT_NODEF, OPT_RESUME };
 
 void ev_common_init(struct ev_common *c);
 int ev_parse_attacks(const struct cmd *self, const char *list, struct ev_common *c);
@@ -88,7 +88,27 @@ struct ev_run {
 	double *bw, *lat; /* per variant */
 	FILE *csv;
 	bool tty;
+	bool resume;	       /* --resume: continue OUTDIR/journal.txt */
+	FILE *journal;	       /* rank 0 (eval_journal.c) */
+	struct ev_unit *units; /* per variant: its results once done (any rank's) */
 };
+
+/*
+ * A variant's results, as a rank hands them to the others (par.h: fixed size,
+ * sent as bytes) and as the journal keeps them.
+ */
+struct ev_unit {
+	int32_t rc;	/* 0, or what failed (err) */
+	uint32_t done;	/* 1: every attack of the variant completed */
+	double bw, lat; /* its overheads */
+	struct ev_row rows[EV_MAX_ATTACKS];
+	char err[256];
+};
+
+/* OUTDIR/journal.txt (eval_journal.c): rank 0 reads it on --resume (refusing a
+ * journal of other settings) or starts it afresh, then adds each done variant. */
+int ev_journal_open(struct ev_run *r, char *err, size_t errlen);
+void ev_journal_add(struct ev_run *r, size_t i);
 
 #define EV_COMMON_HELP                                                                         \
 	"  -d, --dataset DIR      the undefended dataset\n"                                    \
@@ -103,10 +123,14 @@ struct ev_run {
 	"  -o, --output OUTDIR    results (default wfbench-results): defended/NNN (the\n"      \
 	"                         defended datasets), results.csv, results.json, plot.gp,\n"   \
 	"                         plot-ATTACK.dat, accuracy-vs-bandwidth.svg (with gnuplot)\n" \
+	"      --resume           continue the run in OUTDIR (journal.txt): points already\n"  \
+	"                         done are not done again\n"                                   \
 	"  -h, --help             this text\n"                                                 \
 	"\n"                                                                                   \
-	"Each (defence, attack) result is appended to results.csv (and results.json\n"         \
-	"rewritten) when it completes; Ctrl-C stops after the current step (twice: now).\n"
+	"results.csv and results.json are rewritten as each defence completes (all its\n"      \
+	"attacks); Ctrl-C stops after the current step (twice: now); --resume goes on.\n"      \
+	"Under mpirun -np K the defences are shared by K ranks: the same files\n"              \
+	"(docs/cluster.md).\n"
 
 void ev_init(struct ev_run *r, const char *cmd);
 void ev_free(struct ev_run *r);

@@ -119,6 +119,7 @@ int wfb_cmd_evaluate(int argc, char **argv)
 		{ "delay", required_argument, NULL, OPT_DELAY },
 		{ "bandwidth", required_argument, NULL, OPT_BW },
 		{ "output", required_argument, NULL, 'o' },
+		{ "resume", no_argument, NULL, OPT_RESUME },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

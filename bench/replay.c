@@ -102,6 +102,7 @@ struct sim {
 	struct wfb_trace *out;
 	struct wfb_overhead *ov;
 	size_t budget; /* packets the observer may still see */
+	size_t steps;  /* events left to simulate: timers that send nothing count too */
 };
 
 static int di(int dir)
@@ -310,6 +311,9 @@ int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *ser
 	s->out = out;
 	s->ov = ov;
 	s->budget = 50 * in->n + 10000;
+	/* A machine whose timer re-arms itself forever sends nothing, so the
+	 * packet budget never ends it (a valid Maybenot machine can do this). */
+	s->steps = 1000 * in->n + 100000;
 	s->side[0].cfg = client;
 	s->side[0].dir = WFB_OUT;
 	s->side[1].cfg = server;
@@ -352,6 +356,10 @@ int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *ser
 		t = t_s < t ? t_s : t;
 		if (t == UINT64_MAX)
 			break;
+		if (!s->steps--) {
+			rc = -E2BIG;
+			break;
+		}
 		if (t == t_arr) {
 			struct arrival a = heap_pop(&s->inflight);
 

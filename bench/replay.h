@@ -61,7 +61,8 @@ struct wfb_overhead {
  * else. Sizes in `in` are the data path's lengths (see mode); the overheads
  * compare what the observer sees with and without the defence.
  * Returns 0, or -errno (allocation; a runaway policy producing over 50 packets
- * per original packet is cut and reported as -E2BIG).
+ * or over 1000 events (timers that send nothing included), per original packet
+ * is cut and reported as -E2BIG).
  */
 int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *server,
 	       const struct wfb_trace *in, const struct wfb_replay_opts *o, struct wfb_trace *out,

@@ -26,6 +26,7 @@
 #include "export.h"
 #include "generate.h"
 #include "live.h"
+#include "par.h"
 #include "play_cmd.h"
 #include "preset_spec.h"
 #include "presets.h"
@@ -1033,6 +1034,9 @@ static const struct cmd cmds[] = {
 	{ "evaluate", wfb_cmd_evaluate, wfb_evaluate_usage,
 	  "defences x attacks: overheads, accuracy ± CI, plot" },
 	{ "sweep", wfb_cmd_sweep, wfb_sweep_usage, "evaluate a policy over a parameter grid" },
+	{ "search", wfb_cmd_search, wfb_search_usage,
+	  "derive defences within overhead constraints" },
+	{ "combo", wfb_cmd_combo, wfb_combo_usage, "stack kept defences into new ones" },
 	{ "observe", wfb_observe_cmd, wfb_observe_usage,
 	  "cleartext tests an observer has against covers, on a capture" },
 	{ "live", wfl_cmd_live, wfl_live_usage,
@@ -1060,6 +1064,7 @@ static void usage(FILE *f)
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\nexit codes: 0 success, 1 bad input or usage, 2 internal error\n");
+	fprintf(f, "this wfbench: %s\n", wfb_cluster_build());
 }
 
 static void help_usage(FILE *f)
@@ -1085,7 +1090,7 @@ static int cmd_help(int argc, char **argv)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int run_main(int argc, char **argv)
 {
 	const struct cmd *c;
 
@@ -1105,4 +1110,16 @@ int main(int argc, char **argv)
 		return EXIT_BAD;
 	}
 	return c->run(argc - 1, argv + 1);
+}
+
+/* Under mpirun or srun, every rank runs the command (par.h, docs/cluster.md). */
+int main(int argc, char **argv)
+{
+	char err[256] = "";
+
+	if (wfb_cluster_init(&argc, &argv, err, sizeof(err))) {
+		fprintf(stderr, "wfbench: %s\n", err);
+		return EXIT_BAD;
+	}
+	return wfb_cluster_finish(run_main(argc, argv));
 }

@@ -14,6 +14,7 @@ packages=(
 	wireguard-go wireguard-tools ethtool busybox-static # tunnel mode against a stock WireGuard peer
 	iperf3 # make bench: TCP through the tunnel with and without wfguard
 	jq # tests/net/live.sh reads wfbench live's report.json
+	libopenmpi-dev openmpi-bin # wfbench over MPI ranks (docs/cluster.md, tests/cluster/mpi.sh)
 	ngtcp2-server ngtcp2-client openssl # shim mode on real HTTP/3 (tests/net/quic_shim.sh)
 	qemu-system-x86 busybox-static cpio xz-utils zstd # vmtest (xz, zstd: other kernels' modules)
 )

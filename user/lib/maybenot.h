@@ -84,6 +84,13 @@ int wfg_mb_decode(const char *str, struct wfg_mb_machine **out, char *err, size_
 void wfg_mb_free(struct wfg_mb_machine *m);
 
 /*
+ * The inverse of wfg_mb_decode (maybenot_encode.c): the machine as a v2 string
+ * (bincode, zlib at the best level, base64), malloc'd into *out. Probabilities
+ * are written as Maybenot's f32. Returns 0 or -errno with the reason in err.
+ */
+int wfg_mb_encode(const struct wfg_mb_machine *m, char **out, char *err, size_t errlen);
+
+/*
  * Add the machine to a side being built: wfg_sb_machine() with its limits, then
  * its states in order (the machine's state indexes are the builder's state
  * indexes), actions, counters and transitions (END/SIGNAL become
