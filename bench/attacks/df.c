@@ -84,7 +84,7 @@ int df_build(struct nn_net *net, size_t length, size_t classes, float bn_momentu
 {
 	int rc = 0, b;
 
-	nn_net_init(net, (struct nn_shape){ 1, length });
+	nn_net_init(net, (struct nn_shape){ 1, length, 0 });
 	/* the first block uses ELU, the others ReLU, as the paper's model */
 	for (b = 0; b < DF_BLOCKS && !rc; b++)
 		rc = add_block(net, df_filters[b], b == 0, bn_momentum);
