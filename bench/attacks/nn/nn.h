@@ -197,6 +197,9 @@ struct nn_train_opts {
 	void *arg;
 	/* polled between batches (may be NULL): true stops, keeping what is done */
 	volatile const int *stop;
+	/* one of the caller's rows into the net's input (NULL: its first values as floats) */
+	void (*row)(const double *src, float *dst, const void *arg);
+	const void *row_arg;
 };
 
 /*

@@ -160,8 +160,11 @@ static void load_batch(struct trainer *T, const size_t *rows, size_t b)
 	for (s = 0; s < b; s++) {
 		const double *src = T->x + rows[s] * T->stride;
 
-		for (j = 0; j < T->insz; j++)
-			T->xb[s * T->insz + j] = (float)src[j];
+		if (T->o->row)
+			T->o->row(src, T->xb + s * T->insz, T->o->row_arg);
+		else
+			for (j = 0; j < T->insz; j++)
+				T->xb[s * T->insz + j] = (float)src[j];
 		T->yb[s] = T->y[rows[s]];
 	}
 }
@@ -267,7 +270,7 @@ static int check_train_args(const struct nn_net *net, const int *y, size_t n, si
 			 o->epochs, (double)o->lr, o->val_frac);
 		return -EINVAL;
 	}
-	if (stride < net->input.c * net->input.l) {
+	if (!o->row && stride < net->input.c * net->input.l) {
 		snprintf(err, errlen, "nn: rows of %zu values, the net takes %zu", stride,
 			 net->input.c * net->input.l);
 		return -EINVAL;
