@@ -232,3 +232,4 @@ Test(rf_fit, learns_timing_save_and_load, .timeout = 300)
 	unlink(path);
 	A->free(m);
 }
+
