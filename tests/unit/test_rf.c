@@ -232,4 +232,3 @@ Test(rf_fit, learns_timing_save_and_load, .timeout = 300)
 	unlink(path);
 	A->free(m);
 }
-
