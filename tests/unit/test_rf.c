@@ -191,7 +191,7 @@ static size_t fit_and_count(const struct wfa_attack *A, const char *params, void
 	return right;
 }
 
-Test(tiktok_fit, learns_timing, .timeout = 120)
+Test(tiktok_fit, learns_timing)
 {
 	const struct wfa_attack *A = wfa_find("tiktok");
 	void *m = NULL;
