@@ -196,8 +196,15 @@ test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" tunfwd:"!tests/net/tunnel_forward.sh $(BUILD)" \
 		quic:"!tests/net/quic_shim.sh $(BUILD)" realdata:"!tests/cli/wfbench_real_data.sh $(BUILD)" \
 		fuzz:"!tests/fuzz/run.sh $(BUILD) 4" live:"!tests/net/live.sh $(BUILD)" cluster:"!tests/cluster/mpi.sh $(BUILD)" \
+		deepmodel:"!tests/bench/deep_model.sh $(BUILD)" \
 		install:"!scripts/test-install.sh $(BUILD)" format:"!$(MAKE) -s format-check" \
 		$(TEST_DEMO) $(TEST_VM)
+
+# The deep attacks on the 10 x 60 synthetic world, undefended and under FRONT (hours on
+# 2 cores; figures in docs/attacks/deep-measured.md). Not part of `make test`.
+.PHONY: test-long
+test-long: all
+	$(Q)tests/bench/deep_world.sh $(BUILD)
 
 bench: all
 	$(Q)for b in $(PERF_BINS); do echo "== $$b"; $$b || exit 1; done

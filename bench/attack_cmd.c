@@ -13,6 +13,12 @@
 
 #include "eval_cmd.h"
 
+/* --model, --save-model: a model trained elsewhere, or kept for elsewhere */
+enum { OPT_MODEL = 1100, OPT_SAVE_MODEL, OPT_CV };
+struct model_paths {
+	const char *load, *save;
+};
+
 void wfb_attack_usage(FILE *f)
 {
 	const struct wfa_attack *const *a;
@@ -21,6 +27,7 @@ void wfb_attack_usage(FILE *f)
 		   "                      [--seed S] [--jobs N] [--params k=v,...] [--r R]\n"
 		   "                      [--export-features FILE.csv|FILE.npy] [--seq-len L] "
 		   "[--json]\n"
+		   "                      [--save-model F | --model F]\n"
 		   "\n"
 		   "Cross-validate one attack on a dataset (e.g. one `wfbench defend` wrote): the\n"
 		   "traces are split into K stratified folds; each fold is predicted by a model\n"
@@ -48,6 +55,10 @@ void wfb_attack_usage(FILE *f)
 		"      --cv                 with --export-features: cross-validate as well\n"
 		"      --seq-len L          length of the exported sequences (default %d)\n"
 		"      --json               one JSON object instead of the table\n"
+		"      --save-model F       no cross-validation: train on every trace, write\n"
+		"                           the model to F (df, tiktok, rf)\n"
+		"      --model F            no cross-validation: test the model in F (trained\n"
+		"                           elsewhere, --save-model) on every trace\n"
 		"  -h, --help               this text\n",
 		WFE_MAX_FOLDS, WFE_SEQ_LEN);
 }
@@ -96,12 +107,18 @@ static int export_features(const char *path, const char *dataset, const struct w
 }
 
 static int attack_opt(const struct cmd *self, int opt, struct ev_common *c, const char **export,
-		      size_t *seqlen, bool *json)
+		      size_t *seqlen, bool *json, struct model_paths *mp)
 {
 	uint64_t v;
 	int rc;
 
 	switch (opt) {
+	case OPT_MODEL:
+		mp->load = optarg;
+		return 0;
+	case OPT_SAVE_MODEL:
+		mp->save = optarg;
+		return 0;
 	case 'a':
 		return ev_parse_attacks(self, optarg, c);
 	case 'x':
@@ -127,7 +144,45 @@ static int attack_opt(const struct cmd *self, int opt, struct ev_common *c, cons
 	return rc ? rc - 1 : 0;
 }
 
-static int run_attack(struct ev_common *c, const char *export, bool cv, size_t seqlen, bool json)
+/* Fit on every row and save, or load and predict every row. */
+static int model_file(struct ev_common *c, const struct wfe_data *d, const struct model_paths *mp,
+		      char *err, size_t errlen)
+{
+	const struct wfa_attack *a = c->att[0];
+	struct wfa_opts o = { .seed = c->cv.seed,
+			      .threads = c->cv.threads ? c->cv.threads : 1,
+			      .open_world = c->cv.open_world,
+			      .params = c->cv.params,
+			      .stop = (volatile const int *)&ev_stop };
+	size_t i, right = 0;
+	void *m = NULL;
+	int rc, got;
+
+	ev_catch_sigint();
+	rc = mp->save ? a->fit(&m, d->X, d->y, d->n, &o, err, errlen)
+		      : a->load(&m, mp->load, err, errlen);
+	if (!rc && mp->save) {
+		rc = a->save(m, mp->save, err, errlen);
+		if (!rc)
+			printf("%s: trained on %zu traces%s; model written to %s\n", a->name, d->n,
+			       ev_stop ? " (interrupted: the best epoch so far)" : "", mp->save);
+	}
+	for (i = 0; !rc && mp->load && i < d->n; i++) {
+		rc = a->predict(m, d->X + i * d->nf, &got);
+		right += !rc && got == d->y[i];
+	}
+	if (!rc && mp->load)
+		printf("%s: model %s on %s: accuracy %.4f (%zu of %zu)\n", a->name, mp->load,
+		       c->dataset, d->n ? (double)right / (double)d->n : 0.0, right, d->n);
+	if (rc && !*err)
+		snprintf(err, errlen, "%s: %s", a->name, strerror(-rc));
+	if (m)
+		a->free(m);
+	return rc;
+}
+
+static int run_attack(struct ev_common *c, const char *export, bool cv, size_t seqlen, bool json,
+		      const struct model_paths *mp)
 {
 	const struct wfa_attack *a = c->att[0];
 	struct wfe_data d;
@@ -144,6 +199,11 @@ static int run_attack(struct ev_common *c, const char *export, bool cv, size_t s
 		fputs("\r\033[K", stderr);
 	if (rc)
 		return wfb_fail("attack", rc, err);
+	if (mp->load || mp->save) {
+		rc = model_file(c, &d, mp, err, sizeof(err));
+		wfe_data_free(&d);
+		return rc ? wfb_fail("attack", rc, err) : 0;
+	}
 	fold = calloc(d.n, sizeof(*fold));
 	rc = fold ? wfe_folds(d.y, d.n, c->cv.folds, c->cv.seed, fold, err, sizeof(err)) : -ENOMEM;
 	if (!rc && export)
@@ -196,13 +256,16 @@ int wfb_cmd_attack(int argc, char **argv)
 		{ "export-features", required_argument, NULL, 'x' },
 		{ "seq-len", required_argument, NULL, OPT_SEQLEN },
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "cv", no_argument, NULL, OPT_NODEF + 1 },
+		{ "cv", no_argument, NULL, OPT_CV },
+		{ "model", required_argument, NULL, OPT_MODEL },
+		{ "save-model", required_argument, NULL, OPT_SAVE_MODEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd *self = wfb_find_cmd("attack");
 	const char *export = NULL;
 	size_t seqlen = WFE_SEQ_LEN;
+	struct model_paths mp = { NULL, NULL };
 	struct ev_common c;
 	bool json = false, cv = false;
 	int opt, rc;
@@ -218,11 +281,11 @@ int wfb_cmd_attack(int argc, char **argv)
 			self->usage(stderr);
 			return EXIT_BAD;
 		}
-		if (opt == OPT_NODEF + 1) {
+		if (opt == OPT_CV) {
 			cv = true;
 			continue;
 		}
-		rc = attack_opt(self, opt, &c, &export, &seqlen, &json);
+		rc = attack_opt(self, opt, &c, &export, &seqlen, &json, &mp);
 		if (rc)
 			return rc;
 	}
@@ -239,8 +302,17 @@ int wfb_cmd_attack(int argc, char **argv)
 		return wfb_bad_usage(self, "%s",
 				     "--cv is for --export-features (without it the "
 				     "attack cross-validates anyway)");
+	if (mp.load && mp.save)
+		return wfb_bad_usage(self, "%s", "--model and --save-model exclude each other");
+	if ((mp.load || mp.save) && !c.att[0]->save)
+		return wfb_bad_usage(self, "%s: no model files (df, tiktok, rf have them)",
+				     c.att[0]->name);
+	if ((mp.load || mp.save) && (export || json))
+		return wfb_bad_usage(
+			self, "%s",
+			"--model/--save-model do not cross-validate: no --export-features, --json");
 	rc = ev_plan(self, &c);
 	if (rc)
 		return rc;
-	return run_attack(&c, export, cv, seqlen, json);
+	return run_attack(&c, export, cv, seqlen, json, &mp);
 }

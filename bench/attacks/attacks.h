@@ -34,6 +34,8 @@ struct wfa_opts {
 	unsigned threads;   /* worker threads for fit/predict loops; 0 = 1 */
 	bool open_world;    /* training labels include WFB_UNMON */
 	const char *params; /* attack-specific "key=value,key=value" or NULL (defaults) */
+	/* may be NULL; a fit that trains in steps stops when it turns true, keeping what is done */
+	volatile const int *stop;
 };
 
 /* What the training sets of an evaluation will look like, known before any work starts. */
@@ -59,6 +61,9 @@ struct wfa_attack {
 	/* The predicted label of one row; thread-safe. 0 or -errno. */
 	int (*predict)(const void *model, const double *x, int *label);
 	void (*free)(void *model);
+	/* Optional (NULL: not kept): a fitted model to a file and back (wfbench --model). */
+	int (*save)(const void *model, const char *path, char *err, size_t errlen);
+	int (*load)(void **model, const char *path, char *err, size_t errlen);
 	/*
 	 * Optional: refuse parameters (unknown keys, values out of range) and
 	 * parameters that cannot work on the data's shape (e.g. an open-world
@@ -78,12 +83,14 @@ int wfa_param(const char *params, const char *const *known, const char *key, dou
 
 /* ---------------------------------------------------------------- the registry */
 
-extern const struct wfa_attack wfa_knn;	  /* knn.c: Wang et al., USENIX Security 2014 */
-extern const struct wfa_attack wfa_cumul; /* cumul.c: Panchenko et al., NDSS 2016 */
-extern const struct wfa_attack wfa_kfp;	  /* kfp.c: Hayes and Danezis, USENIX Security 2016 */
-extern const struct wfa_attack wfa_df;	  /* df.c: Sirinam et al., CCS 2018 */
+extern const struct wfa_attack wfa_knn;	   /* knn.c: Wang et al., USENIX Security 2014 */
+extern const struct wfa_attack wfa_cumul;  /* cumul.c: Panchenko et al., NDSS 2016 */
+extern const struct wfa_attack wfa_kfp;	   /* kfp.c: Hayes and Danezis, USENIX Security 2016 */
+extern const struct wfa_attack wfa_df;	   /* df.c: Sirinam et al., CCS 2018 */
+extern const struct wfa_attack wfa_tiktok; /* df.c: Rahman et al., PETS 2020 */
+extern const struct wfa_attack wfa_rf;	   /* rf.c: Shen et al., USENIX Security 2023 */
 
-/* By name ("knn", "cumul", "kfp", "df"); NULL when unknown. */
+/* By name ("knn", "cumul", "kfp", "df", "tiktok", "rf"); NULL when unknown. */
 const struct wfa_attack *wfa_find(const char *name);
 /* NULL-terminated list of every attack, in a stable order. */
 const struct wfa_attack *const *wfa_all(void);

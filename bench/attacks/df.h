@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Deep Fingerprinting (df.c, docs/attacks/df.md): its network, for tests and tools. */
+/* Deep Fingerprinting and Tik-Tok (df.c, docs/attacks/df.md): DF's network, for tests and tools. */
 #ifndef WFBENCH_DF_H
 #define WFBENCH_DF_H
 
@@ -8,8 +8,10 @@
 
 #include "nn.h"
 
+#include "deep.h"
+
 /* Features per trace: the first 5000 directions (the paper's input length). */
-#define DF_INPUT_MAX 5000
+#define DF_INPUT_MAX DEEP_INPUT_MAX
 
 /* The paper's network for `length` inputs and `classes` outputs, initialised from seed. */
 int df_build(struct nn_net *net, size_t length, size_t classes, float bn_momentum, uint64_t seed);
@@ -19,7 +21,5 @@ int df_build(struct nn_net *net, size_t length, size_t classes, float bn_momentu
  */
 int df_save(const void *model, const char *path, char *err, size_t errlen);
 int df_load(void **model, const char *path, char *err, size_t errlen);
-/* Ask a running fit to stop after its current batch (async-signal-safe: Ctrl-C). */
-void df_request_stop(void);
 
 #endif /* WFBENCH_DF_H */

@@ -5,7 +5,8 @@
 
 #include "attacks.h"
 
-static const struct wfa_attack *const all[] = { &wfa_knn, &wfa_cumul, &wfa_kfp, &wfa_df, NULL };
+static const struct wfa_attack *const all[] = { &wfa_knn,    &wfa_cumul, &wfa_kfp, &wfa_df,
+						&wfa_tiktok, &wfa_rf,	 NULL };
 
 const struct wfa_attack *const *wfa_all(void)
 {

@@ -455,7 +455,8 @@ static int run_fold(const struct wfa_attack *a, const struct wfe_data *d, const 
 	struct wfa_opts ao = { .seed = o->seed + f,
 			       .threads = o->threads ? o->threads : 1,
 			       .open_world = o->open_world,
-			       .params = o->params };
+			       .params = o->params,
+			       .stop = o->stop };
 	struct predict_ctx pc = {
 		.a = a, .d = d, .fold = fold, .f = f, .pred = r->pred, .rc = rcs
 	};

@@ -26,6 +26,13 @@ static int layer_line(FILE *f, const struct nn_layer *l)
 		return fprintf(f, "dropout %.9g\n", (double)l->rate);
 	case NN_DENSE:
 		return fprintf(f, "dense %zu\n", l->out.c);
+	case NN_CONV2D:
+		return fprintf(f, "conv2d %zu %zu %zu %zu %zu\n", l->out.c, l->kh, l->k, l->padh,
+			       l->pad);
+	case NN_MAXPOOL2D:
+		return fprintf(f, "maxpool2d %zu %zu\n", l->kh, l->k);
+	case NN_RESHAPE:
+		return fprintf(f, "reshape %zu\n", l->out.c);
 	default:
 		return fprintf(f, "%s\n", nn_kind_name(l->kind));
 	}
@@ -72,8 +79,10 @@ int nn_save(const struct nn_net *net, FILE *f)
 {
 	size_t i;
 
-	if (fprintf(f, "%s\ninput %zu %zu\nlayers %zu\n", NN_MAGIC, net->input.c, net->input.l,
-		    net->nlayers) < 0)
+	/* a 2-D input adds its rows: "input C L H" */
+	if (fprintf(f, "%s\ninput %zu %zu", NN_MAGIC, net->input.c, net->input.l) < 0 ||
+	    (net->input.h > 1 && fprintf(f, " %zu", net->input.h) < 0) ||
+	    fprintf(f, "\nlayers %zu\n", net->nlayers) < 0)
 		return -EIO;
 	for (i = 0; i < net->nlayers; i++)
 		if (layer_line(f, &net->layers[i]) < 0)
@@ -89,7 +98,7 @@ int nn_save(const struct nn_net *net, FILE *f)
 static int add_layer(struct nn_net *net, const char *line)
 {
 	char name[16];
-	size_t a, b;
+	size_t a, b, c, d, e;
 	float x, y;
 
 	if (sscanf(line, "%15s", name) != 1)
@@ -104,6 +113,15 @@ static int add_layer(struct nn_net *net, const char *line)
 		return nn_add_dropout(net, x);
 	if (!strcmp(name, "dense") && sscanf(line, "dense %zu", &a) == 1)
 		return nn_add_dense(net, a);
+	if (!strcmp(name, "conv2d") &&
+	    sscanf(line, "conv2d %zu %zu %zu %zu %zu", &a, &b, &c, &d, &e) == 5)
+		return nn_add_conv2d(net, a, b, c, d, e);
+	if (!strcmp(name, "maxpool2d") && sscanf(line, "maxpool2d %zu %zu", &a, &b) == 2)
+		return nn_add_maxpool2d(net, a, b);
+	if (!strcmp(name, "reshape") && sscanf(line, "reshape %zu", &a) == 1)
+		return nn_add_reshape(net, a);
+	if (!strcmp(line, "avgpool"))
+		return nn_add_avgpool(net);
 	if (!strcmp(line, "elu"))
 		return nn_add_elu(net);
 	if (!strcmp(line, "relu"))
@@ -131,18 +149,20 @@ int nn_load(struct nn_net *net, FILE *f, const char *name, unsigned lines_before
 {
 	char line[128];
 	unsigned no = lines_before;
-	size_t c, l, n, i, np, ns;
-	int rc = 0;
+	size_t c, l, h = 0, n, i, np, ns;
+	int rc = 0, got;
 
-	nn_net_init(net, (struct nn_shape){ 0, 0 });
+	nn_net_init(net, (struct nn_shape){ 0, 0, 0 });
 	if (next_line(f, line, sizeof(line), &no) || strcmp(line, NN_MAGIC)) {
 		snprintf(err, errlen, "%s:%u: not a wfbench-nn 1 model", name, no);
 		return -EINVAL;
 	}
-	if (next_line(f, line, sizeof(line), &no) || sscanf(line, "input %zu %zu", &c, &l) != 2 ||
-	    !c || !l)
+	if (next_line(f, line, sizeof(line), &no))
 		goto bad;
-	nn_net_init(net, (struct nn_shape){ c, l });
+	got = sscanf(line, "input %zu %zu %zu", &c, &l, &h);
+	if (got < 2 || !c || !l || (got == 3 && (!h || l % h)))
+		goto bad;
+	nn_net_init(net, (struct nn_shape){ c, l, h });
 	if (next_line(f, line, sizeof(line), &no) || sscanf(line, "layers %zu", &n) != 1 || !n)
 		goto bad;
 	for (i = 0; i < n; i++)

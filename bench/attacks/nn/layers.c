@@ -14,98 +14,154 @@
 
 #include "nn_layers.h"
 
-/* ---------------------------------------------------------------- conv1d */
+/* ---------------------------------------------------------------- convolutions */
 
 /*
- * col[(c * k + j) * len + t] = x[c][t + j - pad], 0 outside: the product
- * W[f][c * k + j] . col is then the convolution (cross-correlation, as every
- * framework computes it).
+ * A convolution's geometry: conv1d is the 2-D case with one row, a 1-wide
+ * kernel height and 'same' padding (out width = in width, the odd cell of
+ * padding after); conv2d pads pw columns both sides and ph rows above and below.
  */
-static void im2col(const float *x, size_t ch, size_t len, size_t k, size_t pad, float *col)
+struct conv_geom {
+	size_t c, h, w; /* input channels, rows, columns */
+	size_t oh, ow;	/* output rows, columns */
+	size_t kh, kw;	/* kernel */
+	long ph, pw;	/* zero rows above, columns before */
+};
+
+static struct conv_geom conv_geom(const struct nn_layer *l)
 {
-	size_t c, j;
+	size_t h = l->in.h ? l->in.h : 1, oh = l->out.h ? l->out.h : 1;
 
-	for (c = 0; c < ch; c++)
-		for (j = 0; j < k; j++) {
-			float *row = col + (c * k + j) * len;
-			const float *src = x + c * len;
-			long shift = (long)j - (long)pad;
-			size_t t0 = shift < 0 ? (size_t)-shift : 0;
-			size_t t1 =
-				shift > 0 ? len - ((size_t)shift < len ? (size_t)shift : len) : len;
-			size_t t;
-
-			for (t = 0; t < t0 && t < len; t++)
-				row[t] = 0;
-			for (; t < t1; t++)
-				row[t] = src[(long)t + shift];
-			for (; t < len; t++)
-				row[t] = 0;
-		}
+	return (struct conv_geom){ .c = l->in.c,
+				   .h = h,
+				   .w = l->in.l / h,
+				   .oh = oh,
+				   .ow = l->out.l / oh,
+				   .kh = l->kh,
+				   .kw = l->k,
+				   .ph = (long)l->padh,
+				   .pw = (long)l->pad };
 }
 
-/* The adjoint of im2col: dx[c][t + j - pad] += dcol[(c * k + j) * len + t]. */
-static void col2im(const float *dcol, size_t ch, size_t len, size_t k, size_t pad, float *dx)
+/* Output columns [*lo, *hi) read input column t + shift inside 0..w-1. */
+static void shifted_range(long shift, size_t w, size_t ow, size_t *lo, size_t *hi)
 {
-	size_t c, j, t;
+	long a = -shift, b = (long)w - shift;
 
-	memset(dx, 0, ch * len * sizeof(float));
-	for (c = 0; c < ch; c++)
-		for (j = 0; j < k; j++) {
-			const float *row = dcol + (c * k + j) * len;
-			long shift = (long)j - (long)pad;
+	a = a < 0 ? 0 : a > (long)ow ? (long)ow : a;
+	b = b < a ? a : b > (long)ow ? (long)ow : b;
+	*lo = (size_t)a;
+	*hi = (size_t)b;
+}
 
-			for (t = 0; t < len; t++) {
-				long s = (long)t + shift;
+/*
+ * col[((c * kh + i) * kw + j)][y * ow + t] = x[c][y + i - ph][t + j - pw], 0
+ * outside: the product W[f][c * kh * kw + i * kw + j] . col is then the
+ * convolution (cross-correlation, as every framework computes it).
+ */
+static void im2col(const float *x, const struct conv_geom *g, float *col)
+{
+	size_t c, i, j, y, t, lo, hi, n = g->oh * g->ow;
 
-				if (s >= 0 && s < (long)len)
-					dx[c * len + s] += row[t];
+	for (c = 0; c < g->c; c++)
+		for (i = 0; i < g->kh; i++)
+			for (j = 0; j < g->kw; j++) {
+				float *row = col + ((c * g->kh + i) * g->kw + j) * n;
+				long shift = (long)j - g->pw;
+
+				shifted_range(shift, g->w, g->ow, &lo, &hi);
+				for (y = 0; y < g->oh; y++) {
+					long sy = (long)(y + i) - g->ph;
+					float *r = row + y * g->ow;
+					const float *src;
+
+					if (sy < 0 || sy >= (long)g->h) {
+						memset(r, 0, g->ow * sizeof(float));
+						continue;
+					}
+					src = x + (c * g->h + (size_t)sy) * g->w;
+					for (t = 0; t < lo; t++)
+						r[t] = 0;
+					for (; t < hi; t++)
+						r[t] = src[(long)t + shift];
+					for (; t < g->ow; t++)
+						r[t] = 0;
+				}
 			}
-		}
+}
+
+/* The adjoint of im2col: each col cell adds onto the input cell it was read from. */
+static void col2im(const float *dcol, const struct conv_geom *g, float *dx)
+{
+	size_t c, i, j, y, t, lo, hi, n = g->oh * g->ow;
+
+	memset(dx, 0, g->c * g->h * g->w * sizeof(float));
+	for (c = 0; c < g->c; c++)
+		for (i = 0; i < g->kh; i++)
+			for (j = 0; j < g->kw; j++) {
+				const float *row = dcol + ((c * g->kh + i) * g->kw + j) * n;
+				long shift = (long)j - g->pw;
+
+				shifted_range(shift, g->w, g->ow, &lo, &hi);
+				for (y = 0; y < g->oh; y++) {
+					long sy = (long)(y + i) - g->ph;
+					const float *r = row + y * g->ow;
+					float *d;
+
+					if (sy < 0 || sy >= (long)g->h)
+						continue;
+					d = dx + (c * g->h + (size_t)sy) * g->w;
+					for (t = lo; t < hi; t++)
+						d[(long)t + shift] += r[t];
+				}
+			}
 }
 
 static void conv_forward(const struct nn_layer *l, const float *p, const float *x, float *y,
 			 float *col, size_t b)
 {
-	size_t ck = l->in.c * l->k, len = l->in.l, F = l->out.c, s, f, t;
+	struct conv_geom g = conv_geom(l);
+	size_t ck = g.c * g.kh * g.kw, n = g.oh * g.ow, F = l->out.c, s, f, t;
 	const float *bias = p + F * ck;
 
 	for (s = 0; s < b; s++) {
-		float *ys = y + s * F * len;
+		float *ys = y + s * F * n;
 
-		im2col(x + s * l->in.c * len, l->in.c, len, l->k, l->pad, col);
+		im2col(x + s * g.c * g.h * g.w, &g, col);
 		for (f = 0; f < F; f++)
-			for (t = 0; t < len; t++)
-				ys[f * len + t] = bias[f];
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)F, (int)len, (int)ck,
-			    1.0f, p, (int)ck, col, (int)len, 1.0f, ys, (int)len);
+			for (t = 0; t < n; t++)
+				ys[f * n + t] = bias[f];
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)F, (int)n, (int)ck,
+			    1.0f, p, (int)ck, col, (int)n, 1.0f, ys, (int)n);
 	}
 }
 
 static void conv_backward(const struct nn_layer *l, const float *p, float *g, const float *x,
 			  const float *dy, float *dx, float *col, float *dcol, size_t b)
 {
-	size_t ck = l->in.c * l->k, len = l->in.l, F = l->out.c, s, f, t;
+	struct conv_geom cg = conv_geom(l);
+	size_t ck = cg.c * cg.kh * cg.kw, n = cg.oh * cg.ow, F = l->out.c, insz, s, f, t;
 	float *dbias = g + F * ck;
 
+	insz = cg.c * cg.h * cg.w;
 	for (s = 0; s < b; s++) {
-		const float *dys = dy + s * F * len;
+		const float *dys = dy + s * F * n;
 
-		im2col(x + s * l->in.c * len, l->in.c, len, l->k, l->pad, col);
+		im2col(x + s * insz, &cg, col);
 		/* dW += dy . col^T */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)F, (int)ck, (int)len,
-			    1.0f, dys, (int)len, col, (int)len, 1.0f, g, (int)ck);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)F, (int)ck, (int)n, 1.0f,
+			    dys, (int)n, col, (int)n, 1.0f, g, (int)ck);
 		for (f = 0; f < F; f++) {
 			float acc = 0;
 
-			for (t = 0; t < len; t++)
-				acc += dys[f * len + t];
+			for (t = 0; t < n; t++)
+				acc += dys[f * n + t];
 			dbias[f] += acc;
 		}
 		/* dcol = W^T . dy, then back onto the input's cells */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ck, (int)len, (int)F,
-			    1.0f, p, (int)ck, dys, (int)len, 0.0f, dcol, (int)len);
-		col2im(dcol, l->in.c, len, l->k, l->pad, dx + s * l->in.c * len);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ck, (int)n, (int)F, 1.0f,
+			    p, (int)ck, dys, (int)n, 0.0f, dcol, (int)n);
+		col2im(dcol, &cg, dx + s * insz);
 	}
 }
 
@@ -263,6 +319,36 @@ static void pool_forward(const struct nn_layer *l, const float *x, float *y, int
 	}
 }
 
+/* Window (y, t) covers rows y*kh.. and columns t*kw.. of its plane; leftovers are dropped. */
+static void pool2d_forward(const struct nn_layer *l, const float *x, float *y, int32_t *argmax,
+			   size_t b)
+{
+	size_t h = l->in.h ? l->in.h : 1, w = l->in.l / h, oh = l->out.h ? l->out.h : 1;
+	size_t ow = l->out.l / oh, sc, oy, ox, i, j;
+
+	for (sc = 0; sc < b * l->in.c; sc++) {
+		const float *xs = x + sc * l->in.l;
+
+		for (oy = 0; oy < oh; oy++)
+			for (ox = 0; ox < ow; ox++) {
+				size_t at = oy * l->kh * w + ox * l->k,
+				       o = sc * l->out.l + oy * ow + ox;
+
+				for (i = 0; i < l->kh; i++)
+					for (j = 0; j < l->k; j++) {
+						size_t c = (oy * l->kh + i) * w + ox * l->k + j;
+
+						if (xs[c] > xs[at])
+							at = c;
+					}
+				y[o] = xs[at];
+				if (argmax)
+					argmax[o] = (int32_t)at;
+			}
+	}
+}
+
+/* Both max-pools: each output's gradient to the cell that won. */
 static void pool_backward(const struct nn_layer *l, const float *dy, float *dx,
 			  const int32_t *argmax, size_t b)
 {
@@ -272,6 +358,30 @@ static void pool_backward(const struct nn_layer *l, const float *dy, float *dx,
 	for (sc = 0; sc < b * l->in.c; sc++)
 		for (o = 0; o < olen; o++)
 			dx[sc * len + argmax[sc * olen + o]] += dy[sc * olen + o];
+}
+
+/* ---------------------------------------------------------------- reshape, average */
+
+static void avgpool_forward(const struct nn_layer *l, const float *x, float *y, size_t b)
+{
+	size_t sc, t;
+
+	for (sc = 0; sc < b * l->in.c; sc++) {
+		double acc = 0;
+
+		for (t = 0; t < l->in.l; t++)
+			acc += x[sc * l->in.l + t];
+		y[sc] = (float)(acc / (double)l->in.l);
+	}
+}
+
+static void avgpool_backward(const struct nn_layer *l, const float *dy, float *dx, size_t b)
+{
+	size_t sc, t;
+
+	for (sc = 0; sc < b * l->in.c; sc++)
+		for (t = 0; t < l->in.l; t++)
+			dx[sc * l->in.l + t] = dy[sc] / (float)l->in.l;
 }
 
 /* ---------------------------------------------------------------- elementwise */
@@ -348,7 +458,17 @@ void nn_layer_forward(struct nn_net *net, const struct nn_layer *l, struct nn_wo
 
 	switch (l->kind) {
 	case NN_CONV1D:
+	case NN_CONV2D:
 		conv_forward(l, p, x, y, w->col, b);
+		break;
+	case NN_MAXPOOL2D:
+		pool2d_forward(l, x, y, keep ? w->argmax[i] : NULL, b);
+		break;
+	case NN_RESHAPE:
+		memcpy(y, x, n * sizeof(float));
+		break;
+	case NN_AVGPOOL:
+		avgpool_forward(l, x, y, b);
 		break;
 	case NN_DENSE:
 		dense_forward(l, p, x, y, b);
@@ -383,7 +503,17 @@ void nn_layer_backward(struct nn_net *net, const struct nn_layer *l, struct nn_w
 
 	switch (l->kind) {
 	case NN_CONV1D:
+	case NN_CONV2D:
 		conv_backward(l, p, g, x, dy, dx, w->col, w->dcol, b);
+		break;
+	case NN_MAXPOOL2D:
+		pool_backward(l, dy, dx, w->argmax[i], b);
+		break;
+	case NN_RESHAPE:
+		memcpy(dx, dy, n * sizeof(float));
+		break;
+	case NN_AVGPOOL:
+		avgpool_backward(l, dy, dx, b);
 		break;
 	case NN_DENSE:
 		dense_backward(l, p, g, x, dy, dx, b);

@@ -12,9 +12,10 @@
 #include "nn_layers.h"
 
 static const char *const kind_names[NN_KINDS] = {
-	[NN_CONV1D] = "conv1d", [NN_BATCHNORM] = "batchnorm", [NN_ELU] = "elu",
-	[NN_RELU] = "relu",	[NN_MAXPOOL] = "maxpool",     [NN_DROPOUT] = "dropout",
-	[NN_DENSE] = "dense",
+	[NN_CONV1D] = "conv1d",	  [NN_BATCHNORM] = "batchnorm", [NN_ELU] = "elu",
+	[NN_RELU] = "relu",	  [NN_MAXPOOL] = "maxpool",	[NN_DROPOUT] = "dropout",
+	[NN_DENSE] = "dense",	  [NN_CONV2D] = "conv2d",	[NN_MAXPOOL2D] = "maxpool2d",
+	[NN_RESHAPE] = "reshape", [NN_AVGPOOL] = "avgpool",
 };
 
 const char *nn_kind_name(enum nn_kind kind)
@@ -31,6 +32,11 @@ void nn_net_init(struct nn_net *net, struct nn_shape input)
 struct nn_shape nn_net_output(const struct nn_net *net)
 {
 	return net->nlayers ? net->layers[net->nlayers - 1].out : net->input;
+}
+
+static size_t rows(struct nn_shape s)
+{
+	return s.h ? s.h : 1;
 }
 
 /* A new last layer taking the current output; its out shape is the caller's. */
@@ -54,6 +60,8 @@ static struct nn_layer *push_layer(struct nn_net *net, enum nn_kind kind)
 	l->kind = kind;
 	l->in = nn_net_output(net);
 	l->out = l->in;
+	l->kh = 1;
+	l->init = net->init;
 	l->p_off = net->nparams;
 	l->s_off = net->nstate;
 	return l;
@@ -76,7 +84,7 @@ int nn_add_conv1d(struct nn_net *net, size_t filters, size_t kernel)
 
 	if (!l)
 		return -ENOMEM;
-	if (!filters || !kernel)
+	if (!filters || !kernel || rows(l->in) > 1)
 		return -EINVAL;
 	l->k = kernel;
 	/* 'same' as Keras and TensorFlow: the odd cell of padding goes after */
@@ -125,7 +133,7 @@ int nn_add_maxpool(struct nn_net *net, size_t window, size_t stride)
 
 	if (!l)
 		return -ENOMEM;
-	if (!window || !stride)
+	if (!window || !stride || rows(l->in) > 1)
 		return -EINVAL;
 	l->k = window;
 	l->stride = stride;
@@ -156,39 +164,128 @@ int nn_add_dense(struct nn_net *net, size_t units)
 		return -ENOMEM;
 	l->out.c = units;
 	l->out.l = 1;
+	l->out.h = 0;
 	l->np = units * l->in.c * l->in.l + units;
 	return commit_layer(net, l);
+}
+
+int nn_add_conv2d(struct nn_net *net, size_t filters, size_t kh, size_t kw, size_t ph, size_t pw)
+{
+	struct nn_layer *l = push_layer(net, NN_CONV2D);
+	size_t h, w;
+
+	if (!l)
+		return -ENOMEM;
+	h = rows(l->in);
+	w = l->in.l / h;
+	if (!filters || !kh || !kw || h + 2 * ph < kh || w + 2 * pw < kw)
+		return -EINVAL;
+	l->kh = kh;
+	l->k = kw;
+	l->padh = ph;
+	l->pad = pw;
+	l->out.c = filters;
+	l->out.h = h + 2 * ph - kh + 1;
+	l->out.l = l->out.h * (w + 2 * pw - kw + 1);
+	l->np = filters * l->in.c * kh * kw + filters;
+	return commit_layer(net, l);
+}
+
+int nn_add_maxpool2d(struct nn_net *net, size_t kh, size_t kw)
+{
+	struct nn_layer *l = push_layer(net, NN_MAXPOOL2D);
+	size_t h, w;
+
+	if (!l)
+		return -ENOMEM;
+	h = rows(l->in);
+	w = l->in.l / h;
+	if (!kh || !kw || h < kh || w < kw)
+		return -EINVAL;
+	l->kh = kh;
+	l->k = kw;
+	l->stride = kw;
+	l->out.h = h / kh;
+	l->out.l = l->out.h * (w / kw);
+	return commit_layer(net, l);
+}
+
+int nn_add_reshape(struct nn_net *net, size_t channels)
+{
+	struct nn_layer *l = push_layer(net, NN_RESHAPE);
+	size_t n;
+
+	if (!l)
+		return -ENOMEM;
+	n = l->in.c * l->in.l;
+	if (!channels || n % channels)
+		return -EINVAL;
+	l->out = (struct nn_shape){ channels, n / channels, 0 };
+	return commit_layer(net, l);
+}
+
+int nn_add_avgpool(struct nn_net *net)
+{
+	struct nn_layer *l = push_layer(net, NN_AVGPOOL);
+
+	if (!l)
+		return -ENOMEM;
+	l->out = (struct nn_shape){ l->in.c, 1, 0 };
+	return commit_layer(net, l);
+}
+
+static double unit(uint64_t *s)
+{
+	return (double)(nn_rand64(s) >> 11) * 0x1.0p-53;
 }
 
 /* Uniform in [-a, a) from SplitMix64. */
 static float uniform(uint64_t *s, float a)
 {
-	double u = (double)(nn_rand64(s) >> 11) * 0x1.0p-53;
+	return (float)((2 * unit(s) - 1) * a);
+}
 
-	return (float)((2 * u - 1) * a);
+/* Normal(0, sd) by Box-Muller (one of the pair; the draw order stays simple). */
+static float normal(uint64_t *s, double sd)
+{
+	double u = unit(s), v = unit(s);
+
+	return (float)(sd * sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v));
+}
+
+/* Weights then biases of a conv or dense layer, as its init says. */
+static void init_weights(const struct nn_layer *l, float *p, uint64_t *rng)
+{
+	size_t i, kern = l->kh * l->k, fan_in, fan_out, nw;
+	double a;
+
+	if (l->kind == NN_DENSE) {
+		fan_in = l->in.c * l->in.l;
+		fan_out = l->out.c;
+		kern = 1;
+	} else {
+		fan_in = l->in.c * kern;
+		fan_out = l->out.c * kern;
+	}
+	nw = l->out.c * fan_in;
+	a = l->init == NN_INIT_TORCH ? 1 / sqrt((double)fan_in)
+				     : sqrtf(6.0f / (float)(fan_in + fan_out));
+	for (i = 0; i < nw; i++)
+		p[i] = l->init == NN_INIT_HE_FAN_OUT ? normal(rng, sqrt(2.0 / (double)fan_out))
+						     : uniform(rng, (float)a);
+	for (; i < l->np; i++)
+		p[i] = l->init == NN_INIT_TORCH ? uniform(rng, (float)a) : 0;
 }
 
 static void init_layer(const struct nn_layer *l, float *p, float *s, uint64_t *rng)
 {
-	size_t i, fan_in, fan_out, nw;
-	float a;
+	size_t i;
 
 	switch (l->kind) {
 	case NN_CONV1D:
+	case NN_CONV2D:
 	case NN_DENSE:
-		if (l->kind == NN_CONV1D) {
-			fan_in = l->in.c * l->k;
-			fan_out = l->out.c * l->k;
-		} else {
-			fan_in = l->in.c * l->in.l;
-			fan_out = l->out.c;
-		}
-		nw = l->out.c * fan_in;
-		a = sqrtf(6.0f / (float)(fan_in + fan_out));
-		for (i = 0; i < nw; i++)
-			p[i] = uniform(rng, a);
-		for (; i < l->np; i++)
-			p[i] = 0;
+		init_weights(l, p, rng);
 		break;
 	case NN_BATCHNORM:
 		for (i = 0; i < l->in.c; i++) {
@@ -247,8 +344,10 @@ static size_t col_size(const struct nn_net *net)
 	for (i = 0; i < net->nlayers; i++) {
 		const struct nn_layer *l = &net->layers[i];
 
-		if (l->kind == NN_CONV1D && l->in.c * l->k * l->in.l > m)
-			m = l->in.c * l->k * l->in.l;
+		bool conv = l->kind == NN_CONV1D || l->kind == NN_CONV2D;
+
+		if (conv && l->in.c * l->kh * l->k * l->out.l > m)
+			m = l->in.c * l->kh * l->k * l->out.l;
 	}
 	return m;
 }
@@ -271,7 +370,7 @@ static int alloc_caches(struct nn_work *w, const struct nn_net *net)
 			w->cache[i] = malloc(n * sizeof(float));
 			if (!w->cache[i])
 				return -ENOMEM;
-		} else if (l->kind == NN_MAXPOOL) {
+		} else if (l->kind == NN_MAXPOOL || l->kind == NN_MAXPOOL2D) {
 			w->argmax[i] = malloc(n * sizeof(int32_t));
 			if (!w->argmax[i])
 				return -ENOMEM;

@@ -26,8 +26,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/*
+ * c channels of l values each; a 2-D map (conv2d, maxpool2d) is h rows of
+ * l / h values, row-major. h 0 or 1: one row (every 1-D layer's case).
+ */
 struct nn_shape {
-	size_t c, l; /* channels, length */
+	size_t c, l; /* channels, values per channel */
+	size_t h;    /* rows of a 2-D map; 0 = 1 */
+};
+
+/* How a conv or dense layer's weights start (biases 0 unless noted). */
+enum nn_init {
+	NN_INIT_GLOROT,	    /* Keras's default: uniform +-sqrt(6 / (fan_in + fan_out)) */
+	NN_INIT_HE_FAN_OUT, /* normal, sd sqrt(2 / (k_h k_w filters)) (RF's conv2d) */
+	NN_INIT_TORCH,	    /* PyTorch's default: weights and bias uniform +-1/sqrt(fan_in) */
 };
 
 enum nn_kind {
@@ -35,23 +47,30 @@ enum nn_kind {
 	NN_BATCHNORM, /* per channel, over the batch and the length */
 	NN_ELU,	      /* alpha = 1 */
 	NN_RELU,
-	NN_MAXPOOL, /* 'same' padding: out length ceil(l / stride) */
-	NN_DROPOUT, /* inverted: kept values scaled by 1 / (1 - rate) in training */
-	NN_DENSE,   /* all c * l inputs to `units` outputs */
+	NN_MAXPOOL,   /* 'same' padding: out length ceil(l / stride) */
+	NN_DROPOUT,   /* inverted: kept values scaled by 1 / (1 - rate) in training */
+	NN_DENSE,     /* all c * l inputs to `units` outputs */
+	NN_CONV2D,    /* stride 1, explicit zero padding on each side (PyTorch's) */
+	NN_MAXPOOL2D, /* window = stride, no padding, floor (PyTorch's) */
+	NN_RESHAPE,   /* the same values as c channels (a view: PyTorch's x.view) */
+	NN_AVGPOOL,   /* global average per channel: out c x 1 */
 	NN_KINDS
 };
 
 struct nn_layer {
 	enum nn_kind kind;
 	struct nn_shape in, out;
-	size_t k;	  /* conv: kernel width; pool: window */
-	size_t stride;	  /* pool */
-	size_t pad;	  /* conv, pool: zeros (or ignored cells) before the first value */
-	float rate;	  /* dropout: probability of dropping */
-	float momentum;	  /* batch norm: running = m * running + (1 - m) * batch */
-	float eps;	  /* batch norm */
-	size_t p_off, np; /* trainable parameters: net->params[p_off .. p_off + np) */
-	size_t s_off, ns; /* untrained state (batch norm's running mean, var) */
+	size_t k;	   /* conv: kernel width; pool: window (width) */
+	size_t kh;	   /* conv2d, maxpool2d: kernel (window) height; else 1 */
+	size_t stride;	   /* pool */
+	size_t pad;	   /* conv, pool: zeros (or ignored cells) before the first value */
+	size_t padh;	   /* conv2d: zero rows above (and below) */
+	enum nn_init init; /* conv, dense */
+	float rate;	   /* dropout: probability of dropping */
+	float momentum;	   /* batch norm: running = m * running + (1 - m) * batch */
+	float eps;	   /* batch norm */
+	size_t p_off, np;  /* trainable parameters: net->params[p_off .. p_off + np) */
+	size_t s_off, ns;  /* untrained state (batch norm's running mean, var) */
 };
 
 struct nn_net {
@@ -62,6 +81,7 @@ struct nn_net {
 	size_t nparams;
 	float *state; /* nstate */
 	size_t nstate;
+	enum nn_init init; /* given to the conv and dense layers added from now on */
 };
 
 /* Buffers for passes of up to `batch` samples through one net. */
@@ -88,6 +108,13 @@ int nn_add_relu(struct nn_net *net);
 int nn_add_maxpool(struct nn_net *net, size_t window, size_t stride);
 int nn_add_dropout(struct nn_net *net, float rate);
 int nn_add_dense(struct nn_net *net, size_t units);
+/* kh x kw kernel, ph zero rows above and below, pw zero columns left and right. */
+int nn_add_conv2d(struct nn_net *net, size_t filters, size_t kh, size_t kw, size_t ph, size_t pw);
+/* Non-overlapping kh x kw windows; rows and columns left over are dropped. */
+int nn_add_maxpool2d(struct nn_net *net, size_t kh, size_t kw);
+/* The c * l values as `channels` channels (must divide them); one row. */
+int nn_add_reshape(struct nn_net *net, size_t channels);
+int nn_add_avgpool(struct nn_net *net);
 /*
  * Allocate parameters and state once every layer is added: weights Glorot
  * uniform (fan in and out counting the kernel width, as Keras), biases and
@@ -137,7 +164,8 @@ struct nn_optim {
 };
 
 int nn_optim_init(struct nn_optim *o, enum nn_optim_kind kind, float lr, size_t nparams);
-void nn_optim_step(struct nn_optim *o, float *params, const float *grads);
+/* One step; weight_decay (may be 0) adds weight_decay * param to each gradient. */
+void nn_optim_step(struct nn_optim *o, float *params, const float *grads, float weight_decay);
 void nn_optim_free(struct nn_optim *o);
 
 /* ---------------------------------------------------------------- training */
@@ -158,6 +186,10 @@ struct nn_train_opts {
 		patience; /* stop after this many epochs without a better val accuracy; 0 = never */
 	enum nn_optim_kind optim;
 	float lr;
+	/* epoch e (from 0) trains at lr * lr_end^(e / epochs); 0 = constant (RF: 0.2) */
+	float lr_end;
+	/* L2 on every parameter, added to the gradient (PyTorch Adam's weight_decay) */
+	float weight_decay;
 	uint64_t seed;	  /* shuffles, dropout */
 	unsigned threads; /* OpenBLAS threads; 0 = 1 */
 	/* called after each epoch (may be NULL); nonzero stops training */
@@ -165,6 +197,9 @@ struct nn_train_opts {
 	void *arg;
 	/* polled between batches (may be NULL): true stops, keeping what is done */
 	volatile const int *stop;
+	/* one of the caller's rows into the net's input (NULL: its first values as floats) */
+	void (*row)(const double *src, float *dst, const void *arg);
+	const void *row_arg;
 };
 
 /*

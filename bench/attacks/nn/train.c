@@ -82,7 +82,7 @@ int nn_optim_init(struct nn_optim *o, enum nn_optim_kind kind, float lr, size_t 
  * lr * mhat / (sqrt(vhat) + eps); Adamax: u = max(b2 u, |g|), step
  * lr / (1 - b1^t) * m / (u + eps).
  */
-void nn_optim_step(struct nn_optim *o, float *params, const float *grads)
+void nn_optim_step(struct nn_optim *o, float *params, const float *grads, float weight_decay)
 {
 	double c1, c2;
 	size_t i;
@@ -91,7 +91,7 @@ void nn_optim_step(struct nn_optim *o, float *params, const float *grads)
 	c1 = 1.0 - pow(o->beta1, (double)o->t);
 	c2 = 1.0 - pow(o->beta2, (double)o->t);
 	for (i = 0; i < o->n; i++) {
-		float g = grads[i];
+		float g = grads[i] + weight_decay * params[i];
 
 		o->m[i] = o->beta1 * o->m[i] + (1 - o->beta1) * g;
 		if (o->kind == NN_ADAMAX) {
@@ -160,8 +160,11 @@ static void load_batch(struct trainer *T, const size_t *rows, size_t b)
 	for (s = 0; s < b; s++) {
 		const double *src = T->x + rows[s] * T->stride;
 
-		for (j = 0; j < T->insz; j++)
-			T->xb[s * T->insz + j] = (float)src[j];
+		if (T->o->row)
+			T->o->row(src, T->xb + s * T->insz, T->o->row_arg);
+		else
+			for (j = 0; j < T->insz; j++)
+				T->xb[s * T->insz + j] = (float)src[j];
 		T->yb[s] = T->y[rows[s]];
 	}
 }
@@ -200,7 +203,7 @@ static double train_epoch(struct trainer *T, uint64_t *rng)
 		z = nn_forward(T->net, &T->work, T->xb, b);
 		loss += nn_softmax_xent(z, T->yb, b, T->k, T->dlogits) * (double)b;
 		nn_backward(T->net, &T->work, T->dlogits, b, NULL);
-		nn_optim_step(&T->optim, T->net->params, T->net->grads);
+		nn_optim_step(&T->optim, T->net->params, T->net->grads, T->o->weight_decay);
 		done += b;
 	}
 	return loss / (double)T->ntrain;
@@ -267,7 +270,7 @@ static int check_train_args(const struct nn_net *net, const int *y, size_t n, si
 			 o->epochs, (double)o->lr, o->val_frac);
 		return -EINVAL;
 	}
-	if (stride < net->input.c * net->input.l) {
+	if (!o->row && stride < net->input.c * net->input.l) {
 		snprintf(err, errlen, "nn: rows of %zu values, the net takes %zu", stride,
 			 net->input.c * net->input.l);
 		return -EINVAL;
@@ -310,6 +313,8 @@ int nn_train(struct nn_net *net, const double *x, size_t stride, const int *y, s
 		struct nn_epoch e = { .epoch = ep, .epochs = o->epochs, .val_acc = -1 };
 		double t0 = now_s();
 
+		if (o->lr_end > 0)
+			T.optim.lr = o->lr * powf(o->lr_end, (float)(ep - 1) / (float)o->epochs);
 		e.loss = train_epoch(&T, &rng);
 		if (e.loss < 0)
 			break; /* stopped: the best epoch so far stays */
