@@ -119,22 +119,6 @@ void ev_print_attack_json(const struct ev_common *c, const struct wfa_attack *a,
 	printf("}\n");
 }
 
-/* A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */
-static void csv_str(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 void ev_csv_header(struct ev_run *r)
 {
 	size_t i;
@@ -142,7 +126,7 @@ void ev_csv_header(struct ev_run *r)
 	fputs("policy", r->csv);
 	for (i = 0; i < r->np; i++) {
 		fputc(',', r->csv);
-		csv_str(r->csv, r->pname[i]);
+		wfe_csv_field(r->csv, r->pname[i]);
 	}
 	fputs(",attack,world,folds,seed,traces,bandwidth_overhead,latency_overhead,accuracy,"
 	      "accuracy_ci95,accuracy_sd,tpr,wpr,fpr,precision,recall,r_precision,r\n",
@@ -163,7 +147,7 @@ void ev_csv_row(struct ev_run *r, const struct ev_row *w)
 	const struct ev_variant *v = &r->v[w->v];
 	size_t i;
 
-	csv_str(r->csv, v->name);
+	wfe_csv_field(r->csv, v->name);
 	for (i = 0; i < r->np; i++)
 		fprintf(r->csv, ",%.10g", v->pv[i]);
 	fprintf(r->csv, ",%s,%s,%u,%llu,%zu", r->c.att[w->a]->name,

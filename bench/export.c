@@ -148,30 +148,15 @@ static void npy_row(FILE **f, const struct wfb_trace *t, size_t len)
 	wfe_npy_i64(f[NPY_LENGTHS], (int64_t)(t->n < len ? t->n : len));
 }
 
-static void csv_text(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static void traces_csv_row(FILE *f, const struct wfb_dataset *ds, size_t i)
 {
 	char name[64], lab[32];
 
 	wfb_entry_name(ds->e[i].site, ds->e[i].instance, name, sizeof(name));
 	fprintf(f, "%zu,%s,%d,", i, name, ds->e[i].site);
-	csv_text(f, wfb_site_label(ds, ds->e[i].site, lab, sizeof(lab)));
+	wfe_csv_field(f, wfb_site_label(ds, ds->e[i].site, lab, sizeof(lab)));
 	fputc(',', f);
-	csv_text(f, ds->e[i].src);
+	wfe_csv_field(f, ds->e[i].src);
 	fputc('\n', f);
 }
 

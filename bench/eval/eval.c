@@ -701,8 +701,7 @@ int wfe_write_npy_i64(const char *path, const int64_t *v, size_t n, char *err, s
 	return tmp_close(&t, 0, err, errlen);
 }
 
-/* One CSV field, quoted (RFC 4180) when it holds a comma, quote or line end. */
-static void csv_field(FILE *f, const char *s)
+void wfe_csv_field(FILE *f, const char *s)
 {
 	if (!strpbrk(s, ",\"\r\n")) {
 		fputs(s, f);
@@ -743,9 +742,9 @@ int wfe_export_folds_csv(const char *path, const char *dataset, const struct wfe
 		}
 		wfb_entry_name(ds.e[d->idx[i]].site, ds.e[d->idx[i]].instance, name, sizeof(name));
 		fprintf(t.f, "%zu,%s,%d,%u,", i, name, d->y[i], fold[i]);
-		csv_field(t.f, wfb_site_label(&ds, d->y[i], lab, sizeof(lab)));
+		wfe_csv_field(t.f, wfb_site_label(&ds, d->y[i], lab, sizeof(lab)));
 		fputc(',', t.f);
-		csv_field(t.f, ds.e[d->idx[i]].src);
+		wfe_csv_field(t.f, ds.e[d->idx[i]].src);
 		fputc('\n', t.f);
 	}
 	wfb_dataset_close(&ds);

@@ -139,6 +139,8 @@ int wfe_write_npy_i64(const char *path, const int64_t *v, size_t n, char *err, s
 void wfe_npy_header(FILE *f, const char *descr, size_t rows, size_t cols);
 void wfe_npy_f64(FILE *f, double v);
 void wfe_npy_i64(FILE *f, int64_t v);
+/* One CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */
+void wfe_csv_field(FILE *f, const char *s);
 /*
  * "index,trace,label,fold,site,source" per row (site: its name or label; trace is the dataset file
  * name without
