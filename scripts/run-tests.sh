@@ -3,8 +3,19 @@
 # summary line per suite and exit non-zero if anything failed.
 #   scripts/run-tests.sh BUILD suite:"bin1 bin2" suite2:"..." suite3:"!command args"
 # A suite whose value starts with '!' is one command (vmtest: a VM run); its
-# last output line goes into the summary.
+# last output line goes into the summary. After the summary, up to 8 lines of
+# each failure's own words (criterion's assertion messages, TAP "not ok" lines,
+# "FAIL:" reasons): CI keeps only the tail of a run, and the tail must say what
+# broke, not only where.
 set -u
+why=()
+# why_of LOG NAME: the lines of LOG that say why NAME failed, into why[].
+why_of() {
+	local lines
+	lines=$(grep -a -E -A2 'Assertion Failed|^\[FAIL\]|^not ok|^ *FAIL: |^\[----\].*(error|fail)' "$1" |
+		grep -a -v -E '^--$|^\[----\] *$' | head -n 8 | cut -c1-300)
+	[ -n "$lines" ] && why+=("$2:" "$(sed 's/^/    /' <<<"$lines")")
+}
 build=$1
 shift
 failed=()
@@ -20,6 +31,7 @@ for arg in "$@"; do
 		bash -c "${bins:1}" 2>&1 | tee "$log"
 		rc=${PIPESTATUS[0]}
 		last=$(tail -n 1 "$log")
+		[ "$rc" -eq 0 ] || why_of "$log" "$suite"
 		rm -f "$log"
 		if [ "$rc" -ne 0 ]; then
 			failed+=("$suite")
@@ -32,10 +44,14 @@ for arg in "$@"; do
 	for bin in $bins; do
 		n=$((n + 1))
 		echo "==> [$suite] $bin"
-		if ! "$bin" --jobs 2; then
+		log=$(mktemp)
+		"$bin" --jobs 2 2>&1 | tee "$log"
+		if [ "${PIPESTATUS[0]}" -ne 0 ]; then
 			bad=$((bad + 1))
 			failed+=("$suite:$bin")
+			why_of "$log" "$suite:$bin"
 		fi
+		rm -f "$log"
 	done
 	summary+=("$(printf '%-6s %2d binaries, %d failed' "$suite" "$n" "$bad")")
 done
@@ -43,6 +59,7 @@ echo
 echo "== test summary ($build)"
 printf '  %s\n' "${summary[@]}"
 if [ ${#failed[@]} -ne 0 ]; then
+	[ ${#why[@]} -eq 0 ] || printf '  %s\n' "${why[@]}"
 	printf '  FAILED: %s\n' "${failed[@]}"
 	exit 1
 fi

@@ -342,6 +342,10 @@ summary="vmtest: $(field passed) passed, $(field failed) failed"
 [ "$(field skipped)" = 0 ] || summary="$summary, $(field skipped) skipped"
 echo "$summary"
 if [ "$(field status)" != 0 ]; then
+	# CI keeps only the tail of a run: the failed checks and their reasons go
+	# last, so that the tail says what broke, not only which binary.
+	echo "  failed checks (first 5):"
+	grep -a '^not ok \|\[FAIL\]' "$log" | head -n 5 | cut -c1-400 | sed 's/^/    /'
 	say "FAILED in the guest (kernel $kver): failed binaries: $(field failed_binaries)," \
 		"modules not loaded: $(field modules_failed)"
 	exit 1

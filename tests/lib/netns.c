@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -15,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,4 +135,25 @@ int wfgt_observer_socket(const struct wfgt_topo *t)
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
 	enter(NULL);
 	return fd;
+}
+
+void wfgt_private_pins(const char *dir, char *root)
+{
+	char path[PATH_MAX];
+
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	snprintf(path, sizeof(path), "%s/bpf", dir);
+	cr_assert(mkdir(path, 0700) == 0 || errno == EEXIST, "%s: %s", path, strerror(errno));
+	cr_assert_eq(mount("bpf", path, "bpf", 0, "mode=0700"), 0, "bpffs: %s", strerror(errno));
+	snprintf(root, PATH_MAX + 32, "%s/wfguard", path);
+	setenv("WFGUARD_PIN_ROOT", root, 1);
+}
+
+void wfgt_private_pins_umount(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/bpf", dir);
+	umount2(path, MNT_DETACH);
 }

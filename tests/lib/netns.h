@@ -55,4 +55,17 @@ void wfgt_topo_destroy(const struct wfgt_topo *t);
  */
 int wfgt_observer_socket(const struct wfgt_topo *t);
 
+/*
+ * Pins on a bpffs of the test's own: this process moves into a mount
+ * namespace of its own, mounts a bpffs on DIR/bpf and points WFGUARD_PIN_ROOT
+ * at DIR/bpf/wfguard (written to root, which holds PATH_MAX + 32). A suite
+ * must not depend on the host's /sys/fs/bpf: a fresh machine may have none,
+ * and wfguard rightly refuses to mount one where it cannot tell whether the
+ * mount would outlive it; nor may suites running in parallel share pins.
+ * The bpffs dies with the process; wfgt_private_pins_umount() is for suites
+ * that also remove DIR.
+ */
+void wfgt_private_pins(const char *dir, char *root);
+void wfgt_private_pins_umount(const char *dir);
+
 #endif

@@ -249,17 +249,10 @@ static void setup(void)
 	if (!realpath(b && b[0] ? b : "build/wfguard", bin))
 		cr_skip_test("no wfguard binary at %s (set WFGUARD_BIN)",
 			     b && b[0] ? b : "build/wfguard");
-	/* A private mount namespace: the bpffs below dies with this test. */
-	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
-	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
 	snprintf(tmp, sizeof(tmp), "/tmp/wfgcli-%d-XXXXXX", pid);
 	cr_assert_not_null(mkdtemp(tmp));
-	snprintf(pins, sizeof(pins), "%s/bpf", tmp);
-	cr_assert_eq(mkdir(pins, 0700), 0);
-	cr_assert_eq(mount("bpf", pins, "bpf", 0, "mode=0700"), 0, "bpffs: %s", strerror(errno));
+	wfgt_private_pins(tmp, pins);
 	bpffs_mounted = 1;
-	strcat(pins, "/wfguard");
-	setenv("WFGUARD_PIN_ROOT", pins, 1);
 
 	wfgt_topo_name(&topo, "wfgcli", 78);
 	netns_save_root();
@@ -283,10 +276,7 @@ static void teardown(void)
 	netns_go_home();
 	wfgt_topo_destroy(&topo);
 	if (bpffs_mounted) {
-		char path[PATH_MAX + 8];
-
-		snprintf(path, sizeof(path), "%s/bpf", tmp);
-		umount2(path, MNT_DETACH);
+		wfgt_private_pins_umount(tmp);
 		bpffs_mounted = 0;
 	}
 	if (tmp[0] && strstr(tmp, "/tmp/wfgcli-") == tmp)

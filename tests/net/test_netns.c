@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -39,12 +40,17 @@ static struct wfgt_topo topo;
 #define N_EACH 5000
 #define PAD    1000
 
+static char tmp[64], pins[PATH_MAX + 32];
+
 static void setup(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("namespace tests need root");
 	if (sh("command -v ip >/dev/null") != 0)
 		cr_skip_test("iproute2 (ip) is not installed");
+	snprintf(tmp, sizeof(tmp), "/tmp/wfgt-%d-XXXXXX", getpid());
+	cr_assert_not_null(mkdtemp(tmp));
+	wfgt_private_pins(tmp, pins);
 	wfgt_topo_name(&topo, "wfgt", 77);
 	netns_save_root();
 	cr_assert_eq(wfgt_topo_create(&topo), 0, "could not build the namespaces");
@@ -54,6 +60,10 @@ static void teardown(void)
 {
 	netns_go_home();
 	wfgt_topo_destroy(&topo);
+	if (tmp[0]) {
+		wfgt_private_pins_umount(tmp);
+		sh("rm -rf '%s'", tmp);
+	}
 }
 
 TestSuite(netns, .init = setup, .fini = teardown, .timeout = 180);
