@@ -26,7 +26,7 @@ endif
 
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser/lib -I$(BUILD)
-USER_LDLIBS := -lbpf -lelf -lz -lm -lyaml -ljansson
+USER_LDLIBS := -lxdp -lbpf -lelf -lz -lm -lyaml -ljansson
 BPF_CFLAGS  := -O2 -g -target bpf -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC)
 
 # Missing packages trigger `make deps` before anything else is built.

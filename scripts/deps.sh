@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm pkg-config clang-format-14 # clang-format-14: make format-check
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
+	libxdp-dev xdp-tools # XDP through libxdp's dispatcher; xdp-loader shares the device in tests
 	libcriterion-dev libyaml-dev libjansson-dev libsvm-dev
 	libclang-rt-14-dev # clang-14's sanitizer runtimes and libFuzzer (-fsanitize=fuzzer: make fuzz)
 	libopenblas-dev # wfbench only: the deep attacks' matrix products (bench/attacks/nn)

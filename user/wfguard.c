@@ -39,6 +39,7 @@
 #include "policy.h"
 #include "pool.h"
 #include "pump.h"
+#include "xdp_attach.h"
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_SYSTEM = 2, EXIT_NOT_ATTACHED = 3 };
 
@@ -494,11 +495,13 @@ static void reap_dead_pins(int attaching)
 
 static int cmd_attach(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "policy", required_argument, 0, 'p' }, { "xdp-mode", required_argument, 0, 'x' },
-		{ "keys", required_argument, 0, 'k' },	 { "ephemeral-key", no_argument, 0, 'E' },
-		{ "help", no_argument, 0, 'h' },	 { 0 }
-	};
+	static const struct option lo[] = { { "policy", required_argument, 0, 'p' },
+					    { "xdp-mode", required_argument, 0, 'x' },
+					    { "keys", required_argument, 0, 'k' },
+					    { "ephemeral-key", no_argument, 0, 'E' },
+					    { "xdp-exclusive", no_argument, 0, 'X' },
+					    { "help", no_argument, 0, 'h' },
+					    { 0 } };
 	const char *policy = NULL, *keys = NULL;
 	int ephemeral = 0;
 	struct wfg_attach_opts ao = { 0 };
@@ -527,6 +530,9 @@ static int cmd_attach(int argc, char **argv)
 			break;
 		case 'E':
 			ephemeral = 1;
+			break;
+		case 'X':
+			ao.xdp_exclusive = 1;
 			break;
 		case 'h':
 			return show_usage();
@@ -765,6 +771,9 @@ static void att_json(json_t *o, const struct att_status *a)
 	json_object_set_new(
 		o, "xdp_mode",
 		json_string(ctl->attach_flags & WFG_ATTACHED_XDP_SKB ? "skb" : "native"));
+	json_object_set_new(o, "xdp_dispatcher",
+			    json_boolean(!(ctl->attach_flags &
+					   (WFG_ATTACHED_TUNNEL | WFG_ATTACHED_XDP_ALONE))));
 	json_object_set_new(o, "limit", json_integer(a->limit));
 	json_object_set_new(o, "capture_pid", json_integer(ctl->capture_pid));
 }
@@ -1704,12 +1713,14 @@ static int cmd_version(int argc, char **argv)
 static const struct command commands[] = {
 	{ "attach", cmd_attach, "load and attach the data path to an interface",
 	  "usage: wfguard attach IFACE --policy FILE [--xdp-mode native|skb] "
-	  "[--keys FILE | --ephemeral-key]\n"
+	  "[--xdp-exclusive] [--keys FILE | --ephemeral-key]\n"
 	  "  Load the data path on IFACE (TC egress + XDP ingress), pin it under\n"
 	  "  ROOT/net-INODE-COOKIE/IFACE/ (ROOT: " WFG_PIN_ROOT ", or $" WFG_PIN_ROOT_ENV "; the\n"
 	  "  network namespace's inode number and cookie), install sch_fq when the\n"
 	  "  policy delays packets. Pins a deleted namespace left under this one's\n"
 	  "  inode number are removed (also by detach).\n"
+	  "  XDP goes through libxdp's dispatcher, first among the device's XDP\n"
+	  "  programs (xdp-loader's share it); --xdp-exclusive: alone, no dispatcher.\n"
 	  "  Shim mode needs the key file both ends share (--keys, or shim.keys\n"
 	  "  in the policy); --ephemeral-key makes a random one that no peer\n"
 	  "  can have (tests, one-host experiments).\n" },
@@ -1826,6 +1837,7 @@ int main(int argc, char **argv)
 		argv++;
 	}
 	libbpf_set_print(libbpf_log);
+	wfg_xdp_set_verbosity(verbose);
 	wfg_log_init();
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);

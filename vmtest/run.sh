@@ -190,7 +190,17 @@ copy_elf() {
 	install -D -m 755 "$src" "$rootfs$dst" || die "cannot copy $src"
 	for lib in $(ldd "$src" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
 		[ -e "$rootfs$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$rootfs$lib"
+		case $lib in */libxdp.so*) copy_libxdp_objects "$lib" ;; esac
 	done
+}
+
+# libxdp loads its dispatcher from a BPF object beside the library
+# (Debian: /usr/lib/<triplet>/bpf/xdp-dispatcher.o), not from within it.
+copy_libxdp_objects() {
+	local dir
+	dir=$(dirname "$1")/bpf
+	[ -e "$rootfs$dir/xdp-dispatcher.o" ] || [ ! -f "$dir/xdp-dispatcher.o" ] ||
+		install -D -m 644 "$dir/xdp-dispatcher.o" "$rootfs$dir/xdp-dispatcher.o"
 }
 command -v dash >/dev/null || die "dash is missing"
 copy_elf "$(command -v dash)" /usr/bin/dash

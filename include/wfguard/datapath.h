@@ -158,13 +158,14 @@ struct wfg_ctl {
 	__u32 _pad;
 };
 
-#define WFG_ATTACHED_FQ	      0x1  /* we installed sch_fq as root qdisc */
-#define WFG_ATTACHED_CLSACT   0x2  /* we created the clsact qdisc */
-#define WFG_ATTACHED_XDP_SKB  0x4  /* XDP in generic (skb) mode */
-#define WFG_ATTACHED_TUNNEL   0x8  /* tunnel mode: TC egress + TC ingress, no XDP */
-#define WFG_ATTACHED_GSO_OFF  0x10 /* we turned generic segmentation offload off */
-#define WFG_ATTACHED_TSO_OFF  0x20 /* we turned TCP segmentation offload off */
-#define WFG_ATTACHED_GSO_SEGS 0x40 /* we capped the device's gso_max_segs at 1 */
+#define WFG_ATTACHED_FQ	       0x1  /* we installed sch_fq as root qdisc */
+#define WFG_ATTACHED_CLSACT    0x2  /* we created the clsact qdisc */
+#define WFG_ATTACHED_XDP_SKB   0x4  /* XDP in generic (skb) mode */
+#define WFG_ATTACHED_TUNNEL    0x8  /* tunnel mode: TC egress + TC ingress, no XDP */
+#define WFG_ATTACHED_GSO_OFF   0x10 /* we turned generic segmentation offload off */
+#define WFG_ATTACHED_TSO_OFF   0x20 /* we turned TCP segmentation offload off */
+#define WFG_ATTACHED_GSO_SEGS  0x40 /* we capped the device's gso_max_segs at 1 */
+#define WFG_ATTACHED_XDP_ALONE 0x80 /* XDP attached alone, not under libxdp's dispatcher */
 
 /* Flow key, from this host's point of view (egress: src = local). */
 struct wfg_flow_key {

@@ -148,6 +148,8 @@ void wfgt_private_pins(const char *dir, char *root)
 	cr_assert_eq(mount("bpf", path, "bpf", 0, "mode=0700"), 0, "bpffs: %s", strerror(errno));
 	snprintf(root, PATH_MAX + 32, "%s/wfguard", path);
 	setenv("WFGUARD_PIN_ROOT", root, 1);
+	/* libxdp's dispatcher state beside the pins, for every libxdp user of the test */
+	setenv("LIBXDP_BPFFS", path, 1);
 }
 
 void wfgt_private_pins_umount(const char *dir)

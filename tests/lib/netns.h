@@ -58,7 +58,8 @@ int wfgt_observer_socket(const struct wfgt_topo *t);
 /*
  * Pins on a bpffs of the test's own: this process moves into a mount
  * namespace of its own, mounts a bpffs on DIR/bpf and points WFGUARD_PIN_ROOT
- * at DIR/bpf/wfguard (written to root, which holds PATH_MAX + 32). A suite
+ * at DIR/bpf/wfguard (written to root, which holds PATH_MAX + 32), and
+ * LIBXDP_BPFFS at DIR/bpf, where libxdp keeps its dispatcher's state. A suite
  * must not depend on the host's /sys/fs/bpf: a fresh machine may have none,
  * and wfguard rightly refuses to mount one where it cannot tell whether the
  * mount would outlive it; nor may suites running in parallel share pins.

@@ -21,6 +21,7 @@
 #include "err.h"
 #include "loader.h"
 #include "netdev.h"
+#include "xdp_attach.h"
 #include "wfguard.skel.h"
 
 #define TC_HANDLE   0x5746
@@ -614,8 +615,9 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = TC_HANDLE, .priority = TC_PRIORITY);
 	struct wfguard_bpf *skel = NULL;
 	struct wfg_ctl ctl = *ctl_in;
-	__u32 zero = 0, xdp_flags = 0;
-	int ifindex, rc, stage = 0, ncpu;
+	enum wfg_xdp_how xdp_how = WFG_XDP_HOW_DISPATCHER;
+	int ifindex, rc, stage = 0, ncpu, xdp_attached = 0;
+	__u32 zero = 0;
 
 	ifindex = (int)if_nametoindex(ifname);
 	if (!ifindex)
@@ -651,16 +653,49 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 		bpf_map__set_max_entries(skel->maps.wfg_pad_pool,
 					 (__u32)ncpu * WFG_POOL_CHUNKS_PER_CPU);
 	}
-	if (wfguard_bpf__load(skel)) {
-		rc = wfg_err(err, errlen, errno,
-			     "the kernel refused the BPF programs (%s); run with -v for the "
-			     "verifier log",
-			     strerror(errno));
-		goto out;
+	if (tunnel) {
+		if (wfguard_bpf__load(skel)) {
+			rc = wfg_err(err, errlen, errno,
+				     "the kernel refused the BPF programs (%s); run with -v for "
+				     "the verifier log",
+				     strerror(errno));
+			goto out;
+		}
+	} else {
+		/*
+		 * libxdp loads the object, the XDP program as an extension of its
+		 * dispatcher, and attaches it at once. It is inert until the policy
+		 * below is written (no rules: every packet passes).
+		 */
+		rc = wfg_xdp_attach(skel->obj, "wfg_ingress", ifindex,
+				    opts->xdp_mode == WFG_XDP_SKB, opts->xdp_exclusive, &xdp_how,
+				    err, errlen);
+		if (rc) {
+			char why[200];
+
+			snprintf(why, sizeof(why), "%s", err);
+			rc = wfg_err(err, errlen, -rc,
+				     "%s: cannot attach the XDP program in %s mode: %s%s", ifname,
+				     opts->xdp_mode == WFG_XDP_SKB ? "skb" : "native", why,
+				     opts->xdp_mode == WFG_XDP_NATIVE && rc != -EBUSY &&
+						     rc != -EEXIST
+					     ? " (try --xdp-mode skb; -v shows the verifier log)"
+					     : "");
+			goto out;
+		}
+		xdp_attached = 1;
+		if (xdp_how != WFG_XDP_HOW_DISPATCHER)
+			ctl.attach_flags |= WFG_ATTACHED_XDP_ALONE;
+		if (xdp_how == WFG_XDP_HOW_ALONE_NO_DISPATCHER)
+			fprintf(stderr,
+				"wfguard: warning: %s: libxdp's dispatcher (xdp-dispatcher.o, "
+				"package libxdp1) is missing: XDP attached alone, no other XDP "
+				"program can share the device\n",
+				ifname);
 	}
 	ctl.active = 0;
 	ctl.ifindex = (__u32)ifindex;
-	ctl.attach_flags = opts->xdp_mode == WFG_XDP_SKB ? WFG_ATTACHED_XDP_SKB : 0;
+	ctl.attach_flags |= opts->xdp_mode == WFG_XDP_SKB ? WFG_ATTACHED_XDP_SKB : 0;
 	if (opts->install_fq) {
 		rc = install_fq(ifname, err, errlen);
 		if (rc)
@@ -724,24 +759,13 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 		rc = pin_all(skel, ifname, err, errlen);
 		goto out;
 	}
-	xdp_flags = XDP_FLAGS_UPDATE_IF_NOEXIST |
-		    (opts->xdp_mode == WFG_XDP_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-	rc = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.wfg_ingress), xdp_flags, NULL);
-	if (rc) {
-		rc = wfg_err(err, errlen, -rc, "%s: cannot attach the XDP program in %s mode: %s%s",
-			     ifname, opts->xdp_mode == WFG_XDP_SKB ? "skb" : "native",
-			     strerror(-rc),
-			     rc == -EBUSY || rc == -EEXIST ? " (another XDP program is attached)"
-			     : opts->xdp_mode == WFG_XDP_NATIVE ? " (try --xdp-mode skb)"
-								: "");
-		goto out;
-	}
 	stage = 4;
 	rc = pin_all(skel, ifname, err, errlen);
 out:
 	if (rc) {
-		if (stage >= 4 && !tunnel)
-			bpf_xdp_detach(ifindex, xdp_flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+		if (xdp_attached)
+			wfg_xdp_detach(ifindex, opts->xdp_mode == WFG_XDP_SKB,
+				       wfg_xdp_prog_id(bpf_program__fd(skel->progs.wfg_ingress)));
 		wfg_netdev_offloads_restore(ifname, offloads_off);
 		if (ctl.attach_flags & WFG_ATTACHED_GSO_SEGS)
 			gso_max_segs(ifname, "65535", NULL, 0);
@@ -803,15 +827,13 @@ static __u32 map_id(int fd)
 /* The id of the pinned program `name` of ifname's attachment, or 0. */
 static __u32 pinned_prog_id(const char *ifname, const char *name)
 {
-	struct bpf_prog_info info = { 0 };
-	__u32 len = sizeof(info), id = 0;
 	char path[256];
+	__u32 id;
 	int fd;
 
 	pin_path(path, sizeof(path), ifname, name);
 	fd = bpf_obj_get(path);
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-		id = info.id;
+	id = wfg_xdp_prog_id(fd);
 	if (fd >= 0)
 		close(fd);
 	return id;
@@ -884,13 +906,14 @@ int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
 {
 	struct wfg_ctl ctl;
 	struct wfg_dp dp;
-	__u32 zero = 0;
+	__u32 zero = 0, xdp_id;
 	int rc, ifindex;
 
 	rc = wfg_dp_open(ifname, &dp, err, errlen);
 	if (rc)
 		return rc;
 	rc = bpf_map_lookup_elem(dp.ctl_fd, &zero, &ctl);
+	xdp_id = pinned_prog_id(ifname, "wfg_ingress");
 	/* A device deleted (or replaced by a namesake) took the programs with it:
 	 * only the pins are left to clear, and the namesake is not ours to touch. */
 	ifindex = !rc && owns_device(ifname, &ctl) ? dp.ifindex : 0;
@@ -900,10 +923,8 @@ int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
 			       strerror(errno));
 	if (ifindex) {
 		if (!(ctl.attach_flags & WFG_ATTACHED_TUNNEL))
-			bpf_xdp_detach(ifindex,
-				       ctl.attach_flags & WFG_ATTACHED_XDP_SKB ? XDP_FLAGS_SKB_MODE
-									       : XDP_FLAGS_DRV_MODE,
-				       NULL);
+			wfg_xdp_detach(ifindex, !!(ctl.attach_flags & WFG_ATTACHED_XDP_SKB),
+				       xdp_id);
 		tc_detach(ifindex, ctl.attach_flags);
 		wfg_netdev_offloads_restore(ifname, ctl.attach_flags);
 		if (ctl.attach_flags & WFG_ATTACHED_GSO_SEGS)

@@ -31,8 +31,9 @@ enum wfg_xdp_mode {
 
 struct wfg_attach_opts {
 	enum wfg_xdp_mode xdp_mode;
-	__u32 max_flows; /* flow table size; 0 = default */
-	int install_fq;	 /* the policy delays packets: sch_fq is required */
+	__u32 max_flows;   /* flow table size; 0 = default */
+	int install_fq;	   /* the policy delays packets: sch_fq is required */
+	int xdp_exclusive; /* the device's only XDP program, no libxdp dispatcher */
 };
 
 /*
