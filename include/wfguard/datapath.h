@@ -179,6 +179,47 @@ struct wfg_flow_key {
 };
 
 /*
+ * Does address a fall in the prefix (prefix bits of r)? IPv4 addresses sit in
+ * the first 4 bytes. Written for the verifier (a constant bound, then break),
+ * and shared with userspace so both ends of the controller judge alike.
+ */
+static inline int wfg_prefix_match(const __u8 *a, const __u8 *r, __u32 prefix)
+{
+	int b;
+
+	for (b = 0; b < 16; b++) {
+		__s32 bits = (__s32)prefix - b * 8;
+		__u8 mask;
+
+		if (bits <= 0)
+			break;
+		mask = bits >= 8 ? 0xff : (__u8)(0xff << (8 - bits));
+		if ((a[b] ^ r[b]) & mask)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Does rule r take the flow k? lport and rport are k's ports in host byte
+ * order (the caller converts: bpf_ntohs in BPF, ntohs here). The one rule
+ * test: the data path's policy_matches() and `policy apply`'s check of live
+ * flows (user/lib/apply.c) both call it.
+ */
+static inline int wfg_rule_matches(const struct wfg_rule *r, const struct wfg_flow_key *k,
+				   __u16 lport, __u16 rport)
+{
+	if (r->family && r->family != k->family)
+		return 0;
+	if (lport < r->lport_lo || lport > r->lport_hi)
+		return 0;
+	if (rport < r->rport_lo || rport > r->rport_hi)
+		return 0;
+	return wfg_prefix_match(k->laddr, r->local, r->local_prefix) &&
+	       wfg_prefix_match(k->raddr, r->remote, r->remote_prefix);
+}
+
+/*
  * QUIC connection ids (RFC 9000 §17.2): a short header does not say how long
  * its destination connection id is; the handshake's long headers do. What a
  * flow has learned of the id its own short headers carry (quic_flags):

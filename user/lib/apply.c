@@ -14,36 +14,15 @@
 /* How many orphaned flows a refusal names (the count says how many in all). */
 #define NAMED_FLOWS 4
 
-static int prefix_match(const __u8 *a, const __u8 *r, __u32 prefix)
-{
-	__u32 b;
-
-	for (b = 0; b < 16 && b * 8 < prefix; b++) {
-		__u32 bits = prefix - b * 8;
-		__u8 mask = bits >= 8 ? 0xff : (__u8)(0xff << (8 - bits));
-
-		if ((a[b] ^ r[b]) & mask)
-			return 0;
-	}
-	return 1;
-}
-
-/* The data path's rule test (bpf/lib/match.h), for flow keys read from the map. */
+/* The first rule that takes a flow key read from the map (the data path's test), or -1. */
 int wfg_policy_rule_for(const struct wfg_policy *pol, const struct wfg_flow_key *k)
 {
 	__u16 lport = ntohs(k->lport), rport = ntohs(k->rport);
 	__u32 i;
 
-	for (i = 0; i < pol->nrules && i < WFG_MAX_RULES; i++) {
-		const struct wfg_rule *r = &pol->rules[i];
-
-		if ((r->family && r->family != k->family) || lport < r->lport_lo ||
-		    lport > r->lport_hi || rport < r->rport_lo || rport > r->rport_hi)
-			continue;
-		if (prefix_match(k->laddr, r->local, r->local_prefix) &&
-		    prefix_match(k->raddr, r->remote, r->remote_prefix))
+	for (i = 0; i < pol->nrules && i < WFG_MAX_RULES; i++)
+		if (wfg_rule_matches(&pol->rules[i], k, lport, rport))
 			return (int)i;
-	}
 	return -1;
 }
 
