@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "eval_cmd.h"
+#include "journal.h"
 
 #define JOURNAL_MAGIC "wfbench-journal v1 evaluate"
 
@@ -91,49 +92,27 @@ static int parse_line(struct ev_run *r, const char *line)
 	return 0;
 }
 
-static int journal_read(struct ev_run *r, const char *path, const char *fp, char *err,
+static int journal_line(void *ctx, const char *line, const char *path, unsigned lineno, char *err,
 			size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	unsigned lineno = 0;
-	int rc = 0;
-
-	if (!f) {
-		if (errno == ENOENT)
-			return 0; /* nothing to resume: a fresh run */
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	while (!rc && (len = getline(&line, &cap, f)) > 0) {
-		lineno++;
-		if (line[len - 1] != '\n')
-			break; /* cut short by a crash: that defence is done again */
-		line[len - 1] = 0;
-		if (lineno == 1 && strcmp(line, JOURNAL_MAGIC)) {
-			snprintf(err, errlen, "%s:1: not an evaluate/sweep journal", path);
-			rc = -EINVAL;
-		} else if (lineno == 2 && strcmp(line, fp)) {
-			snprintf(err, errlen,
-				 "%s:2: written by a run with other settings or defences (%s); "
-				 "resume with the same ones, or leave --resume out to start again",
-				 path, line);
-			rc = -EINVAL;
-		} else if (lineno > 2 && parse_line(r, line)) {
-			snprintf(err, errlen, "%s:%u: not a journal line", path, lineno);
-			rc = -EINVAL;
-		}
-	}
-	free(line);
-	fclose(f);
-	return rc;
+	if (!parse_line(ctx, line))
+		return 0;
+	snprintf(err, errlen, "%s:%u: not a journal line", path, lineno);
+	return -EINVAL;
 }
+
+static const struct wfb_journal_kind eval_journal = {
+	.magic = JOURNAL_MAGIC,
+	.what = "an evaluate/sweep journal",
+	.retry = "resume with the same settings and defences, or leave --resume out to start "
+		 "again",
+	.line = journal_line,
+};
 
 int ev_journal_open(struct ev_run *r, char *err, size_t errlen)
 {
 	char path[4200], fp[1024];
+	bool existed;
 	size_t i;
 	int rc;
 
@@ -143,7 +122,7 @@ int ev_journal_open(struct ev_run *r, char *err, size_t errlen)
 		return rc;
 	}
 	fingerprint(r, fp, sizeof(fp));
-	if (r->resume && (rc = journal_read(r, path, fp, err, errlen)))
+	if (r->resume && (rc = wfb_journal_read(path, &eval_journal, fp, r, &existed, err, errlen)))
 		return rc;
 	/* Rewritten whole: a line cut by a crash must not stay in front of new ones. */
 	r->journal = fopen(path, "w");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "journal.h"
 #include "par.h"
 #include "search_run.h"
 
@@ -129,8 +130,10 @@ static char *fingerprint(const struct run *r)
 
 #define JOURNAL_MAGIC "wfbench-journal v1"
 
-static int journal_line(struct run *r, const char *line, unsigned lineno, const char *path)
+static int journal_line(void *ctx, const char *line, const char *path, unsigned lineno, char *err,
+			size_t errlen)
 {
+	struct run *r = ctx;
 	unsigned long long i;
 	int status, n = 0;
 	unsigned a, b;
@@ -140,8 +143,7 @@ static int journal_line(struct run *r, const char *line, unsigned lineno, const 
 	if (sscanf(line, "%llu %d %u %u %la %la %la %n", &i, &status, &a, &b, &m[0], &m[1], &m[2],
 		   &n) != 7 ||
 	    status < OUT_OUTSIDE || status > OUT_FAILED)
-		return wfg_err(r->err, r->errlen, EINVAL, "%s:%u: not a journal line", path,
-			       lineno);
+		return wfg_err(err, errlen, EINVAL, "%s:%u: not a journal line", path, lineno);
 	if (i >= r->limit)
 		return 0; /* a later run asked for more: beyond this one's reach */
 	o = &r->known[i];
@@ -153,48 +155,22 @@ static int journal_line(struct run *r, const char *line, unsigned lineno, const 
 	return 0;
 }
 
+static const struct wfb_journal_kind search_journal = {
+	.magic = JOURNAL_MAGIC,
+	.what = "a wfbench journal",
+	.retry = "resume it with the same ones, or use another -o",
+	.line = journal_line,
+};
+
 /* Rank 0: read the journal of an earlier run (resume), or refuse one (no resume). */
 static int journal_read(struct run *r, const char *path, const char *fp, bool *existed)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	unsigned lineno = 0;
-	int rc = 0;
-
-	*existed = false; /* until its header is read whole */
-	if (!f)
-		return errno == ENOENT
-			       ? 0
-			       : wfg_err(r->err, r->errlen, errno, "%s: %s", path, strerror(errno));
-	if (!r->o->resume) {
-		fclose(f);
+	*existed = false;
+	if (!r->o->resume && access(path, F_OK) == 0)
 		return wfg_err(r->err, r->errlen, EEXIST,
 			       "%s exists: an earlier run's; --resume continues it, or remove it",
 			       path);
-	}
-	while (!rc && (len = getline(&line, &cap, f)) > 0) {
-		lineno++;
-		if (line[len - 1] != '\n')
-			break; /* cut short by a crash: that candidate is done again */
-		line[len - 1] = 0;
-		if (lineno == 1 && strcmp(line, JOURNAL_MAGIC))
-			rc = wfg_err(r->err, r->errlen, EINVAL, "%s:1: not a wfbench journal",
-				     path);
-		else if (lineno == 2 && strcmp(line, fp))
-			rc = wfg_err(r->err, r->errlen, EINVAL,
-				     "%s:2: written by a run with other settings (%s); resume "
-				     "it with the same ones, or use another -o",
-				     path, line);
-		else if (lineno == 2)
-			*existed = true;
-		else if (lineno > 2)
-			rc = journal_line(r, line, lineno, path);
-	}
-	free(line);
-	fclose(f);
-	return rc;
+	return wfb_journal_read(path, &search_journal, fp, r, existed, r->err, r->errlen);
 }
 
 static int journal_open(struct run *r, const char *path, const char *fp, bool fresh)
