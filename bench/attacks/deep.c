@@ -30,11 +30,20 @@ static const char *const keys_tam[] = { "length", "epochs",	  "batch",	 "lr",
 					"lr_end", "weight_decay", "slots",	 "span",
 					NULL };
 
+static const char *const keys_timed[] = { "length", "epochs",	    "batch",	   "lr",
+					  "val",    "patience",	    "bn_momentum", "adam",
+					  "lr_end", "weight_decay", "offset",	   NULL };
+
+static const char *const *spec_keys(const struct deep_spec *s)
+{
+	return s->tam ? keys_tam : s->timed ? keys_timed : keys_seq;
+}
+
 /* One key in [lo, hi] (absent: *v unchanged). */
 static int param_in(const struct deep_spec *s, const char *params, const char *key, double lo,
 		    double hi, double *v, char *err, size_t errlen)
 {
-	int rc = wfa_param(params, s->tam ? keys_tam : keys_seq, key, v, err, errlen);
+	int rc = wfa_param(params, spec_keys(s), key, v, err, errlen);
 
 	if (rc < 0)
 		return rc;
@@ -52,7 +61,7 @@ static int deep_parse(const struct deep_spec *s, const char *str, struct deep_pa
 	double length = (double)d->length, epochs = d->epochs, batch = (double)d->batch;
 	double lr = d->lr, val = d->val, patience = d->patience, mom = d->bn_momentum;
 	double adam = d->adam, lr_end = d->lr_end, wd = d->weight_decay;
-	double slots = (double)d->slots, span = d->span;
+	double slots = (double)d->slots, span = d->span, offset = d->offset;
 	int rc;
 
 	rc = param_in(s, str, "length", 16, DEEP_INPUT_MAX, &length, err, errlen);
@@ -70,6 +79,8 @@ static int deep_parse(const struct deep_spec *s, const char *str, struct deep_pa
 		rc = rc ?: param_in(s, str, "slots", 100, 100000, &slots, err, errlen);
 		rc = rc ?: param_in(s, str, "span", 0.01, 100000, &span, err, errlen);
 	}
+	if (s->timed)
+		rc = rc ?: param_in(s, str, "offset", 0, 1e6, &offset, err, errlen);
 	if (rc)
 		return rc;
 	*p = (struct deep_params){ .length = (size_t)length,
@@ -83,7 +94,8 @@ static int deep_parse(const struct deep_spec *s, const char *str, struct deep_pa
 				   .weight_decay = wd,
 				   .adam = adam != 0,
 				   .slots = (size_t)slots,
-				   .span = span };
+				   .span = span,
+				   .offset = offset };
 	return 0;
 }
 
@@ -278,6 +290,7 @@ int deep_save(const void *model, const char *path, char *err, size_t errlen)
 	if (fprintf(f, "%s 1 length %zu classes %zu", m->spec->name, m->p.length, m->nclasses) <
 		    0 ||
 	    (m->spec->tam && fprintf(f, " slots %zu span %.17g", m->p.slots, m->p.span) < 0) ||
+	    (m->spec->timed && fprintf(f, " offset %.17g", m->p.offset) < 0) ||
 	    fputs("\nlabels", f) == EOF)
 		rc = -EIO;
 	for (i = 0; !rc && i < m->nclasses; i++)
@@ -305,7 +318,7 @@ static int read_labels(FILE *f, struct deep_model *m)
 	return fgetc(f) == '\n' ? 0 : -EINVAL;
 }
 
-/* Line 1: "NAME 1 length L classes K", RF's with " slots S span T". */
+/* Line 1: "NAME 1 length L classes K", RF's with " slots S span T", Tik-Tok's " offset O". */
 static int read_header(const struct deep_spec *s, FILE *f, struct deep_model *m, const char *path,
 		       char *err, size_t errlen)
 {
@@ -325,6 +338,12 @@ static int read_header(const struct deep_spec *s, FILE *f, struct deep_model *m,
 	if (s->tam && (sscanf(line + used, " slots %zu span %lf", &m->p.slots, &m->p.span) != 2 ||
 		       m->p.slots < 1 || !(m->p.span > 0))) {
 		snprintf(err, errlen, "%s:1: want 'slots S span T' after the classes", path);
+		return -EINVAL;
+	}
+	if (s->timed &&
+	    (sscanf(line + used, " offset %lf", &m->p.offset) != 1 || !(m->p.offset >= 0))) {
+		snprintf(err, errlen, "%s:1: want 'offset O' (seconds, >= 0) after the classes",
+			 path);
 		return -EINVAL;
 	}
 	if (m->nclasses < 2 || m->nclasses > (1u << 20) || !m->p.length ||

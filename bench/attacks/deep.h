@@ -28,13 +28,14 @@ struct deep_params {
 	bool adam;	     /* Adam, else Adamax */
 	size_t slots;	     /* RF: columns of the traffic aggregation matrix */
 	double span;	     /* RF: seconds the matrix covers (later packets: last column) */
+	double offset;	     /* Tik-Tok: seconds added to every packet time (tiktok.md) */
 };
 
 struct deep_spec {
 	const char *name;
 	struct deep_params defaults;
-	/* which of the optional keys (slots, span) the attack takes */
-	bool tam;
+	/* which of the optional keys the attack takes: slots and span, or offset */
+	bool tam, timed;
 	/* the network for p and `classes` outputs, from seed */
 	int (*build)(struct nn_net *net, const struct deep_params *p, size_t classes,
 		     uint64_t seed);

@@ -27,6 +27,8 @@
 /* Tik-Tok's code swaps the two */
 #define TT_DROP_FC1 0.5f
 #define TT_DROP_FC2 0.7f
+/* seconds added to every packet time before the direction (tiktok_input) */
+#define TT_OFFSET_S 1.0
 /* Keras's batch-norm defaults, the framework of the papers' code */
 #define DF_BN_MOMENTUM 0.99f
 #define DF_BN_EPS      1e-3f
@@ -75,6 +77,25 @@ static int df_extract(const struct wfb_trace *t, double *out)
 static int tiktok_extract(const struct wfb_trace *t, double *out)
 {
 	return extract_seq(t, out, true);
+}
+
+/*
+ * The network's input from a feature row (direction x seconds): the
+ * direction times (offset + time). With the paper's offset 0 a packet's
+ * direction weighs in proportion to its time, so the first packets of a
+ * load (handshakes, the HTML: milliseconds) come in as near-zeros, like the
+ * padding; the offset keeps every packet's direction at least 1
+ * (docs/attacks/tiktok.md). A 0 (padding, or a packet at time 0) stays 0.
+ */
+static void tiktok_input(const double *row, float *in, const struct deep_params *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->length; i++) {
+		double v = row[i];
+
+		in[i] = (float)(v > 0 ? v + p->offset : v < 0 ? v - p->offset : 0);
+	}
 }
 
 /* ---------------------------------------------------------------- the network */
@@ -157,7 +178,8 @@ static const struct deep_spec df_spec = {
 
 /*
  * Tik-Tok's code: DF's optimiser, 40 epochs, early stopping after 3 epochs
- * without progress, Keras's default batch of 32 (it passes none).
+ * without progress, Keras's default batch of 32 (it passes none). The 1 s
+ * offset is ours (offset=0: the paper's input exactly).
  */
 static const struct deep_spec tiktok_spec = {
 	.name = "tiktok",
@@ -167,8 +189,11 @@ static const struct deep_spec tiktok_spec = {
 		      .patience = 3,
 		      .lr = 0.002,
 		      .val = 0.1,
-		      .bn_momentum = DF_BN_MOMENTUM },
+		      .bn_momentum = DF_BN_MOMENTUM,
+		      .offset = TT_OFFSET_S },
+	.timed = true,
 	.build = tiktok_spec_build,
+	.input = tiktok_input,
 };
 
 static int df_fit(void **model, const double *X, const int *y, size_t n, const struct wfa_opts *o,

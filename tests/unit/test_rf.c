@@ -232,3 +232,45 @@ Test(rf_fit, learns_timing_save_and_load, .timeout = 300)
 	unlink(path);
 	A->free(m);
 }
+
+/*
+ * Tik-Tok's offset (docs/attacks/tiktok.md): a parameter of Tik-Tok alone,
+ * kept in the model file, so a loaded model feeds its network as the fitted
+ * one did (with another offset its predictions would differ).
+ */
+Test(tiktok_fit, offset_parameter_and_file, .timeout = 300)
+{
+	const struct wfa_attack *A = wfa_find("tiktok"), *D = wfa_find("df");
+	static double X[24 * DEEP_INPUT_MAX];
+	char err[256] = "", line[128] = "", path[] = "/tmp/wfb-tt-XXXXXX";
+	struct wfa_shape s = { .params = "offset=-1" };
+	void *m = NULL, *m2 = NULL;
+	int y[24], a, b, fd = mkstemp(path);
+	size_t i;
+	FILE *f;
+
+	cr_assert_eq(A->check(&s, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "offset=-1 outside"), "%s", err);
+	s.params = "offset=0";
+	cr_assert_eq(A->check(&s, err, sizeof(err)), 0, "%s", err);
+	cr_assert_neq(D->check(&s, err, sizeof(err)), 0, "df has no offset");
+	cr_assert_geq(fd, 0);
+	close(fd);
+	fit_and_count(A, "length=64,epochs=3,batch=8,val=0,bn_momentum=0.5,offset=3", &m);
+	cr_assert_eq(A->save(m, path, err, sizeof(err)), 0, "%s", err);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	cr_assert_str_eq(line, "tiktok 1 length 64 classes 2 offset 3\n");
+	cr_assert_eq(A->load(&m2, path, err, sizeof(err)), 0, "%s", err);
+	timed_set(A, X, y, 24);
+	for (i = 0; i < 24; i++) {
+		cr_assert_eq(A->predict(m, X + i * DEEP_INPUT_MAX, &a), 0);
+		cr_assert_eq(A->predict(m2, X + i * DEEP_INPUT_MAX, &b), 0);
+		cr_assert_eq(a, b, "row %zu", i);
+	}
+	A->free(m);
+	A->free(m2);
+	unlink(path);
+}
