@@ -629,10 +629,13 @@ static int default_gap(struct wfl_opts *o)
 
 	if (!cp)
 		return -ENOMEM;
-	rc = default_client_policy(o);
 	for (i = 0; !rc && i < (o->tr->client_defended ? 2 : 1); i++) {
-		rc = load_policy(o, i ? o->client_policy : o->policy,
-				 i ? WFG_ROLE_CLIENT : WFG_ROLE_SERVER, cp);
+		/* the server's first: a policy of the wrong mode says so, not "no client's" */
+		if (i)
+			rc = default_client_policy(o);
+		if (!rc)
+			rc = load_policy(o, i ? o->client_policy : o->policy,
+					 i ? WFG_ROLE_CLIENT : WFG_ROLE_SERVER, cp);
 		if (!rc && cp->dp.side.episode_idle_ns > idle)
 			idle = cp->dp.side.episode_idle_ns;
 		if (!rc && cp->peer.episode_idle_ns > idle)
