@@ -216,7 +216,7 @@ static int check_body(const struct wfl_topo *t, uint64_t seed, int site, unsigne
  * page model puts parents first), the onload ones after every other wave.
  * Returns the number of waves.
  */
-static unsigned page_waves(const struct wfb_page *pg, unsigned *wave)
+unsigned wfl_page_waves(const struct wfb_page *pg, unsigned *wave)
 {
 	unsigned i, last = 0;
 
@@ -345,7 +345,7 @@ static int quic_fetch(const struct wfl_topo *t, const struct wfl_fetch_opts *o, 
 		      const struct wfb_page *pg, struct wfl_load_result *r, char *err,
 		      size_t errlen)
 {
-	unsigned wave[WFB_PAGE_MAX_RES], waves = page_waves(pg, wave), w, i;
+	unsigned wave[WFB_PAGE_MAX_RES], waves = wfl_page_waves(pg, wave), w, i;
 	bool per_wave = t->conns == WFL_CONNS_WAVE;
 	uint64_t deadline;
 	int rc = 0;

@@ -92,4 +92,11 @@ void wfl_netns_down(struct wfl_topo *t);
 
 extern const struct wfl_transport wfl_transport_wireguard, wfl_transport_quic;
 
+/*
+ * quic.c: the dependency wave of each resource of pg into wave[] (the HTML 0,
+ * a resource one more than its parent, the onload ones after all others);
+ * returns the number of waves.
+ */
+unsigned wfl_page_waves(const struct wfb_page *pg, unsigned *wave);
+
 #endif /* WFBENCH_LIVE_TRANSPORT_H */
