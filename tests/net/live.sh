@@ -85,7 +85,7 @@ lower=$(jq -r '[.accuracy[] | select(.undefended != null and .defended != null a
 [ "$(jq -r '.overhead.defended.bandwidth > 0' "$rep")" = true ] ||
 	bad "the defended loads cost no bytes: $(jq -c .overhead "$rep")"
 # nothing of the run is left behind: its namespaces and wireguard-go's sockets
-left=$(ip netns list | grep -c "^$tag[ud]-[cos]\b" || true)
+left=$(ip netns list 2>/dev/null | grep -c "^$tag[ud]-[cos]\b" || true)
 [ "$left" = 0 ] || bad "$left namespaces of the run left behind"
 ls /var/run/wireguard/$tag* >/dev/null 2>&1 && bad "wireguard-go's sockets left behind"
 

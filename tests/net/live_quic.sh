@@ -80,7 +80,7 @@ lower=$(jq -r '[.accuracy[] | select(.undefended != null and .defended != null a
 [ "$lower" -gt 0 ] || bad "no attack is less accurate against the policy: $(jq -c .accuracy "$rep")"
 [ "$(jq -r '.overhead.defended.bandwidth > 0' "$rep")" = true ] ||
 	bad "the defended loads cost no bytes: $(jq -c .overhead "$rep")"
-left=$(ip netns list | grep -c "^$tag[ud]-[cos]\b" || true)
+left=$(ip netns list 2>/dev/null | grep -c "^$tag[ud]-[cos]\b" || true)
 [ "$left" = 0 ] || bad "$left namespaces of the run left behind"
 
 [ $fail = 0 ] && echo "livequic: $n page loads each phase over HTTP/3: every byte intact, one load per window ($(j .undefended.loads_by_gap) found by the gaps), covers in $covered of $n defended loads, $lower attacks less accurate (bandwidth +$(jq -r '.overhead.defended.bandwidth * 100 | floor' "$rep")% live, +$(jq -r '.overhead.simulated.bandwidth * 100 | floor' "$rep")% simulated)"
