@@ -195,7 +195,8 @@ test: $(DEPS_FIRST) all $(UNIT_ASAN) $(STRICT_OBJS)
 	$(Q)scripts/run-tests.sh $(BUILD) unit:"$(UNIT_BINS)" asan:"$(UNIT_ASAN)" bpf:"$(BPFT_BINS)" \
 		net:"$(NET_BINS)" tunnel:"!tests/net/tunnel.sh $(BUILD)" tunfwd:"!tests/net/tunnel_forward.sh $(BUILD)" \
 		quic:"!tests/net/quic_shim.sh $(BUILD)" realdata:"!tests/cli/wfbench_real_data.sh $(BUILD)" \
-		fuzz:"!tests/fuzz/run.sh $(BUILD) 4" live:"!tests/net/live.sh $(BUILD)" cluster:"!tests/cluster/mpi.sh $(BUILD)" \
+		fuzz:"!tests/fuzz/run.sh $(BUILD) 4" live:"!tests/net/live.sh $(BUILD)" \
+		livequic:"!tests/net/live_quic.sh $(BUILD)" cluster:"!tests/cluster/mpi.sh $(BUILD)" \
 		deepmodel:"!tests/bench/deep_model.sh $(BUILD)" \
 		install:"!scripts/test-install.sh $(BUILD)" format:"!$(MAKE) -s format-check" \
 		$(TEST_DEMO) $(TEST_VM)

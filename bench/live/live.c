@@ -4,8 +4,10 @@
  * (undefended, defended) gets namespaces and a tunnel of its own, a site
  * server, an observer capturing with libpcap, and a client that fetches the
  * whole schedule of page loads over the one long-lived tunnel with idle gaps
- * between them; the defended phase has wfguard in tunnel mode on the
- * server's tunnel device. Both phases run at once unless --sequential.
+ * between them; the defended phase has wfguard on the server's device (and
+ * on the client's, for a transport in shim mode). What carries the loads,
+ * and which server and client fetch them, is the transport's
+ * (transport.h). Both phases run at once unless --sequential.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,74 +31,59 @@
 #include "split.h"
 #include "wfguard/core/prng.h"
 
-#define SITE_PORT	 8080
 #define LOAD_TIMEOUT	 60 /* s */
 #define CONNS_PER_ORIGIN 6
 
 void wfl_live_usage(FILE *f)
 {
-	fprintf(f, "usage: wfbench live --sites N --loads M --policy FILE [--transport wireguard]\n"
-		   "                    -o OUT [--seed S] [--time-scale F] [--gap MS]\n"
-		   "                    [--attacks LIST] [--folds K] [--jobs N] [--wfguard PATH]\n"
-		   "                    [--sequential] [--force]\n"
-		   "\n"
-		   "Fetch N x M page loads of the synthetic world (N sites, M loads each, in a\n"
-		   "shuffled order) as real HTTP/1.1 over TCP through a real tunnel between\n"
-		   "network namespaces, once undefended and once with wfguard attached in\n"
-		   "tunnel mode to the server's tunnel device with the policy; capture both on\n"
-		   "the observer's link (libpcap), cut the captures into page loads by the\n"
-		   "schedule, and attack them. The simulator replays the undefended capture\n"
-		   "through the same policy (wfbench defend) and its prediction is printed\n"
-		   "beside the live figures. Root; makes and removes its own namespaces.\n"
-		   "\n"
-		   "  -s, --sites N         sites (>= 2)\n"
-		   "  -l, --loads M         page loads of each site (>= 2)\n"
-		   "  -p, --policy FILE     the defence (tunnel mode, e.g.\n"
-		   "                        examples/policies/wireguard.yaml)\n"
-		   "  -t, --transport T     wireguard (wireguard-go at both ends; the default)\n"
-		   "  -o, --output OUT      the run's directory: datasets, captures, report\n"
-		   "  -S, --seed S          the world and the schedule (default 1)\n"
-		   "      --time-scale F    think and server times divided by F (default 4)\n"
-		   "      --gap MS          idle time after each load (default: the policy's\n"
-		   "                        episode time + 500, so that each load is an episode)\n"
-		   "  -a, --attacks LIST    default knn,cumul,kfp\n"
-		   "  -k, --folds K         default: M, at most 10\n"
-		   "  -j, --jobs N          threads of the attacks and the replay\n"
-		   "      --wfguard PATH    default: wfguard beside wfbench\n"
-		   "      --sequential      one phase after the other (default: both at once)\n"
-		   "      --force           replace OUT\n"
-		   "  -h, --help            this text\n"
-		   "\n"
-		   "OUT/report.txt and OUT/report.json: the live and the simulated accuracy and\n"
-		   "overheads side by side, with their definitions; OUT/{undefended,defended,\n"
-		   "simulated} the datasets; OUT/PHASE-run/ the captures, the loads and logs.\n");
+	fprintf(f,
+		"usage: wfbench live --sites N --loads M --policy FILE [--transport T]\n"
+		"                    -o OUT [--client-policy FILE] [--connections C]\n"
+		"                    [--seed S] [--time-scale F] [--gap MS]\n"
+		"                    [--attacks LIST] [--folds K] [--jobs N] [--wfguard PATH]\n"
+		"                    [--sequential] [--force]\n"
+		"\n"
+		"Fetch N x M page loads of the synthetic world (N sites, M loads each, in a\n"
+		"shuffled order) as real HTTP through a real transport between network\n"
+		"namespaces, once undefended and once with wfguard attached with the\n"
+		"policy; capture both on the observer's link (libpcap), cut the captures\n"
+		"into page loads by the schedule, and attack them. The simulator replays\n"
+		"the undefended capture through the same policy (wfbench defend) and its\n"
+		"prediction is printed beside the live figures. Root; makes and removes\n"
+		"its own namespaces.\n"
+		"\n"
+		"  -s, --sites N         sites (>= 2)\n"
+		"  -l, --loads M         page loads of each site (>= 2)\n"
+		"  -p, --policy FILE     the defence: tunnel mode for wireguard (e.g.\n"
+		"                        examples/policies/wireguard.yaml), the server's\n"
+		"                        shim-mode policy for quic (examples/policies/quic.yaml)\n"
+		"  -t, --transport T     wireguard: HTTP/1.1 over TCP in wireguard-go, wfguard\n"
+		"                        in tunnel mode on the server's tunnel (the default);\n"
+		"                        quic: HTTP/3 (ngtcp2's examples), wfguard in shim\n"
+		"                        mode on both ends' links\n"
+		"      --client-policy F the client end's policy (quic; default: FILE with\n"
+		"                        -client before .yaml)\n"
+		"      --connections C   load (one per page load), wave (one per dependency\n"
+		"                        wave; quic's default) or long (refused, with why)\n"
+		"  -o, --output OUT      the run's directory: datasets, captures, report\n"
+		"  -S, --seed S          the world and the schedule (default 1)\n"
+		"      --time-scale F    think and server times divided by F (default 4)\n"
+		"      --gap MS          idle time after each load (default: the policy's\n"
+		"                        episode time + 500, so that each load is an episode)\n"
+		"  -a, --attacks LIST    default knn,cumul,kfp\n"
+		"  -k, --folds K         default: M, at most 10\n"
+		"  -j, --jobs N          threads of the attacks and the replay\n"
+		"      --wfguard PATH    default: wfguard beside wfbench\n"
+		"      --sequential      one phase after the other (default: both at once)\n"
+		"      --force           replace OUT\n"
+		"  -h, --help            this text\n"
+		"\n"
+		"OUT/report.txt and OUT/report.json: the live and the simulated accuracy and\n"
+		"overheads side by side, with their definitions; OUT/{undefended,defended,\n"
+		"simulated} the datasets; OUT/PHASE-run/ the captures, the loads and logs.\n");
 }
 
 /* ---------------------------------------------------------------- the client */
-
-/* The IP layer's InHdrErrors of this namespace: where the stock client drops covers. */
-static uint64_t in_hdr_errors(void)
-{
-	FILE *f = fopen("/proc/net/snmp", "r");
-	char names[2048], vals[2048];
-	uint64_t v = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
-		char *sn = NULL, *sv = NULL, *n = strtok_r(names, " \n", &sn),
-		     *x = strtok_r(vals, " \n", &sv);
-
-		if (!n || strcmp(n, "Ip:"))
-			continue;
-		while ((n = strtok_r(NULL, " \n", &sn)) && (x = strtok_r(NULL, " \n", &sv)))
-			if (!strcmp(n, "InHdrErrors"))
-				v = strtoull(x, NULL, 10);
-		break;
-	}
-	fclose(f);
-	return v;
-}
 
 static uint64_t now_real(void)
 {
@@ -163,7 +150,8 @@ struct client_arg {
 };
 
 /* A one-resource page: opens the tunnel (handshake) and measures the path. */
-static int warm_up(const struct wfl_fetch_opts *fo, struct wfl_shared *sh)
+static int warm_up(const struct wfl_opts *o, const struct wfl_topo *t,
+		   const struct wfl_fetch_opts *fo, struct wfl_shared *sh)
 {
 	struct wfb_page pg = { .n = 1, .origins = 1 };
 	struct wfl_load_result r;
@@ -172,7 +160,7 @@ static int warm_up(const struct wfl_fetch_opts *fo, struct wfl_shared *sh)
 
 	pg.res[0] = (struct wfb_page_res){ .size = 1000, .req = 300, .parent = WFB_PAGE_ROOT };
 	for (tries = 0; tries < 20; tries++) { /* the handshake may take a retry */
-		rc = wfl_fetch(fo, 0, &pg, &r, err, sizeof(err));
+		rc = o->tr->fetch(t, fo, 0, &pg, &r, err, sizeof(err));
 		if (!rc) {
 			sh->warm_ns = r.connect_ns_min;
 			return 0;
@@ -193,7 +181,7 @@ static int client_main(void *arg, int ready)
 	struct wfl_fetch_opts fo = {
 		.seed = o->seed,
 		.family = a->ph->topo.family,
-		.port = SITE_PORT,
+		.port = a->ph->topo.port,
 		.time_scale = o->time_scale,
 		.conns = CONNS_PER_ORIGIN,
 		.timeout_ns = LOAD_TIMEOUT * 1000000000ULL,
@@ -206,49 +194,27 @@ static int client_main(void *arg, int ready)
 	if (write(ready, "r", 1) != 1 || !pg)
 		return 2;
 	memcpy(fo.server, a->ph->topo.server_in, sizeof(fo.server));
-	if (warm_up(&fo, sh))
+	if (warm_up(o, &a->ph->topo, &fo, sh))
 		return 3;
 	idle_gap(a->ph->topo.dev_c, now_real(), o->gap_ns);
 	for (k = 0; k < sh->n && !wfl_stop; k++) {
 		struct wfl_load *l = &sh->load[k];
 		char err[256] = "";
 
-		l->hdrerr = in_hdr_errors();
+		l->hdrerr = o->tr->covers_dropped(&a->ph->topo);
 		l->rc = wfb_gen_page(&go, l->site, l->instance, pg);
 		if (!l->rc)
-			l->rc = wfl_fetch(&fo, l->site, pg, &l->r, err, sizeof(err));
+			l->rc = o->tr->fetch(&a->ph->topo, &fo, l->site, pg, &l->r, err,
+					     sizeof(err));
 		if (l->rc && !wfl_stop)
 			fprintf(stderr, "\nwfbench live: %s load %zu: %s\n", a->ph->name, k, err);
 		idle_gap(a->ph->topo.dev_c, l->r.end_ns ? l->r.end_ns : now_real(), o->gap_ns);
 		sh->done = (unsigned)k + 1;
 	}
 	sh->end_ns = now_real();
-	sh->end_hdrerr = in_hdr_errors();
+	sh->end_hdrerr = o->tr->covers_dropped(&a->ph->topo);
 	free(pg);
 	return wfl_stop ? 130 : 0;
-}
-
-/* ---------------------------------------------------------------- the server */
-
-static int server_main(void *arg, int ready)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(SITE_PORT) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc;
-	char err[256] = "";
-
-	(void)arg;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 256)) {
-		fprintf(stderr, "wfbench live: site server: %s\n", strerror(errno));
-		return 2;
-	}
-	if (write(ready, "r", 1) != 1)
-		return 2;
-	rc = wfl_serve(fd, &wfl_stop, err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "wfbench live: site server: %s\n", err);
-	close(fd);
-	return rc ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------- the observer */
@@ -274,54 +240,79 @@ static int capture_main(void *arg, int ready)
 
 /* ---------------------------------------------------------------- phases */
 
-static int wfguard(const struct wfl_opts *o, struct wfl_phase *ph, const char *verb,
-		   const char *out_name)
+/* One end the defence attaches to: the server's (the policy) or the client's. */
+struct wfl_end {
+	const char *ns, *dev, *policy, *suffix; /* suffix: of its logs and outputs */
+};
+
+static unsigned defended_ends(const struct wfl_opts *o, struct wfl_phase *ph, struct wfl_end end[2])
+{
+	end[0] = (struct wfl_end){ ph->topo.ns_s, ph->topo.dev_s, o->policy, "" };
+	end[1] = (struct wfl_end){ ph->topo.ns_c, ph->topo.dev_c, o->client_policy, "-client" };
+	return o->tr->client_defended ? 2 : 1;
+}
+
+/* `wfguard VERB DEV` at end e; stats go to PHASE-run/wfguard[-client]-stats.json. */
+static int wfguard(const struct wfl_opts *o, struct wfl_phase *ph, const struct wfl_end *e,
+		   const char *verb)
 {
 	char log[4200], out[4200];
-	char *attach[] = { (char *)o->wfguard, "attach",	  ph->topo.dev_s,
-			   "--policy",	       (char *)o->policy, NULL };
-	char *other[] = { (char *)o->wfguard, (char *)verb, ph->topo.dev_s, "--json", NULL };
+	char *attach[] = { (char *)o->wfguard, "attach", (char *)e->dev, "--policy",
+			   (char *)e->policy,  "--keys", ph->topo.keys,	 NULL };
+	char *other[] = { (char *)o->wfguard, (char *)verb, (char *)e->dev, "--json", NULL };
 
-	snprintf(log, sizeof(log), "%s/wfguard.log", ph->dir);
-	snprintf(out, sizeof(out), "%s/%s", ph->dir, out_name ? out_name : "wfguard.out");
+	snprintf(log, sizeof(log), "%s/wfguard%s.log", ph->dir, e->suffix);
+	snprintf(out, sizeof(out), "%s/wfguard%s-%s.json", ph->dir, e->suffix, verb);
+	if (!ph->topo.keys[0])
+		attach[5] = NULL; /* tunnel mode: no shim, no keys */
 	if (!strcmp(verb, "attach"))
-		return wfl_run(ph->topo.ns_s, attach, NULL, log, log);
+		return wfl_run(e->ns, attach, NULL, log, log);
 	if (!strcmp(verb, "detach"))
 		other[3] = NULL;
-	return wfl_run(ph->topo.ns_s, other, NULL, out, log);
+	return wfl_run(e->ns, other, NULL, strcmp(verb, "detach") ? out : log, log);
+}
+
+/* The defence on each end: attached, and its pump running. */
+static int defend(const struct wfl_opts *o, struct wfl_phase *ph, char *err, size_t errlen)
+{
+	struct wfl_end end[2];
+	unsigned n = defended_ends(o, ph, end), i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < n; i++) {
+		char *run[] = { (char *)o->wfguard, "run", (char *)end[i].dev, NULL };
+		char log[4200];
+
+		snprintf(log, sizeof(log), "%s/wfguard%s-run.log", ph->dir, end[i].suffix);
+		rc = wfguard(o, ph, &end[i], "attach");
+		if (rc)
+			return wfg_err(err, errlen, EIO,
+				       "wfguard attach %s failed (%d): see %s/wfguard%s.log",
+				       end[i].dev, rc, ph->dir, end[i].suffix);
+		ph->run = 1;
+		rc = wfl_spawn(&ph->ps, "wfguard run", end[i].ns, run, log);
+		if (rc)
+			rc = wfg_err(err, errlen, -rc, "wfguard run: %s", strerror(-rc));
+	}
+	return rc;
 }
 
 static int phase_up(const struct wfl_opts *o, struct wfl_phase *ph, char *err, size_t errlen)
 {
 	static struct capture_arg ca[WFL_PHASES];
 	struct capture_arg *cap = &ca[ph->defended];
-	char log[4200];
 	int rc;
 
 	rc = o->tr->up(&ph->topo, &ph->ps, err, errlen);
-	snprintf(log, sizeof(log), "%s/server.log", ph->dir);
-	if (!rc &&
-	    (rc = wfl_fork(&ph->ps, "site server", ph->topo.ns_s, server_main, NULL, &ph->server)))
-		rc = wfg_err(err, errlen, -rc, "%s: the site server did not start", ph->name);
+	if (!rc && (rc = o->tr->serve(&ph->topo, &ph->ps, err, errlen)))
+		rc = wfg_err(err, errlen, -rc, "%s: %s", ph->name, err);
 	cap->ph = ph;
 	if (!rc &&
 	    (rc = wfl_fork(&ph->ps, "capture", ph->topo.ns_o, capture_main, cap, &ph->capture)))
 		rc = wfg_err(err, errlen, -rc, "%s: the observer's capture did not start",
 			     ph->name);
-	if (!rc && ph->defended) {
-		char *run[] = { (char *)o->wfguard, "run", ph->topo.dev_s, NULL };
-
-		snprintf(log, sizeof(log), "%s/wfguard-run.log", ph->dir);
-		rc = wfguard(o, ph, "attach", NULL);
-		if (rc)
-			return wfg_err(err, errlen, EIO,
-				       "wfguard attach %s failed (%d): see %s/wfguard.log",
-				       ph->topo.dev_s, rc, ph->dir);
-		rc = wfl_spawn(&ph->ps, "wfguard run", ph->topo.ns_s, run, log);
-		if (rc)
-			rc = wfg_err(err, errlen, -rc, "wfguard run: %s", strerror(-rc));
-		ph->run = 1;
-	}
+	if (!rc && ph->defended)
+		rc = defend(o, ph, err, errlen);
 	return rc;
 }
 
@@ -336,11 +327,16 @@ static void phase_down(const struct wfl_opts *o, struct wfl_phase *ph)
 		ph->client = 0;
 	}
 	if (ph->run) {
+		struct wfl_end end[2];
+		unsigned n = defended_ends(o, ph, end), e;
+
 		for (i = ph->ps.n; i-- > 0;)
 			if (!strcmp(ph->ps.what[i], "wfguard run"))
 				wfl_end(&ph->ps, ph->ps.pid[i], 2000);
-		wfguard(o, ph, "stats", "wfguard-stats.json");
-		wfguard(o, ph, "detach", NULL);
+		for (e = 0; e < n; e++) {
+			wfguard(o, ph, &end[e], "stats");
+			wfguard(o, ph, &end[e], "detach");
+		}
 		ph->run = 0;
 	}
 	if (ph->capture > 0) {
@@ -387,6 +383,8 @@ static int phase_init(const struct wfl_opts *o, struct wfl_phase *ph, int which,
 	snprintf(tag, sizeof(tag), "wl%u%c", (unsigned)getpid() % 100000, ph->defended ? 'd' : 'u');
 	if (wfl_topo_init(&ph->topo, tag, ph->dir))
 		return wfg_err(err, errlen, ENAMETOOLONG, "%s: path too long", ph->dir);
+	ph->topo.conns = o->conns;
+	ph->topo.wfguard = o->wfguard;
 	ph->sh = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ph->sh == MAP_FAILED) {
 		ph->sh = NULL;
@@ -500,6 +498,7 @@ static int parse_u(const char *s, uint64_t max, uint64_t *v)
 
 static int live_opt(const struct cmd *c, int opt, struct wfl_opts *o)
 {
+	char msg[256];
 	uint64_t v;
 
 	switch (opt) {
@@ -514,11 +513,19 @@ static int live_opt(const struct cmd *c, int opt, struct wfl_opts *o)
 		return 0;
 	case 't':
 		o->tr = wfl_transport_find(optarg);
-		if (!o->tr && !strcmp(optarg, "quic"))
-			return wfb_bad_usage(c, "--transport %s: not built yet (wireguard only)",
-					     optarg);
-		return o->tr ? 0
-			     : wfb_bad_usage(c, "--transport: unknown '%s' (wireguard)", optarg);
+		if (o->tr)
+			return 0;
+		snprintf(msg, sizeof(msg), "--transport: unknown '%s' (%s)", optarg,
+			 wfl_transport_names());
+		return wfb_bad_usage(c, "%s", msg);
+	case 'P':
+		o->client_policy = optarg;
+		return 0;
+	case 'C':
+		for (o->conns = 0; o->conns < WFL_CONNS_N; o->conns++)
+			if (!strcmp(optarg, wfl_conns_name[o->conns]))
+				return 0;
+		return wfb_bad_usage(c, "--connections: load, wave or long, not '%s'", optarg);
 	case 'o':
 		o->out = optarg;
 		return 0;
@@ -563,32 +570,81 @@ static int live_opt(const struct cmd *c, int opt, struct wfl_opts *o)
 	return EXIT_BAD;
 }
 
-/* The episode time of the policy's sides + 500 ms: each load its own episode. */
+/* Policy file path compiled into cp, in the mode and role the transport runs it in. */
+static int load_policy(const struct wfl_opts *o, const char *path, int role,
+		       struct wfg_compiled_policy *cp)
+{
+	static const char *const mode_name[] = {
+		[WFG_MODE_SHIM] = "shim", [WFG_MODE_TUNNEL] = "tunnel"
+	};
+
+	if (wfg_policy_load_report(path, cp, stderr))
+		return -EINVAL;
+	if (cp->dp.mode != (unsigned)o->tr->policy_mode) {
+		fprintf(stderr, "wfbench live: %s: the %s transport needs a %s-mode policy\n", path,
+			o->tr->name, mode_name[o->tr->policy_mode]);
+		return -EINVAL;
+	}
+	if (o->tr->client_defended && (int)cp->role != role) {
+		fprintf(stderr, "wfbench live: %s: expected role: %s (the %s's end)\n", path,
+			role == WFG_ROLE_CLIENT ? "client" : "server",
+			role == WFG_ROLE_CLIENT ? "client" : "server");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The client end's policy by default: FILE.yaml -> FILE-client.yaml, as
+ * examples/policies/ names the halves of a pair. */
+static int default_client_policy(struct wfl_opts *o)
+{
+	static char path[PATH_MAX];
+	size_t n = strlen(o->policy);
+
+	if (o->client_policy || !o->tr->client_defended)
+		return 0;
+	if (n < 5 || strcmp(o->policy + n - 5, ".yaml") || n + 8 > sizeof(path)) {
+		fprintf(stderr, "wfbench live: %s: name the client's policy (--client-policy)\n",
+			o->policy);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%.*s-client.yaml", (int)(n - 5), o->policy);
+	if (access(path, R_OK)) {
+		fprintf(stderr,
+			"wfbench live: %s: no client policy beside %s (--client-policy FILE)\n",
+			path, o->policy);
+		return -EINVAL;
+	}
+	o->client_policy = path;
+	return 0;
+}
+
+/* The policies checked, and the gap: the longest episode time of the sides
+ * that run + 500 ms, so that each load is an episode of its own. */
 static int default_gap(struct wfl_opts *o)
 {
 	struct wfg_compiled_policy *cp = malloc(sizeof(*cp));
-	uint64_t idle;
+	uint64_t idle = 0;
+	int i, rc = 0;
 
 	if (!cp)
 		return -ENOMEM;
-	if (wfg_policy_load_report(o->policy, cp, stderr)) {
-		free(cp);
-		return -EINVAL;
+	for (i = 0; !rc && i < (o->tr->client_defended ? 2 : 1); i++) {
+		/* the server's first: a policy of the wrong mode says so, not "no client's" */
+		if (i)
+			rc = default_client_policy(o);
+		if (!rc)
+			rc = load_policy(o, i ? o->client_policy : o->policy,
+					 i ? WFG_ROLE_CLIENT : WFG_ROLE_SERVER, cp);
+		if (!rc && cp->dp.side.episode_idle_ns > idle)
+			idle = cp->dp.side.episode_idle_ns;
+		if (!rc && cp->peer.episode_idle_ns > idle)
+			idle = cp->peer.episode_idle_ns;
 	}
-	idle = cp->dp.side.episode_idle_ns > cp->peer.episode_idle_ns ? cp->dp.side.episode_idle_ns
-								      : cp->peer.episode_idle_ns;
 	if (!o->gap_ns)
 		o->gap_ns = (idle ? idle : 1000000000ULL) + 500000000ULL;
-	if (cp->dp.mode != WFG_MODE_TUNNEL) {
-		fprintf(stderr,
-			"wfbench live: %s: the wireguard transport needs a tunnel-mode policy "
-			"(mode: tunnel)\n",
-			o->policy);
-		free(cp);
-		return -EINVAL;
-	}
 	free(cp);
-	return 0;
+	return rc;
 }
 
 static int default_wfguard(struct wfl_opts *o)
@@ -608,20 +664,19 @@ static int default_wfguard(struct wfl_opts *o)
 	return access(path, X_OK) ? -errno : 0;
 }
 
-static int check_tools(const struct cmd *c)
+static int check_tools(const struct cmd *c, const struct wfl_transport *tr)
 {
-	static const char *tools[] = { "ip", "wg", "wireguard-go" };
 	char *argv[] = { "sh", "-c", NULL, NULL }, line[128];
 	size_t i;
 
 	if (geteuid())
 		return wfb_bad_usage(c, "%s", "needs root (namespaces, a tunnel, a capture)");
-	for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
-		snprintf(line, sizeof(line), "command -v %s", tools[i]);
+	for (i = 0; tr->tools[i]; i++) {
+		snprintf(line, sizeof(line), "command -v %s", tr->tools[i]);
 		argv[2] = line;
 		if (wfl_run(NULL, argv, NULL, NULL, NULL))
 			return wfb_bad_usage(c, "%s is missing (scripts/deps.sh installs it)",
-					     tools[i]);
+					     tr->tools[i]);
 	}
 	return access("/dev/net/tun", R_OK | W_OK) ? wfb_bad_usage(c, "%s", "no /dev/net/tun") : 0;
 }
@@ -657,6 +712,8 @@ int wfl_cmd_live(int argc, char **argv)
 		{ "loads", required_argument, NULL, 'l' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "transport", required_argument, NULL, 't' },
+		{ "client-policy", required_argument, NULL, 'P' },
+		{ "connections", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "time-scale", required_argument, NULL, 'T' },
@@ -671,7 +728,9 @@ int wfl_cmd_live(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd *c = wfb_find_cmd("live");
-	struct wfl_opts o = { .seed = 1, .time_scale = 4, .attacks = "knn,cumul,kfp" };
+	struct wfl_opts o = {
+		.seed = 1, .time_scale = 4, .attacks = "knn,cumul,kfp", .conns = WFL_CONNS_N
+	};
 	static struct wfl_phase ph[WFL_PHASES];
 	char err[512] = "";
 	int opt, rc, i;
@@ -695,7 +754,19 @@ int wfl_cmd_live(int argc, char **argv)
 	if (o.folds > o.loads)
 		return wfb_bad_usage(c, "%s",
 				     "--folds: at most --loads (each fold needs every site)");
-	if ((rc = check_tools(c)))
+	if (o.conns == WFL_CONNS_N)
+		o.conns = o.tr->conns;
+	if (o.tr->refused[o.conns]) {
+		snprintf(err, sizeof(err), "--connections %s: not possible over %s: %s",
+			 wfl_conns_name[o.conns], o.tr->name, o.tr->refused[o.conns]);
+		return wfb_bad_usage(c, "%s", err);
+	}
+	if (o.client_policy && !o.tr->client_defended)
+		return wfb_bad_usage(c,
+				     "--client-policy: the %s transport's client runs no "
+				     "wfguard",
+				     o.tr->name);
+	if ((rc = check_tools(c, o.tr)))
 		return rc;
 	if ((rc = default_wfguard(&o)))
 		return wfb_fail("live", rc, "wfguard not found beside wfbench (--wfguard PATH)");
@@ -707,8 +778,9 @@ int wfl_cmd_live(int argc, char **argv)
 	if (rc)
 		return wfb_fail("live", rc, err);
 	wfl_catch_signals();
-	printf("live: %u sites x %u loads over %s, policy %s, time scale %g, gap %llu ms\n",
-	       o.sites, o.loads, o.tr->name, o.policy, o.time_scale,
+	printf("live: %u sites x %u loads over %s (a connection per %s), policy %s, time scale "
+	       "%g, gap %llu ms\n",
+	       o.sites, o.loads, o.tr->name, wfl_conns_name[o.conns], o.policy, o.time_scale,
 	       (unsigned long long)(o.gap_ns / 1000000));
 	fflush(stdout);
 	rc = run_phases(&o, ph, err, sizeof(err));

@@ -24,8 +24,9 @@ void wfl_live_usage(FILE *f);
 
 struct wfl_opts {
 	unsigned sites, loads;
-	const char *policy, *out, *attacks, *wfguard;
+	const char *policy, *client_policy, *out, *attacks, *wfguard;
 	const struct wfl_transport *tr;
+	enum wfl_conns conns;
 	uint64_t seed;
 	double time_scale;
 	uint64_t gap_ns;
@@ -39,13 +40,13 @@ struct wfl_load {
 	unsigned instance;
 	struct wfl_load_result r;
 	int rc;		 /* the fetch's: 0 whole, else -errno */
-	uint64_t hdrerr; /* the client's IP InHdrErrors at the load's start */
+	uint64_t hdrerr; /* the client end's covers dropped so far, at the load's start */
 };
 
 /* What the client helper hands back, in memory shared with the run. */
 struct wfl_shared {
 	volatile unsigned done;	     /* loads finished */
-	uint64_t warm_ns;	     /* the warm-up fetch's TCP handshake: the path's RTT */
+	uint64_t warm_ns;	     /* the warm-up fetch's round trip (transport's measure) */
 	uint64_t end_ns, end_hdrerr; /* after the last load's gap */
 	size_t n;
 	struct wfl_load load[];
@@ -59,7 +60,7 @@ struct wfl_phase {
 	char dir[4096];
 	struct wfl_topo topo;
 	struct wfl_procs ps;
-	pid_t client, server, capture, run;
+	pid_t client, capture, run;
 	struct wfl_shared *sh;		    /* written by the client helper (MAP_SHARED) */
 	uint64_t cap_received, cap_dropped; /* libpcap's counts */
 	int status;			    /* the client helper's exit status */

@@ -100,14 +100,16 @@ static size_t loads_by_gap(const struct wfl_capture *cap, const struct wfl_share
 	return wfl_split_gaps(&from, gap_ns, GAP_MIN_PKTS, NULL, NULL, 0, dropped);
 }
 
-/* The phase's capture into OUT/NAME (and, undefended, OUT/undefended-inner too). */
+/* The phase's capture into OUT/NAME (and, undefended over WireGuard,
+ * OUT/undefended-inner too). */
 static int phase_datasets(struct report *R, int which, char *err, size_t errlen)
 {
 	struct wfl_phase *ph = &R->ph[which];
 	struct wfl_shared *sh = ph->sh;
 	struct phase_sum *s = &R->sum[which];
 	struct wfb_writer *w[2] = { NULL, NULL };
-	int nviews = which == WFL_UNDEFENDED ? 2 : 1, v, rc;
+	/* the inner view only where there is a tunnel to look into */
+	int nviews = which == WFL_UNDEFENDED && R->o->tr->sim_view == WFL_WG_INNER ? 2 : 1, v, rc;
 	struct wfl_capture cap;
 	struct wfb_trace t;
 	char pcap[4200];
@@ -204,24 +206,36 @@ static int trace_window(const struct wfb_trace *in, uint64_t from, uint64_t to,
 	return 0;
 }
 
-/* The server's side of the policy and a stock client, fitted as attach fits them. */
+/*
+ * The sides the live run defends, fitted as attach fits them: the server's
+ * side of the policy, and the client's side of the client's policy where the
+ * transport runs one (shim mode), else a stock client.
+ */
 static int sim_sides(struct report *R, struct wfg_side_cfg sides[2], struct wfb_replay_opts *ro,
 		     char *err, size_t errlen)
 {
-	static struct wfg_compiled_policy cp;
+	static struct wfg_compiled_policy cp, ccp;
 
 	if (wfg_policy_load_report(R->o->policy, &cp, stderr))
 		return wfg_err(err, errlen, EINVAL, "%s: does not compile", R->o->policy);
-	/* The live client is stock WireGuard: nothing defends its side. */
+	/* A stock client (WireGuard): nothing defends its side. */
 	if (wfg_preset_sides("none", sides, err, errlen))
 		return -EINVAL;
+	if (R->o->tr->client_defended) {
+		if (wfg_policy_load_report(R->o->client_policy, &ccp, stderr))
+			return wfg_err(err, errlen, EINVAL, "%s: does not compile",
+				       R->o->client_policy);
+		sides[0] = *wfg_policy_side(&ccp, WFG_ROLE_CLIENT);
+	}
 	sides[1] = *wfg_policy_side(&cp, WFG_ROLE_SERVER);
 	wfb_defend_fit(&cp.dp, sides, 0, ro);
 	return 0;
 }
 
 /*
- * The simulator's prediction: the undefended phase's inner packets, the whole
+ * The simulator's prediction: the undefended phase's packets in the view the
+ * defence sees (the transport's: WireGuard's inner packets, or the UDP
+ * payloads in shim mode), the whole
  * session from the first load on as one flow (the core begins its episodes
  * where the real packets pause, as the data path does), replayed through the
  * policy and cut by the same windows into OUT/simulated.
@@ -240,13 +254,14 @@ static int simulate(struct report *R, const struct wfl_capture *cap, char *err, 
 	rc = sim_sides(R, sides, &ro, err, errlen);
 	if (rc)
 		return rc;
-	/* the one-way delay of the live path: half the warm-up's TCP handshake */
+	/* the one-way delay of the live path: half the warm-up's round trip */
 	R->sim_delay_ns = sh->warm_ns / 2;
 	ro.delay_ns = R->sim_delay_ns;
 	wfb_trace_init(&in);
 	wfb_trace_init(&out);
 	wfb_trace_init(&w);
-	rc = wfl_capture_window(cap, sh->load[0].r.start_ns, sh->end_ns, WFL_WG_INNER, &in, &base);
+	rc = wfl_capture_window(cap, sh->load[0].r.start_ns, sh->end_ns, R->o->tr->sim_view, &in,
+				&base);
 	if (!rc)
 		rc = wfb_replay(&sides[0], &sides[1], &in, &ro, &out, &R->sim);
 	if (rc)
@@ -353,8 +368,11 @@ static void print_text(FILE *f, const struct report *R)
 	size_t n = R->ph[0].sh->n;
 	unsigned a;
 
-	fprintf(f, "live evaluation: %u sites x %u loads over %s, policy %s\n", o->sites, o->loads,
-		o->tr->name, o->policy);
+	fprintf(f, "live evaluation: %u sites x %u loads over %s (a connection per %s), policy %s",
+		o->sites, o->loads, o->tr->name, wfl_conns_name[o->conns], o->policy);
+	if (o->tr->client_defended)
+		fprintf(f, " (client: %s)", o->client_policy);
+	fputc('\n', f);
 	fprintf(f,
 		"seed %" PRIu64 ", time scale %g, gap %" PRIu64
 		" ms, %u folds; simulator delay %.2f ms\n\n",
@@ -378,7 +396,8 @@ static void print_text(FILE *f, const struct report *R)
 		"bandwidth: live = bytes the observer saw in the defended loads' windows / in the\n"
 		"  undefended ones - 1 (UDP payloads); simulated = the replay's defended / "
 		"original\n"
-		"  bytes - 1 over the undefended session (WireGuard data messages)\n");
+		"  bytes - 1 over the undefended session (%s)\n",
+		o->tr->sizes);
 	fprintf(f, "latency: live = sum of load times (first connect to last body byte, the\n"
 		   "  client's clock) defended / undefended - 1; simulated = sum over the loads'\n"
 		   "  windows of the time to the last real packet, defended / original - 1\n\n");
@@ -393,7 +412,8 @@ static void print_text(FILE *f, const struct report *R)
 		"(undefended) %zu of %zu\n",
 		R->ph[0].cap_dropped, R->ph[1].cap_dropped, u->empty, d->empty, u->by_gap, n);
 	fprintf(f,
-		"  defended loads whose covers the client dropped: %zu of %zu (undefended: %zu)\n",
+		"  defended loads whose covers the client's end dropped: %zu of %zu (undefended: "
+		"%zu)\n",
 		d->covered, n, u->covered);
 }
 
@@ -433,10 +453,12 @@ static int write_json(const struct report *R, const char *path)
 	if (!f)
 		return -errno;
 	fprintf(f,
-		"{\"sites\":%u,\"loads\":%u,\"transport\":\"%s\",\"policy\":\"%s\",\"seed\":"
+		"{\"sites\":%u,\"loads\":%u,\"transport\":\"%s\",\"connections\":\"%s\","
+		"\"policy\":\"%s\",\"client_policy\":\"%s\",\"seed\":"
 		"%" PRIu64 ",\"time_scale\":%g,\"gap_ms\":%" PRIu64
 		",\"folds\":%u,\"sim_delay_ns\":%" PRIu64 ",\n\"accuracy\":{",
-		o->sites, o->loads, o->tr->name, o->policy, o->seed, o->time_scale,
+		o->sites, o->loads, o->tr->name, wfl_conns_name[o->conns], o->policy,
+		o->client_policy ? o->client_policy : "", o->seed, o->time_scale,
 		o->gap_ns / 1000000, o->folds, R->sim_delay_ns);
 	for (a = 0; a < R->natt; a++) {
 		fprintf(f, "%s\"%s\":{", a ? "," : "", R->att[a]->name);

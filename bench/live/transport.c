@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Transports of a live run (transport.h). WireGuard: wireguard-go (Debian's
- * package, over TUN) at both ends, stock, MTU 1420, as tests/net/lib/wg_topo.sh
- * builds it for the tunnel-mode tests.
+ * Transports of a live run (transport.h): the namespaces they share, the
+ * table, and WireGuard: wireguard-go (Debian's package, over TUN) at both
+ * ends, stock, MTU 1420, as tests/net/lib/wg_topo.sh builds it for the
+ * tunnel-mode tests, carrying the site server and client of site.c
+ * (HTTP/1.1 over TCP). QUIC is quic.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,12 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 
 #include "err.h"
 #include "transport.h"
+#include "policy.h"
 
-#define WG_PORT "51820"
+#define WG_PORT	  "51820"
+#define SITE_PORT 8080
+
+const char *const wfl_conns_name[WFL_CONNS_N] = { "load", "wave", "long" };
 
 int wfl_topo_init(struct wfl_topo *t, const char *tag, const char *workdir)
 {
@@ -25,6 +33,7 @@ int wfl_topo_init(struct wfl_topo *t, const char *tag, const char *workdir)
 	if (strlen(tag) > 8 ||
 	    snprintf(t->workdir, sizeof(t->workdir), "%s", workdir) >= (int)sizeof(t->workdir))
 		return -ENAMETOOLONG;
+	snprintf(t->tag, sizeof(t->tag), "%s", tag);
 	snprintf(t->ns_c, sizeof(t->ns_c), "%s-c", tag);
 	snprintf(t->ns_o, sizeof(t->ns_o), "%s-o", tag);
 	snprintf(t->ns_s, sizeof(t->ns_s), "%s-s", tag);
@@ -64,7 +73,7 @@ static int ip(const char *ns, char *err, size_t errlen, const char *fmt, ...)
 	return 0;
 }
 
-static int veth_topo(struct wfl_topo *t, char *err, size_t errlen)
+int wfl_veth_topo(struct wfl_topo *t, char *err, size_t errlen)
 {
 	const char *ns[3] = { t->ns_c, t->ns_o, t->ns_s };
 	int i, rc = 0;
@@ -78,14 +87,14 @@ static int veth_topo(struct wfl_topo *t, char *err, size_t errlen)
 	}
 	if (!rc)
 		rc = ip(NULL, err, errlen, "link add %sa netns %s type veth peer name o0 netns %s",
-			t->dev_c, t->ns_c, t->ns_o);
+			t->tag, t->ns_c, t->ns_o);
 	if (!rc)
 		rc = ip(NULL, err, errlen, "link add %sb netns %s type veth peer name o1 netns %s",
-			t->dev_c, t->ns_s, t->ns_o);
+			t->tag, t->ns_s, t->ns_o);
 	if (!rc)
-		rc = ip(t->ns_c, err, errlen, "link set %sa name c0", t->dev_c);
+		rc = ip(t->ns_c, err, errlen, "link set %sa name c0", t->tag);
 	if (!rc)
-		rc = ip(t->ns_s, err, errlen, "link set %sb name s0", t->dev_c);
+		rc = ip(t->ns_s, err, errlen, "link set %sb name s0", t->tag);
 	if (!rc)
 		rc = ip(t->ns_c, err, errlen, "addr add 10.77.1.2/24 dev c0");
 	if (!rc)
@@ -228,20 +237,18 @@ static int wg_tunnel(struct wfl_topo *t, struct wfl_procs *ps, char *err, size_t
 
 static int wg_up(struct wfl_topo *t, struct wfl_procs *ps, char *err, size_t errlen)
 {
-	int rc = veth_topo(t, err, errlen);
+	int rc = wfl_veth_topo(t, err, errlen);
 
 	t->filter = "udp port " WG_PORT;
 	t->family = AF_INET;
+	t->port = SITE_PORT;
 	memcpy(t->server_in, (uint8_t[]){ 10, 99, 0, 1 }, 4);
 	return rc ? rc : wg_tunnel(t, ps, err, errlen);
 }
 
-/* Namespaces go with their devices; wireguard-go's sockets are its own to remove
- * (it ends first), leftovers of a killed one are removed here. */
-static void wg_down(struct wfl_topo *t)
+void wfl_netns_down(struct wfl_topo *t)
 {
 	const char *ns[3] = { t->ns_c, t->ns_o, t->ns_s };
-	char sock[64];
 	unsigned i;
 
 	for (i = 0; i < t->made; i++) {
@@ -250,14 +257,111 @@ static void wg_down(struct wfl_topo *t)
 		wfl_run(NULL, argv, NULL, NULL, "/dev/null");
 	}
 	t->made = 0;
+}
+
+/* Namespaces go with their devices; wireguard-go's sockets are its own to remove
+ * (it ends first), leftovers of a killed one are removed here. */
+static void wg_down(struct wfl_topo *t)
+{
+	char sock[64];
+
+	wfl_netns_down(t);
 	snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", t->dev_c);
 	unlink(sock);
 	snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", t->dev_s);
 	unlink(sock);
 }
 
-static const struct wfl_transport transports[] = {
-	{ "wireguard", wg_up, wg_down },
+/* The site server of site.c on t->port, in the server's namespace. */
+static int site_server_main(void *arg, int ready)
+{
+	const struct wfl_topo *t = arg;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(t->port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc;
+	char err[256] = "";
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 256)) {
+		fprintf(stderr, "wfbench live: site server: %s\n", strerror(errno));
+		return 2;
+	}
+	if (write(ready, "r", 1) != 1)
+		return 2;
+	rc = wfl_serve(fd, &wfl_stop, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "wfbench live: site server: %s\n", err);
+	close(fd);
+	return rc ? 1 : 0;
+}
+
+static int wg_serve(struct wfl_topo *t, struct wfl_procs *ps, char *err, size_t errlen)
+{
+	pid_t pid;
+	int rc = wfl_fork(ps, "site server", t->ns_s, site_server_main, t, &pid);
+
+	return rc ? wfg_err(err, errlen, -rc, "the site server did not start") : 0;
+}
+
+static int wg_fetch(const struct wfl_topo *t, const struct wfl_fetch_opts *o, int site,
+		    const struct wfb_page *pg, struct wfl_load_result *r, char *err, size_t errlen)
+{
+	(void)t;
+	return wfl_fetch(o, site, pg, r, err, errlen);
+}
+
+/*
+ * The IP layer's InHdrErrors of the caller's namespace (the client's): the
+ * stock client's IP layer drops the IPv4 covers there (tunnel-mode.md).
+ */
+static uint64_t wg_covers_dropped(const struct wfl_topo *t)
+{
+	FILE *f = fopen("/proc/net/snmp", "r");
+	char names[2048], vals[2048];
+	uint64_t v = 0;
+
+	(void)t;
+	if (!f)
+		return 0;
+	while (fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
+		char *sn = NULL, *sv = NULL, *n = strtok_r(names, " \n", &sn),
+		     *x = strtok_r(vals, " \n", &sv);
+
+		if (!n || strcmp(n, "Ip:"))
+			continue;
+		while ((n = strtok_r(NULL, " \n", &sn)) && (x = strtok_r(NULL, " \n", &sv)))
+			if (!strcmp(n, "InHdrErrors"))
+				v = strtoull(x, NULL, 10);
+		break;
+	}
+	fclose(f);
+	return v;
+}
+
+static const char *const wg_tools[] = { "ip", "wg", "wireguard-go", NULL };
+
+const struct wfl_transport wfl_transport_wireguard = {
+	.name = "wireguard",
+	.tools = wg_tools,
+	.policy_mode = WFG_MODE_TUNNEL,
+	.sim_view = WFL_WG_INNER,
+	.sizes = "WireGuard data messages",
+	.conns = WFL_CONNS_LOAD,
+	.refused = {
+		[WFL_CONNS_WAVE] = "the site client keeps up to 6 connections per origin "
+				   "open for the whole load, as a browser does",
+		[WFL_CONNS_LONG] = "the site client closes its connections at the end of "
+				   "each load; a pool kept across loads is not built",
+	},
+	.up = wg_up,
+	.down = wg_down,
+	.serve = wg_serve,
+	.fetch = wg_fetch,
+	.covers_dropped = wg_covers_dropped,
+};
+
+static const struct wfl_transport *const transports[] = {
+	&wfl_transport_wireguard,
+	&wfl_transport_quic,
 };
 
 const struct wfl_transport *wfl_transport_find(const char *name)
@@ -265,7 +369,12 @@ const struct wfl_transport *wfl_transport_find(const char *name)
 	size_t i;
 
 	for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
-		if (!strcmp(transports[i].name, name))
-			return &transports[i];
+		if (!strcmp(transports[i]->name, name))
+			return transports[i];
 	return NULL;
+}
+
+const char *wfl_transport_names(void)
+{
+	return "wireguard|quic";
 }

@@ -26,6 +26,21 @@ for tool in wireguard-go wg jq; do
 done
 [ "$(id -u)" = 0 ] || { echo "live: SKIP: needs root"; exit 0; }
 [ -c /dev/net/tun ] || { echo "live: SKIP: no /dev/net/tun"; exit 0; }
+# wfguard pins its maps on a bpffs. Where /sys/fs/bpf is none and wfguard may not
+# mount one (it cannot tell whether it would outlive it), the suite runs in a
+# private mount namespace with a bpffs of its own, gone when the suite ends.
+if [ -z "${WFGUARD_PIN_ROOT:-}" ] && [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ] &&
+	[ -z "${LIVE_PRIVATE_PINS:-}" ]; then
+	pins=$(mktemp -d)
+	LIVE_PRIVATE_PINS=$pins unshare -m --propagation private "$0" "$@"
+	rc=$?
+	rmdir "$pins" 2>/dev/null
+	exit $rc
+fi
+if [ -n "${LIVE_PRIVATE_PINS:-}" ]; then
+	mount -t bpf bpf "$LIVE_PRIVATE_PINS" || { echo "live: FAIL: cannot mount a bpffs"; exit 1; }
+	export WFGUARD_PIN_ROOT=$LIVE_PRIVATE_PINS/wfguard
+fi
 
 out=${LIVE_KEEP:-$(mktemp -d)/run}
 [ -n "${LIVE_KEEP:-}" ] || trap 'rm -rf "$(dirname "$out")"' EXIT
@@ -70,7 +85,7 @@ lower=$(jq -r '[.accuracy[] | select(.undefended != null and .defended != null a
 [ "$(jq -r '.overhead.defended.bandwidth > 0' "$rep")" = true ] ||
 	bad "the defended loads cost no bytes: $(jq -c .overhead "$rep")"
 # nothing of the run is left behind: its namespaces and wireguard-go's sockets
-left=$(ip netns list | grep -c "^$tag[ud]-[cos]\b" || true)
+left=$(ip netns list 2>/dev/null | grep -c "^$tag[ud]-[cos]\b" || true)
 [ "$left" = 0 ] || bad "$left namespaces of the run left behind"
 ls /var/run/wireguard/$tag* >/dev/null 2>&1 && bad "wireguard-go's sockets left behind"
 

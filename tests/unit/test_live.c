@@ -20,6 +20,7 @@
 #include "generate.h"
 #include "site.h"
 #include "split.h"
+#include "transport.h"
 
 #define WFB_TMP_TEMPLATE "/tmp/wfb-live-XXXXXX"
 #include "tmpdir.h"
@@ -64,6 +65,42 @@ Test(live_site, page_model_is_the_generators)
 	cr_assert_eq(roots, 1);
 	cr_assert_eq(wfb_gen_page(&o, 2, 2, &b), 0);
 	cr_assert(memcmp(&a, &b, sizeof(a)), "another load of the site differs");
+}
+
+/* The QUIC client's waves: parents before children, onload last, none empty. */
+Test(live_site, page_waves)
+{
+	struct wfb_gen_opts o = { .sites = 5, .instances = 5, .seed = 3 };
+	static struct wfb_page pg;
+	unsigned wave[WFB_PAGE_MAX_RES], n, i, per[WFB_PAGE_MAX_RES + 2], onload;
+	int site;
+
+	for (site = 0; site < 5; site++) {
+		cr_assert_eq(wfb_gen_page(&o, site, 0, &pg), 0);
+		n = wfl_page_waves(&pg, wave);
+		memset(per, 0, sizeof(per));
+		onload = 0;
+		cr_assert_gt(n, 1, "site %d: a page has more than its HTML", site);
+		cr_assert_eq(wave[0], 0, "the HTML is wave 0");
+		for (i = 0; i < pg.n; i++) {
+			int p = pg.res[i].parent;
+
+			cr_assert_lt(wave[i], n);
+			per[wave[i]]++;
+			if (p >= 0)
+				cr_assert_eq(wave[i], wave[p] + 1,
+					     "resource %u: one after its parent", i);
+			if (p == WFB_PAGE_ONLOAD) {
+				cr_assert_eq(wave[i], n - 1, "onload resources come last");
+				onload++;
+			}
+		}
+		for (i = 0; onload && i < pg.n; i++)
+			if (pg.res[i].parent != WFB_PAGE_ONLOAD)
+				cr_assert_lt(wave[i], n - 1, "resource %u: in the onload wave", i);
+		for (i = 0; i < n; i++)
+			cr_assert_gt(per[i], 0, "site %d: wave %u is empty", site, i);
+	}
 }
 
 /* ---------------------------------------------------------------- server and client */
