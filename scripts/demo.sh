@@ -15,6 +15,7 @@
 # Without root, steps 1-3 are skipped (they need namespaces and BPF) with a message.
 set -euo pipefail
 
+args=("$@")
 build=build
 quick=0
 check=0
@@ -29,6 +30,11 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+# where the host has no bpffs for wfguard's pins, run in a mount namespace with one
+if [ "$(id -u)" = 0 ]; then
+	. "$(dirname "$0")/../tests/net/lib/private_pins.sh"
+	private_pins_or_reexec "$0" "${args[@]}"
+fi
 wfguard=$(realpath "$build/wfguard")
 wfbench=$(realpath "$build/wfbench")
 policies=$(realpath examples/policies)

@@ -27,21 +27,8 @@ for tool in gtlsserver gtlsclient openssl jq; do
 done
 [ "$(id -u)" = 0 ] || { echo "livequic: SKIP: needs root"; exit 0; }
 [ -c /dev/net/tun ] || { echo "livequic: SKIP: no /dev/net/tun"; exit 0; }
-# wfguard pins its maps on a bpffs. Where /sys/fs/bpf is none and wfguard may not
-# mount one (it cannot tell whether it would outlive it), the suite runs in a
-# private mount namespace with a bpffs of its own, gone when the suite ends.
-if [ -z "${WFGUARD_PIN_ROOT:-}" ] && [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ] &&
-	[ -z "${LIVE_PRIVATE_PINS:-}" ]; then
-	pins=$(mktemp -d)
-	LIVE_PRIVATE_PINS=$pins unshare -m --propagation private "$0" "$@"
-	rc=$?
-	rmdir "$pins" 2>/dev/null
-	exit $rc
-fi
-if [ -n "${LIVE_PRIVATE_PINS:-}" ]; then
-	mount -t bpf bpf "$LIVE_PRIVATE_PINS" || { echo "livequic: FAIL: cannot mount a bpffs"; exit 1; }
-	export WFGUARD_PIN_ROOT=$LIVE_PRIVATE_PINS/wfguard
-fi
+. "$(dirname "$0")/lib/private_pins.sh"
+private_pins_or_reexec "$0" "$@"
 
 out=${LIVE_KEEP:-$(mktemp -d)/run}
 [ -n "${LIVE_KEEP:-}" ] || trap 'rm -rf "$(dirname "$out")"' EXIT

@@ -16,6 +16,8 @@ for tool in gtlsserver gtlsclient openssl tcpdump; do
 	command -v $tool >/dev/null || { echo "quic: SKIP: $tool missing (scripts/deps.sh)"; exit 0; }
 done
 [ "$(id -u)" = 0 ] || { echo "quic: SKIP: needs root"; exit 0; }
+. "$(dirname "$0")/lib/private_pins.sh"
+private_pins_or_reexec "$0" "$@"
 
 . "$(dirname "$0")/lib/wg_topo.sh"
 wgt_init wfq$$ 95

@@ -20,6 +20,8 @@ for tool in wireguard-go wg busybox tcpdump ethtool; do
 	command -v $tool >/dev/null || { echo "tunfwd: SKIP: $tool missing (scripts/deps.sh)"; exit 0; }
 done
 [ "$(id -u)" = 0 ] || { echo "tunfwd: SKIP: needs root"; exit 0; }
+. "$(dirname "$0")/lib/private_pins.sh"
+private_pins_or_reexec "$0" "$@"
 [ -c /dev/net/tun ] || { echo "tunfwd: SKIP: no /dev/net/tun"; exit 0; }
 
 . "$(dirname "$0")/lib/wg_topo.sh"
