@@ -269,46 +269,66 @@ static float train_value(const struct knn_model *md, size_t i, size_t j)
 	return md->P[(i / KNN_PANEL * md->m + j) * KNN_PANEL + i % KNN_PANEL];
 }
 
-typedef float v8f __attribute__((vector_size(32)));
-typedef int v8i __attribute__((vector_size(32)));
-typedef double v4d __attribute__((vector_size(32)));
-typedef long long v4l __attribute__((vector_size(32)));
+/*
+ * 16-byte vectors: what every x86-64 (SSE2) and arm64 (NEON) has, so the compiler
+ * keeps them in registers without a -march flag (wider generic vectors get split
+ * through the stack, slower than the scalar loop).
+ */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+typedef float v2f __attribute__((vector_size(8)));
+typedef double v2d __attribute__((vector_size(16)));
+typedef long long v2l __attribute__((vector_size(16)));
 
 /* *s += w * d where d is a number, += 0 where it is NaN (d == d is false only for NaN). */
-static void add_present(v4d *s, const v4d *w, const v4d *d)
+static void add_present(v2d *s, const v2d *w, v2f f)
 {
-	*s += *w * (v4d)((v4l)*d & (v4l)(*d == *d));
+	v2d d = __builtin_convertvector(f, v2d);
+
+	*s += *w * (v2d)((v2l)d & (v2l)(d == d));
 }
 
 /*
  * The distances of query a to the KNN_PANEL rows of one panel, each computed
- * with exactly knn_dist's operations in its order: even features summed into
- * one partial sum, odd ones into another, then the two added. Per row the
- * result is therefore bit-identical to knn_dist (tested), only KNN_PANEL rows
- * advance together. Adding 0 for a missing feature is exact (the sums are
- * never -0).
+ * with exactly knn_dist's operations in its order: |a - b| in single precision,
+ * widened, times the weight, even features summed into one partial sum, odd ones
+ * into another, then the two added. Per row the result is therefore
+ * bit-identical to knn_dist (tested), only KNN_PANEL rows advance together.
+ * Adding 0 for a missing feature is exact (the sums are never -0).
  */
+/* One feature of a panel: |a - x| for its KNN_PANEL rows, into the partial sums s. */
+static void panel_feature(v2d *s, float a, const float *x, double w)
+{
+	v2d wi = { w, w };
+	v4f lo, hi;
+
+	memcpy(&lo, x, sizeof(lo));
+	memcpy(&hi, x + 4, sizeof(hi));
+	lo = (v4f)((v4i)(a - lo) & 0x7fffffff); /* fabsf: the sign bit cleared */
+	hi = (v4f)((v4i)(a - hi) & 0x7fffffff);
+	add_present(&s[0], &wi, __builtin_shufflevector(lo, lo, 0, 1));
+	add_present(&s[1], &wi, __builtin_shufflevector(lo, lo, 2, 3));
+	add_present(&s[2], &wi, __builtin_shufflevector(hi, hi, 0, 1));
+	add_present(&s[3], &wi, __builtin_shufflevector(hi, hi, 2, 3));
+}
+
 static void panel_dist(const float *a, const float *panel, const double *w, size_t m, double *out)
 {
-	v4d s0lo = { 0 }, s0hi = { 0 }, s1lo = { 0 }, s1hi = { 0 };
+	v2d s0[KNN_PANEL / 2] = { 0 }, s1[KNN_PANEL / 2] = { 0 };
 	size_t i;
+	int k;
 
-	for (i = 0; i < m; i++) {
-		v8f x, d;
-		v4d lo, hi, wi = { w[i], w[i], w[i], w[i] };
-
-		memcpy(&x, panel + i * KNN_PANEL, sizeof(x));
-		d = a[i] - x;
-		d = (v8f)((v8i)d & 0x7fffffff); /* fabsf: the sign bit cleared */
-		lo = __builtin_convertvector(__builtin_shufflevector(d, d, 0, 1, 2, 3), v4d);
-		hi = __builtin_convertvector(__builtin_shufflevector(d, d, 4, 5, 6, 7), v4d);
-		add_present(i & 1 ? &s1lo : &s0lo, &wi, &lo);
-		add_present(i & 1 ? &s1hi : &s0hi, &wi, &hi);
+	for (i = 0; i + 1 < m; i += 2) { /* two at a time: even and odd sums stay in registers */
+		panel_feature(s0, a[i], panel + i * KNN_PANEL, w[i]);
+		panel_feature(s1, a[i + 1], panel + (i + 1) * KNN_PANEL, w[i + 1]);
 	}
-	s0lo += s1lo;
-	s0hi += s1hi;
-	memcpy(out, &s0lo, sizeof(s0lo));
-	memcpy(out + 4, &s0hi, sizeof(s0hi));
+	if (i < m)
+		panel_feature(s0, a[i], panel + i * KNN_PANEL, w[i]);
+	for (k = 0; k < KNN_PANEL / 2; k++) {
+		v2d t = s0[k] + s1[k];
+
+		memcpy(out + 2 * k, &t, sizeof(t));
+	}
 }
 
 /* Distances of query x to training rows [lo, hi) into row[lo..hi). */
@@ -671,7 +691,7 @@ static size_t shuffled_points(const struct knn_model *md, size_t *order, __u64 *
 }
 
 static int learn_weights(struct knn_model *md, const struct knn_params *p, unsigned threads,
-			 __u64 *rng)
+			 const struct wfa_opts *o, __u64 *rng)
 {
 	struct learner L = { .md = md, .k_reco = p->k_reco, .threads = threads };
 	size_t *order = malloc(md->n * sizeof(*order));
@@ -688,8 +708,12 @@ static int learn_weights(struct knn_model *md, const struct knn_params *p, unsig
 	for (unsigned r = 0; r < p->rounds; r++) {
 		size_t cnt = shuffled_points(md, order, rng);
 
-		for (size_t i = 0; i < cnt; i++)
+		for (size_t i = 0; i < cnt; i++) {
 			learn_point(&L, order[i]);
+			if (o->progress)
+				o->progress((size_t)r * cnt + i + 1, (size_t)p->rounds * cnt,
+					    o->progress_arg);
+		}
 	}
 	rc = 0;
 out:
@@ -727,7 +751,7 @@ static int knn_fit(void **model, const double *X, const int *y, size_t n, const 
 	/* Initial weights uniform in [0.5, 1.5), as in the paper. */
 	for (size_t f = 0; f < md->m; f++)
 		md->w[f] = 0.5 + rng_unit(&rng);
-	if (learn_weights(md, &p, threads > KNN_MAX_THREADS ? KNN_MAX_THREADS : threads, &rng)) {
+	if (learn_weights(md, &p, threads > KNN_MAX_THREADS ? KNN_MAX_THREADS : threads, o, &rng)) {
 		model_free(md);
 		return wfg_err(err, errlen, ENOMEM, "knn: out of memory in weight learning");
 	}
