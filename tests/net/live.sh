@@ -57,6 +57,9 @@ covered=$(j .defended.loads_with_covers_dropped)
 # first, the warm-up's): the gaps were idle on the tunnel
 episodes=$(jq -r .episodes "$out/defended-run/wfguard-stats.json")
 [ "$episodes" = $n ] || bad "$episodes new episodes on the server for $n loads"
+# one outer UDP port for the whole session: the simulator's one flow
+[ "$(j .overhead.simulated.connections)" = 1 ] ||
+	bad "the simulator saw $(j .overhead.simulated.connections) connections in one tunnel"
 live_check_attacks
 # nothing of the run is left behind: its namespaces and wireguard-go's sockets
 live_check_namespaces_gone

@@ -53,8 +53,12 @@ covered=$(j .defended.loads_with_covers_dropped)
 [ "$covered" = $n ] || bad "covers in only $covered of $n defended loads"
 [ "$(j .undefended.loads_with_covers_dropped)" = 0 ] ||
 	bad "covers counted in $(j .undefended.loads_with_covers_dropped) undefended loads"
+# The simulator replays each of those connections (the client's port in the
+# capture) as a flow of its own, as the data path keys them.
+conns=$(j .overhead.simulated.connections)
+[ "$conns" -ge $((2 * n)) ] || bad "the simulator replayed $conns connections for $n loads of 2 or more waves"
 live_check_attacks
 live_check_namespaces_gone
 
-[ $fail = 0 ] && echo "livequic: $n page loads each phase over HTTP/3: every byte intact, one load per window ($(j .undefended.loads_by_gap) found by the gaps), covers in $covered of $n defended loads, $lower attacks less accurate ($(live_bandwidth))"
+[ $fail = 0 ] && echo "livequic: $n page loads each phase over HTTP/3: every byte intact, one load per window ($(j .undefended.loads_by_gap) found by the gaps), covers in $covered of $n defended loads, $conns connections simulated, $lower attacks less accurate ($(live_bandwidth))"
 exit $fail
