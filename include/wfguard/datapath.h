@@ -56,9 +56,26 @@ struct wfg_policy {
 	__u32 role;	     /* enum wfg_dp_role: which side this host runs (for capture) */
 	__u32 mode;	     /* enum wfg_mode */
 	__u32 unit;	     /* enum wfg_unit (tunnel mode) */
+	/* A pool of defences (docs/policy.md, "pool"): 0 or 1, none; n > 1:
+	 * entries 0..n-1 of this slot's part of map wfg_defpool, one drawn
+	 * per episode (core/defpool.h). side is then entry 0. */
+	__u32 pool_size;
+	__u32 _pad;
 	struct wfg_rule rules[WFG_MAX_RULES];
 	struct wfg_side_cfg side; /* the side this host runs (client or server) */
 };
+
+/*
+ * Map wfg_defpool: WFG_DEFPOOL_MAX side configurations per policy slot, slot s
+ * at s * WFG_DEFPOOL_MAX; written before the slot's policy, so that a flow
+ * never draws an entry of another policy.
+ */
+#define WFG_DEFPOOL_ENTRIES (WFG_POLICY_SLOTS * WFG_DEFPOOL_MAX)
+
+static inline __u32 wfg_defpool_key(__u32 slot, __u32 entry)
+{
+	return (slot & (WFG_POLICY_SLOTS - 1)) * WFG_DEFPOOL_MAX + (entry & (WFG_DEFPOOL_MAX - 1));
+}
 
 /*
  * Port index (pinned as "wfg_ports"), so that UDP which is none of ours leaves
@@ -375,6 +392,8 @@ struct wfg_capture_rec {
 	X(PASSED_UNVERIFIED, passed_unverified, "matched datagrams with no valid trailer")    \
 	X(FLOWS_CREATED, flows_created, "flows (tunnel mode: peers) created")                 \
 	X(EPISODES, episodes, "episodes begun after a flow's first (idle, then traffic)")     \
+	X(POOL_DRAWS, pool_draws, "defences drawn from the policy's pool (flows, episodes)")  \
+	X(ERR_POOL, err_pool, "a pool entry could not be read: the flow ran entry 0")         \
 	X(QUIC_DCID_LEARNED, quic_dcid_learned,                                               \
 	  "QUIC flows whose connection id length came from a long header")                    \
 	X(QUIC_DCID_DEFAULTED, quic_dcid_defaulted,                                           \
