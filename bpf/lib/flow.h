@@ -45,7 +45,7 @@ __attribute__((noinline)) int flow_reset(struct wfg_flow_state *f, const struct 
 	wfg_defpool_first(&f->side, pol->pool_size);
 	if (pol->pool_size > 1)
 		stat_add(WFG_STAT_POOL_DRAWS, 1);
-	wfg_flow_start(defpool_cfg(pol, f->slot, f->side.defence), &f->side, now);
+	wfg_flow_start(defpool_cfg(pol, f->side.defence), &f->side, now);
 	wfg_prng_init_key(&f->pad_rng, key, ~0ULL);
 	f->generation = pol->generation;
 	f->timer_at_ns = 0;
@@ -123,11 +123,7 @@ __attribute__((noinline)) int core_decide(const struct wfg_policy *pol, struct w
 
 	if (!pol || !st || !d)
 		return -1;
-	cfg = defpool_cfg(pol, st->slot, st->side.defence);
-	if (wfg_defpool_turn(cfg, &st->side, op, now, pol->pool_size)) {
-		stat_add(WFG_STAT_POOL_DRAWS, 1);
-		cfg = defpool_cfg(pol, st->slot, st->side.defence);
-	}
+	cfg = pool_entry(pol, &st->side, now, op);
 	wfg_begin(cfg, &st->side, op, now, len, (__u8)(arg >> 8), d);
 	wfg_bpf_run(cfg, &st->side, d);
 	return 0;

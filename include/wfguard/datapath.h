@@ -56,25 +56,26 @@ struct wfg_policy {
 	__u32 role;	     /* enum wfg_dp_role: which side this host runs (for capture) */
 	__u32 mode;	     /* enum wfg_mode */
 	__u32 unit;	     /* enum wfg_unit (tunnel mode) */
-	/* A pool of defences (docs/policy.md, "pool"): 0 or 1, none; n > 1:
-	 * entries 0..n-1 of this slot's part of map wfg_defpool, one drawn
-	 * per episode (core/defpool.h). side is then entry 0. */
+	/* A pool of defences (docs/policy.md, "pool"; docs/defence-pools.md):
+	 * pool_size 0 or 1, none; n > 1: one of n drawn per episode
+	 * (core/defpool.h). Entry 0 is side; entry e >= 1 is element
+	 * pool_base + e - 1 of map wfg_defpool. */
 	__u32 pool_size;
-	__u32 _pad;
+	__u32 pool_base;
 	struct wfg_rule rules[WFG_MAX_RULES];
 	struct wfg_side_cfg side; /* the side this host runs (client or server) */
 };
 
 /*
- * Map wfg_defpool: WFG_DEFPOOL_MAX side configurations per policy slot, slot s
- * at s * WFG_DEFPOOL_MAX; written before the slot's policy, so that a flow
- * never draws an entry of another policy.
+ * Map wfg_defpool: an array of side configurations, sized when the data path
+ * is loaded (a configuration is ~140 KB: a fixed 64 per slot cost 18 MB for
+ * policies without a pool). Each policy slot owns wfg_defpool_cap() entries
+ * from slot * cap; the loader writes a slot's entries before its policy, so a
+ * flow never draws an entry of another policy.
  */
-#define WFG_DEFPOOL_ENTRIES (WFG_POLICY_SLOTS * WFG_DEFPOOL_MAX)
-
-static inline __u32 wfg_defpool_key(__u32 slot, __u32 entry)
+static inline __u32 wfg_defpool_cap(__u32 max_entries)
 {
-	return (slot & (WFG_POLICY_SLOTS - 1)) * WFG_DEFPOOL_MAX + (entry & (WFG_DEFPOOL_MAX - 1));
+	return max_entries / WFG_POLICY_SLOTS;
 }
 
 /*

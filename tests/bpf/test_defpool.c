@@ -21,7 +21,7 @@
 
 #define MAXF	 2048
 #define PORT	 4433
-#define NPOOL	 WFG_DEFPOOL_MAX
+#define NPOOL	 64
 #define FLOWS	 6
 #define EPISODES 40
 
@@ -54,18 +54,23 @@ static void setup(void)
 	skel = wfguard_bpf__open();
 	cr_assert_not_null(skel);
 	skel->rodata->wfg_test_clock = 1;
+	/* sized as the loader sizes it for a pool of NPOOL (entry 0 is the policy's side) */
+	cr_assert_eq(bpf_map__set_max_entries(skel->maps.wfg_defpool,
+					      WFG_POLICY_SLOTS * (NPOOL - 1)),
+		     0);
 	cr_assert_eq(wfguard_bpf__load(skel), 0, "wfguard.bpf.o failed to load");
 	make_pool();
 	pol.side = pool[0];
 	pol.pool_size = NPOOL;
+	pol.pool_base = 0;
 	pol.generation = 1;
 	pol.nrules = 1;
 	pol.rules[0].lport_hi = 65535;
 	pol.rules[0].rport_lo = pol.rules[0].rport_hi = PORT;
 	for (i = 0; i < 8; i++)
 		ctl.master[i] = 0x5eed0000u + (__u32)i * 31;
-	for (i = 0; i < NPOOL; i++) {
-		k = wfg_defpool_key(0, (__u32)i);
+	for (i = 1; i < NPOOL; i++) {
+		k = (__u32)i - 1;
 		cr_assert_eq(
 			bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_defpool), &k, &pool[i], 0),
 			0);

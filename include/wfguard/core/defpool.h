@@ -24,8 +24,14 @@
 #include "prng.h"
 #include "flow.h"
 
-/* Defences in one pool: the data path's map holds this many per policy slot. */
-#define WFG_DEFPOOL_MAX 64
+/*
+ * Defences in one pool at most (docs/policy.md, "pool"). Each entry is a whole
+ * side configuration (~140 KB) in map wfg_defpool, twice (two policy slots, for
+ * the live swap): 256 entries cost ~73 MB of kernel memory, which is where a
+ * bound belongs; a pool of 64 costs ~18 MB. The loader sizes the map for the
+ * policy's pool, so a policy without one pays for two entries.
+ */
+#define WFG_DEFPOOL_MAX 256
 
 /* Draws that fall in the biased tail are redrawn at most this often. */
 #define WFG_DEFPOOL_TRIES 4
@@ -34,7 +40,7 @@
  * Uniform in [0, n), n >= 1, exactly: Lemire's multiply-shift with its
  * rejection step, so that no entry is favoured (a plain r % n or r * n >> 32
  * favours some entries by up to n / 2^32). A draw is rejected with
- * probability below n / 2^32 (< 2^-25 for n <= 64), so the bounded retry
+ * probability below n / 2^32 (<= 2^-24 for n <= WFG_DEFPOOL_MAX), so the bounded retry
  * almost never runs out; when it does, the last draw stands (deterministic:
  * the harness replays it the same).
  */
