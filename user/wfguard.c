@@ -496,14 +496,12 @@ static void reap_dead_pins(int attaching)
 
 static int cmd_attach(int argc, char **argv)
 {
-	static const struct option lo[] = { { "policy", required_argument, 0, 'p' },
-					    { "xdp-mode", required_argument, 0, 'x' },
-					    { "keys", required_argument, 0, 'k' },
-					    { "ephemeral-key", no_argument, 0, 'E' },
-					    { "xdp-exclusive", no_argument, 0, 'X' },
-					    { "pool-max", required_argument, 0, 'P' },
-					    { "help", no_argument, 0, 'h' },
-					    { 0 } };
+	static const struct option lo[] = {
+		{ "policy", required_argument, 0, 'p' },  { "xdp-mode", required_argument, 0, 'x' },
+		{ "keys", required_argument, 0, 'k' },	  { "ephemeral-key", no_argument, 0, 'E' },
+		{ "xdp-exclusive", no_argument, 0, 'X' }, { "pool-max", required_argument, 0, 'P' },
+		{ "help", no_argument, 0, 'h' },	  { 0 }
+	};
 	const char *policy = NULL, *keys = NULL;
 	struct wfg_dp_pool pool;
 	int ephemeral = 0;

@@ -55,9 +55,9 @@ static void setup(void)
 	cr_assert_not_null(skel);
 	skel->rodata->wfg_test_clock = 1;
 	/* sized as the loader sizes it for a pool of NPOOL (entry 0 is the policy's side) */
-	cr_assert_eq(bpf_map__set_max_entries(skel->maps.wfg_defpool,
-					      WFG_POLICY_SLOTS * (NPOOL - 1)),
-		     0);
+	cr_assert_eq(
+		bpf_map__set_max_entries(skel->maps.wfg_defpool, WFG_POLICY_SLOTS * (NPOOL - 1)),
+		0);
 	cr_assert_eq(wfguard_bpf__load(skel), 0, "wfguard.bpf.o failed to load");
 	make_pool();
 	pol.side = pool[0];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "replay.h"
+#include "wfguard/flowkey.h"
 #include "wfguard/core/core.h"
 #include "zoo.h"
 
@@ -31,8 +32,9 @@ static double chi_square(const unsigned *count, unsigned n, unsigned draws)
  * (tables): a fair draw stays below with probability 0.999 per seed; the seed
  * is fixed, so the test is deterministic.
  */
-#define CHI2_999_DF63 103.4
-#define CHI2_999_DF36 67.99
+#define CHI2_999_DF63  103.4
+#define CHI2_999_DF36  67.99
+#define CHI2_999_DF255 330.5 /* Wilson-Hilferty */
 
 static double chi_of_core(unsigned n, __u64 seed)
 {
@@ -57,6 +59,36 @@ Test(defpool, draws_are_uniform_by_chi_square)
 
 	cr_expect_lt(x64, CHI2_999_DF63, "64 entries: chi-square %.1f", x64);
 	cr_expect_lt(x37, CHI2_999_DF36, "37 entries: chi-square %.1f", x37);
+}
+
+/* At the bound (WFG_DEFPOOL_MAX), and the first draw of many flows as the data path
+ * makes it: each flow's stream keyed from its 5-tuple (flowkey.h), drawn once. */
+Test(defpool, draws_at_the_bound_and_across_flows_are_uniform)
+{
+	static unsigned count[WFG_DEFPOOL_MAX];
+	static const __u32 master[8] = { 9, 8, 7, 6, 5, 4, 3, 2 };
+	static struct wfg_flow_side f;
+	double x = chi_of_core(WFG_DEFPOOL_MAX, 3);
+	unsigned i;
+
+	cr_expect_lt(x, CHI2_999_DF255, "%d entries: chi-square %.1f", WFG_DEFPOOL_MAX, x);
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < DRAWS; i++) {
+		struct wfg_flow_key k = { .family = 4,
+					  .laddr = { 10, 0, (__u8)(i >> 8), (__u8)i },
+					  .raddr = { 10, 1, 0, 1 },
+					  .lport = (__u16)(40000 + i % 1000),
+					  .rport = 443 };
+		__u32 key[8];
+
+		wfg_flow_key_material(master, &k, 1000000000ULL + i, 0, key);
+		wfg_flow_seed(&f, key, wfg_flow_stream(&k));
+		wfg_defpool_first(&f, 64);
+		cr_assert_lt(f.defence, 64);
+		count[f.defence]++;
+	}
+	x = chi_square(count, 64, DRAWS);
+	cr_expect_lt(x, CHI2_999_DF63, "first draws of %d flows: chi-square %.1f", DRAWS, x);
 }
 
 /* The bound is tight enough to catch what a draw typically gets wrong. */

@@ -731,9 +731,9 @@ Test(policy, null_diags_allowed)
 
 /* ---------------------------------------------------------------- pools */
 
-#define POOL_TEXT(seed)                                                                 \
+#define POOL_TEXT(seed)                                                                  \
 	"version: 1\nmatch: [{}]\ndefence:\n  - preset: front\n    params: {N_c: 900}\n" \
-	"pool:\n  size: 64\n  seed: " #seed "\n"                                          \
+	"pool:\n  size: 64\n  seed: " #seed "\n"                                         \
 	"  vary: {front: {N_s: [600, 2800], W_min: [0.5, 3], W_max: [6, 20]}}\n"
 
 Test(policy, pool_entries_drawn_in_their_ranges)
@@ -754,15 +754,16 @@ Test(policy, pool_entries_drawn_in_their_ranges)
 
 		/* N_c is not varied: every entry keeps the element's 900 */
 		cr_expect_eq(cl->front.max_covers, 900, "entry %u", i);
-		cr_expect(sv->front.max_covers >= 600 && sv->front.max_covers <= 2800, "entry %u: %u",
-			  i, sv->front.max_covers);
+		cr_expect(sv->front.max_covers >= 600 && sv->front.max_covers <= 2800,
+			  "entry %u: %u", i, sv->front.max_covers);
 		cr_expect(sv->front.window_min_ns >= 500000000ULL &&
 				  sv->front.window_min_ns <= 3000000000ULL,
 			  "entry %u", i);
 		cr_expect(sv->front.window_max_ns >= 6000000000ULL &&
 				  sv->front.window_max_ns <= 20000000000ULL,
 			  "entry %u", i);
-		cr_expect(!memcmp(&sv->shape, &cp->pool[0][WFG_ROLE_SERVER].shape, sizeof(sv->shape)));
+		cr_expect(!memcmp(&sv->shape, &cp->pool[0][WFG_ROLE_SERVER].shape,
+				  sizeof(sv->shape)));
 		if (sv->front.max_covers != prev)
 			distinct_n++;
 		prev = sv->front.max_covers;

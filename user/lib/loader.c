@@ -416,10 +416,10 @@ static void unpin_all(const char *ifname)
 
 static int pin_all(struct wfguard_bpf *skel, const char *ifname, char *err, size_t errlen)
 {
-	struct bpf_map *maps[] = { skel->maps.wfg_policy,  skel->maps.wfg_ctl,
-				   skel->maps.wfg_flows,   skel->maps.wfg_stats,
-				   skel->maps.wfg_covers,  skel->maps.wfg_scratch,
-				   skel->maps.wfg_capture, skel->maps.data_ports,
+	struct bpf_map *maps[] = { skel->maps.wfg_policy,   skel->maps.wfg_ctl,
+				   skel->maps.wfg_flows,    skel->maps.wfg_stats,
+				   skel->maps.wfg_covers,   skel->maps.wfg_scratch,
+				   skel->maps.wfg_capture,  skel->maps.data_ports,
 				   skel->maps.wfg_pad_pool, skel->maps.wfg_defpool };
 	struct bpf_program *progs[] = { skel->progs.wfg_egress, skel->progs.wfg_ingress,
 					skel->progs.wfg_tun_egress, skel->progs.wfg_tun_ingress };
@@ -682,9 +682,9 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 		bpf_map__set_max_entries(skel->maps.wfg_flows, opts->max_flows);
 	/* Sized here, from the policy: each entry is a whole side (~140 KB). */
 	pool_n = opts->pool && opts->pool->n > 1 ? opts->pool->n : 0;
-	bpf_map__set_max_entries(skel->maps.wfg_defpool,
-				 WFG_POLICY_SLOTS *
-					 defpool_cap(opts->pool_max > pool_n ? opts->pool_max : pool_n));
+	bpf_map__set_max_entries(
+		skel->maps.wfg_defpool,
+		WFG_POLICY_SLOTS * defpool_cap(opts->pool_max > pool_n ? opts->pool_max : pool_n));
 	fitted.pool_size = pool_n;
 	fitted.pool_base = 0; /* slot 0 */
 	ncpu = libbpf_num_possible_cpus();
@@ -1020,12 +1020,13 @@ int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, const struct w
 		wfg_policy_fit_mtu(next, (__u32)wfg_netdev_mtu(dp->ifname));
 	if (pool_n > cap) {
 		free(next);
-		return wfg_err(err, errlen, ENOSPC,
-			       "the policy's pool holds %u defences; the attached data path has "
-			       "room for %u (sized by attach%s): detach and attach with this policy, "
-			       "or attach with --pool-max %u",
-			       pool_n, cap, dp->defpool_fd < 0 ? ", by a wfguard without pools" : "",
-			       pool_n);
+		return wfg_err(
+			err, errlen, ENOSPC,
+			"the policy's pool holds %u defences; the attached data path has "
+			"room for %u (sized by attach%s): detach and attach with this policy, "
+			"or attach with --pool-max %u",
+			pool_n, cap, dp->defpool_fd < 0 ? ", by a wfguard without pools" : "",
+			pool_n);
 	}
 	if (next->mode != cur.mode) {
 		free(next);

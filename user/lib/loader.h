@@ -43,7 +43,7 @@ struct wfg_dp_pool {
 struct wfg_attach_opts {
 	enum wfg_xdp_mode xdp_mode;
 	const struct wfg_dp_pool *pool; /* the policy's pool, or NULL */
-	__u32 pool_max; /* size map wfg_defpool for pools of up to this many (0: the policy's) */
+	__u32 pool_max;	   /* size map wfg_defpool for pools of up to this many (0: the policy's) */
 	__u32 max_flows;   /* flow table size; 0 = default */
 	int install_fq;	   /* the policy delays packets: sch_fq is required */
 	int xdp_exclusive; /* the device's only XDP program, no libxdp dispatcher */

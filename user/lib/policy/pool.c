@@ -28,8 +28,9 @@ static int vary_element(struct pctx *c, yaml_node_t *name, int preset)
 		if (e->kind != EL_PRESET || e->preset != preset)
 			continue;
 		if (found >= 0) {
-			err_at(c, name, "the defence list has preset '%s' twice: the pool cannot "
-					"tell which one to vary",
+			err_at(c, name,
+			       "the defence list has preset '%s' twice: the pool cannot "
+			       "tell which one to vary",
 			       preset_names[preset]);
 			return -1;
 		}
@@ -51,8 +52,8 @@ static int parse_range(struct pctx *c, struct ir_vary *v, yaml_node_t *key, yaml
 
 	(void)key;
 	v->node = val;
-	if (vkind(val) != V_LIST || val->data.sequence.items.top -
-						val->data.sequence.items.start != 2) {
+	if (vkind(val) != V_LIST ||
+	    val->data.sequence.items.top - val->data.sequence.items.start != 2) {
 		err_at(c, val, "'%s' in a pool is a range [low, high], got %s", pname,
 		       vkind(val) == V_LIST ? "a list of another length" : vkind_name[vkind(val)]);
 		return -1;
@@ -179,8 +180,9 @@ void parse_pool(struct pctx *c, yaml_node_t *n)
 	if (V(f, "seed") && want_u64(c, V(f, "seed"), "seed", 0, ~0ULL, &pl->seed))
 		pl->bad = 1;
 	if (!V(f, "vary")) {
-		missing(c, n, &f[2], "(the preset parameters each entry draws, e.g. "
-				     "`vary: {front: {N_c: [500, 2500]}}`)");
+		missing(c, n, &f[2],
+			"(the preset parameters each entry draws, e.g. "
+			"`vary: {front: {N_c: [500, 2500]}}`)");
 		pl->bad = 1;
 		return;
 	}
@@ -252,8 +254,10 @@ int build_pool(struct pctx *c, struct wfg_side_builder *sb)
 			c->cp->pool[i][s] = *wfg_policy_side(c->cp, (enum wfg_role)s);
 			if (i && !same_wire(&c->cp->pool[i][s], &c->cp->pool[0][s]))
 				err_at(c, pl->vary[0].node,
-				       "pool entry %u would shape packets or size covers unlike entry "
-				       "0 (%s side): a pool varies the defence, not the sizes on the "
+				       "pool entry %u would shape packets or size covers unlike "
+				       "entry "
+				       "0 (%s side): a pool varies the defence, not the sizes on "
+				       "the "
 				       "wire (vary no size parameter)",
 				       i, side_names[s]);
 		}
