@@ -362,17 +362,14 @@ Test(replay, defend_runs_a_pool_deterministically)
 	o.replay.pool = (const struct wfg_side_cfg(*)[2])cp.pool;
 	o.replay.pool_n = cp.pool_n;
 	o.jobs = 1;
-	cr_assert_eq(wfb_defend(&cp.pool[0][0], &cp.pool[0][1], src, a, &o, &ov1, err,
-				sizeof(err)),
+	cr_assert_eq(wfb_defend(&cp.pool[0][0], &cp.pool[0][1], src, a, &o, &ov1, err, sizeof(err)),
 		     0, "%s", err);
 	o.jobs = 3;
-	cr_assert_eq(wfb_defend(&cp.pool[0][0], &cp.pool[0][1], src, b, &o, &ov3, err,
-				sizeof(err)),
+	cr_assert_eq(wfb_defend(&cp.pool[0][0], &cp.pool[0][1], src, b, &o, &ov3, err, sizeof(err)),
 		     0, "%s", err);
 	o.replay.pool = NULL;
 	o.replay.pool_n = 0;
-	cr_assert_eq(wfb_defend(&cp.pool[0][0], &cp.pool[0][1], src, c, &o, &ov0, err,
-				sizeof(err)),
+	cr_assert_eq(wfb_defend(&cp.pool[0][0], &cp.pool[0][1], src, c, &o, &ov0, err, sizeof(err)),
 		     0, "%s", err);
 	for (i = 0; i < 12; i++) {
 		char fa[256], fb[256], fc[256];
