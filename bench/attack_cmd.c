@@ -219,6 +219,7 @@ static int run_attack(struct ev_common *c, const char *export, bool cv, size_t s
 	if (!rc) {
 		if (isatty(STDERR_FILENO)) {
 			c->cv.progress = ev_fold_progress;
+			c->cv.fit_progress = ev_fit_progress;
 			c->cv.progress_arg = (void *)a->name;
 		}
 		ev_catch_sigint();

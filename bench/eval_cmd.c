@@ -111,6 +111,23 @@ void ev_catch_sigint(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
+/*
+ * Inside a fold: "knn: fold 3/10, training 42%", written when the percentage
+ * changes (a fit may report thousands of steps a second).
+ */
+void ev_fit_progress(unsigned fold, unsigned folds, size_t done, size_t total, void *arg)
+{
+	static unsigned last = 101, last_fold;
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+
+	if (pct == last && fold == last_fold)
+		return;
+	last = pct;
+	last_fold = fold;
+	fprintf(stderr, "\r%s: fold %u/%u, training %3u%%   ", (const char *)arg, fold + 1, folds,
+		pct);
+}
+
 void ev_fold_progress(unsigned done, unsigned folds, void *arg)
 {
 	fprintf(stderr, "\r%s: fold %u/%u   ", (const char *)arg, done, folds);
@@ -397,6 +414,7 @@ static int ev_attack(struct ev_run *r, size_t i, unsigned a, const char *ds, str
 	rc = fold ? wfe_folds(d.y, d.n, o.folds, o.seed, fold, err, errlen) : -ENOMEM;
 	if (r->tty) {
 		o.progress = ev_fold_progress;
+		o.fit_progress = ev_fit_progress;
 		o.progress_arg = label;
 	}
 	o.stop = (volatile int *)&ev_stop;

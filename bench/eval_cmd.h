@@ -42,6 +42,7 @@ int ev_common_opt(const struct cmd *self, int opt, struct ev_common *c);
 extern volatile sig_atomic_t ev_stop;
 void ev_catch_sigint(void);
 void ev_fold_progress(unsigned done, unsigned folds, void *arg);
+void ev_fit_progress(unsigned fold, unsigned folds, size_t done, size_t total, void *arg);
 /*
  * Before any work starts: the dataset's class sizes against the folds (the
  * default adapts down to the smallest class, with a note; a --folds too large

@@ -12,7 +12,7 @@ why=()
 # why_of LOG NAME: the lines of LOG that say why NAME failed, into why[].
 why_of() {
 	local lines
-	lines=$(grep -a -E -A2 'Assertion Failed|^\[FAIL\]|^not ok|^ *FAIL: |^\[----\].*(error|fail)' "$1" |
+	lines=$(grep -a -E -A2 'Assertion Failed|^\[FAIL\]|^ *not ok|: FAIL: |^ *FAIL: |^\[----\].*(error|fail)' "$1" |
 		grep -a -v -E '^--$|^\[----\] *$' | head -n 8 | cut -c1-300)
 	[ -n "$lines" ] && why+=("$2:" "$(sed 's/^/    /' <<<"$lines")")
 }

@@ -36,6 +36,13 @@ struct wfa_opts {
 	const char *params; /* attack-specific "key=value,key=value" or NULL (defaults) */
 	/* may be NULL; a fit that trains in steps stops when it turns true, keeping what is done */
 	volatile const int *stop;
+	/*
+	 * May be NULL: a slow fit reports its own steps (CUMUL's grid units, k-NN's
+	 * weight-learning points) as done of total, from any of its threads but never
+	 * two at once, so a terminal can show progress inside a fold. Must be cheap.
+	 */
+	void (*progress)(size_t done, size_t total, void *arg);
+	void *progress_arg;
 };
 
 /* What the training sets of an evaluation will look like, known before any work starts. */

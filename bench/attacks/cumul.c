@@ -30,10 +30,17 @@
 #define GRID_G_LO     (-3)
 #define GRID_G_HI     3
 #define GRID_STEP     2 /* default: 4 x 4 pairs, as the usual reimplementations */
-#define GRID_FOLDS    10
+#define GRID_FOLDS    5 /* libsvm grid.py and sklearn GridSearchCV default to 5 (docs) */
 #define GRID_MAX_EXPS 7 /* exponents per axis at step 1 */
 
 #define SVM_CACHE_MB 64
+
+/*
+ * Default budget of the grid's kernel matrix (docs/attacks/cumul.md): the squared
+ * distances and libsvm's precomputed rows take 24 bytes per pair of training rows,
+ * so 256 MiB holds it up to ~3400 rows; beyond, every unit computes its kernel anew.
+ */
+#define GRID_KMAT_MB 256
 
 struct cumul_model {
 	double lo[CUMUL_NF]; /* per-feature minimum and maximum over the training set */
@@ -150,9 +157,12 @@ struct cumul_params {
 	double c, gamma; /* > 0 when fixed, 0 = search */
 	int folds;
 	int step;
+	int kmat_mb; /* budget of the grid's kernel matrix; 0 = none */
 };
 
-static const char *const cumul_keys[] = { "c", "gamma", "grid_folds", "grid_step", NULL };
+static const char *const cumul_keys[] = {
+	"c", "gamma", "grid_folds", "grid_step", "kmat_mb", NULL
+};
 
 static int param_int(const char *params, const char *key, int lo, int hi, int *v, char *err,
 		     size_t errlen)
@@ -191,6 +201,7 @@ static int parse_params(const char *params, struct cumul_params *p, char *err, s
 	p->gamma = 0;
 	p->folds = GRID_FOLDS;
 	p->step = GRID_STEP;
+	p->kmat_mb = GRID_KMAT_MB;
 	rc = param_pos(params, "c", &p->c, err, errlen);
 	if (!rc)
 		rc = param_pos(params, "gamma", &p->gamma, err, errlen);
@@ -198,6 +209,8 @@ static int parse_params(const char *params, struct cumul_params *p, char *err, s
 		rc = param_int(params, "grid_folds", 2, 100, &p->folds, err, errlen);
 	if (!rc)
 		rc = param_int(params, "grid_step", 1, 6, &p->step, err, errlen);
+	if (!rc)
+		rc = param_int(params, "kmat_mb", 0, 1 << 20, &p->kmat_mb, err, errlen);
 	return rc;
 }
 
@@ -311,7 +324,7 @@ static struct svm_parameter svm_params(double c, double gamma)
 	};
 }
 
-/* The data every grid unit shares (read only) and the per-unit results. */
+/* The data every grid unit shares (read only while units run) and the per-unit results. */
 struct grid {
 	struct svm_node *nodes; /* n rows of CUMUL_NODES, scaled */
 	const int *y;
@@ -320,22 +333,64 @@ struct grid {
 	int folds;
 	int nc, ng;
 	double vc[GRID_MAX_EXPS], vg[GRID_MAX_EXPS]; /* values of C and gamma */
-	size_t *correct;			     /* [pair * folds + fold] */
-	int failed;				     /* -ENOMEM from any worker */
-	size_t next;				     /* next unit to take */
+	/*
+	 * The kernel cache, or NULL: sqd[i * n + j] the squared distance of rows i
+	 * and j as libsvm's RBF kernel computes it, and kmat one precomputed-kernel
+	 * row per training row for the gamma being searched (n + 2 nodes: the
+	 * row's serial number, the kernel against every row, the terminator).
+	 */
+	double *sqd;
+	struct svm_node *kmat;
+	size_t *correct; /* [pair * folds + fold] */
+	int failed;	 /* -ENOMEM from any worker */
+	size_t next;	 /* next unit to take */
+	size_t limit;	 /* units below it may run now (one gamma's, with the cache) */
 	size_t units;
+	size_t done;
+	const struct wfa_opts *o; /* progress */
 	pthread_mutex_t lock;
 };
+
+/*
+ * Units are ordered gamma-major (gamma, then C, then the fold), so the kernel
+ * cache needs one gamma's matrix at a time; results land in slot pair * folds
+ * + fold, pair = C index * ng + gamma index, whatever the order they ran in.
+ */
+static void unit_split(const struct grid *g, size_t u, int *ci, int *gi, int *f)
+{
+	size_t per_gamma = (size_t)g->nc * (size_t)g->folds;
+
+	*gi = (int)(u / per_gamma);
+	*ci = (int)(u % per_gamma / (size_t)g->folds);
+	*f = (int)(u % (size_t)g->folds);
+}
+
+static size_t kmat_stride(const struct grid *g)
+{
+	return g->n + 2;
+}
+
+/* Row i's nodes for libsvm: its features, or its precomputed-kernel row. */
+static struct svm_node *unit_row(const struct grid *g, size_t i)
+{
+	if (g->kmat)
+		return g->kmat + i * kmat_stride(g);
+	return g->nodes + i * CUMUL_NODES;
+}
 
 /* Train on every fold but f with one pair; count the right answers on fold f. */
 static int grid_unit(const struct grid *g, size_t u, size_t *correct)
 {
-	int pair = (int)(u / (size_t)g->folds), f = (int)(u % (size_t)g->folds);
-	struct svm_parameter par = svm_params(g->vc[pair / g->ng], g->vg[pair % g->ng]);
 	struct svm_problem prob = { 0 };
+	struct svm_parameter par;
 	struct svm_model *m;
 	size_t i, ok = 0;
+	int ci, gi, f;
 
+	unit_split(g, u, &ci, &gi, &f);
+	par = svm_params(g->vc[ci], g->vg[gi]);
+	if (g->kmat)
+		par.kernel_type = PRECOMPUTED;
 	prob.x = malloc(g->n * sizeof(*prob.x));
 	prob.y = malloc(g->n * sizeof(*prob.y));
 	if (!prob.x || !prob.y) {
@@ -345,13 +400,12 @@ static int grid_unit(const struct grid *g, size_t u, size_t *correct)
 	}
 	for (i = 0; i < g->n; i++)
 		if (g->fold[i] != f) {
-			prob.x[prob.l] = g->nodes + i * CUMUL_NODES;
+			prob.x[prob.l] = unit_row(g, i);
 			prob.y[prob.l++] = g->y[i];
 		}
 	m = svm_train(&prob, &par);
 	for (i = 0; i < g->n; i++)
-		if (g->fold[i] == f &&
-		    lround(svm_predict(m, g->nodes + i * CUMUL_NODES)) == g->y[i])
+		if (g->fold[i] == f && lround(svm_predict(m, unit_row(g, i))) == g->y[i])
 			ok++;
 	svm_free_and_destroy_model(&m);
 	free(prob.x);
@@ -365,19 +419,24 @@ static void *grid_worker(void *arg)
 	struct grid *g = arg;
 
 	for (;;) {
-		size_t u, ok = 0;
-		int rc;
+		size_t u, ok = 0, pair;
+		int rc, ci, gi, f;
 
 		pthread_mutex_lock(&g->lock);
-		u = g->failed ? g->units : g->next++;
+		u = g->failed ? g->limit : g->next++;
 		pthread_mutex_unlock(&g->lock);
-		if (u >= g->units)
+		if (u >= g->limit)
 			return NULL;
 		rc = grid_unit(g, u, &ok);
+		unit_split(g, u, &ci, &gi, &f);
+		pair = (size_t)ci * (size_t)g->ng + (size_t)gi;
 		pthread_mutex_lock(&g->lock);
 		if (rc)
 			g->failed = rc;
-		g->correct[u] = ok;
+		g->correct[pair * (size_t)g->folds + (size_t)f] = ok;
+		g->done++;
+		if (g->o->progress)
+			g->o->progress(g->done, g->units, g->o->progress_arg);
 		pthread_mutex_unlock(&g->lock);
 	}
 }
@@ -397,7 +456,8 @@ static int grid_axis(double fixed, int lo, int hi, int step, double *vals)
 	return k;
 }
 
-static int grid_run(struct grid *g, unsigned threads)
+/* Units from g->next up to g->limit on `threads` threads (this one included). */
+static int grid_run_batch(struct grid *g, unsigned threads)
 {
 	pthread_t tid[64];
 	unsigned t, started = 0;
@@ -406,8 +466,8 @@ static int grid_run(struct grid *g, unsigned threads)
 		threads = 1;
 	if (threads > 64)
 		threads = 64;
-	if (threads > g->units)
-		threads = (unsigned)g->units;
+	if (threads > g->limit - g->next)
+		threads = (unsigned)(g->limit - g->next);
 	for (t = 1; t < threads; t++) {
 		if (pthread_create(&tid[t], NULL, grid_worker, g))
 			break;
@@ -419,9 +479,104 @@ static int grid_run(struct grid *g, unsigned threads)
 	return g->failed;
 }
 
+/* ---------------------------------------------------------------- kernel cache */
+
+/* libsvm's Kernel::dot over two full rows of nodes, in its order (bit-identical sums). */
+static double node_dot(const struct svm_node *a, const struct svm_node *b)
+{
+	double sum = 0;
+	int j;
+
+	for (j = 0; j < CUMUL_NF; j++)
+		sum += a[j].value * b[j].value;
+	return sum;
+}
+
+/*
+ * The squared distances as libsvm's RBF kernel forms them in training
+ * (x_i.x_i + x_j.x_j - 2 x_i.x_j), so the grid's precomputed kernel is the very
+ * matrix libsvm would compute for every unit, once instead of per unit.
+ */
+static void kcache_distances(struct grid *g)
+{
+	double *sq = g->sqd; /* the diagonal first holds x_i.x_i */
+	size_t n = g->n, i, j;
+
+	for (i = 0; i < n; i++)
+		sq[i * n + i] = node_dot(g->nodes + i * CUMUL_NODES, g->nodes + i * CUMUL_NODES);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++) {
+			double d = sq[i * n + i] + sq[j * n + j] -
+				   2 * node_dot(g->nodes + i * CUMUL_NODES,
+						g->nodes + j * CUMUL_NODES);
+
+			sq[i * n + j] = d;
+			sq[j * n + i] = d;
+		}
+	for (i = 0; i < n; i++)
+		sq[i * n + i] = 0; /* what x_i.x_i + x_i.x_i - 2 x_i.x_i gives */
+}
+
+/* The precomputed-kernel rows for one gamma: exp(-gamma d^2), as kernel_rbf. */
+static void kcache_fill(struct grid *g, double gamma)
+{
+	size_t n = g->n, w = kmat_stride(g), i, j;
+
+	for (i = 0; i < n; i++) {
+		struct svm_node *row = g->kmat + i * w;
+
+		row[0] = (struct svm_node){ .index = 0, .value = (double)(i + 1) };
+		for (j = 0; j < n; j++)
+			row[j + 1] = (struct svm_node){ .index = (int)(j + 1),
+							.value = exp(-gamma * g->sqd[i * n + j]) };
+		row[n + 1] = (struct svm_node){ .index = -1, .value = 0 };
+	}
+}
+
+/* Allocate the cache when it fits the budget; without it the grid computes kernels per unit. */
+static void kcache_alloc(struct grid *g, int budget_mb)
+{
+	double bytes = (double)g->n * (double)g->n * sizeof(double) +
+		       (double)g->n * (double)kmat_stride(g) * sizeof(struct svm_node);
+
+	if (bytes > (double)budget_mb * 1048576.0)
+		return;
+	g->sqd = malloc(g->n * g->n * sizeof(*g->sqd));
+	g->kmat = malloc(g->n * kmat_stride(g) * sizeof(*g->kmat));
+	if (!g->sqd || !g->kmat) { /* not an error: the slower path needs no memory */
+		free(g->sqd);
+		free(g->kmat);
+		g->sqd = NULL;
+		g->kmat = NULL;
+		return;
+	}
+	kcache_distances(g);
+}
+
+static int grid_run(struct grid *g, int kmat_mb, unsigned threads)
+{
+	size_t per_gamma = (size_t)g->nc * (size_t)g->folds;
+	int gi, rc = 0;
+
+	kcache_alloc(g, kmat_mb);
+	if (!g->kmat) {
+		g->limit = g->units;
+		rc = grid_run_batch(g, threads);
+	}
+	for (gi = 0; g->kmat && !rc && gi < g->ng; gi++) {
+		kcache_fill(g, g->vg[gi]);
+		g->next = (size_t)gi * per_gamma;
+		g->limit = g->next + per_gamma;
+		rc = grid_run_batch(g, threads);
+	}
+	free(g->sqd);
+	free(g->kmat);
+	return rc;
+}
+
 /*
  * The pair with the best cross-validated accuracy; ties go to the smaller C,
- * then the smaller gamma (the order of the units), whatever the thread count.
+ * then the smaller gamma, whatever the thread count or the order units ran in.
  */
 static void grid_best(const struct grid *g, double *c, double *gamma)
 {
@@ -445,7 +600,7 @@ static void grid_best(const struct grid *g, double *c, double *gamma)
 static int grid_search(struct svm_node *nodes, const int *y, size_t n, const struct cumul_params *p,
 		       const struct wfa_opts *o, double *c, double *gamma, char *err, size_t errlen)
 {
-	struct grid g = { .nodes = nodes, .y = y, .n = n, .folds = p->folds };
+	struct grid g = { .nodes = nodes, .y = y, .n = n, .folds = p->folds, .o = o };
 	int *fold = malloc(n * sizeof(*fold));
 	int rc;
 
@@ -457,7 +612,7 @@ static int grid_search(struct svm_node *nodes, const int *y, size_t n, const str
 	g.fold = fold;
 	if (!rc) {
 		pthread_mutex_init(&g.lock, NULL);
-		rc = grid_run(&g, o->threads);
+		rc = grid_run(&g, p->kmat_mb, o->threads);
 		pthread_mutex_destroy(&g.lock);
 	}
 	if (!rc)

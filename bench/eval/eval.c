@@ -448,6 +448,19 @@ static void score_fold(const struct wfe_data *d, const unsigned *fold, unsigned 
 	r->ow.tn += c.tn;
 }
 
+/* wfa_opts.progress of one fold, to wfe_cv_opts.fit_progress. */
+struct fit_step {
+	const struct wfe_cv_opts *o;
+	unsigned fold;
+};
+
+static void fit_step_report(size_t done, size_t total, void *arg)
+{
+	const struct fit_step *s = arg;
+
+	s->o->fit_progress(s->fold, s->o->folds, done, total, s->o->progress_arg);
+}
+
 static int run_fold(const struct wfa_attack *a, const struct wfe_data *d, const unsigned *fold,
 		    unsigned f, const struct wfe_cv_opts *o, struct wfe_result *r, int *rcs,
 		    char *err, size_t errlen)
@@ -457,6 +470,7 @@ static int run_fold(const struct wfa_attack *a, const struct wfe_data *d, const 
 			       .open_world = o->open_world,
 			       .params = o->params,
 			       .stop = o->stop };
+	struct fit_step step = { .o = o, .fold = f };
 	struct predict_ctx pc = {
 		.a = a, .d = d, .fold = fold, .f = f, .pred = r->pred, .rc = rcs
 	};
@@ -465,6 +479,10 @@ static int run_fold(const struct wfa_attack *a, const struct wfe_data *d, const 
 	int *y, rc;
 	size_t n, i;
 
+	if (o->fit_progress) {
+		ao.progress = fit_step_report;
+		ao.progress_arg = &step;
+	}
 	rc = train_set(d, fold, f, &X, &y, &n);
 	if (rc)
 		snprintf(err, errlen, "out of memory");

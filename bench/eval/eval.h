@@ -94,6 +94,11 @@ struct wfe_cv_opts {
 	double r;	    /* base-rate ratio of r-precision (unmonitored per monitored) */
 	/* Optional: called after each fold. */
 	void (*progress)(unsigned done, unsigned folds, void *arg);
+	/*
+	 * Optional: inside fold `fold` (0-based), the fit's own steps done of total
+	 * (wfa_opts.progress), for the attacks that report them (CUMUL, k-NN).
+	 */
+	void (*fit_progress)(unsigned fold, unsigned folds, size_t done, size_t total, void *arg);
 	void *progress_arg;
 	/* Optional: stop between folds when *stop becomes true (-EINTR). */
 	volatile int *stop;

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "dataset.h"
 #include "defend.h"
+#include "sim.h"
 #include "err.h"
 #include "eval.h"
 #include "live.h"
@@ -49,6 +50,7 @@ struct report {
 	bool have[DS_N][MAX_ATTACKS];
 	double bw[DS_N], lat[DS_N];
 	struct wfb_overhead sim;
+	size_t sim_conns; /* client connections the simulator replayed, each a flow */
 	uint64_t sim_delay_ns;
 	char path[DS_N][4200], inner[4200];
 };
@@ -142,7 +144,7 @@ static int phase_datasets(struct report *R, int which, char *err, size_t errlen)
 		s->covered += s->covers[k] > 0;
 		for (v = 0; !rc && v < nviews; v++) {
 			rc = wfl_capture_window(&cap, l->r.start_ns, window_end(sh, k),
-						v ? WFL_WG_INNER : WFL_WIRE, &t, NULL);
+						v ? WFL_WG_INNER : WFL_WIRE, &t, NULL, NULL);
 			if (rc) {
 				rc = wfg_err(err, errlen, ENOMEM, "out of memory");
 				break;
@@ -242,9 +244,9 @@ static int sim_sides(struct report *R, struct wfg_side_cfg sides[2], struct wfb_
 /*
  * The simulator's prediction: the undefended phase's packets in the view the
  * defence sees (the transport's: WireGuard's inner packets, or the UDP
- * payloads in shim mode), the whole
- * session from the first load on as one flow (the core begins its episodes
- * where the real packets pause, as the data path does), replayed through the
+ * payloads in shim mode), the session from the first load on, each of the
+ * client's connections as its own flow (the core begins its episodes where a
+ * flow's real packets pause, as the data path does), replayed through the
  * policy and cut by the same windows into OUT/simulated.
  */
 static int simulate(struct report *R, const struct wfl_capture *cap, char *err, size_t errlen)
@@ -255,6 +257,7 @@ static int simulate(struct report *R, const struct wfl_capture *cap, char *err, 
 	struct wfb_trace in, out, w;
 	struct wfb_writer *wr = NULL;
 	uint64_t base = 0, lat_orig = 0, lat_def = 0;
+	uint16_t *cport;
 	size_t k;
 	int rc;
 
@@ -267,10 +270,13 @@ static int simulate(struct report *R, const struct wfl_capture *cap, char *err, 
 	wfb_trace_init(&in);
 	wfb_trace_init(&out);
 	wfb_trace_init(&w);
-	rc = wfl_capture_window(cap, sh->load[0].r.start_ns, sh->end_ns, R->o->tr->sim_view, &in,
-				&base);
+	cport = calloc(cap->n ? cap->n : 1, sizeof(*cport));
+	rc = cport ? wfl_capture_window(cap, sh->load[0].r.start_ns, sh->end_ns, R->o->tr->sim_view,
+					&in, &base, cport)
+		   : -ENOMEM;
 	if (!rc)
-		rc = wfb_replay(&sides[0], &sides[1], &in, &ro, &out, &R->sim);
+		rc = wfl_sim_connections(sides, &in, cport, &ro, &out, &R->sim, &R->sim_conns);
+	free(cport);
 	if (rc)
 		rc = wfg_err(err, errlen, -rc, "simulator: replay: %s", strerror(-rc));
 	if (!rc)
@@ -403,8 +409,9 @@ static void print_text(FILE *f, const struct report *R)
 		"bandwidth: live = bytes the observer saw in the defended loads' windows / in the\n"
 		"  undefended ones - 1 (UDP payloads); simulated = the replay's defended / "
 		"original\n"
-		"  bytes - 1 over the undefended session (%s)\n",
-		o->tr->sizes);
+		"  bytes - 1 over the undefended session (%s), each of the client's\n"
+		"  connections a flow of its own (%zu in the session)\n",
+		o->tr->sizes, R->sim_conns);
 	fprintf(f, "latency: live = sum of load times (first connect to last body byte, the\n"
 		   "  client's clock) defended / undefended - 1; simulated = sum over the loads'\n"
 		   "  windows of the time to the last real packet, defended / original - 1\n\n");
@@ -477,9 +484,10 @@ static int write_json(const struct report *R, const char *path)
 	}
 	fprintf(f,
 		"},\n\"overhead\":{\"defended\":{\"bandwidth\":%.6f,\"latency\":%.6f},"
-		"\"simulated\":{\"bandwidth\":%.6f,\"latency\":%.6f,\"covers\":%" PRIu64 "}},\n",
+		"\"simulated\":{\"bandwidth\":%.6f,\"latency\":%.6f,\"covers\":%" PRIu64
+		",\"connections\":%zu}},\n",
 		R->bw[DS_DEF], R->lat[DS_DEF], R->bw[DS_SIM], R->lat[DS_SIM],
-		R->sim.covers[0] + R->sim.covers[1]);
+		R->sim.covers[0] + R->sim.covers[1], R->sim_conns);
 	fputs("\"undefended\":", f);
 	json_phase(f, R, WFL_UNDEFENDED);
 	fputs(",\n\"defended\":", f);

@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include "err.h"
 #include "policy.h"
 #include "transport.h"
@@ -382,24 +384,18 @@ static int quic_fetch(const struct wfl_topo *t, const struct wfl_fetch_opts *o, 
  * covers its XDP program took out; 0 where none is attached. */
 static uint64_t quic_covers_dropped(const struct wfl_topo *t)
 {
-	char out[4200], buf[8192], *at;
 	char *argv[] = { (char *)t->wfguard, "stats", (char *)t->dev_c, "--json", NULL };
+	char out[4200];
 	uint64_t v = 0;
-	size_t n;
-	FILE *f;
+	json_t *doc;
 
 	path_in(t, "client-stats.json", out, sizeof(out));
 	if (wfl_run(t->ns_c, argv, NULL, out, "/dev/null"))
 		return 0;
-	f = fopen(out, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	at = strstr(buf, "\"covers_received\":");
-	if (at)
-		v = strtoull(at + strlen("\"covers_received\":"), NULL, 10);
+	doc = json_load_file(out, 0, NULL);
+	if (doc)
+		v = (uint64_t)json_integer_value(json_object_get(doc, "covers_received"));
+	json_decref(doc);
 	return v;
 }
 

@@ -76,6 +76,9 @@ static int cap_loop(pcap_t *p, const char *path, const struct wfb_addr *client,
 			c->inversions++;
 		if (d.proto == IPPROTO_UDP && d.off + 8 < h->caplen)
 			k.type = data[d.off + 8];
+		if (d.off + 4 <= h->caplen) /* source port, then destination port */
+			k.cport = (uint16_t)(data[d.off + (d.dir == WFB_OUT ? 0 : 2)] << 8 |
+					     data[d.off + (d.dir == WFB_OUT ? 1 : 3)]);
 		if (cap_push(c, &k))
 			return wfg_err(err, errlen, ENOMEM, "out of memory");
 	}
@@ -143,7 +146,7 @@ static bool in_view(const struct wfl_cpkt *p, enum wfl_view view, uint32_t *size
 }
 
 int wfl_capture_window(const struct wfl_capture *c, uint64_t from_ns, uint64_t to_ns,
-		       enum wfl_view view, struct wfb_trace *t, uint64_t *first_ns)
+		       enum wfl_view view, struct wfb_trace *t, uint64_t *first_ns, uint16_t *cport)
 {
 	size_t lo = 0, hi = c->n, i;
 	uint64_t base = 0;
@@ -164,6 +167,8 @@ int wfl_capture_window(const struct wfl_capture *c, uint64_t from_ns, uint64_t t
 			continue;
 		if (!t->n)
 			base = c->p[i].time_ns;
+		if (cport)
+			cport[t->n] = c->p[i].cport;
 		if (wfb_trace_push(t, c->p[i].time_ns - base, c->p[i].dir, size, WFB_REAL))
 			return -ENOMEM;
 	}
@@ -247,7 +252,7 @@ static int write_pieces(const struct wfl_capture *c, const size_t *starts, const
 	for (k = 0; !rc && k < n; k++) {
 		uint64_t to = ends[k] < c->n ? c->p[ends[k]].time_ns : c->p[c->n - 1].time_ns + 1;
 
-		rc = wfl_capture_window(c, c->p[starts[k]].time_ns, to, WFL_WIRE, &t, NULL);
+		rc = wfl_capture_window(c, c->p[starts[k]].time_ns, to, WFL_WIRE, &t, NULL, NULL);
 		if (rc)
 			rc = wfg_err(err, errlen, -rc, "out of memory");
 		else

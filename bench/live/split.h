@@ -22,6 +22,7 @@ struct wfl_cpkt {
 	uint32_t size;
 	int8_t dir;
 	uint8_t type;
+	uint16_t cport; /* the client's TCP/UDP port: which of its connections */
 };
 
 struct wfl_capture {
@@ -58,9 +59,11 @@ enum wfl_view {
 };
 
 /* The packets of [from_ns, to_ns) into t, times from the first of them, whose
- * capture time goes to *first_ns (may be NULL). */
+ * capture time goes to *first_ns (may be NULL); cport (NULL, or room for c->n)
+ * gets each one's client port. */
 int wfl_capture_window(const struct wfl_capture *c, uint64_t from_ns, uint64_t to_ns,
-		       enum wfl_view view, struct wfb_trace *t, uint64_t *first_ns);
+		       enum wfl_view view, struct wfb_trace *t, uint64_t *first_ns,
+		       uint16_t *cport);
 
 /*
  * Cut at every silence of at least gap_ns between consecutive packets: the

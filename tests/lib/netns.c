@@ -159,3 +159,48 @@ void wfgt_private_pins_umount(const char *dir)
 	snprintf(path, sizeof(path), "%s/bpf", dir);
 	umount2(path, MNT_DETACH);
 }
+
+void wfgt_scratch_make(struct wfgt_scratch *s, const char *tag)
+{
+	snprintf(s->dir, sizeof(s->dir), "/tmp/%s-%d-XXXXXX", tag, getpid());
+	cr_assert_not_null(mkdtemp(s->dir));
+	wfgt_private_pins(s->dir, s->pins);
+}
+
+void wfgt_scratch_remove(struct wfgt_scratch *s)
+{
+	if (!s->dir[0])
+		return;
+	wfgt_private_pins_umount(s->dir);
+	sh("rm -rf '%s'", s->dir);
+	s->dir[0] = 0;
+}
+
+void wfgt_need_wfguard(char *bin)
+{
+	const char *b = getenv("WFGUARD_BIN");
+
+	if (geteuid() != 0)
+		cr_skip_test("namespace tests need root");
+	if (sh("command -v ip >/dev/null") != 0)
+		cr_skip_test("iproute2 (ip) is not installed");
+	if (!realpath(b && b[0] ? b : "build/wfguard", bin))
+		cr_skip_test("no wfguard binary (set WFGUARD_BIN)");
+}
+
+const char *wfgt_slurp(const char *dir, const char *name)
+{
+	static char buf[4096];
+	char path[PATH_MAX];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return "";
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}

@@ -11,6 +11,8 @@
 #ifndef WFG_TESTS_NETNS_H
 #define WFG_TESTS_NETNS_H
 
+#include <limits.h>
+
 /* The namespace the test started in (open fd), or -1. */
 extern int netns_root;
 
@@ -68,5 +70,24 @@ int wfgt_observer_socket(const struct wfgt_topo *t);
  */
 void wfgt_private_pins(const char *dir, char *root);
 void wfgt_private_pins_umount(const char *dir);
+
+/*
+ * A suite's scratch directory /tmp/TAG-PID-XXXXXX with the pins on a private
+ * bpffs inside it (wfgt_private_pins), and its removal (teardown: nothing if
+ * never made).
+ */
+struct wfgt_scratch {
+	char dir[64];
+	char pins[PATH_MAX + 32]; /* WFGUARD_PIN_ROOT */
+};
+void wfgt_scratch_make(struct wfgt_scratch *s, const char *tag);
+void wfgt_scratch_remove(struct wfgt_scratch *s);
+
+/* Suites that run the real binary: skip unless root with ip(8), and find
+ * $WFGUARD_BIN or build/wfguard (into bin, PATH_MAX), skipping without it. */
+void wfgt_need_wfguard(char *bin);
+
+/* The text of file NAME in dir (up to 4 KiB, in a buffer the next call reuses). */
+const char *wfgt_slurp(const char *dir, const char *name);
 
 #endif

@@ -68,7 +68,10 @@ tcpd=$spawned
 # (after shaping) and received (before stripping), in wire order.
 wgt_spawn $C "$wfg" capture c0 -o $work/truth >$work/capture.log 2>&1
 capd=$spawned
-sleep 1
+wgt_wait_for $work/run-s.log "pumping covers" || bad "server's wfguard run did not start"
+wgt_wait_for $work/run-c.log "pumping covers" || bad "client's wfguard run did not start"
+wgt_wait_for $work/tcpdump.log "listening on" || bad "tcpdump did not start"
+sleep 0.5 # gtlsserver and capture say nothing when ready
 
 for f in 1 2 3 4; do
 	(cd $work/got && nsx $C timeout 30 gtlsclient -q --exit-on-all-streams-close \

@@ -40,7 +40,7 @@ static struct wfgt_topo topo;
 #define N_EACH 5000
 #define PAD    1000
 
-static char tmp[64], pins[PATH_MAX + 32];
+static struct wfgt_scratch scratch;
 
 static void setup(void)
 {
@@ -48,9 +48,7 @@ static void setup(void)
 		cr_skip_test("namespace tests need root");
 	if (sh("command -v ip >/dev/null") != 0)
 		cr_skip_test("iproute2 (ip) is not installed");
-	snprintf(tmp, sizeof(tmp), "/tmp/wfgt-%d-XXXXXX", getpid());
-	cr_assert_not_null(mkdtemp(tmp));
-	wfgt_private_pins(tmp, pins);
+	wfgt_scratch_make(&scratch, "wfgt");
 	wfgt_topo_name(&topo, "wfgt", 77);
 	netns_save_root();
 	cr_assert_eq(wfgt_topo_create(&topo), 0, "could not build the namespaces");
@@ -60,10 +58,7 @@ static void teardown(void)
 {
 	netns_go_home();
 	wfgt_topo_destroy(&topo);
-	if (tmp[0]) {
-		wfgt_private_pins_umount(tmp);
-		sh("rm -rf '%s'", tmp);
-	}
+	wfgt_scratch_remove(&scratch);
 }
 
 TestSuite(netns, .init = setup, .fini = teardown, .timeout = 180);

@@ -32,37 +32,26 @@
 #define SO_NETNS_COOKIE 71
 #endif
 
-static char tmp[64], pins[PATH_MAX + 32], bin[PATH_MAX], ns[32];
+static struct wfgt_scratch scratch;
+static char bin[PATH_MAX], ns[32];
 
 static void setup(void)
 {
-	const char *b = getenv("WFGUARD_BIN");
-
-	if (geteuid() != 0)
-		cr_skip_test("namespace tests need root");
-	if (sh("command -v ip >/dev/null") != 0)
-		cr_skip_test("iproute2 (ip) is not installed");
-	if (!realpath(b && b[0] ? b : "build/wfguard", bin))
-		cr_skip_test("no wfguard binary (set WFGUARD_BIN)");
-	snprintf(tmp, sizeof(tmp), "/tmp/wfgnc-%d-XXXXXX", getpid());
-	cr_assert_not_null(mkdtemp(tmp));
-	wfgt_private_pins(tmp, pins);
+	wfgt_need_wfguard(bin);
+	wfgt_scratch_make(&scratch, "wfgnc");
 	snprintf(ns, sizeof(ns), "wfgnc-%d", getpid());
 	cr_assert_eq(sh("ip netns add %s && ip -n %s link add n0 type veth peer name n1 && "
 			"ip -n %s link set n0 up && ip -n %s link set n1 up",
 			ns, ns, ns, ns),
 		     0);
-	cr_assert_eq(sh("'%s' keys generate %s/keys >/dev/null", bin, tmp), 0);
+	cr_assert_eq(sh("'%s' keys generate %s/keys >/dev/null", bin, scratch.dir), 0);
 }
 
 static void teardown(void)
 {
 	if (ns[0])
 		sh("ip netns del %s 2>/dev/null", ns);
-	if (tmp[0]) {
-		wfgt_private_pins_umount(tmp);
-		sh("rm -rf '%s'", tmp);
-	}
+	wfgt_scratch_remove(&scratch);
 }
 
 TestSuite(no_cookie, .init = setup, .fini = teardown, .timeout = 60);
@@ -100,7 +89,7 @@ static int wfg(int old_kernel, const char *args)
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		snprintf(cmd, sizeof(cmd), "exec nsenter --net=/run/netns/%s '%s' %s >%s/out 2>&1",
-			 ns, bin, args, tmp);
+			 ns, bin, args, scratch.dir);
 		if (old_kernel && deny_netns_cookie())
 			_exit(99);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
@@ -114,19 +103,7 @@ static int wfg(int old_kernel, const char *args)
 
 static const char *output(void)
 {
-	static char buf[4096];
-	char path[128];
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/out", tmp);
-	f = fopen(path, "r");
-	if (!f)
-		return "";
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
+	return wfgt_slurp(scratch.dir, "out");
 }
 
 /* How many pin directories of n0 have a name like pattern (find -path). */
@@ -136,7 +113,7 @@ static int n0_dirs(const char *pattern)
 	int n = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "find %s -type d -name n0 -path '%s'", pins, pattern);
+	snprintf(cmd, sizeof(cmd), "find %s -type d -name n0 -path '%s'", scratch.pins, pattern);
 	p = popen(cmd, "r");
 	cr_assert_not_null(p);
 	while (fgets(line, sizeof(line), p))
@@ -150,7 +127,7 @@ static void write_policy(void)
 	char path[128];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/p.yaml", tmp);
+	snprintf(path, sizeof(path), "%s/p.yaml", scratch.dir);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fputs("version: 1\nrole: server\nmatch:\n  - local_port: 4433\nshim:\n  keys: keys\n"
@@ -164,7 +141,7 @@ Test(no_cookie, pins_keyed_by_inode_alone_work_and_survive_a_kernel_with_cookies
 	char args[256];
 
 	write_policy();
-	snprintf(args, sizeof(args), "attach n0 --policy %s/p.yaml --xdp-mode skb", tmp);
+	snprintf(args, sizeof(args), "attach n0 --policy %s/p.yaml --xdp-mode skb", scratch.dir);
 	cr_assert_eq(wfg(1, args), 0, "attach without cookies: %s", output());
 	cr_assert_not_null(strstr(output(), "gives no network namespace cookie"), "%s", output());
 	cr_assert_eq(n0_dirs("*/net-[0-9]*[0-9]/n0"), 1, "no pins under net-<inode>/");

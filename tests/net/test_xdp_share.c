@@ -37,7 +37,8 @@
 #define N_REAL 100
 
 static struct wfgt_topo topo;
-static char tmp[64], pins[PATH_MAX + 32], bin[PATH_MAX];
+static struct wfgt_scratch scratch;
+static char bin[PATH_MAX];
 static struct xdp_neighbour_bpf *nb;
 static struct xdp_program *nb_prog;
 static int s0_index;
@@ -55,23 +56,14 @@ static int warnings_only_xdp(enum libxdp_print_level level, const char *fmt, va_
 
 static void setup(void)
 {
-	const char *b = getenv("WFGUARD_BIN");
-
 	libbpf_set_print(warnings_only_bpf);
 	libxdp_set_print(warnings_only_xdp);
-	if (geteuid() != 0)
-		cr_skip_test("namespace tests need root");
-	if (sh("command -v ip >/dev/null") != 0)
-		cr_skip_test("iproute2 (ip) is not installed");
-	if (!realpath(b && b[0] ? b : "build/wfguard", bin))
-		cr_skip_test("no wfguard binary (set WFGUARD_BIN)");
-	snprintf(tmp, sizeof(tmp), "/tmp/wfgx-%d-XXXXXX", getpid());
-	cr_assert_not_null(mkdtemp(tmp));
-	wfgt_private_pins(tmp, pins);
+	wfgt_need_wfguard(bin);
+	wfgt_scratch_make(&scratch, "wfgx");
 	wfgt_topo_name(&topo, "wfgx", 79);
 	netns_save_root();
 	cr_assert_eq(wfgt_topo_create(&topo), 0, "could not build the namespaces");
-	cr_assert_eq(sh("'%s' keys generate %s/keys >/dev/null", bin, tmp), 0);
+	cr_assert_eq(sh("'%s' keys generate %s/keys >/dev/null", bin, scratch.dir), 0);
 }
 
 static void teardown(void)
@@ -86,10 +78,7 @@ static void teardown(void)
 	nb = NULL;
 	netns_go_home();
 	wfgt_topo_destroy(&topo);
-	if (tmp[0]) {
-		wfgt_private_pins_umount(tmp);
-		sh("rm -rf '%s'", tmp);
-	}
+	wfgt_scratch_remove(&scratch);
 }
 
 TestSuite(xdp_share, .init = setup, .fini = teardown, .timeout = 120);
@@ -97,24 +86,12 @@ TestSuite(xdp_share, .init = setup, .fini = teardown, .timeout = 120);
 /* wfguard in namespace ns; its exit status. */
 static int wfg(const char *ns, const char *args)
 {
-	return sh("nsenter --net=/run/netns/%s '%s' %s >%s/out 2>&1", ns, bin, args, tmp);
+	return sh("nsenter --net=/run/netns/%s '%s' %s >%s/out 2>&1", ns, bin, args, scratch.dir);
 }
 
 static const char *wfg_output(void)
 {
-	static char buf[4096];
-	char path[128];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/out", tmp);
-	f = fopen(path, "r");
-	if (!f)
-		return "";
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
+	return wfgt_slurp(scratch.dir, "out");
 }
 
 /* Both ends pad every datagram to 1000 bytes: the trailer rides on each. */
@@ -123,7 +100,7 @@ static void write_policy(const char *role, const char *port_key)
 	char path[128];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s.yaml", tmp, role);
+	snprintf(path, sizeof(path), "%s/%s.yaml", scratch.dir, role);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fprintf(f,
@@ -227,15 +204,18 @@ Test(xdp_share, wfguard_runs_first_under_the_dispatcher_and_detach_leaves_the_ne
 	write_policy("client", "remote_port");
 	write_policy("server", "local_port");
 	load_neighbour();
-	snprintf(args, sizeof(args), "attach c0 --policy %s/client.yaml --xdp-mode skb", tmp);
+	snprintf(args, sizeof(args), "attach c0 --policy %s/client.yaml --xdp-mode skb",
+		 scratch.dir);
 	cr_assert_eq(wfg(topo.c, args), 0, "attach c0: %s", wfg_output());
-	snprintf(args, sizeof(args), "attach s0 --policy %s/server.yaml --xdp-mode skb", tmp);
+	snprintf(args, sizeof(args), "attach s0 --policy %s/server.yaml --xdp-mode skb",
+		 scratch.dir);
 	if (programs_on_s0(first, sizeof(first)) < 0) {
 		/* No dispatcher on this kernel: the neighbour is alone on s0. */
 		cr_assert_neq(wfg(topo.s, args), 0, "attach over a lone XDP program succeeded");
 		cr_assert_not_null(strstr(wfg_output(), "without libxdp's dispatcher"), "%s",
 				   wfg_output());
-		cr_assert_eq(sh("find %s -name s0 | grep -q .", pins), 1, "pins left behind");
+		cr_assert_eq(sh("find %s -name s0 | grep -q .", scratch.pins), 1,
+			     "pins left behind");
 		cr_assert_eq(sh("tc -n %s filter show dev s0 egress | grep -q .", topo.s), 1,
 			     "a refused attach left its TC filter");
 		cr_assert_eq(programs_on_s0(first, sizeof(first)), -1, "the neighbour is gone");
@@ -281,10 +261,11 @@ Test(xdp_share, without_the_dispatcher_object_attach_works_alone_and_says_so)
 	char args[512];
 
 	write_policy("server", "local_port");
-	snprintf(args, sizeof(args), "%s/no-objects", tmp);
+	snprintf(args, sizeof(args), "%s/no-objects", scratch.dir);
 	cr_assert_eq(mkdir(args, 0700), 0);
 	setenv("LIBXDP_OBJECT_PATH", args, 1);
-	snprintf(args, sizeof(args), "attach s0 --policy %s/server.yaml --xdp-mode skb", tmp);
+	snprintf(args, sizeof(args), "attach s0 --policy %s/server.yaml --xdp-mode skb",
+		 scratch.dir);
 	cr_assert_eq(wfg(topo.s, args), 0, "attach: %s", wfg_output());
 	cr_assert_not_null(strstr(wfg_output(), "dispatcher (xdp-dispatcher.o, package libxdp1) "
 						"is missing"),

@@ -50,9 +50,12 @@ nsx $S "$wfg" attach $WS --policy "$pol" || { bad "attach failed"; exit 1; }
 gso_on=$(nsx $S ethtool -k $WS | awk '/generic-segmentation-offload/ {print $2}')
 [ "$gso_on" = off ] || bad "GSO still $gso_on on $WS while attached"
 wgt_spawn $S "$wfg" run $WS >$work/run.log 2>&1
-wgt_spawn $O tcpdump -q -i o1 -w $work/obs.pcap -U udp port 51820 >/dev/null 2>&1
+wgt_spawn $O tcpdump -q -i o1 -w $work/obs.pcap -U udp port 51820 >$work/tcpdump.log 2>&1
 tcpd=$spawned
-sleep 1
+# Covers asked for before the pump runs are dropped as stale: the first load
+# must not begin before both daemons are ready.
+wgt_wait_for $work/run.log "pumping covers" || bad "wfguard run did not start"
+wgt_wait_for $work/tcpdump.log "listening on" || bad "tcpdump did not start"
 
 snmp() { # ns field: the IP layer's counter in that namespace
 	nsx $1 awk -v f=$2 '/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) n[i] = $i; h = 1 }

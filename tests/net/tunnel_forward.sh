@@ -41,7 +41,7 @@ nsx $S "$wfg" attach $WS --policy "$pol" >/dev/null 2>$work/attach.err || { bad 
 grep -q "forwards, and traffic received on .*s1" $work/attach.err ||
 	bad "attach did not warn about forwarded GSO from s1: $(cat $work/attach.err)"
 wgt_spawn $S "$wfg" run $WS >$work/run.log 2>&1
-sleep 0.5
+wgt_wait_for $work/run.log "pumping covers" || bad "wfguard run did not start"
 
 stat_of() { wgt_stat $S $WS "$1"; }
 allowed=" 0 256 512 1024 1420 "
@@ -49,9 +49,9 @@ allowed=" 0 256 512 1024 1420 "
 load() { # name
 	local g0 n odd=0 total=0
 	g0=$(stat_of unshaped_gso)
-	wgt_spawn $O tcpdump -q -i o1 -w $work/$1.pcap -U udp port 51820 >/dev/null 2>&1
+	wgt_spawn $O tcpdump -q -i o1 -w $work/$1.pcap -U udp port 51820 >$work/$1-tcpdump.log 2>&1
 	local tcpd=$spawned
-	sleep 0.5
+	wgt_wait_for $work/$1-tcpdump.log "listening on" || bad "$1: tcpdump did not start"
 	for r in 1 2 3; do
 		nsx $C busybox wget -q -O $work/got/$1-f$r http://10.94.3.2:8080/f$r ||
 			bad "$1: fetch f$r failed"

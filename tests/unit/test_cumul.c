@@ -490,6 +490,8 @@ Test(cumul_grid, bad_params)
 		"grid_folds=101",
 		"grid_step=0",
 		"grid_step=7",
+		"kmat_mb=-1",
+		"kmat_mb=0.5",
 		"k=3",
 		"c",
 	};
@@ -526,9 +528,9 @@ Test(cumul_grid, bad_input)
 	err[0] = 0;
 	cr_assert_eq(A->fit(&m, X, y, 1, &o, err, sizeof(err)), -EINVAL);
 	cr_assert_neq(err[0], 0);
-	/* more folds than rows */
+	/* more folds than rows (4 rows, the default 5 inner folds) */
 	err[0] = 0;
-	cr_assert_eq(A->fit(&m, X, y, 8, &o, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(A->fit(&m, X, y, 4, &o, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "grid_folds"), "%s", err);
 	/* unmonitored label in a closed world; labels below WFB_UNMON */
 	y[3] = WFB_UNMON;
@@ -630,6 +632,39 @@ Test(cumul_world, deterministic)
 		cr_assert_eq(A->predict(m2, w.Xte + i * NF, &l2), 0);
 		cr_assert_eq(l1, l2, "row %zu", i);
 	}
+	A->free(m1);
+	A->free(m2);
+	free_world(&w);
+}
+
+/*
+ * The grid's kernel cache holds the very kernel values libsvm's RBF training
+ * computes (the same sums in the same order), so with and without it (kmat_mb=0)
+ * the grid scores the pairs alike and picks the same one: the same predictions,
+ * on 1 and 2 threads.
+ */
+Test(cumul_world, kernel_cache_same_model)
+{
+	struct world w;
+	struct wfa_opts nocache = opts("kmat_mb=0", 1), c1 = opts(NULL, 1), c2 = opts(NULL, 2);
+	char err[256] = "";
+	void *m0, *m1, *m2;
+	size_t i;
+
+	make_world(&w, 10, 12, 0);
+	cr_assert_eq(A->fit(&m0, w.Xtr, w.ytr, w.ntr, &nocache, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(A->fit(&m1, w.Xtr, w.ytr, w.ntr, &c1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(A->fit(&m2, w.Xtr, w.ytr, w.ntr, &c2, err, sizeof(err)), 0, "%s", err);
+	for (i = 0; i < w.nte; i++) {
+		int l0, l1, l2;
+
+		cr_assert_eq(A->predict(m0, w.Xte + i * NF, &l0), 0);
+		cr_assert_eq(A->predict(m1, w.Xte + i * NF, &l1), 0);
+		cr_assert_eq(A->predict(m2, w.Xte + i * NF, &l2), 0);
+		cr_assert_eq(l0, l1, "row %zu", i);
+		cr_assert_eq(l1, l2, "row %zu", i);
+	}
+	A->free(m0);
 	A->free(m1);
 	A->free(m2);
 	free_world(&w);

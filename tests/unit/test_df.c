@@ -141,7 +141,7 @@ Test(df_fit, labels_preserved)
 	int y[N], got;
 	char err[256] = "";
 	void *m = NULL;
-	struct wfa_opts o = opts("length=128,epochs=10,batch=8,val=0,bn_momentum=0.5", 1);
+	struct wfa_opts o = opts("length=128,epochs=20,batch=8,val=0,bn_momentum=0.5", 1);
 	size_t i, right = 0;
 
 	o.open_world = true;
@@ -152,7 +152,11 @@ Test(df_fit, labels_preserved)
 		cr_assert(got == 37 || got == WFB_UNMON, "label %d", got);
 		right += got == y[i];
 	}
-	/* the running batch statistics lag the last batches: not every one */
+	/*
+	 * the running batch statistics lag the last batches: not every one. 20
+	 * epochs: 10 gave 24 of 32 on an AMD EPYC and passed on the CI machine
+	 * (OpenBLAS picks its kernels, so its rounding, by CPU model).
+	 */
 	cr_assert_geq(right, N * 9 / 10, "%zu of %d right", right, N);
 	A->free(m);
 }

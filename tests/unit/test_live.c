@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 
 #include "dataset.h"
 #include "generate.h"
+#include "presets.h"
+#include "sim.h"
 #include "site.h"
 #include "split.h"
 #include "transport.h"
@@ -291,14 +294,14 @@ Test(live_split, windows_and_the_inner_view)
 	push(&c, 500, -1, 1452, 4); /* 1420 inside */
 	push(&c, 900, -1, 544, 4);
 	wfb_trace_init(&t);
-	cr_assert_eq(wfl_capture_window(&c, 150, 900, WFL_WIRE, &t, &first), 0);
+	cr_assert_eq(wfl_capture_window(&c, 150, 900, WFL_WIRE, &t, &first, NULL), 0);
 	cr_assert_eq(t.n, 4);
 	cr_assert_eq(first, 200);
 	cr_assert_eq(t.pkts[0].time_ns, 0);
 	cr_assert_eq(t.pkts[3].time_ns, 300);
 	cr_assert_eq(t.pkts[3].size, 1452);
 	cr_assert_eq(t.pkts[0].dir, -1);
-	cr_assert_eq(wfl_capture_window(&c, 0, 1000, WFL_WG_INNER, &t, &first), 0);
+	cr_assert_eq(wfl_capture_window(&c, 0, 1000, WFL_WG_INNER, &t, &first, NULL), 0);
 	cr_assert_eq(t.n, 3, "data messages with a packet only");
 	cr_assert_eq(first, 400);
 	cr_assert_eq(t.pkts[0].size, 256);
@@ -408,4 +411,114 @@ Test(live_split, import_split_gap)
 				      NULL, false, &r, err, sizeof(err)),
 		     0, "%s", err);
 	cr_assert_eq(r.pieces, 1);
+}
+
+/* ---------------------------------------------------------------- the simulator's flows */
+
+/* A session of two connections, interleaved: every other packet each. */
+static void two_connections(struct wfb_trace *in, uint16_t *cport, size_t n)
+{
+	size_t i;
+
+	wfb_trace_init(in);
+	for (i = 0; i < n; i++) {
+		cport[i] = i % 2 ? 40002 : 40001;
+		cr_assert_eq(wfb_trace_push(in, 1000000 + i * 2000000, i % 3 ? WFB_IN : WFB_OUT,
+					    i % 3 ? 1200 : 300, WFB_REAL),
+			     0);
+	}
+}
+
+/* Connection k's packets alone, from its first at time 0. */
+static uint64_t one_connection(const struct wfb_trace *in, const uint16_t *cport, uint16_t port,
+			       struct wfb_trace *sub)
+{
+	uint64_t offset = 0;
+	size_t i;
+
+	wfb_trace_init(sub);
+	for (i = 0; i < in->n; i++) {
+		if (cport[i] != port)
+			continue;
+		if (!sub->n)
+			offset = in->pkts[i].time_ns;
+		cr_assert_eq(wfb_trace_push(sub, in->pkts[i].time_ns - offset, in->pkts[i].dir,
+					    in->pkts[i].size, WFB_REAL),
+			     0);
+	}
+	return offset;
+}
+
+static size_t count_at(const struct wfb_trace *t, const struct wfb_pkt *p)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < t->n; i++)
+		k += !memcmp(&t->pkts[i], p, sizeof(*p));
+	return k;
+}
+
+/*
+ * Each connection is replayed as its own flow (its own streams, trace index by
+ * first packet), what they send merged in time order: the merge holds exactly
+ * both replays' packets, shifted to their connection's start, and FRONT's
+ * covers come from two budgets, so more than one flow's replay of the session.
+ */
+Test(live_sim, each_connection_its_own_flow)
+{
+	enum { N = 200 };
+	struct wfb_replay_opts ro = { .seed = 7, .unknown_size = 514 };
+	struct wfb_trace in, out, sub[2], alone[2], whole;
+	struct wfb_overhead ov, ov1, ovw;
+	struct wfg_side_cfg sides[2];
+	uint16_t cport[N], same[N];
+	uint64_t offset[2];
+	char err[256] = "";
+	size_t conns, i, k;
+
+	cr_assert_eq(wfg_preset_sides("front", sides, err, sizeof(err)), 0, "%s", err);
+	two_connections(&in, cport, N);
+	wfb_trace_init(&out);
+	cr_assert_eq(wfl_sim_connections(sides, &in, cport, &ro, &out, &ov, &conns), 0);
+	cr_assert_eq(conns, 2);
+	for (i = 1; i < out.n; i++)
+		cr_assert_geq(out.pkts[i].time_ns, out.pkts[i - 1].time_ns, "packet %zu", i);
+	for (k = 0; k < 2; k++) {
+		struct wfb_replay_opts r1 = ro;
+
+		offset[k] = one_connection(&in, cport, k ? 40002 : 40001, &sub[k]);
+		r1.trace_index = k;
+		wfb_trace_init(&alone[k]);
+		cr_assert_eq(wfb_replay(&sides[0], &sides[1], &sub[k], &r1, &alone[k], &ov1), 0);
+		for (i = 0; i < alone[k].n; i++) {
+			struct wfb_pkt p = alone[k].pkts[i];
+
+			p.time_ns += offset[k];
+			cr_assert_geq(count_at(&out, &p), 1, "connection %zu packet %zu missing", k,
+				      i);
+		}
+	}
+	cr_assert_eq(out.n, alone[0].n + alone[1].n);
+	cr_assert_gt(ov.covers[0] + ov.covers[1], 0);
+
+	/* one port: exactly the replay of the whole session as one flow */
+	for (i = 0; i < N; i++)
+		same[i] = 5555;
+	ro.trace_index = 0;
+	wfb_trace_init(&whole);
+	cr_assert_eq(wfb_replay(&sides[0], &sides[1], &in, &ro, &whole, &ovw), 0);
+	cr_assert_eq(wfl_sim_connections(sides, &in, same, &ro, &out, &ov, &conns), 0);
+	cr_assert_eq(conns, 1);
+	cr_assert(wfb_trace_equal(&out, &whole), "one connection differs from one replay");
+	/* the same counts; times from the connection's first packet, 1 ms in */
+	cr_assert_eq(memcmp(&ov, &ovw, offsetof(struct wfb_overhead, last_real_orig_ns)), 0);
+	cr_assert_eq(ov.last_real_orig_ns + in.pkts[0].time_ns, ovw.last_real_orig_ns);
+	cr_assert_eq(ov.last_real_def_ns + in.pkts[0].time_ns, ovw.last_real_def_ns);
+	for (k = 0; k < 2; k++) {
+		wfb_trace_free(&sub[k]);
+		wfb_trace_free(&alone[k]);
+	}
+	wfb_trace_free(&whole);
+	wfb_trace_free(&in);
+	wfb_trace_free(&out);
 }

@@ -202,15 +202,28 @@ Test(tiktok_fit, learns_timing)
 	A->free(m);
 }
 
+/* A saved and reloaded model predicts what the fitted one does, row for row. */
+static void assert_same_predictions(const struct wfa_attack *A, void *m, void *m2)
+{
+	static double X[24 * DEEP_INPUT_MAX];
+	int y[24], a, b;
+	size_t i;
+
+	timed_set(A, X, y, 24);
+	for (i = 0; i < 24; i++) {
+		cr_assert_eq(A->predict(m, X + i * DEEP_INPUT_MAX, &a), 0);
+		cr_assert_eq(A->predict(m2, X + i * DEEP_INPUT_MAX, &b), 0);
+		cr_assert_eq(a, b, "row %zu", i);
+	}
+}
+
 /* A saved model predicts what it did; a file of another attack is refused. */
 Test(rf_fit, learns_timing_save_and_load, .timeout = 300)
 {
 	const struct wfa_attack *A = wfa_find("rf"), *D = wfa_find("df");
-	static double X[24 * DEEP_INPUT_MAX];
-	int y[24], a, b;
 	char err[256] = "", path[] = "/tmp/wfb-rf-XXXXXX";
 	void *m = NULL, *m2 = NULL;
-	size_t right, i;
+	size_t right;
 	int fd = mkstemp(path);
 
 	cr_assert_geq(fd, 0);
@@ -220,12 +233,7 @@ Test(rf_fit, learns_timing_save_and_load, .timeout = 300)
 	cr_assert_geq(right, 22, "%zu of 24", right);
 	cr_assert_eq(A->save(m, path, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(A->load(&m2, path, err, sizeof(err)), 0, "%s", err);
-	timed_set(A, X, y, 24);
-	for (i = 0; i < 24; i++) {
-		cr_assert_eq(A->predict(m, X + i * DEEP_INPUT_MAX, &a), 0);
-		cr_assert_eq(A->predict(m2, X + i * DEEP_INPUT_MAX, &b), 0);
-		cr_assert_eq(a, b, "row %zu", i);
-	}
+	assert_same_predictions(A, m, m2);
 	A->free(m2);
 	cr_assert_eq(D->load(&m2, path, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, ":1: a rf model, not df"), "%s", err);
@@ -241,12 +249,10 @@ Test(rf_fit, learns_timing_save_and_load, .timeout = 300)
 Test(tiktok_fit, offset_parameter_and_file, .timeout = 300)
 {
 	const struct wfa_attack *A = wfa_find("tiktok"), *D = wfa_find("df");
-	static double X[24 * DEEP_INPUT_MAX];
 	char err[256] = "", line[128] = "", path[] = "/tmp/wfb-tt-XXXXXX";
 	struct wfa_shape s = { .params = "offset=-1" };
 	void *m = NULL, *m2 = NULL;
-	int y[24], a, b, fd = mkstemp(path);
-	size_t i;
+	int fd = mkstemp(path);
 	FILE *f;
 
 	cr_assert_eq(A->check(&s, err, sizeof(err)), -EINVAL);
@@ -264,12 +270,7 @@ Test(tiktok_fit, offset_parameter_and_file, .timeout = 300)
 	fclose(f);
 	cr_assert_str_eq(line, "tiktok 1 length 64 classes 2 offset 3\n");
 	cr_assert_eq(A->load(&m2, path, err, sizeof(err)), 0, "%s", err);
-	timed_set(A, X, y, 24);
-	for (i = 0; i < 24; i++) {
-		cr_assert_eq(A->predict(m, X + i * DEEP_INPUT_MAX, &a), 0);
-		cr_assert_eq(A->predict(m2, X + i * DEEP_INPUT_MAX, &b), 0);
-		cr_assert_eq(a, b, "row %zu", i);
-	}
+	assert_same_predictions(A, m, m2);
 	A->free(m);
 	A->free(m2);
 	unlink(path);

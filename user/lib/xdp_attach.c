@@ -50,6 +50,19 @@ static int attached_alone(int ifindex, int skb_mode, __u32 prog_id)
 	return (skb_mode ? q.skb_prog_id : q.drv_prog_id) == prog_id;
 }
 
+/* Attach prog through libxdp; alone: without the dispatcher, by libxdp's own switch. */
+static int attach_prog(struct xdp_program *prog, int ifindex, enum xdp_attach_mode mode, int alone)
+{
+	int rc;
+
+	if (alone)
+		setenv("LIBXDP_SKIP_DISPATCHER", "1", 1);
+	rc = xdp_program__attach(prog, ifindex, mode, 0);
+	if (alone)
+		unsetenv("LIBXDP_SKIP_DISPATCHER");
+	return rc;
+}
+
 int wfg_xdp_attach(struct bpf_object *obj, const char *prog_name, int ifindex, int skb_mode,
 		   int exclusive, enum wfg_xdp_how *how, char *err, size_t errlen)
 {
@@ -61,10 +74,6 @@ int wfg_xdp_attach(struct bpf_object *obj, const char *prog_name, int ifindex, i
 	int rc;
 
 	*how = WFG_XDP_HOW_DISPATCHER;
-	if (exclusive) {
-		/* libxdp's documented switch for one program without dispatcher */
-		setenv("LIBXDP_SKIP_DISPATCHER", "1", 1);
-	}
 	prog = xdp_program__create(&xo);
 	rc = (int)libxdp_get_error(prog);
 	if (rc) {
@@ -73,7 +82,7 @@ int wfg_xdp_attach(struct bpf_object *obj, const char *prog_name, int ifindex, i
 	}
 	rc = xdp_program__set_run_prio(prog, WFG_XDP_RUN_PRIO);
 	if (!rc)
-		rc = xdp_program__attach(prog, ifindex, mode, 0);
+		rc = attach_prog(prog, ifindex, mode, exclusive);
 	if (rc == -ENOENT && !exclusive &&
 	    bpf_program__fd(bpf_object__find_program_by_name(obj, prog_name)) < 0) {
 		/*
@@ -82,12 +91,8 @@ int wfg_xdp_attach(struct bpf_object *obj, const char *prog_name, int ifindex, i
 		 * where the kernel cannot run the dispatcher, and say so.
 		 */
 		*how = WFG_XDP_HOW_ALONE_NO_DISPATCHER;
-		setenv("LIBXDP_SKIP_DISPATCHER", "1", 1);
-		rc = xdp_program__attach(prog, ifindex, mode, 0);
-		exclusive = 1;
+		rc = attach_prog(prog, ifindex, mode, 1);
 	}
-	if (exclusive)
-		unsetenv("LIBXDP_SKIP_DISPATCHER");
 	if (rc) {
 		libxdp_strerror(rc, why, sizeof(why));
 		xdp_program__close(prog);

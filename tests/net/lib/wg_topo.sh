@@ -55,6 +55,19 @@ wgt_spawn() { # NS CMD...
 	wgt_pids+=($spawned)
 }
 
+# wgt_wait_for FILE TEXT [SECONDS]: until a spawned daemon's log says it is
+# ready (wfguard run: "pumping covers", tcpdump: "listening on"); a slow
+# machine (the VM guest under TCG) takes seconds where a fixed sleep guessed.
+wgt_wait_for() {
+	local i
+	for i in $(seq $((${3:-20} * 10))); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "$wgt_tag: $1 never said \"$2\": $(tail -n 3 "$1" 2>/dev/null)" >&2
+	return 1
+}
+
 wgt_topo() { # [upstream]
 	local n=$wgt_net t=$wgt_tag ns
 	for ns in $C $O $S; do ip netns add $ns; ip -n $ns link set lo up; done
