@@ -244,8 +244,10 @@ void ev_free(struct ev_run *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->nv; i++)
+	for (i = 0; i < r->nv; i++) {
 		free(r->v[i].side);
+		free(r->v[i].pool);
+	}
 	for (i = 0; i < r->np; i++)
 		free(r->pname[i]);
 	free(r->v);
@@ -288,6 +290,17 @@ int ev_sides(struct ev_variant *v, const struct wfg_side_cfg *cli, const struct 
 		return -ENOMEM;
 	v->side[0] = *cli;
 	v->side[1] = *srv;
+	return 0;
+}
+
+int ev_policy_sides(struct ev_variant *v, struct wfg_compiled_policy *cp)
+{
+	if (ev_sides(v, wfg_policy_side(cp, WFG_ROLE_CLIENT), wfg_policy_side(cp, WFG_ROLE_SERVER)))
+		return -ENOMEM;
+	v->pool = cp->pool;
+	v->pool_n = cp->pool_n;
+	cp->pool = NULL;
+	cp->pool_n = 0;
 	return 0;
 }
 
@@ -365,6 +378,8 @@ static int ev_defend(struct ev_run *r, size_t i, char *ds, size_t dslen, char *e
 	}
 	o.force = true;
 	o.policy_name = v->name;
+	o.replay.pool = (const struct wfg_side_cfg(*)[2])v->pool;
+	o.replay.pool_n = v->pool_n;
 	if (r->tty) {
 		o.progress = ev_defend_progress;
 		o.progress_arg = v->name;

@@ -61,7 +61,10 @@ struct ev_variant {
 	char name[128];		   /* in the table, the CSV and the plot */
 	char dir[64];		   /* OUTDIR/defended/DIR */
 	struct wfg_side_cfg *side; /* [client, server]; NULL: the dataset as it is */
-	double pv[EV_MAX_PARAMS];  /* sweep: the parameters' values */
+	/* a policy's pool of defences (docs/policy.md, "pool"), [entry][side]; or NULL */
+	struct wfg_side_cfg (*pool)[2];
+	__u32 pool_n;
+	double pv[EV_MAX_PARAMS]; /* sweep: the parameters' values */
 	/* What reproduces it: "preset NAME: every parameter", "policy PATH sha256 HEX" */
 	char source[1200];
 };
@@ -137,6 +140,8 @@ void ev_init(struct ev_run *r, const char *cmd);
 void ev_free(struct ev_run *r);
 struct ev_variant *ev_add(struct ev_run *r, const char *name);
 int ev_sides(struct ev_variant *v, const struct wfg_side_cfg *cli, const struct wfg_side_cfg *srv);
+/* A compiled policy's sides, and its pool, which the variant takes over (cp has none after). */
+int ev_policy_sides(struct ev_variant *v, struct wfg_compiled_policy *cp);
 /* v->source = "policy PATH sha256 HEX"; -EIO if the file cannot be read. */
 int ev_policy_source(struct ev_variant *v, const char *path);
 /* The policy file's name without directory and extension. */

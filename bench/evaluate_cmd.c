@@ -39,9 +39,11 @@ static int ev_add_policy(struct ev_run *r, const char *path, struct wfg_compiled
 		return EXIT_BAD;
 	ev_policy_name(path, name, sizeof(name));
 	v = ev_add(r, name);
-	if (!v ||
-	    ev_sides(v, wfg_policy_side(cp, WFG_ROLE_CLIENT), wfg_policy_side(cp, WFG_ROLE_SERVER)))
+	if (!v || ev_policy_sides(v, cp))
 		return wfb_fail(r->cmd, -ENOMEM, "out of memory");
+	if (v->pool_n)
+		printf("%s: a pool of %u defences, each side draws one per episode\n", v->name,
+		       v->pool_n);
 	if (ev_policy_source(v, path))
 		return wfb_fail(r->cmd, -EIO, "cannot read the policy to hash it");
 	return 0;

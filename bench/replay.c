@@ -163,6 +163,14 @@ static int transmit(struct sim *s, int dir, uint64_t depart, uint32_t len, int k
 static void decide(struct sim *s, struct side *sd, enum wfg_core_op op, uint64_t now, uint32_t len,
 		   uint8_t flags, struct wfg_decision *d)
 {
+	const struct wfb_replay_opts *o = s->o;
+	int k = sd->dir == WFB_IN;
+
+	if (o->pool_n > 1 && wfg_defpool_turn(sd->cfg, &sd->flow, op, now, o->pool_n)) {
+		sd->cfg = &o->pool[sd->flow.defence][k];
+		if (o->draw_log)
+			o->draw_log(o->log_arg, k, sd->flow.episodes + 1, sd->flow.defence);
+	}
 	wfg_on(sd->cfg, &sd->flow, op, now, wfg_wire_core_len(s->o->mode, sd->cfg, op, len), flags,
 	       d);
 	if (s->o->log)
@@ -324,8 +332,15 @@ int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *ser
 		keys_for(o->seed, o->trace_index, k, key);
 		if (k == 0 && o->client_key)
 			memcpy(key, o->client_key, sizeof(key));
-		wfg_flow_init(s->side[k].cfg, &s->side[k].flow, BASE_NS, key,
+		wfg_flow_seed(&s->side[k].flow, key,
 			      k == 0 && o->client_key ? o->client_stream : o->trace_index);
+		if (o->pool_n > 1) {
+			wfg_defpool_first(&s->side[k].flow, o->pool_n);
+			s->side[k].cfg = &o->pool[s->side[k].flow.defence][k];
+			if (o->draw_log)
+				o->draw_log(o->log_arg, k, 1, s->side[k].flow.defence);
+		}
+		wfg_flow_start(s->side[k].cfg, &s->side[k].flow, BASE_NS);
 	}
 	/* Original sizes and the time each packet is handed to its sender: the
 	 * client at its observation time, the server one delay earlier. */

@@ -34,6 +34,14 @@ struct wfb_replay_opts {
 	uint64_t client_stream;
 	wfb_replay_log_fn log; /* optional: every core call */
 	void *log_arg;
+	/* Optional: a pool of defences (docs/policy.md, "pool"), pool[i][side]
+	 * ([0] client, [1] server). With pool_n > 1 each side draws its entry per
+	 * episode from its own stream, as the data path does (core/defpool.h), and
+	 * the client/server arguments of wfb_replay() are not used. */
+	const struct wfg_side_cfg (*pool)[2];
+	uint32_t pool_n;
+	/* Optional: called with each entry a side draws (episode from 1). */
+	void (*draw_log)(void *arg, int server, uint32_t episode, uint32_t entry);
 };
 
 /* Default MTUs, as `wfbench defend --mtu` documents them (docs/replay.md). */

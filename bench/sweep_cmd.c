@@ -125,8 +125,7 @@ static int sweep_points(struct ev_run *r, const char *policy, double **vals, con
 		}
 		free(out);
 		v = rc ? NULL : ev_add(r, name);
-		if (!rc && (!v || ev_sides(v, wfg_policy_side(cp, WFG_ROLE_CLIENT),
-					   wfg_policy_side(cp, WFG_ROLE_SERVER))))
+		if (!rc && (!v || ev_policy_sides(v, cp)))
 			rc = -ENOMEM;
 		if (!rc && ev_policy_source(v, policy)) {
 			snprintf(err, sizeof(err), "%s: cannot read it to hash it", policy);

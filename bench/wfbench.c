@@ -888,6 +888,11 @@ static int cmd_defend(int argc, char **argv)
 		defend_side[0] = *wfg_policy_side(&cp, WFG_ROLE_CLIENT);
 		defend_side[1] = *wfg_policy_side(&cp, WFG_ROLE_SERVER);
 		dp = cp.dp;
+		/* Each side draws its entry per episode, as the data path does (replay.c). */
+		o.replay.pool = (const struct wfg_side_cfg(*)[2])cp.pool;
+		o.replay.pool_n = cp.pool_n;
+		for (c = 0; c < (int)cp.pool_n; c++)
+			wfb_defend_fit(&dp, cp.pool[c], mtu, &o.replay);
 		o.policy_name = policy;
 		if (wfb_sha256_file(policy, hex))
 			return wfb_fail("defend", -EIO, "cannot read the policy to hash it");
@@ -906,6 +911,9 @@ static int cmd_defend(int argc, char **argv)
 	rc = wfb_defend(&defend_side[0], &defend_side[1], dataset, out, &o, &ov, err, sizeof(err));
 	if (rc)
 		return wfb_fail("defend", rc, err);
+	if (o.replay.pool_n)
+		printf("pool: %u defences, each side drew one per episode (%llu draws)\n",
+		       o.replay.pool_n, (unsigned long long)(ov.episodes[0] + ov.episodes[1]));
 	printf("defended %s -> %s (%s; delay %llu ms%s)\n", dataset, out, o.policy_name,
 	       (unsigned long long)(o.replay.delay_ns / 1000000),
 	       o.replay.bandwidth_mbit > 0 ? ", bottleneck" : "");

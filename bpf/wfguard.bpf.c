@@ -115,14 +115,14 @@ int wfg_egress(struct __sk_buff *skb)
 	}
 	/* Shaping targets the payload on the wire, trailer included (core/wire.h). */
 	if (carrier) {
-		core_decide(&pol->side, &f->st, d, now,
+		core_decide(pol, &f->st, d, now,
 			    CORE_ARG(WFG_OP_SEND_COVER, skb->mark & 0xff,
 				     wfg_wire_core_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_COVER,
 						       0)));
 	} else {
 		learn_profile(skb, pol, f, p, scr);
 		mimic_learn(skb, &f->st, p);
-		core_decide(&pol->side, &f->st, d, now,
+		core_decide(pol, &f->st, d, now,
 			    CORE_ARG(WFG_OP_SEND_REAL, 0,
 				     wfg_wire_core_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_REAL,
 						       p->pay_len)));
@@ -367,13 +367,13 @@ int wfg_tun_egress(struct __sk_buff *skb)
 		return pass;
 	}
 	if (carrier) {
-		core_decide(&pol->side, &f->st, d, now,
+		core_decide(pol, &f->st, d, now,
 			    CORE_ARG(WFG_OP_SEND_COVER, skb->mark & 0xff,
 				     wfg_wire_core_len(WFG_MODE_TUNNEL, &pol->side,
 						       WFG_OP_SEND_COVER, 0)));
 	} else {
 		tun_learn(&f->st, p);
-		core_decide(&pol->side, &f->st, d, now,
+		core_decide(pol, &f->st, d, now,
 			    CORE_ARG(WFG_OP_SEND_REAL, 0,
 				     wfg_wire_core_len(WFG_MODE_TUNNEL, &pol->side,
 						       WFG_OP_SEND_REAL, len)));

@@ -62,7 +62,7 @@ _wfguard()
 	esac
 
 	case $cmd in
-	attach) opts="--policy --xdp-mode --xdp-exclusive --keys --ephemeral-key" ;;
+	attach) opts="--policy --xdp-mode --xdp-exclusive --keys --ephemeral-key --pool-max" ;;
 	status | flows) opts="--json" ;;
 	stats) opts="--json --prometheus --watch" ;;
 	policy) opts="--json --force" ;;

@@ -399,6 +399,7 @@ static int policy_check_json(const char *path)
 	json_object_set_new(o, "delays", json_boolean(wfg_policy_delays(&cp.dp)));
 	json_object_set_new(o, "keys", cp.keys_path[0] ? json_text(cp.keys_path) : json_null());
 	json_object_set_new(o, "max_flows", json_integer(cp.max_flows));
+	json_object_set_new(o, "pool", json_integer(cp.pool_n));
 	json_object_set_new(o, "summary", json_text(cp.summary));
 	return json_print(o);
 }
@@ -495,14 +496,14 @@ static void reap_dead_pins(int attaching)
 
 static int cmd_attach(int argc, char **argv)
 {
-	static const struct option lo[] = { { "policy", required_argument, 0, 'p' },
-					    { "xdp-mode", required_argument, 0, 'x' },
-					    { "keys", required_argument, 0, 'k' },
-					    { "ephemeral-key", no_argument, 0, 'E' },
-					    { "xdp-exclusive", no_argument, 0, 'X' },
-					    { "help", no_argument, 0, 'h' },
-					    { 0 } };
+	static const struct option lo[] = {
+		{ "policy", required_argument, 0, 'p' },  { "xdp-mode", required_argument, 0, 'x' },
+		{ "keys", required_argument, 0, 'k' },	  { "ephemeral-key", no_argument, 0, 'E' },
+		{ "xdp-exclusive", no_argument, 0, 'X' }, { "pool-max", required_argument, 0, 'P' },
+		{ "help", no_argument, 0, 'h' },	  { 0 }
+	};
 	const char *policy = NULL, *keys = NULL;
+	struct wfg_dp_pool pool;
 	int ephemeral = 0;
 	struct wfg_attach_opts ao = { 0 };
 	struct wfg_compiled_policy *cp;
@@ -534,6 +535,16 @@ static int cmd_attach(int argc, char **argv)
 		case 'X':
 			ao.xdp_exclusive = 1;
 			break;
+		case 'P': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || v < 2 || v > WFG_DEFPOOL_MAX)
+				return fail(EXIT_INPUT, "--pool-max: 2..%d defences, not '%s'",
+					    WFG_DEFPOOL_MAX, optarg);
+			ao.pool_max = (__u32)v;
+			break;
+		}
 		case 'h':
 			return show_usage();
 		default:
@@ -569,6 +580,8 @@ static int cmd_attach(int argc, char **argv)
 		return fail(EXIT_SYSTEM, "getrandom: %s", strerror(errno));
 	ao.max_flows = cp->max_flows;
 	ao.install_fq = wfg_policy_delays(&cp->dp);
+	pool = (struct wfg_dp_pool){ cp->pool, cp->pool_n, (int)cp->role };
+	ao.pool = &pool;
 	reap_dead_pins(1);
 	rc = wfg_dp_attach(argv[optind], &cp->dp, &ctl, &ao, err, sizeof(err));
 	if (rc)
@@ -1713,7 +1726,7 @@ static int cmd_version(int argc, char **argv)
 static const struct command commands[] = {
 	{ "attach", cmd_attach, "load and attach the data path to an interface",
 	  "usage: wfguard attach IFACE --policy FILE [--xdp-mode native|skb] "
-	  "[--xdp-exclusive] [--keys FILE | --ephemeral-key]\n"
+	  "[--xdp-exclusive] [--keys FILE | --ephemeral-key] [--pool-max N]\n"
 	  "  Load the data path on IFACE (TC egress + XDP ingress), pin it under\n"
 	  "  ROOT/net-INODE-COOKIE/IFACE/ (ROOT: " WFG_PIN_ROOT ", or $" WFG_PIN_ROOT_ENV "; the\n"
 	  "  network namespace's inode number and cookie), install sch_fq when the\n"
@@ -1723,7 +1736,10 @@ static const struct command commands[] = {
 	  "  programs (xdp-loader's share it); --xdp-exclusive: alone, no dispatcher.\n"
 	  "  Shim mode needs the key file both ends share (--keys, or shim.keys\n"
 	  "  in the policy); --ephemeral-key makes a random one that no peer\n"
-	  "  can have (tests, one-host experiments).\n" },
+	  "  can have (tests, one-host experiments).\n"
+	  "  A policy's pool of defences is sized from the policy; --pool-max N\n"
+	  "  makes room for pools of up to N (2..256, ~280 KB each) that a later\n"
+	  "  policy apply may bring.\n" },
 	{ "detach", cmd_detach, "remove everything wfguard put on an interface",
 	  "usage: wfguard detach IFACE\n"
 	  "  Remove the programs, filters, the qdiscs wfguard installed and the pins\n"

@@ -585,6 +585,13 @@ static int load_policy(const struct wfl_opts *o, const char *path, int role,
 			o->tr->name, mode_name[o->tr->policy_mode]);
 		return -EINVAL;
 	}
+	if (cp->pool_n) { /* before any page load: the report's simulation could not run it */
+		fprintf(stderr,
+			"wfbench live: %s: a pool of defences: the live run's simulated "
+			"prediction does not replay pools yet (wfbench defend and evaluate do)\n",
+			path);
+		return -EINVAL;
+	}
 	if (o->tr->client_defended && (int)cp->role != role) {
 		fprintf(stderr, "wfbench live: %s: expected role: %s (the %s's end)\n", path,
 			role == WFG_ROLE_CLIENT ? "client" : "server",

@@ -229,6 +229,13 @@ static int sim_sides(struct report *R, struct wfg_side_cfg sides[2], struct wfb_
 				       R->o->client_policy);
 		sides[0] = *wfg_policy_side(&ccp, WFG_ROLE_CLIENT);
 	}
+	/* Two policies' pools would need a draw of each side's own size: not done
+	 * yet; refused rather than simulated as their entry 0 alone. */
+	if (cp.pool_n || (R->o->tr->client_defended && ccp.pool_n))
+		return wfg_err(err, errlen, EOPNOTSUPP,
+			       "%s: a pool of defences: the live run's simulated prediction does "
+			       "not replay pools yet (wfbench defend and evaluate do)",
+			       cp.pool_n ? R->o->policy : R->o->client_policy);
 	sides[1] = *wfg_policy_side(&cp, WFG_ROLE_SERVER);
 	wfb_defend_fit(&cp.dp, sides, 0, ro);
 	return 0;

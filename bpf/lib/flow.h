@@ -10,6 +10,7 @@
 #include <linux/time.h>
 
 #include "lib/core_run.h"
+#include "lib/defpool.h"
 #include "lib/maps.h"
 #include "lib/profile.h"
 #include "lib/stats.h"
@@ -27,8 +28,9 @@ static __always_inline void flow_unlock(struct wfg_flow *f)
 
 static int flow_timer_cb(void *map, struct wfg_flow_key *key, struct wfg_flow *f);
 
-/* (Re)start a flow's core state under policy `pol` (caller sets f->st.slot).
- * Global: verified once. */
+/* (Re)start a flow's core state under policy `pol`, the policy of slot
+ * f->slot (the caller sets it first). A pool policy draws the first
+ * episode's defence here. Global: verified once. */
 __attribute__((noinline)) int flow_reset(struct wfg_flow_state *f, const struct wfg_ctl *ctl,
 					 const struct wfg_policy *pol, const struct wfg_flow_key *k,
 					 __u64 now)
@@ -39,7 +41,11 @@ __attribute__((noinline)) int flow_reset(struct wfg_flow_state *f, const struct 
 		return -1;
 	/* The kernel's prandom is no secret: the master secret makes the key. */
 	wfg_flow_key_material(ctl->master, k, now, wfg_test_clock ? 0 : bpf_get_prandom_u32(), key);
-	wfg_flow_init(&pol->side, &f->side, now, key, wfg_flow_stream(k));
+	wfg_flow_seed(&f->side, key, wfg_flow_stream(k));
+	wfg_defpool_first(&f->side, pol->pool_size);
+	if (pol->pool_size > 1)
+		stat_add(WFG_STAT_POOL_DRAWS, 1);
+	wfg_flow_start(defpool_cfg(pol, f->side.defence), &f->side, now);
 	wfg_prng_init_key(&f->pad_rng, key, ~0ULL);
 	f->generation = pol->generation;
 	f->timer_at_ns = 0;
@@ -74,8 +80,8 @@ static __always_inline struct wfg_flow *flow_acquire(const struct wfg_flow_key *
 				return NULL;
 			bpf_timer_init(&f->timer, &wfg_flows, CLOCK_MONOTONIC);
 			bpf_timer_set_callback(&f->timer, flow_timer_cb);
-			flow_reset(&f->st, ctl, pol, k, now);
 			f->st.slot = slot;
+			flow_reset(&f->st, ctl, pol, k, now);
 			stat_add(WFG_STAT_FLOWS_CREATED, 1);
 			return f;
 		}
@@ -91,8 +97,8 @@ static __always_inline struct wfg_flow *flow_acquire(const struct wfg_flow_key *
 	}
 	/* A flow made under another policy restarts under this one, never a mix. */
 	if (f->st.generation != pol->generation || f->st.slot != slot) {
-		flow_reset(&f->st, ctl, pol, k, now);
 		f->st.slot = slot;
+		flow_reset(&f->st, ctl, pol, k, now);
 	}
 	return f;
 }
@@ -103,16 +109,21 @@ static __always_inline struct wfg_flow *flow_acquire(const struct wfg_flow_key *
 #define CORE_ARG(op, flags, len) ((__u64)(op) | (__u64)(flags) << 8 | (__u64)(len) << 16)
 
 /*
- * One core call: begin, step under bpf_loop, finish. Global, so the verifier
- * walks the core once rather than on every path of every program into it.
+ * One core call under policy pol (the policy of st->slot): a pool policy's
+ * flow first draws the defence of an episode this call begins; then begin,
+ * step under bpf_loop, finish, under the flow's entry. Global, so the
+ * verifier walks the core once rather than on every path of every program
+ * into it.
  */
-__attribute__((noinline)) int core_decide(const struct wfg_side_cfg *cfg, struct wfg_flow_state *st,
+__attribute__((noinline)) int core_decide(const struct wfg_policy *pol, struct wfg_flow_state *st,
 					  struct wfg_decision *d, __u64 now, __u64 arg)
 {
 	__u32 op = arg & 0xff, len = (__u32)(arg >> 16);
+	const struct wfg_side_cfg *cfg;
 
-	if (!cfg || !st || !d)
+	if (!pol || !st || !d)
 		return -1;
+	cfg = pool_entry(pol, &st->side, now, op);
 	wfg_begin(cfg, &st->side, op, now, len, (__u8)(arg >> 8), d);
 	wfg_bpf_run(cfg, &st->side, d);
 	return 0;
@@ -167,7 +178,7 @@ static __always_inline void flow_recv(const struct wfg_flow_key *k, const struct
 		return;
 	if (cid)
 		quic_learn_seen(&f->st, cid);
-	core_decide(&pol->side, &f->st, d, now,
+	core_decide(pol, &f->st, d, now,
 		    CORE_ARG(padding ? WFG_OP_RECV_PADDING : WFG_OP_RECV_NORMAL, 0, 0));
 	after_core(f, k, &pol->side, d, now);
 	f->st.pkts_in++;
@@ -193,7 +204,7 @@ static int flow_timer_cb(void *map, struct wfg_flow_key *key, struct wfg_flow *f
 	f->st.timer_at_ns = 0;
 	pol = get_policy(f->st.slot);
 	if (pol && pol->generation == f->st.generation) {
-		core_decide(&pol->side, &f->st, &scr->d, now, CORE_ARG(WFG_OP_TIMER, 0, 0));
+		core_decide(pol, &f->st, &scr->d, now, CORE_ARG(WFG_OP_TIMER, 0, 0));
 		after_core(f, key, &pol->side, &scr->d, now);
 	}
 	flow_unlock(f);

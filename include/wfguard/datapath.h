@@ -56,9 +56,27 @@ struct wfg_policy {
 	__u32 role;	     /* enum wfg_dp_role: which side this host runs (for capture) */
 	__u32 mode;	     /* enum wfg_mode */
 	__u32 unit;	     /* enum wfg_unit (tunnel mode) */
+	/* A pool of defences (docs/policy.md, "pool"; docs/defence-pools.md):
+	 * pool_size 0 or 1, none; n > 1: one of n drawn per episode
+	 * (core/defpool.h). Entry 0 is side; entry e >= 1 is element
+	 * pool_base + e - 1 of map wfg_defpool. */
+	__u32 pool_size;
+	__u32 pool_base;
 	struct wfg_rule rules[WFG_MAX_RULES];
 	struct wfg_side_cfg side; /* the side this host runs (client or server) */
 };
+
+/*
+ * Map wfg_defpool: an array of side configurations, sized when the data path
+ * is loaded (a configuration is ~140 KB: a fixed 64 per slot cost 18 MB for
+ * policies without a pool). Each policy slot owns wfg_defpool_cap() entries
+ * from slot * cap; the loader writes a slot's entries before its policy, so a
+ * flow never draws an entry of another policy.
+ */
+static inline __u32 wfg_defpool_cap(__u32 max_entries)
+{
+	return max_entries / WFG_POLICY_SLOTS;
+}
 
 /*
  * Port index (pinned as "wfg_ports"), so that UDP which is none of ours leaves
@@ -375,6 +393,8 @@ struct wfg_capture_rec {
 	X(PASSED_UNVERIFIED, passed_unverified, "matched datagrams with no valid trailer")    \
 	X(FLOWS_CREATED, flows_created, "flows (tunnel mode: peers) created")                 \
 	X(EPISODES, episodes, "episodes begun after a flow's first (idle, then traffic)")     \
+	X(POOL_DRAWS, pool_draws, "defences drawn from the policy's pool (flows, episodes)")  \
+	X(ERR_POOL, err_pool, "a pool entry could not be read: the flow ran entry 0")         \
 	X(QUIC_DCID_LEARNED, quic_dcid_learned,                                               \
 	  "QUIC flows whose connection id length came from a long header")                    \
 	X(QUIC_DCID_DEFAULTED, quic_dcid_defaulted,                                           \

@@ -83,7 +83,7 @@ static int ring_count(void *ctx, void *data, size_t len)
 
 /* The sides: a client that shapes to buckets up to `top` and pads at packet
  * events (a machine on NormalRecv, no timers); an undefended server. */
-static void client_sides(struct wfg_side_cfg *cli, struct wfg_side_cfg *srv, __u32 top)
+static void client_sides(struct wfg_side_cfg *cli, struct wfg_side_cfg *srv, __u32 top, double p)
 {
 	static struct wfg_side_builder sb;
 	struct wfg_machine_limits lim = { .allowed_padding_packets = ~0ULL };
@@ -105,7 +105,7 @@ static void client_sides(struct wfg_side_cfg *cli, struct wfg_side_cfg *srv, __u
 	cr_assert_geq(wfg_sb_machine(&sb, &lim), 0);
 	s0 = wfg_sb_state(&sb);
 	s1 = wfg_sb_state(&sb);
-	cr_assert_eq(wfg_sb_trans(&sb, s0, WFG_EV_NORMAL_RECV, (__u32)s1, 0.3), 0);
+	cr_assert_eq(wfg_sb_trans(&sb, s0, WFG_EV_NORMAL_RECV, (__u32)s1, p), 0);
 	cr_assert_eq(wfg_sb_action(&sb, s1, &pad), 0, "%s", sb.err);
 	cr_assert_eq(wfg_sb_trans(&sb, s1, WFG_EV_LIMIT_REACHED, (__u32)s0, 1.0), 0);
 	cr_assert_eq(wfg_sb_trans(&sb, s1, WFG_EV_NORMAL_RECV, (__u32)s1, 0.5), 0);
@@ -114,14 +114,32 @@ static void client_sides(struct wfg_side_cfg *cli, struct wfg_side_cfg *srv, __u
 	cr_assert_eq(wfg_sb_finish(&sb), 0);
 }
 
+/* A pool (docs/policy.md, "pool"): entries whose machine pads with another probability. */
+#define NPOOL 64
+static struct wfg_side_cfg pool[NPOOL][2];
+static __u32 drawn[WFB_SESSION_MAX_LOADS + 1], ndrawn;
+
+static void log_draw(void *arg, int server, uint32_t episode, uint32_t entry)
+{
+	(void)arg;
+	if (server)
+		return;
+	cr_assert_eq(episode, ndrawn + 1, "the replay's draws come in episode order");
+	cr_assert_lt(ndrawn, WFB_SESSION_MAX_LOADS + 1);
+	drawn[ndrawn++] = entry;
+}
+
 /*
  * The shim-mode comparison on one trace: the dataset's page load, or (session)
- * a session of three page loads with gaps over the episode time, so that the
+ * a session of page loads with gaps over the episode time, so that the
  * client's core begins new episodes on the way and the data path must too.
+ * npool > 1: the client runs a pool of that many defences; every episode the
+ * data path's flow must run the entry the harness drew for it.
  */
-static void shim_agree(unsigned session)
+static void shim_agree(unsigned session, unsigned npool)
 {
 	static struct wfg_side_cfg cli, srv;
+	struct wfg_flow fl;
 	static struct wfg_policy pol;
 	struct wfg_ctl ctl = { .keys = { { 21, 22 }, { 23, 24 } } };
 	struct wfb_gen_opts g = { .sites = 4, .instances = 2, .seed = 3 };
@@ -138,9 +156,20 @@ static void shim_agree(unsigned session)
 
 	if (geteuid() != 0)
 		cr_skip_test("BPF tests need root (BPF_PROG_LOAD, BPF_PROG_TEST_RUN)");
-	client_sides(&cli, &srv, 1400);
+	client_sides(&cli, &srv, 1400, 0.3);
 	if (session) /* a policy's default episode time */
 		cli.episode_idle_ns = srv.episode_idle_ns = 3000000000ULL;
+	for (i = 0; i < npool; i++) {
+		client_sides(&pool[i][0], &pool[i][1], 1400, 0.1 + 0.8 * (double)i / (NPOOL - 1));
+		pool[i][0].episode_idle_ns = pool[i][1].episode_idle_ns = cli.episode_idle_ns;
+	}
+	if (npool) {
+		cli = pool[0][0];
+		o.pool = (const struct wfg_side_cfg(*)[2])pool;
+		o.pool_n = npool;
+		o.draw_log = log_draw;
+		ndrawn = 0;
+	}
 	for (k = 0; k < 8; k++)
 		ctl.master[k] = 0x5150u + (__u32)k;
 	memcpy(key.laddr, frame_src4, 4);
@@ -169,7 +198,19 @@ static void shim_agree(unsigned session)
 	skel = wfguard_bpf__open();
 	cr_assert_not_null(skel);
 	skel->rodata->wfg_test_clock = 1;
+	if (npool) /* as the loader sizes it for the pool */
+		cr_assert_eq(bpf_map__set_max_entries(skel->maps.wfg_defpool,
+						      WFG_POLICY_SLOTS * (npool - 1)),
+			     0);
 	cr_assert_eq(wfguard_bpf__load(skel), 0);
+	for (i = 1; i < npool; i++) {
+		__u32 k = (__u32)i - 1;
+
+		cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_defpool), &k,
+						 &pool[i][0], 0),
+			     0);
+	}
+	pol.pool_size = npool;
 	pol.side = cli;
 	pol.generation = 1;
 	pol.nrules = 1;
@@ -235,6 +276,27 @@ static void shim_agree(unsigned session)
 		cr_assert_eq(ring, e->d.covers, "event %zu: data path asked %u covers, harness %u",
 			     i, ring, e->d.covers);
 		episodes += !!(e->d.flags & WFG_DEC_EPISODE);
+		if (!npool)
+			continue;
+		cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.wfg_flows), &key, &fl), 0);
+		cr_assert(fl.st.side.episodes >= 1 && fl.st.side.episodes <= ndrawn);
+		cr_assert_eq(
+			fl.st.side.defence, drawn[fl.st.side.episodes - 1],
+			"event %zu, episode %u: the data path runs entry %u, the harness drew %u",
+			i, fl.st.side.episodes, fl.st.side.defence, drawn[fl.st.side.episodes - 1]);
+	}
+	if (npool) {
+		unsigned distinct = 0, j, m;
+
+		cr_assert_eq(ndrawn, ov.episodes[0], "one draw per client episode");
+		for (j = 0; j < ndrawn; j++) {
+			for (m = 0; m < j && drawn[m] != drawn[j]; m++)
+				;
+			distinct += m == j;
+		}
+		/* 12 uniform draws of 64: ~11 distinct; a stuck draw gives 1 */
+		cr_assert_geq(distinct, ndrawn / 2, "%u distinct entries in %u draws", distinct,
+			      ndrawn);
 	}
 	cr_assert_gt(sends, 50);
 	cr_assert_gt(recvs, 50);
@@ -253,13 +315,23 @@ static void shim_agree(unsigned session)
 
 Test(replay_bpf, harness_and_data_path_agree)
 {
-	shim_agree(0);
+	shim_agree(0, 0);
 }
 
 /* Across episode boundaries: a session of three loads replays as one flow. */
 Test(replay_bpf, harness_and_data_path_agree_on_a_session)
 {
-	shim_agree(3);
+	shim_agree(3, 0);
+}
+
+/*
+ * A pool of 64 over a session of 12 page loads: the data path draws, episode
+ * after episode, the entry the harness drew, and runs it (the sizes and covers
+ * above differ between entries).
+ */
+Test(replay_bpf, harness_and_data_path_draw_the_same_pool_entries)
+{
+	shim_agree(12, NPOOL);
 }
 
 /* ------------------------------------------------------------ tunnel mode */
@@ -366,7 +438,7 @@ Test(replay_bpf, tunnel_mode_harness_and_data_path_agree)
 	if (geteuid() != 0)
 		cr_skip_test("BPF tests need root (BPF_PROG_LOAD, TUN, namespaces)");
 	/* The client's side of a tunnel policy, fitted to the device as attach does. */
-	client_sides(&sides[0], &sides[1], TUN_MTU);
+	client_sides(&sides[0], &sides[1], TUN_MTU, 0.3);
 	pol.mode = WFG_MODE_TUNNEL;
 	pol.unit = WFG_UNIT_DEVICE;
 	pol.generation = 1;

@@ -39,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = wfg_policy_load_mem(NAME, (const char *)data, size, &out, &diags);
 	if (rc == 0) {
 		fuzz_require(diags.n == 0, "accepted with %d diagnostics", diags.n);
+		wfg_policy_release(&out); /* a pool lives on the heap */
 		return 0;
 	}
 	fuzz_require(rc == -EINVAL || rc == -EFBIG || rc == -ENOMEM, "rc %d", rc);

@@ -441,6 +441,68 @@ Test(cli, attach_stats_flows_and_a_second_attach_is_refused)
 	cr_assert_eq(wfg(NS_S, "detach s0"), 0);
 }
 
+/*
+ * A pool policy (docs/policy.md, "pool") through attach and policy apply: the
+ * map is sized from the attach policy, flows draw an entry per episode
+ * (pool_draws), a later pool larger than that room is refused with the way out
+ * and changes nothing, and attach --pool-max makes the room.
+ */
+static void write_pool_policy(const char *name, int size)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "version: 1\nrole: client\nmatch:\n  - family: 4\n    remote_port: %d\n"
+		 "shim:\n  keys: keys\nshape: {mode: pad_to, size: 1000, limit: 1400}\n"
+		 "episode: {idle: 100}\ncover_size: 1000\n"
+		 "defence:\n  - preset: front\n    side: server\n"
+		 "pool:\n  size: %d\n  vary: {front: {N_s: [2, 40], W_max: [2, 9]}}\n",
+		 PORT, size);
+	write_file(name, text);
+}
+
+Test(cli, pool_policy_attach_apply_and_its_room)
+{
+	struct exchange x;
+	unsigned long long gen;
+
+	write_pool_policy("client-pool8.yaml", 8);
+	write_pool_policy("client-pool16.yaml", 16);
+	cr_assert_eq(wfg(NS_C, "policy check client-pool8.yaml"), 0, "%s", err_buf);
+	cr_assert_not_null(strstr(out_buf, "pool: 8 defences"), "%s", out_buf);
+	cr_assert_eq(wfg(NS_C, "attach c0 --policy client-pool8.yaml"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_S, "attach s0 --policy server-pad.yaml --xdp-mode skb"), 0, "%s",
+		     err_buf);
+	/* 6 exchanges 150 ms apart: the flow's first draw, then one per episode */
+	exchange_open(&x);
+	exchange(&x, 0, 6, 150000);
+	exchange_close(&x);
+	cr_assert_eq(x.corrupt, 0);
+	cr_assert_eq(x.server_got, 6);
+	cr_assert_eq(wfg(NS_C, "stats c0 --json"), 0, "%s", err_buf);
+	cr_assert_geq(jnum(out_buf, "pool_draws"), 6, "%s", out_buf);
+	cr_assert_eq(jnum(out_buf, "err_pool"), 0, "%s", out_buf);
+
+	cr_assert_eq(wfg(NS_C, "status c0 --json"), 0);
+	gen = jnum(out_buf, "generation");
+	cr_assert_neq(wfg(NS_C, "policy apply c0 client-pool16.yaml"), 0, "a pool beyond the room");
+	cr_assert_not_null(strstr(err_buf, "room for 8"), "%s", err_buf);
+	cr_assert_not_null(strstr(err_buf, "--pool-max 16"), "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "status c0 --json"), 0);
+	cr_assert_eq(jnum(out_buf, "generation"), gen, "a refused apply applied");
+	cr_assert_eq(wfg(NS_C, "policy apply c0 client-pool8.yaml"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "policy apply c0 client-pad.yaml"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0);
+
+	cr_assert_eq(wfg(NS_C, "attach c0 --policy client-pad.yaml --pool-max 16"), 0, "%s",
+		     err_buf);
+	cr_assert_eq(wfg(NS_C, "policy apply c0 client-pool16.yaml"), 0, "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "attach c1 --policy client-pad.yaml --pool-max 999"), 1);
+	cr_assert_not_null(strstr(err_buf, "--pool-max: 2..256"), "%s", err_buf);
+	cr_assert_eq(wfg(NS_C, "detach c0"), 0);
+	cr_assert_eq(wfg(NS_S, "detach s0"), 0);
+}
+
 /* The sender: numbered datagrams, at most WINDOW ahead of the receiver. */
 #define WINDOW 64
 struct load {

@@ -575,6 +575,7 @@ Test(policy, good_corpus_compiles)
 		memset(&diags, 0, sizeof(diags));
 		cr_expect_eq(wfg_policy_load(names[i], cp, &diags), 0, "%s: %s", names[i],
 			     diags.n ? diags.d[0].msg : "?");
+		wfg_policy_release(cp);
 	}
 }
 
@@ -599,6 +600,7 @@ Test(policy, examples_compile)
 		cr_expect_eq(wfg_policy_load(names[i], cp, &diags), 0, "%s: %s", names[i],
 			     diags.n ? diags.d[0].msg : "?");
 		cr_expect_neq(cp->summary[0], 0);
+		wfg_policy_release(cp);
 	}
 }
 
@@ -725,4 +727,70 @@ Test(policy, null_diags_allowed)
 {
 	cr_assert_eq(wfg_policy_load(BAD "empty.yaml", cp, NULL), -EINVAL);
 	cr_assert_eq(wfg_policy_load(GOOD "minimal.yaml", cp, NULL), 0);
+}
+
+/* ---------------------------------------------------------------- pools */
+
+#define POOL_TEXT(seed)                                                                  \
+	"version: 1\nmatch: [{}]\ndefence:\n  - preset: front\n    params: {N_c: 900}\n" \
+	"pool:\n  size: 64\n  seed: " #seed "\n"                                         \
+	"  vary: {front: {N_s: [600, 2800], W_min: [0.5, 3], W_max: [6, 20]}}\n"
+
+Test(policy, pool_entries_drawn_in_their_ranges)
+{
+	__u32 i, distinct_n = 0, prev = 0;
+	int s;
+
+	load_mem_ok(POOL_TEXT(7));
+	cr_assert_eq(cp->pool_n, 64);
+	cr_assert_eq(cp->dp.pool_size, 64);
+	cr_assert_not_null(cp->pool);
+	for (s = 0; s < 2; s++)
+		cr_assert(side_eq(wfg_policy_side(cp, (enum wfg_role)s), &cp->pool[0][s]),
+			  "entry 0 is the policy's side");
+	for (i = 0; i < cp->pool_n; i++) {
+		const struct wfg_side_cfg *cl = &cp->pool[i][WFG_ROLE_CLIENT],
+					  *sv = &cp->pool[i][WFG_ROLE_SERVER];
+
+		/* N_c is not varied: every entry keeps the element's 900 */
+		cr_expect_eq(cl->front.max_covers, 900, "entry %u", i);
+		cr_expect(sv->front.max_covers >= 600 && sv->front.max_covers <= 2800,
+			  "entry %u: %u", i, sv->front.max_covers);
+		cr_expect(sv->front.window_min_ns >= 500000000ULL &&
+				  sv->front.window_min_ns <= 3000000000ULL,
+			  "entry %u", i);
+		cr_expect(sv->front.window_max_ns >= 6000000000ULL &&
+				  sv->front.window_max_ns <= 20000000000ULL,
+			  "entry %u", i);
+		cr_expect(!memcmp(&sv->shape, &cp->pool[0][WFG_ROLE_SERVER].shape,
+				  sizeof(sv->shape)));
+		if (sv->front.max_covers != prev)
+			distinct_n++;
+		prev = sv->front.max_covers;
+	}
+	/* 64 uniform draws from 2201 values: a repeat in a row is rare; a stuck draw gives 1 */
+	cr_expect_gt(distinct_n, 56, "%u changes of N_s over 64 entries", distinct_n);
+	wfg_policy_release(cp);
+	cr_assert_null(cp->pool);
+	cr_assert_eq(cp->dp.pool_size, 0);
+}
+
+Test(policy, pool_is_the_same_for_a_seed_and_differs_between_seeds)
+{
+	struct wfg_compiled_policy *b = calloc(1, sizeof(*b));
+	__u32 i, same = 0;
+
+	cr_assert(b);
+	load_mem_ok(POOL_TEXT(7));
+	cr_assert_eq(wfg_policy_load_mem("b.yaml", POOL_TEXT(7), strlen(POOL_TEXT(7)), b, NULL), 0);
+	cr_assert(!memcmp(cp->pool, b->pool, 64 * sizeof(*cp->pool)), "one seed, two pools");
+	wfg_policy_release(b);
+	cr_assert_eq(wfg_policy_load_mem("b.yaml", POOL_TEXT(8), strlen(POOL_TEXT(8)), b, NULL), 0);
+	for (i = 0; i < 64; i++)
+		same += cp->pool[i][1].front.max_covers == b->pool[i][1].front.max_covers;
+	cr_expect_lt(same, 8, "seeds 7 and 8 agree on %u of 64 entries", same);
+	cr_assert(strstr(cp->summary, "pool: 64 defences (seed 7)"), "%s", cp->summary);
+	wfg_policy_release(b);
+	wfg_policy_release(cp);
+	free(b);
 }

@@ -333,3 +333,57 @@ Test(replay, tunnel_policy_sizes_are_wireguard_buckets)
 	wfb_trace_free(&in);
 	wfb_trace_free(&out);
 }
+
+/*
+ * A pool policy through wfb_defend (what `wfbench defend --policy` runs): the
+ * same output with 1 and 3 threads, and not the output of its entry 0 alone,
+ * so the pool really ran (each side drew per episode, on its trace's stream).
+ */
+Test(replay, defend_runs_a_pool_deterministically)
+{
+	static const char text[] = "version: 1\nmatch: [{}]\ndefence:\n  - preset: front\n"
+				   "pool:\n  size: 64\n"
+				   "  vary: {front: {N_c: [50, 3000], N_s: [50, 3000]}}\n";
+	static struct wfg_compiled_policy cp;
+	struct wfb_gen_opts g = { .sites = 3, .instances = 4, .seed = 5 };
+	struct wfb_defend_opts o = { .replay = opts, .policy_name = "pool" };
+	struct wfb_overhead ov1, ov3, ov0;
+	char dir[] = "/tmp/wfb-pool-XXXXXX", src[128], a[128], b[128], c[128], err[256];
+	int i, differ = 0;
+
+	cr_assert_eq(wfg_policy_load_mem("pool.yaml", text, sizeof(text) - 1, &cp, NULL), 0);
+	cr_assert_eq(cp.pool_n, 64);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(src, sizeof(src), "%s/world", dir);
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(c, sizeof(c), "%s/c", dir);
+	cr_assert_eq(wfb_generate(&g, src, false, err, sizeof(err)), 0, "%s", err);
+	o.replay.pool = (const struct wfg_side_cfg(*)[2])cp.pool;
+	o.replay.pool_n = cp.pool_n;
+	o.jobs = 1;
+	cr_assert_eq(wfb_defend(&cp.pool[0][0], &cp.pool[0][1], src, a, &o, &ov1, err, sizeof(err)),
+		     0, "%s", err);
+	o.jobs = 3;
+	cr_assert_eq(wfb_defend(&cp.pool[0][0], &cp.pool[0][1], src, b, &o, &ov3, err, sizeof(err)),
+		     0, "%s", err);
+	o.replay.pool = NULL;
+	o.replay.pool_n = 0;
+	cr_assert_eq(wfb_defend(&cp.pool[0][0], &cp.pool[0][1], src, c, &o, &ov0, err, sizeof(err)),
+		     0, "%s", err);
+	for (i = 0; i < 12; i++) {
+		char fa[256], fb[256], fc[256];
+
+		snprintf(fa, sizeof(fa), "%s/%d-%d.trace", a, i / 4, i % 4);
+		snprintf(fb, sizeof(fb), "%s/%d-%d.trace", b, i / 4, i % 4);
+		snprintf(fc, sizeof(fc), "%s/%d-%d.trace", c, i / 4, i % 4);
+		cr_assert(same_file(fa, fb), "%s differs with 3 jobs", fb);
+		differ += !same_file(fa, fc);
+	}
+	/* N ~ U[1, N_max] per side: 12 traces, each drawing 2 of 64 N_max in 50..3000 */
+	cr_assert_geq(differ, 10, "only %d of 12 traces differ from entry 0 alone", differ);
+	cr_assert_neq(ov1.covers[0] + ov1.covers[1], ov0.covers[0] + ov0.covers[1]);
+	snprintf(err, sizeof(err), "rm -rf %s", dir);
+	cr_assert_eq(system(err), 0);
+	wfg_policy_release(&cp);
+}

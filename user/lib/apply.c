@@ -159,8 +159,11 @@ int wfg_dp_apply_checked(struct wfg_dp *dp, const struct wfg_compiled_policy *cp
 	rc = force ? 0 : check_flows(dp, cp, err, errlen);
 	if (!rc)
 		rc = check_keys(dp, cp, force, file, &fit, err, errlen);
-	if (!rc)
-		rc = wfg_dp_apply(dp, &cp->dp, err, errlen);
+	if (!rc) {
+		struct wfg_dp_pool pool = { cp->pool, cp->pool_n, (int)cp->role };
+
+		rc = wfg_dp_apply(dp, &cp->dp, &pool, err, errlen);
+	}
 	if (rc)
 		return rc;
 	rc = wfg_dp_keys_install(dp, file, fit, err, errlen);

@@ -30,7 +30,8 @@
 /* The pinned objects, by name under the interface's directory. */
 static const char *const pinned_maps[] = { "wfg_policy",  "wfg_ctl",	"wfg_flows",
 					   "wfg_stats",	  "wfg_covers", "wfg_scratch",
-					   "wfg_capture", "wfg_ports",	"wfg_pad_pool" };
+					   "wfg_capture", "wfg_ports",	"wfg_pad_pool",
+					   "wfg_defpool" };
 #define N_PINNED_MAPS (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
 static const char *const pinned_progs[] = { "wfg_egress", "wfg_ingress", "wfg_tun_egress",
 					    "wfg_tun_ingress" };
@@ -415,11 +416,11 @@ static void unpin_all(const char *ifname)
 
 static int pin_all(struct wfguard_bpf *skel, const char *ifname, char *err, size_t errlen)
 {
-	struct bpf_map *maps[] = { skel->maps.wfg_policy,  skel->maps.wfg_ctl,
-				   skel->maps.wfg_flows,   skel->maps.wfg_stats,
-				   skel->maps.wfg_covers,  skel->maps.wfg_scratch,
-				   skel->maps.wfg_capture, skel->maps.data_ports,
-				   skel->maps.wfg_pad_pool };
+	struct bpf_map *maps[] = { skel->maps.wfg_policy,   skel->maps.wfg_ctl,
+				   skel->maps.wfg_flows,    skel->maps.wfg_stats,
+				   skel->maps.wfg_covers,   skel->maps.wfg_scratch,
+				   skel->maps.wfg_capture,  skel->maps.data_ports,
+				   skel->maps.wfg_pad_pool, skel->maps.wfg_defpool };
 	struct bpf_program *progs[] = { skel->progs.wfg_egress, skel->progs.wfg_ingress,
 					skel->progs.wfg_tun_egress, skel->progs.wfg_tun_ingress };
 
@@ -604,6 +605,38 @@ static int tc_attach_ingress(struct bpf_tc_hook *hook, int prog_fd)
 	return bpf_tc_attach(&in, &tco);
 }
 
+/*
+ * Map wfg_defpool's entries per policy slot for a pool of n defences (entry 0
+ * is the policy's side, not in the map); at least one, an array's least.
+ */
+static __u32 defpool_cap(__u32 n)
+{
+	return n > 2 ? n - 1 : 1;
+}
+
+/*
+ * Write entries 1..n-1 of pool at base (the slot's first entry), each fitted
+ * to the device as the policy's side is (wfg_policy_fit_mtu): they share its
+ * sizes. Before the slot's policy names them.
+ */
+static int write_pool(int fd, const struct wfg_policy *pol, const struct wfg_dp_pool *pool,
+		      __u32 base, const char *ifname)
+{
+	static struct wfg_side_cfg e;
+	int mtu = wfg_netdev_mtu(ifname);
+	__u32 i, k;
+
+	for (i = 1; pool && i < pool->n; i++) {
+		e = pool->side[i][pool->role];
+		if (mtu > 0)
+			wfg_side_fit_limit(&e, wfg_policy_mtu_limit(pol, (__u32)mtu));
+		k = base + i - 1;
+		if (bpf_map_update_elem(fd, &k, &e, 0))
+			return -errno;
+	}
+	return 0;
+}
+
 int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const struct wfg_ctl *ctl_in,
 		  const struct wfg_attach_opts *opts, char *err, size_t errlen)
 {
@@ -617,7 +650,7 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 	struct wfg_ctl ctl = *ctl_in;
 	enum wfg_xdp_how xdp_how = WFG_XDP_HOW_DISPATCHER;
 	int ifindex, rc, stage = 0, ncpu, xdp_attached = 0;
-	__u32 zero = 0;
+	__u32 zero = 0, pool_n;
 
 	ifindex = (int)if_nametoindex(ifname);
 	if (!ifindex)
@@ -647,6 +680,13 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 			       strerror(errno));
 	if (opts->max_flows)
 		bpf_map__set_max_entries(skel->maps.wfg_flows, opts->max_flows);
+	/* Sized here, from the policy: each entry is a whole side (~140 KB). */
+	pool_n = opts->pool && opts->pool->n > 1 ? opts->pool->n : 0;
+	bpf_map__set_max_entries(
+		skel->maps.wfg_defpool,
+		WFG_POLICY_SLOTS * defpool_cap(opts->pool_max > pool_n ? opts->pool_max : pool_n));
+	fitted.pool_size = pool_n;
+	fitted.pool_base = 0; /* slot 0 */
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu > 0) { /* the padding pool: WFG_POOL_CHUNKS_PER_CPU chunks for each CPU */
 		skel->rodata->wfg_pool_chunks = WFG_POOL_CHUNKS_PER_CPU;
@@ -703,6 +743,12 @@ int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol_in, const str
 		ctl.attach_flags |= WFG_ATTACHED_FQ;
 	}
 	stage = 1;
+	rc = write_pool(bpf_map__fd(skel->maps.wfg_defpool), pol, opts->pool, 0, ifname);
+	if (rc) {
+		rc = wfg_err(err, errlen, -rc, "cannot write the pool of defences: %s",
+			     strerror(-rc));
+		goto out;
+	}
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_policy), &zero, pol, 0) ||
 	    write_port_index(bpf_map__fd(skel->maps.data_ports), pol, NULL) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl, 0)) {
@@ -788,7 +834,7 @@ int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
 	memset(dp, 0, sizeof(*dp));
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		*fds[i] = -1;
-	dp->capture_fd = dp->ports_fd = dp->pool_fd = -1;
+	dp->capture_fd = dp->ports_fd = dp->pool_fd = dp->defpool_fd = -1;
 	if (!wfg_dp_attached(ifname)) {
 		if (!strcmp(wfg_pin_root(), WFG_PIN_ROOT) && !is_bpffs("/sys/fs/bpf"))
 			return wfg_err(err, errlen, ENOENT, "%s: wfguard is not attached here (%s)",
@@ -813,6 +859,8 @@ int wfg_dp_open(const char *ifname, struct wfg_dp *dp, char *err, size_t errlen)
 	dp->ports_fd = bpf_obj_get(path); /* likewise */
 	pin_path(path, sizeof(path), ifname, "wfg_pad_pool");
 	dp->pool_fd = bpf_obj_get(path); /* likewise */
+	pin_path(path, sizeof(path), ifname, "wfg_defpool");
+	dp->defpool_fd = bpf_obj_get(path); /* likewise */
 	return 0;
 }
 
@@ -899,7 +947,9 @@ void wfg_dp_close(struct wfg_dp *dp)
 		close(dp->ports_fd);
 	if (dp->pool_fd >= 0)
 		close(dp->pool_fd);
-	dp->capture_fd = dp->ports_fd = dp->pool_fd = -1;
+	if (dp->defpool_fd >= 0)
+		close(dp->defpool_fd);
+	dp->capture_fd = dp->ports_fd = dp->pool_fd = dp->defpool_fd = -1;
 }
 
 int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
@@ -936,8 +986,21 @@ int wfg_dp_detach(const char *ifname, char *err, size_t errlen)
 	return 0;
 }
 
-int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, size_t errlen)
+__u32 wfg_dp_pool_capacity(const struct wfg_dp *dp)
 {
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), cap;
+
+	if (dp->defpool_fd < 0 || bpf_obj_get_info_by_fd(dp->defpool_fd, &info, &len))
+		return 1;
+	cap = wfg_defpool_cap(info.max_entries);
+	return cap ? cap + 1 : 1; /* entry 0 is the policy's side */
+}
+
+int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, const struct wfg_dp_pool *pool,
+		 char *err, size_t errlen)
+{
+	__u32 pool_n = pool && pool->n > 1 ? pool->n : 0, cap = wfg_dp_pool_capacity(dp);
 	static struct wfg_policy cur;
 	struct wfg_policy *next;
 	struct wfg_ctl ctl;
@@ -955,6 +1018,16 @@ int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, siz
 	*next = *pol;
 	if (wfg_netdev_mtu(dp->ifname) > 0)
 		wfg_policy_fit_mtu(next, (__u32)wfg_netdev_mtu(dp->ifname));
+	if (pool_n > cap) {
+		free(next);
+		return wfg_err(
+			err, errlen, ENOSPC,
+			"the policy's pool holds %u defences; the attached data path has "
+			"room for %u (sized by attach%s): detach and attach with this policy, "
+			"or attach with --pool-max %u",
+			pool_n, cap, dp->defpool_fd < 0 ? ", by a wfguard without pools" : "",
+			pool_n);
+	}
 	if (next->mode != cur.mode) {
 		free(next);
 		return wfg_err(err, errlen, EINVAL,
@@ -975,6 +1048,14 @@ int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, siz
 	}
 	next->generation = cur.generation + 1;
 	slot = (ctl.active + 1) & (WFG_POLICY_SLOTS - 1);
+	next->pool_size = pool_n;
+	next->pool_base = slot * defpool_cap(cap);
+	/* the spare slot's entries, before the policy that names them */
+	if (pool_n && write_pool(dp->defpool_fd, next, pool, next->pool_base, dp->ifname)) {
+		free(next);
+		return wfg_err(err, errlen, errno, "cannot write the pool of defences: %s",
+			       strerror(errno));
+	}
 	if (bpf_map_update_elem(dp->policy_fd, &slot, next, 0) ||
 	    write_port_index(dp->ports_fd, &cur, next)) {
 		free(next);

@@ -29,8 +29,21 @@ enum wfg_xdp_mode {
 	WFG_XDP_SKB,
 };
 
+/*
+ * A policy's pool of defences for the data path (docs/policy.md, "pool"):
+ * side[i][role] is entry i, n of them; side[0][role] is the policy's own side.
+ * NULL or n <= 1: no pool.
+ */
+struct wfg_dp_pool {
+	const struct wfg_side_cfg (*side)[2];
+	__u32 n;
+	int role; /* enum wfg_role: the side this host runs */
+};
+
 struct wfg_attach_opts {
 	enum wfg_xdp_mode xdp_mode;
+	const struct wfg_dp_pool *pool; /* the policy's pool, or NULL */
+	__u32 pool_max;	   /* size map wfg_defpool for pools of up to this many (0: the policy's) */
 	__u32 max_flows;   /* flow table size; 0 = default */
 	int install_fq;	   /* the policy delays packets: sch_fq is required */
 	int xdp_exclusive; /* the device's only XDP program, no libxdp dispatcher */
@@ -57,6 +70,7 @@ struct wfg_dp {
 	int capture_fd; /* -1 when attached by a wfguard without capture */
 	int ports_fd;	/* -1 when attached by a wfguard without the port index */
 	int pool_fd;	/* the padding pool; -1 likewise */
+	int defpool_fd; /* the pools of defences (wfg_defpool); -1 likewise */
 };
 
 int wfg_dp_attach(const char *ifname, const struct wfg_policy *pol, const struct wfg_ctl *ctl,
@@ -83,7 +97,11 @@ const char *wfg_dp_stale(const struct wfg_dp *dp);
  * flip the active slot. Flows restart under the new policy at their next
  * packet; none runs a mix of the two.
  */
-int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, char *err, size_t errlen);
+int wfg_dp_apply(struct wfg_dp *dp, const struct wfg_policy *pol, const struct wfg_dp_pool *pool,
+		 char *err, size_t errlen);
+
+/* The largest pool (defences, entry 0 included) the attached map holds per policy slot. */
+__u32 wfg_dp_pool_capacity(const struct wfg_dp *dp);
 
 /* Sum of the per-CPU counters. */
 int wfg_dp_stats(struct wfg_dp *dp, __u64 out[WFG_STAT__COUNT], char *err, size_t errlen);

@@ -47,6 +47,13 @@ struct wfg_compiled_policy {
 				   * resolved against the policy file's directory */
 	__u32 max_flows;	  /* flow table bound */
 	char summary[2048];	  /* human summary for `wfguard policy check` */
+	/*
+	 * A pool of defences (`pool:`, docs/policy.md): pool_n entries (0: no
+	 * pool), pool[i][role] both sides of entry i, dp.side and peer entry 0;
+	 * dp.pool_size is pool_n. On the heap: wfg_policy_release() frees it.
+	 */
+	__u32 pool_n;
+	struct wfg_side_cfg (*pool)[2];
 };
 
 /*
@@ -74,6 +81,10 @@ int wfg_policy_load_report(const char *path, struct wfg_compiled_policy *out, FI
 /* The same from memory (wfg_policy_load_mem()). */
 int wfg_policy_load_mem_report(const char *name, const char *text, size_t len,
 			       struct wfg_compiled_policy *out, FILE *err);
+
+/* Free what a loaded policy holds on the heap (its pool); the struct stays
+ * usable as a policy without a pool. */
+void wfg_policy_release(struct wfg_compiled_policy *p);
 
 /* The side `role` runs: dp.side for p->role, the peer side for the other. */
 struct wfg_side_cfg *wfg_policy_side(struct wfg_compiled_policy *p, enum wfg_role role);

@@ -12,5 +12,6 @@
 #include "machine.h"
 #include "flow.h"
 #include "wire.h"
+#include "defpool.h"
 
 #endif

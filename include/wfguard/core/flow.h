@@ -40,12 +40,13 @@ struct wfg_flow_side {
 	__u64 last_real_depart_ns; /* latest departure given to a real packet */
 	__u64 last_real_ns;	   /* last real packet sent or received (episodes) */
 	__u32 episodes;		   /* episodes begun, the first included */
-	__u32 _pad0;
+	__u32 defence;		   /* a pool policy: the pool entry this episode runs (defpool.h) */
 	__u8 block_bypassable;
 	__u8 block_end_pending; /* BlockingEnd still owed */
 	__u8 evq_head;
 	__u8 evq_len;
-	__u32 _pad;
+	__u8 episode_drawn; /* wfg_defpool_turn() drew the next episode's defence: begin it */
+	__u8 _pad[3];
 	__u8 evq_ev[WFG_EVQ_LEN];
 	__u8 evq_mi[WFG_EVQ_LEN];
 };
@@ -389,16 +390,29 @@ WFG_INLINE void wfg_machines_start(const struct wfg_side_cfg *cfg, struct wfg_fl
 }
 
 /*
+ * A flow in two steps, for callers that choose the configuration from the
+ * flow's own stream (a pool, defpool.h): wfg_flow_seed() keys the stream,
+ * wfg_flow_start() starts the defence cfg. wfg_flow_init() does both.
  * key: 256 bits of per-flow key material (random in production); stream: a
  * flow identifier, so two flows keyed alike still draw different streams.
  */
-WFG_INLINE void wfg_flow_init(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u64 now,
-			      const __u32 key[8], __u64 stream)
+WFG_INLINE void wfg_flow_seed(struct wfg_flow_side *f, const __u32 key[8], __u64 stream)
 {
 	__builtin_memset(f, 0, sizeof(*f));
 	wfg_prng_init_key(&f->mr.rng, key, stream);
 	f->episodes = 1;
+}
+
+WFG_INLINE void wfg_flow_start(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u64 now)
+{
 	wfg_machines_start(cfg, f, now);
+}
+
+WFG_INLINE void wfg_flow_init(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f, __u64 now,
+			      const __u32 key[8], __u64 stream)
+{
+	wfg_flow_seed(f, key, stream);
+	wfg_flow_start(cfg, f, now);
 }
 
 /*
@@ -416,6 +430,7 @@ WFG_INLINE void wfg_episode_begin(const struct wfg_side_cfg *cfg, struct wfg_flo
 	__u64 last_depart = f->last_real_depart_ns;
 	__u32 episodes = f->episodes;
 
+	f->episode_drawn = 0;
 	__builtin_memset(&f->mr.fw, 0, sizeof(f->mr.fw));
 	__builtin_memset(f->mr.m, 0, sizeof(f->mr.m));
 	__builtin_memset(&f->pace, 0, sizeof(f->pace));
@@ -430,17 +445,24 @@ WFG_INLINE void wfg_episode_begin(const struct wfg_side_cfg *cfg, struct wfg_flo
 	wfg_machines_start(cfg, f, now);
 }
 
+/* Does a real packet at now end the flow's episode (idle, or its pacer's page load over)? */
+WFG_INLINE int wfg_episode_due(const struct wfg_side_cfg *cfg, const struct wfg_flow_side *f,
+			       __u64 now)
+{
+	return wfg_episode_over(cfg, f, now) ||
+	       wfg_pace_over(&cfg->pace, &f->pace, now, wfg_pace_stop_idle(cfg));
+}
+
 /*
  * A real packet (sent or received) at now: begin a new episode first when the
  * flow has been idle for the policy's episode time, or when the pacer's
- * schedule for this episode is over (the page load it paced has ended).
+ * schedule for this episode is over (the page load it paced has ended), or
+ * when a pool's draw already decided so (cfg is then the new episode's).
  */
 WFG_INLINE void wfg_episode_check(const struct wfg_side_cfg *cfg, struct wfg_flow_side *f,
 				  __u64 now, struct wfg_decision *d)
 {
-	int idle = wfg_episode_over(cfg, f, now);
-
-	if (idle || wfg_pace_over(&cfg->pace, &f->pace, now, wfg_pace_stop_idle(cfg))) {
+	if (f->episode_drawn || wfg_episode_due(cfg, f, now)) {
 		wfg_episode_begin(cfg, f, now);
 		d->flags |= WFG_DEC_EPISODE;
 	}

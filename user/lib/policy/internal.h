@@ -163,8 +163,31 @@ struct element {
 	struct ir_machine *m;
 };
 
+/*
+ * `pool:` (pool.c): size entries, each the policy's defence with the
+ * parameters of the presets under `vary` drawn from their ranges.
+ */
+struct ir_vary {
+	int preset, elem;  /* the preset, and its element in the defence list */
+	int param;	   /* index in the preset's parameter table */
+	double lo, hi;	   /* the range, both ends included */
+	yaml_node_t *node; /* the range, for the messages */
+};
+
+#define MAX_VARY (P_COUNT * MAX_PPARAMS)
+
+struct ir_pool {
+	yaml_node_t *node; /* NULL: the policy has no pool */
+	int bad;
+	__u32 size;
+	__u64 seed;
+	int nvary;
+	struct ir_vary vary[MAX_VARY];
+};
+
 struct ir {
 	yaml_node_t *root;
+	struct ir_pool pool;
 	int role;
 	int unit_given;
 	__u32 episode_idle_ms; /* WFG_EPISODE_IDLE_DEFAULT_MS unless the policy says */
@@ -211,6 +234,20 @@ void parse_shape(struct pctx *c, yaml_node_t *n);
 void parse_preset(struct pctx *c, struct element *e, yaml_node_t *name_node, yaml_node_t *params);
 __u32 *preset_size(struct element *e, yaml_node_t **where);
 const char *preset_size_name(const struct element *e);
+
+/* preset_glue.c, for pool.c: a preset's parameter by name (-1: none), its
+ * value in an element, a range checked against the parameter's own */
+int preset_param(int preset, const char *name);
+const char *preset_param_name(int preset, int i);
+int preset_param_int(int preset, int i);
+double preset_param_get(const struct element *e, int i);
+void preset_param_set(struct element *e, int i, double v);
+int want_preset_value(struct pctx *c, int preset, int i, const yaml_node_t *n, double *out);
+int preset_param_names(int preset, const char **names, int max);
+
+/* pool.c: parse `pool:` (after the defence list), build its entries */
+void parse_pool(struct pctx *c, yaml_node_t *n);
+int build_pool(struct pctx *c, struct wfg_side_builder *sb);
 
 /* machine.c: inline machines and maybenot strings */
 void parse_machine(struct pctx *c, struct element *e, yaml_node_t *n);

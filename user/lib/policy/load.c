@@ -186,10 +186,15 @@ static int load(const char *name, const char *basedir, const char *text, size_t 
 	c.cp->role = (enum wfg_role)c.ir->role;
 	for (s = 0; s < 2; s++)
 		build_side(&c, s, sb);
+	if (!c.nraw && !c.lost && build_pool(&c, sb)) {
+		rc = -ENOMEM;
+		goto out_doc;
+	}
 	if (!c.nraw && !c.lost) {
 		wfg_policy_for_role(c.cp, c.cp->role);
 		summarize(&c);
 		memcpy(outp, c.cp, sizeof(*outp));
+		c.cp->pool = NULL; /* the caller's now */
 		rc = 0;
 	}
 out_doc:
@@ -205,6 +210,8 @@ out_free:
 	else if (diags)
 		memset(diags, 0, sizeof(*diags));
 	ir_free(c.ir);
+	if (c.cp)
+		free(c.cp->pool);
 	free(c.cp);
 	free(c.raw);
 	free(sb);
@@ -276,6 +283,14 @@ fail:
 	free(text);
 	emit_diags(&c, diags);
 	return rc;
+}
+
+void wfg_policy_release(struct wfg_compiled_policy *p)
+{
+	free(p->pool);
+	p->pool = NULL;
+	p->pool_n = 0;
+	p->dp.pool_size = 0;
 }
 
 struct wfg_side_cfg *wfg_policy_side(struct wfg_compiled_policy *p, enum wfg_role role)

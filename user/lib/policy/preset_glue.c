@@ -213,3 +213,67 @@ void parse_preset(struct pctx *c, struct element *e, yaml_node_t *name_node, yam
 		e->bad = 1;
 	}
 }
+
+/* ---------------------------------------------------------------- for pools (pool.c) */
+
+int preset_param(int preset, const char *name)
+{
+	int i;
+
+	for (i = 0; i < preset_pp[preset].n; i++)
+		if (!strcmp(preset_pp[preset].pp[i].name, name))
+			return i;
+	return -1;
+}
+
+const char *preset_param_name(int preset, int i)
+{
+	return preset_pp[preset].pp[i].name;
+}
+
+int preset_param_int(int preset, int i)
+{
+	return preset_pp[preset].pp[i].type == PT_U32;
+}
+
+int preset_param_names(int preset, const char **names, int max)
+{
+	int i;
+
+	for (i = 0; i < preset_pp[preset].n && i < max; i++)
+		names[i] = preset_pp[preset].pp[i].name;
+	return i;
+}
+
+double preset_param_get(const struct element *e, int i)
+{
+	const struct pparam *pp = &preset_pp[e->preset].pp[i];
+	const char *at = (const char *)&e->pp + pp->off;
+
+	return pp->type == PT_U32 ? (double)*(const __u32 *)at : *(const double *)at;
+}
+
+void preset_param_set(struct element *e, int i, double v)
+{
+	const struct pparam *pp = &preset_pp[e->preset].pp[i];
+	char *at = (char *)&e->pp + pp->off;
+
+	if (pp->type == PT_U32)
+		*(__u32 *)at = (__u32)v;
+	else
+		*(double *)at = v;
+}
+
+/* One end of a range: the type and range the parameter itself takes. */
+int want_preset_value(struct pctx *c, int preset, int i, const yaml_node_t *n, double *out)
+{
+	const struct pparam *pp = &preset_pp[preset].pp[i];
+	__u32 u;
+
+	if (pp->type == PT_DBL)
+		return want_num(c, n, pp->name, pp->lo, pp->hi, pp->lo_open, out);
+	if (want_u32(c, n, pp->name, (__u32)pp->lo, (__u32)pp->hi, &u))
+		return -1;
+	*out = u;
+	return 0;
+}

@@ -173,6 +173,25 @@ void wfg_rule_describe(const struct wfg_rule *r, char *buf, size_t len)
 	out_ports(&b, r->rport_lo, r->rport_hi);
 }
 
+/* The pool, what it varies, and what the data path's map costs for it. */
+static void summarize_pool(struct pctx *c, struct sbuf *b)
+{
+	const struct ir_pool *pl = &c->ir->pool;
+	int i;
+
+	if (!c->cp->pool_n)
+		return;
+	out(b, "pool: %u defences (seed %llu), each side draws one per episode; varies", pl->size,
+	    (unsigned long long)pl->seed);
+	for (i = 0; i < pl->nvary; i++)
+		out(b, "%s %s %s %g..%g", i ? "," : "", preset_names[pl->vary[i].preset],
+		    preset_param_name(pl->vary[i].preset, pl->vary[i].param), pl->vary[i].lo,
+		    pl->vary[i].hi);
+	out(b, "\n    data path map: %u entries of %zu bytes (%.1f MB, two policy slots)\n",
+	    WFG_POLICY_SLOTS * (pl->size - 1), sizeof(struct wfg_side_cfg),
+	    WFG_POLICY_SLOTS * (pl->size - 1) * (double)sizeof(struct wfg_side_cfg) / 1e6);
+}
+
 void summarize(struct pctx *c)
 {
 	struct wfg_compiled_policy *cp = c->cp;
@@ -204,8 +223,10 @@ void summarize(struct pctx *c)
 		    (unsigned long long)(cp->dp.side.episode_idle_ns / 1000000));
 	else
 		out(&b, "episodes: off (each flow is one episode)\n");
+	summarize_pool(c, &b);
 	for (s = 0; s < 2; s++) {
-		out(&b, "%s side%s:\n", side_names[s], s == (int)cp->role ? " (this host)" : "");
+		out(&b, "%s side%s%s:\n", side_names[s], s == (int)cp->role ? " (this host)" : "",
+		    cp->pool_n ? ", pool entry 0" : "");
 		summarize_side(&b, wfg_policy_side(cp, (enum wfg_role)s));
 	}
 }

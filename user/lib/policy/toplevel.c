@@ -227,12 +227,13 @@ static void parse_episode(struct pctx *c, yaml_node_t *n)
 
 void parse_top(struct pctx *c, yaml_node_t *root)
 {
-	struct field f[] = {
-		F("version"),	 F("role"),   F("match"),
-		F("mode"),	 F("tunnel"), F("episode"),
-		F("shim"),	 F("flows"),  F("shape"),
-		F("cover_size"), F("limits"), { .name = "defence", .alias = "defense" }
-	};
+	struct field f[] = { F("version"), F("role"),
+			     F("match"),   F("mode"),
+			     F("tunnel"),  F("episode"),
+			     F("shim"),	   F("flows"),
+			     F("shape"),   F("cover_size"),
+			     F("limits"),  { .name = "defence", .alias = "defense" },
+			     F("pool") };
 	static const char *const modes[] = { "shim", "tunnel" };
 	struct ir *ir = c->ir;
 	__u32 version;
@@ -289,4 +290,6 @@ void parse_top(struct pctx *c, yaml_node_t *root)
 		parse_side_limits(c, V(f, "limits"));
 	if (V(f, "defence"))
 		parse_defence(c, V(f, "defence"));
+	if (V(f, "pool")) /* after the defence list: it varies the list's presets */
+		parse_pool(c, V(f, "pool"));
 }
