@@ -9,20 +9,26 @@
 #include <bpf/bpf_endian.h>
 
 #include "lib/csum.h"
+#include "lib/mac.h"
 #include "lib/maps.h"
 
 /*
- * Verify the trailer of the datagram in r->p, whole in the XDP buffer. Returns
- * 1 and sets r->orig_len_field / r->orig_csum, or 0 if it is not ours.
- * Global: its trailer copy stays off the ingress program's stack frame.
+ * Verify the datagram in r->p, whole in the XDP buffer, under either key: the
+ * tag over its addresses, ports, trailer and every payload byte. Returns 1
+ * and sets r->orig_len_field / r->orig_csum / r->seq, or 0 if it is not ours
+ * (or was changed on the way). Global: the work stays off the ingress
+ * program's stack frame, and the trailer and the SipHash states live in
+ * scratch.
  */
 __attribute__((noinline)) int shim_check(struct xdp_md *ctx, const struct wfg_ctl *ctl,
 					 struct pad_req *r)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	struct wfg_shim_trailer t;
+	struct wfg_scratch *s;
+	struct wfg_mac *m;
 	__u16 orig_len, orig_csum;
-	__u32 at;
+	__u32 at, zero = 0;
+	__u64 tag, seq;
 	int i;
 
 	if (!ctl || !r || r->p.pay_len < WFG_SHIM_LEN)
@@ -32,14 +38,27 @@ __attribute__((noinline)) int shim_check(struct xdp_md *ctx, const struct wfg_ct
 		return 0;
 	if (data + at + WFG_SHIM_LEN > data_end)
 		return 0;
-	__builtin_memcpy(&t, data + at, sizeof(t));
+	s = bpf_map_lookup_elem(&wfg_scratch, &zero);
+	if (!s)
+		return 0;
+	m = &s->mac;
+	__builtin_memcpy(&m->t, data + at, sizeof(m->t));
+	mac_header(m, &r->p, r->p.pay_len);
+	wfg_shim_tag_begin(&m->s[0], &ctl->keys[0], &m->t, &m->h);
+	wfg_shim_tag_begin(&m->s[1], &ctl->keys[1], &m->t, &m->h);
+	m->nkeys = 2;
+	if (mac_body(ctx, m, r->p.pay_off, at, 1))
+		return 0;
+	tag = wfg_load_le64(m->t.tag);
 	for (i = 0; i < 2; i++) {
-		if (wfg_shim_open(&ctl->keys[i], &t, (__u16)r->p.pay_len, r->p.sport, r->p.dport,
-				  &orig_len, &orig_csum)) {
-			r->orig_len_field = orig_len;
-			r->orig_csum = orig_csum;
-			return 1;
-		}
+		if (wfg_sip_final(&m->s[i], m->tail, WFG_SHIM_TAG_PREFIX + (at - r->p.pay_off)) !=
+		    tag)
+			continue;
+		wfg_shim_unmask(&ctl->keys[i], &m->t, &m->h, &orig_len, &orig_csum, &seq);
+		r->orig_len_field = orig_len;
+		r->orig_csum = orig_csum;
+		r->seq = seq;
+		return 1;
 	}
 	return 0;
 }
