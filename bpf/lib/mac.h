@@ -61,6 +61,7 @@ static long mac_chunk_xdp(__u32 i, void *data)
 
 	if (!n || n > WFG_MAC_CHUNK)
 		return 1;
+	n = ((n - 1) & (WFG_MAC_CHUNK - 1)) + 1; /* bounds for the verifier; no-op */
 	if (bpf_xdp_load_bytes(l->ctx, m->off, m->buf, n)) {
 		m->err = 1;
 		return 1;
@@ -78,6 +79,7 @@ static long mac_chunk_skb(__u32 i, void *data)
 
 	if (!n || n > WFG_MAC_CHUNK)
 		return 1;
+	n = ((n - 1) & (WFG_MAC_CHUNK - 1)) + 1; /* bounds for the verifier; no-op */
 	if (bpf_skb_load_bytes(l->ctx, m->off, m->buf, n)) {
 		m->err = 1;
 		return 1;

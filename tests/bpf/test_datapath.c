@@ -194,11 +194,13 @@ static const struct pkt_case pkt_cases[] = {
 	{ "pad_to odd length", SIDE(PAD_TO, 777, 1400), UDP(4, 0, 101), .wire = 777 },
 	{ "pad_to v4 no checksum", DEFAULT_SIDE, UDP(4, 0, 100), .no_csum = 1, .wire = 1000 },
 	{ "pad_to empty payload", SIDE(PAD_TO, 64, 1400), UDP(4, 0, 0), .wire = 64 },
-	{ "exactly fits: trailer only", SIDE(PAD_TO, 120, 1400), UDP(4, 0, 100), .wire = 120 },
+	{ "exactly fits: trailer only", SIDE(PAD_TO, 100 + WFG_SHIM_LEN, 1400), UDP(4, 0, 100),
+	  .wire = 100 + WFG_SHIM_LEN },
 	{ "multiple of 512", SIDE(MULTIPLE, 512, 1400), UDP(4, 0, 100), .wire = 512 },
 	{ "multiple of 512, v6 odd", SIDE(MULTIPLE, 512, 1400), UDP(6, 0, 499), .wire = 1024 },
-	{ "padme 1000+20", SIDE(PADME, 0, 1400), UDP(4, 0, 1000), .wire = 1024 },
-	{ "padme 100+20", SIDE(PADME, 0, 1400), UDP(6, 0, 100), .wire = 120 },
+	/* Padmé of 1028: a multiple of 64; of 128: itself */
+	{ "padme 1000+trailer", SIDE(PADME, 0, 1400), UDP(4, 0, 1000), .wire = 1088 },
+	{ "padme 100+trailer", SIDE(PADME, 0, 1400), UDP(6, 0, 100), .wire = 128 },
 	{ "random 200..1200", SIDE(RANDOM, 200, 1200), UDP(4, 0, 100), .wire = WIRE_RANGE },
 	{ "at the limit: unchanged", SIDE(PAD_TO, 1200, 1200), UDP(4, 0, 1190), .wire = WIRE_SAME },
 	{ "no shaping: unchanged", SIDE(NONE, 0, 1400), UDP(4, 0, 100), .wire = WIRE_SAME },
@@ -467,6 +469,95 @@ Test(datapath, forged_trailers_never_strip_or_drop)
 	}
 }
 
+#define PAY_OFF (14 + 20 + 8) /* IPv4 frames without VLAN */
+
+/* A padded IPv4 frame of 300 payload bytes from port `sport`. */
+static void padded_frame(uint8_t *out, __u32 *out_len, __u16 sport, int seed)
+{
+	uint8_t pl[300], in[MAXF];
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = sport,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = sizeof(pl) };
+	size_t n;
+
+	payload(pl, sizeof(pl), seed);
+	n = frame_build(in, &fs);
+	cr_assert_eq(tc_run(in, n, 0, out, out_len, NULL), TC_ACT_OK);
+	cr_assert_gt(*out_len, n, "not padded");
+}
+
+/* The tag covers the payload and the addresses: a changed byte is not ours. */
+Test(datapath, a_tampered_payload_or_address_is_not_stripped)
+{
+	static const size_t at[] = { 14 + 12, 14 + 19, PAY_OFF, PAY_OFF + 150, PAY_OFF + 299,
+				     PAY_OFF + 500 };
+	uint8_t out[MAXF], f[MAXF], back[MAXF];
+	__u32 out_len, back_len;
+	__u64 unverified, stripped;
+	size_t i;
+
+	padded_frame(out, &out_len, 5100, 3);
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		memcpy(f, out, out_len);
+		f[at[i]] ^= 0x10;
+		unverified = stat(WFG_STAT_PASSED_UNVERIFIED);
+		stripped = stat(WFG_STAT_STRIPPED);
+		cr_assert_eq(xdp_run(f, out_len, back, &back_len), XDP_PASS, "byte %zu", at[i]);
+		cr_assert(back_len == out_len && !memcmp(back, f, out_len),
+			  "byte %zu changed: stripped anyway", at[i]);
+		cr_assert_eq(stat(WFG_STAT_PASSED_UNVERIFIED), unverified + 1, "byte %zu", at[i]);
+		cr_assert_eq(stat(WFG_STAT_STRIPPED), stripped, "byte %zu", at[i]);
+	}
+	/* the untouched frame still verifies */
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
+	cr_assert_lt(back_len, out_len, "the genuine datagram is stripped");
+}
+
+/* A datagram (real or cover) accepted once is dropped and counted the second time. */
+Test(datapath, a_replayed_datagram_is_dropped_and_counted)
+{
+	uint8_t out[MAXF], cov[MAXF], back[MAXF];
+	__u32 out_len, cov_len, back_len;
+	__u64 covers;
+
+	padded_frame(out, &out_len, 5200, 4);
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
+	cr_assert_lt(back_len, out_len, "stripped the first time");
+	cr_assert_eq(stat(WFG_STAT_REPLAYED), 0);
+	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_DROP, "a replayed real datagram");
+	cr_assert_eq(stat(WFG_STAT_REPLAYED), 1);
+	cr_assert_eq(stat(WFG_STAT_STRIPPED), 1);
+
+	cover_frame(cov, &cov_len);
+	cr_assert_eq(xdp_run(cov, cov_len, back, &back_len), XDP_DROP);
+	covers = stat(WFG_STAT_COVERS_RECEIVED);
+	cr_assert_eq(covers, 1);
+	cr_assert_eq(xdp_run(cov, cov_len, back, &back_len), XDP_DROP);
+	cr_assert_eq(stat(WFG_STAT_REPLAYED), 2, "a replayed cover");
+	cr_assert_eq(stat(WFG_STAT_COVERS_RECEIVED), covers, "a replay counted as a cover");
+}
+
+/* Datagrams that overtake each other inside the window are all accepted. */
+Test(datapath, reordering_within_the_window_is_accepted)
+{
+	static uint8_t out[8][MAXF];
+	uint8_t back[MAXF];
+	__u32 len[8], back_len;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		padded_frame(out[i], &len[i], 5300, 10 + i);
+	for (i = 7; i >= 0; i--) {
+		cr_assert_eq(xdp_run(out[i], len[i], back, &back_len), XDP_PASS, "datagram %d", i);
+		cr_assert_lt(back_len, len[i], "datagram %d not stripped", i);
+	}
+	cr_assert_eq(stat(WFG_STAT_STRIPPED), 8);
+	cr_assert_eq(stat(WFG_STAT_REPLAYED), 0);
+}
+
 Test(datapath, other_keys_do_not_verify_rotation_slot_does)
 {
 	uint8_t pl[300], in[MAXF], out[MAXF], back[MAXF];
@@ -681,7 +772,6 @@ Test(datapath, a_contended_flow_is_still_padded_and_round_trips)
 /* ------------------------------------------------------------ padding pool */
 
 #define POOL_CHUNKS 2
-#define PAY_OFF	    (14 + 20 + 8) /* IPv4 frames without VLAN */
 
 static uint8_t pattern(unsigned chunk, size_t i)
 {
@@ -695,22 +785,24 @@ static struct wfg_pool_chunk *chunk_at(struct wfg_pool *pool, unsigned cpu, unsi
 }
 
 /* One padded datagram of 200 payload bytes (to 1000 on the wire): checks the
- * round trip and returns its padding (780 bytes, then the 8-byte nonce). */
-static void pad_one(const uint8_t *in, size_t n, uint8_t pad[788])
+ * round trip and returns its padding (800 bytes but the trailer, then the
+ * trailer's nonce). */
+#define PAD_SEEN (800 - WFG_SHIM_LEN + WFG_SHIM_NONCE_LEN)
+static void pad_one(const uint8_t *in, size_t n, uint8_t pad[PAD_SEEN])
 {
 	uint8_t out[MAXF], back[MAXF];
 	__u32 out_len, back_len;
 
 	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
 	cr_assert_eq(out_len, PAY_OFF + 1000, "padded to 1000");
-	memcpy(pad, out + PAY_OFF + 200, 788);
+	memcpy(pad, out + PAY_OFF + 200, PAD_SEEN);
 	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
 	cr_assert(back_len == n && !memcmp(in, back, n), "the round trip restores it");
 }
 
 Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 {
-	uint8_t pl[200], in[MAXF], pad[788], want[788];
+	uint8_t pl[200], in[MAXF], pad[PAD_SEEN], want[PAD_SEEN];
 	struct frame_spec fs = { .family = 4,
 				 .proto = 17,
 				 .sport = 5000,
@@ -745,12 +837,12 @@ Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 	payload(pl, sizeof(pl), 9);
 	n = frame_build(in, &fs);
 
-	/* Each datagram takes the next 800 bytes (780 of padding, then the
-	 * trailer whose nonce is the first 8 of the last 20); a chunk that
+	/* Each datagram takes the next 800 bytes (padding, then the trailer
+	 * whose nonce is the first 8 of the last WFG_SHIM_LEN); a chunk that
 	 * cannot hold the next 800 is handed back EMPTY and the next one used. */
 	for (pkt = 0; pkt < POOL_CHUNKS * per_chunk; pkt++) {
 		c = (unsigned)(pkt / per_chunk);
-		for (i = 0; i < 788; i++)
+		for (i = 0; i < PAD_SEEN; i++)
 			want[i] = pattern(c, (size_t)(pkt % per_chunk) * 800 + i);
 		pad_one(in, n, pad);
 		cr_assert(!memcmp(pad, want, sizeof(want)),
@@ -766,7 +858,7 @@ Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 	pad_one(in, n, pad);
 	cr_assert_eq(stat(WFG_STAT_PAD_POOL_DRY), 1);
 	for (c = 0; c < POOL_CHUNKS; c++) {
-		for (i = 0; i < 788; i++)
+		for (i = 0; i < PAD_SEEN; i++)
 			want[i] = pattern(c, i);
 		cr_assert(memcmp(pad, want, 64), "dry pool: pattern bytes reused");
 	}
@@ -807,8 +899,8 @@ static const struct pool_case {
 	{ "v4, odd payload, odd target", 4, 0, 0, 101, 777 },
 	{ "v6, odd payload", 6, 0, 0, 499, 1000 },
 	{ "v4 vlan", 4, 1, 0, 333, 1000 },
-	{ "v6 qinq, 1 byte to 23: 2 bytes of padding", 6, 2, 0, 1, 23 },
-	{ "trailer alone", 4, 0, 0, 100, 120 },
+	{ "v6 qinq, 2 bytes of padding", 6, 2, 0, 1, 1 + WFG_SHIM_LEN + 2 },
+	{ "trailer alone", 4, 0, 0, 100, 100 + WFG_SHIM_LEN },
 	{ "empty payload", 4, 0, 0, 0, 64 },
 	{ "1300 bytes of growth: three sums", 4, 0, 0, 100, 1400 },
 	{ "v6, 1399 of growth", 6, 0, 0, 1, 1400 },
@@ -1152,8 +1244,12 @@ Test(datapath, a_constant_size_defence_sends_real_packets_and_covers_at_one_size
 	static const struct {
 		size_t len;
 		long wire; /* WIRE_SAME: unshaped */
-	} real[] = { { 1, 1000 },   { 500, 1000 },	{ 979, 1000 },
-		     { 980, 1000 }, { 981, WIRE_SAME }, { 1200, WIRE_SAME } };
+	} real[] = { { 1, 1000 },
+		     { 500, 1000 },
+		     { 1000 - WFG_SHIM_LEN - 1, 1000 },
+		     { 1000 - WFG_SHIM_LEN, 1000 },
+		     { 1000 - WFG_SHIM_LEN + 1, WIRE_SAME },
+		     { 1200, WIRE_SAME } };
 	struct wfg_tamaraw_params tp;
 	uint8_t pl[1500], in[MAXF], out[MAXF];
 	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 6500, .dport = PORT };
