@@ -203,7 +203,6 @@ int wfg_ingress(struct xdp_md *ctx)
 	struct wfg_policy *pol;
 	struct wfg_ctl *ctl;
 	struct wfg_pkt *p;
-	__u16 orig_len = 0, orig_csum = 0;
 	__u32 slot, zero = 0;
 	int verified, cover;
 	__u64 now;
@@ -252,11 +251,10 @@ int wfg_ingress(struct xdp_md *ctx)
 		return XDP_PASS;
 	stat_add(WFG_STAT_MATCHED, 1);
 
+	/* (what the trailer carries stays in scr->req: the stack is full) */
 	verified = shim_check(ctx, ctl, &scr->req);
-	orig_len = (__u16)scr->req.orig_len_field;
-	orig_csum = (__u16)scr->req.orig_csum;
-	cover = verified && orig_len == WFG_SHIM_COVER_LEN;
-	if (verified && !cover && orig_len > p->pay_len - WFG_SHIM_LEN)
+	cover = verified && (__u16)scr->req.orig_len_field == WFG_SHIM_COVER_LEN;
+	if (verified && !cover && (__u16)scr->req.orig_len_field > p->pay_len - WFG_SHIM_LEN)
 		verified = 0; /* a valid tag on impossible content: leave it alone */
 	if (!verified)
 		stat_add(WFG_STAT_PASSED_UNVERIFIED, 1);
@@ -289,7 +287,7 @@ int wfg_ingress(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	if (verified) {
-		if (strip(ctx, p, orig_len, orig_csum)) {
+		if (strip(ctx, p, (__u16)scr->req.orig_len_field, (__u16)scr->req.orig_csum)) {
 			stat_add(WFG_STAT_ERR_RESIZE, 1);
 			return XDP_PASS;
 		}

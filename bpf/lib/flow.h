@@ -162,23 +162,28 @@ static __always_inline __u64 flow_next_seq(struct wfg_flow_state *st)
 #define WFG_REPLAY_UNCHECKED 3
 
 /*
- * Admit sequence number seq of a verified datagram into the flow's replay
- * window (enum wfg_replay_verdict, or WFG_REPLAY_UNCHECKED). The window has
- * its own try-lock, held for a few instructions by ingress alone, so that it
- * is consulted even while the flow is busy on another CPU. Global: verified
- * once.
+ * Admit sequence number seq of a verified datagram of flow k into the flow's
+ * replay window (enum wfg_replay_verdict, or WFG_REPLAY_UNCHECKED when the
+ * flow is not in the table). The window has its own try-lock, held for a few
+ * instructions by ingress alone, so that it is consulted even while the flow
+ * is busy on another CPU. Global: verified once, and its lookup stays off the
+ * ingress program's frame.
  */
-__attribute__((noinline)) int replay_check(struct wfg_flow_state *st, __u64 seq)
+__attribute__((noinline)) int replay_check(const struct wfg_flow_key *k, __u64 seq)
 {
+	struct wfg_flow *f;
 	int i, v;
 
-	if (!st)
+	if (!k)
+		return WFG_REPLAY_UNCHECKED;
+	f = bpf_map_lookup_elem(&wfg_flows, k);
+	if (!f)
 		return WFG_REPLAY_UNCHECKED;
 	for (i = 0; i < 8; i++) {
-		if (__sync_val_compare_and_swap(&st->rx_busy, 0, 1) != 0)
+		if (__sync_val_compare_and_swap(&f->st.rx_busy, 0, 1) != 0)
 			continue;
-		v = wfg_replay_admit(&st->rx, seq);
-		__sync_val_compare_and_swap(&st->rx_busy, 1, 0);
+		v = wfg_replay_admit(&f->st.rx, seq);
+		__sync_val_compare_and_swap(&f->st.rx_busy, 1, 0);
 		return v;
 	}
 	return WFG_REPLAY_UNCHECKED;
@@ -198,13 +203,12 @@ static __always_inline int flow_recv(const struct wfg_flow_key *k, const struct 
 				     struct wfg_decision *d, __u64 now, int padding, __u64 bytes,
 				     const struct wfg_cid_seen *cid, const struct pad_req *verified)
 {
-	struct wfg_flow *f = flow_acquire(k, ctl, slot, pol, now), *w = f;
+	struct wfg_flow *f = flow_acquire(k, ctl, slot, pol, now);
 	int v;
 
+	/* Even when the flow is busy elsewhere: the window is still ours to check. */
 	if (verified) {
-		if (!w) /* busy elsewhere: the window is still ours to check */
-			w = bpf_map_lookup_elem(&wfg_flows, k);
-		v = replay_check(w ? &w->st : NULL, verified->seq);
+		v = replay_check(k, verified->seq);
 		if (v) {
 			if (f)
 				flow_unlock(f);

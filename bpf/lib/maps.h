@@ -101,7 +101,7 @@ struct pad_req {
 struct wfg_mac {
 	struct wfg_sip s[2];
 	__u8 buf[WFG_MAC_CHUNK + 8];
-	__u64 tail; /* the body's last len % 8 bytes, once read */
+	__u64 tail;	/* the body's last len % 8 bytes, once read */
 	__u32 off, end; /* next body byte and the body's end (packet offsets) */
 	__u32 nkeys;	/* 1: sealing; 2: checking under both key slots */
 	__u32 err;	/* a load failed: the tag is void */

@@ -265,9 +265,9 @@ WFG_INLINE __u64 wfg_shim_tag(const struct wfg_shim_key *k, const struct wfg_shi
 }
 
 /* Seal a datagram whose body (payload before the trailer) is in memory. */
-WFG_INLINE void wfg_shim_seal(const struct wfg_shim_key *k, struct wfg_shim_trailer *t,
-			      __u64 nonce, __u64 seq, const struct wfg_shim_hdr *h,
-			      const __u8 *body, __u16 orig_len, __u16 orig_csum)
+WFG_INLINE void wfg_shim_seal(const struct wfg_shim_key *k, struct wfg_shim_trailer *t, __u64 nonce,
+			      __u64 seq, const struct wfg_shim_hdr *h, const __u8 *body,
+			      __u16 orig_len, __u16 orig_csum)
 {
 	wfg_shim_seal_fields(k, t, nonce, seq, h, orig_len, orig_csum);
 	wfg_store_le64(t->tag, wfg_shim_tag(k, t, h, body, h->wire_len - WFG_SHIM_LEN));

@@ -492,8 +492,8 @@ static void padded_frame(uint8_t *out, __u32 *out_len, __u16 sport, int seed)
 /* The tag covers the payload and the addresses: a changed byte is not ours. */
 Test(datapath, a_tampered_payload_or_address_is_not_stripped)
 {
-	static const size_t at[] = { 14 + 12, 14 + 19, PAY_OFF, PAY_OFF + 150, PAY_OFF + 299,
-				     PAY_OFF + 500 };
+	static const size_t at[] = { 14 + 12,	    14 + 19,	   PAY_OFF,
+				     PAY_OFF + 150, PAY_OFF + 299, PAY_OFF + 500 };
 	uint8_t out[MAXF], f[MAXF], back[MAXF];
 	__u32 out_len, back_len;
 	__u64 unverified, stripped;

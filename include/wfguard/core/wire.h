@@ -22,7 +22,7 @@
 #define WFG_SHIM_MASKED_LEN 4
 #define WFG_SHIM_SEQ_LEN    8
 #define WFG_SHIM_TAG_LEN    8
-#define WFG_SHIM_LEN                                                            \
+#define WFG_SHIM_LEN \
 	(WFG_SHIM_NONCE_LEN + WFG_SHIM_MASKED_LEN + WFG_SHIM_SEQ_LEN + WFG_SHIM_TAG_LEN)
 
 /*
