@@ -171,12 +171,16 @@ static __always_inline __u64 flow_next_seq(struct wfg_flow_state *st)
  */
 __attribute__((noinline)) int replay_check(const struct wfg_flow_key *k, __u64 seq)
 {
+	struct wfg_flow_key key;
 	struct wfg_flow *f;
 	int i, v;
 
 	if (!k)
 		return WFG_REPLAY_UNCHECKED;
-	f = bpf_map_lookup_elem(&wfg_flows, k);
+	/* 6.1 takes a map key from the stack or a map value only, and a global
+	 * function's pointer argument is neither. */
+	__builtin_memcpy(&key, k, sizeof(key));
+	f = bpf_map_lookup_elem(&wfg_flows, &key);
 	if (!f)
 		return WFG_REPLAY_UNCHECKED;
 	for (i = 0; i < 8; i++) {
