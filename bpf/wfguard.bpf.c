@@ -253,6 +253,12 @@ int wfg_ingress(struct xdp_md *ctx)
 
 	/* (what the trailer carries stays in scr->req: the stack is full) */
 	verified = shim_check(ctx, ctl, &scr->req);
+	if (verified == WFG_SHIM_TAMPERED) {
+		/* the peer's trailer on bytes it did not send: neither stripped
+		 * nor passed on, and the core hears nothing */
+		stat_add(WFG_STAT_TAMPERED, 1);
+		return XDP_DROP;
+	}
 	cover = verified && (__u16)scr->req.orig_len_field == WFG_SHIM_COVER_LEN;
 	if (verified && !cover && (__u16)scr->req.orig_len_field > p->pay_len - WFG_SHIM_LEN)
 		verified = 0; /* a valid tag on impossible content: leave it alone */

@@ -291,6 +291,7 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	}
 	wfg_store_le64(m->t.tag, wfg_sip_final(&m->s[0], m->tail,
 					       WFG_SHIM_TAG_PREFIX + (body_end - p->pay_off)));
+	wfg_shim_store_check(key, &m->t);
 	if (write_lengths_and_trailer(skb, p, new_udp_len, body_end, &m->t)) {
 		stat_add(WFG_STAT_ERR_STORE, 1);
 		return -1;

@@ -13,12 +13,14 @@
 #include "lib/maps.h"
 
 /*
- * Verify the datagram in r->p, whole in the XDP buffer, under either key: the
- * tag over its addresses, ports, trailer and every payload byte. Returns 1
- * and sets r->orig_len_field / r->orig_csum / r->seq, or 0 if it is not ours
- * (or was changed on the way). Global: the work stays off the ingress
- * program's stack frame, and the trailer and the SipHash states live in
- * scratch.
+ * Verify the datagram in r->p, whole in the XDP buffer (enum
+ * wfg_shim_verdict): first whether its last WFG_SHIM_LEN bytes are a trailer
+ * made under one of the two keys (the check, no payload read: what is not
+ * ours costs two short hashes), then, under the key that made it, the tag
+ * over its addresses, ports, trailer and every payload byte. VERIFIED sets
+ * r->orig_len_field / r->orig_csum / r->seq. Global: the work stays off the
+ * ingress program's stack frame, and the trailer and the SipHash states live
+ * in scratch.
  */
 __attribute__((noinline)) int shim_check(struct xdp_md *ctx, const struct wfg_ctl *ctl,
 					 struct pad_req *r)
@@ -27,40 +29,57 @@ __attribute__((noinline)) int shim_check(struct xdp_md *ctx, const struct wfg_ct
 	struct wfg_scratch *s;
 	struct wfg_mac *m;
 	__u16 orig_len, orig_csum;
-	__u32 at, zero = 0;
+	__u32 at, zero = 0, ours = 0;
 	__u64 tag, seq;
 	int i;
 
 	if (!ctl || !r || r->p.pay_len < WFG_SHIM_LEN)
-		return 0;
+		return WFG_SHIM_NOT_OURS;
 	at = r->p.pay_off + r->p.pay_len - WFG_SHIM_LEN;
-	if (at > 0x3fff) /* XDP buffers are a page or two; keeps the verifier's packet range */
-		return 0;
+	/* the verifier marks the bytes readable only while at + the trailer
+	 * stays within the largest packet offset */
+	if (at > 0xffff - WFG_SHIM_LEN)
+		return WFG_SHIM_NOT_OURS;
 	if (data + at + WFG_SHIM_LEN > data_end)
-		return 0;
+		return WFG_SHIM_NOT_OURS;
 	s = bpf_map_lookup_elem(&wfg_scratch, &zero);
 	if (!s)
-		return 0;
+		return WFG_SHIM_NOT_OURS;
 	m = &s->mac;
 	__builtin_memcpy(&m->t, data + at, sizeof(m->t));
+	/* s[i] hashes under keys[i] when that key made the trailer (both, when
+	 * the slots hold one key or by a 2^-32 chance) */
+	for (i = 0; i < 2; i++)
+		if (wfg_shim_recognised(&ctl->keys[i], &m->t))
+			ours |= 1u << i;
+	if (!ours)
+		return WFG_SHIM_NOT_OURS;
 	mac_header(m, &r->p, r->p.pay_len);
-	wfg_shim_tag_begin(&m->s[0], &ctl->keys[0], &m->t, &m->h);
-	wfg_shim_tag_begin(&m->s[1], &ctl->keys[1], &m->t, &m->h);
-	m->nkeys = 2;
+	if (ours == 2) {
+		wfg_shim_tag_begin(&m->s[0], &ctl->keys[1], &m->t, &m->h);
+		m->nkeys = 1;
+	} else {
+		wfg_shim_tag_begin(&m->s[0], &ctl->keys[0], &m->t, &m->h);
+		wfg_shim_tag_begin(&m->s[1], &ctl->keys[1], &m->t, &m->h);
+		m->nkeys = ours == 3 ? 2 : 1;
+	}
 	if (mac_body(ctx, m, r->p.pay_off, at, 1))
-		return 0;
+		return WFG_SHIM_TAMPERED; /* our trailer, but the body cannot be read */
 	tag = wfg_load_le64(m->t.tag);
 	for (i = 0; i < 2; i++) {
+		if (i >= (int)m->nkeys)
+			break;
 		if (wfg_sip_final(&m->s[i], m->tail, WFG_SHIM_TAG_PREFIX + (at - r->p.pay_off)) !=
 		    tag)
 			continue;
-		wfg_shim_unmask(&ctl->keys[i], &m->t, &m->h, &orig_len, &orig_csum, &seq);
+		wfg_shim_unmask(&ctl->keys[ours == 2 ? 1 : i], &m->t, &m->h, &orig_len, &orig_csum,
+				&seq);
 		r->orig_len_field = orig_len;
 		r->orig_csum = orig_csum;
 		r->seq = seq;
-		return 1;
+		return WFG_SHIM_VERIFIED;
 	}
-	return 0;
+	return WFG_SHIM_TAMPERED;
 }
 
 /* Strip the shim: the original datagram back, byte for byte. */

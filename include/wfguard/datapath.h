@@ -381,6 +381,8 @@ struct wfg_capture_rec {
 	X(COVERS_RECEIVED, covers_received, "the peer's covers recognised and dropped")       \
 	X(STRIPPED, stripped, "datagrams whose shim was verified and removed")                \
 	X(PASSED_UNVERIFIED, passed_unverified, "matched datagrams with no valid trailer")    \
+	X(TAMPERED, tampered,                                                                 \
+	  "datagrams dropped: the peer's trailer, but payload, address or port changed")      \
 	X(REPLAYED, replayed,                                                                 \
 	  "verified datagrams dropped: sequence number seen before or older than the window") \
 	X(FLOWS_CREATED, flows_created, "flows (tunnel mode: peers) created")                 \

@@ -4,15 +4,18 @@
  * payloads and to cover packets, and the keyed functions that protect it.
  * Helper-free: the TC and XDP programs and userspace tests share it.
  *
- *   [ original payload ][ padding ][ nonce 8 | masked 4 | seq 8 | tag 8 ]
+ *   [ original payload ][ padding ][ nonce 8 | masked 4 | seq 8 | tag 8 | check 4 ]
  *
  * masked = (original length, original UDP checksum) XOR a SipHash-2-4 mask of
  * (nonce, wire length, ports); seq = the sender's per-flow sequence number
  * XOR another such mask; tag = SipHash-2-4 over the trailer's first fields,
  * the ports, the family, both IP addresses and every payload byte before the
- * trailer. Everything in the trailer looks random to whoever lacks the key; a
- * receiver strips only what verifies under one of its two keys, and only once
- * per sequence number (struct wfg_replay).
+ * trailer; check = 32 bits of SipHash-2-4 over the trailer's other fields
+ * alone. Everything in the trailer looks random to whoever lacks the key. A
+ * receiver recognises its peer's trailer by the check (cheap: no payload
+ * read), strips only what the tag then verifies under the same key, and only
+ * once per sequence number (struct wfg_replay); a recognised trailer whose
+ * tag fails is a changed datagram, which it drops (WFG_SHIM_TAMPERED).
  */
 #ifndef WFGUARD_SHIM_H
 #define WFGUARD_SHIM_H
@@ -27,6 +30,19 @@
 #define WFG_SHIM_DOMAIN_TAG  2ULL
 #define WFG_SHIM_DOMAIN_SEQ  3ULL
 
+/*
+ * What a receiver makes of a datagram's last WFG_SHIM_LEN bytes. NOT_OURS: the
+ * check fails under both keys, so these bytes are no trailer of the peer's
+ * (an unshaped datagram, or a trailer changed on the way: the two look the
+ * same); passed untouched. TAMPERED: a trailer the peer made, on a datagram
+ * whose body, addresses, ports or length are not the ones it sealed; dropped.
+ */
+enum wfg_shim_verdict {
+	WFG_SHIM_NOT_OURS = 0,
+	WFG_SHIM_VERIFIED = 1,
+	WFG_SHIM_TAMPERED = 2,
+};
+
 /* The tag's fixed prefix: 8 words before the datagram's body (see tag_begin). */
 #define WFG_SHIM_TAG_PREFIX 64
 
@@ -39,6 +55,7 @@ struct wfg_shim_trailer {
 	__u8 masked[WFG_SHIM_MASKED_LEN];
 	__u8 seq[WFG_SHIM_SEQ_LEN];
 	__u8 tag[WFG_SHIM_TAG_LEN];
+	__u8 check[WFG_SHIM_CHECK_LEN];
 };
 _Static_assert(sizeof(struct wfg_shim_trailer) == WFG_SHIM_LEN, "the trailer is its fields");
 
@@ -240,6 +257,40 @@ WFG_INLINE void wfg_shim_tag_begin(struct wfg_sip *s, const struct wfg_shim_key 
 	wfg_sip_word(s, wfg_load_le64(h->daddr + 8));
 }
 
+/*
+ * The check: low 32 bits of SipHash-2-4 over nonce, seq and tag (words) and
+ * masked (tail), 28 bytes, a length no other shim hash takes. It depends on
+ * the trailer alone, so the receiver tells its peer's trailers from other
+ * bytes before it reads the payload, and a body changed under an intact
+ * trailer is recognised as changed rather than passed on as someone else's.
+ */
+WFG_INLINE __u32 wfg_shim_check(const struct wfg_shim_key *k, const struct wfg_shim_trailer *t)
+{
+	__u64 w[3];
+
+	w[0] = wfg_load_le64(t->nonce);
+	w[1] = wfg_load_le64(t->seq);
+	w[2] = wfg_load_le64(t->tag);
+	return (__u32)wfg_siphash24(k, w, 3, wfg_load_le32(t->masked),
+				    WFG_SHIM_LEN - WFG_SHIM_CHECK_LEN);
+}
+
+WFG_INLINE void wfg_shim_store_check(const struct wfg_shim_key *k, struct wfg_shim_trailer *t)
+{
+	__u32 c = wfg_shim_check(k, t);
+
+	t->check[0] = (__u8)c;
+	t->check[1] = (__u8)(c >> 8);
+	t->check[2] = (__u8)(c >> 16);
+	t->check[3] = (__u8)(c >> 24);
+}
+
+/* Whether t is a trailer made under k (its check verifies). */
+WFG_INLINE int wfg_shim_recognised(const struct wfg_shim_key *k, const struct wfg_shim_trailer *t)
+{
+	return wfg_shim_check(k, t) == wfg_load_le32(t->check);
+}
+
 /* The last n % 8 bytes of p[0, n) as SipHash's tail word. */
 WFG_INLINE __u64 wfg_sip_tail(const __u8 *p, __u32 n)
 {
@@ -271,6 +322,7 @@ WFG_INLINE void wfg_shim_seal(const struct wfg_shim_key *k, struct wfg_shim_trai
 {
 	wfg_shim_seal_fields(k, t, nonce, seq, h, orig_len, orig_csum);
 	wfg_store_le64(t->tag, wfg_shim_tag(k, t, h, body, h->wire_len - WFG_SHIM_LEN));
+	wfg_shim_store_check(k, t);
 }
 
 /*
@@ -293,19 +345,23 @@ WFG_INLINE void wfg_shim_unmask(const struct wfg_shim_key *k, const struct wfg_s
 }
 
 /*
- * Check a datagram whose body is in memory under key k; on success store what
- * the trailer carries and return 1. The tag is compared before anything is
- * unmasked. (The replay window is the caller's: wfg_replay_admit.)
+ * Check a datagram whose body is in memory under key k: WFG_SHIM_NOT_OURS when
+ * the check fails, WFG_SHIM_TAMPERED when it holds but the tag does not, else
+ * WFG_SHIM_VERIFIED with what the trailer carries stored. Nothing is unmasked
+ * before the tag verified. (The replay window is the caller's: wfg_replay_admit.)
  */
-WFG_INLINE int wfg_shim_open(const struct wfg_shim_key *k, const struct wfg_shim_trailer *t,
-			     const struct wfg_shim_hdr *h, const __u8 *body, __u16 *orig_len,
-			     __u16 *orig_csum, __u64 *seq)
+WFG_INLINE enum wfg_shim_verdict wfg_shim_open(const struct wfg_shim_key *k,
+					       const struct wfg_shim_trailer *t,
+					       const struct wfg_shim_hdr *h, const __u8 *body,
+					       __u16 *orig_len, __u16 *orig_csum, __u64 *seq)
 {
+	if (!wfg_shim_recognised(k, t))
+		return WFG_SHIM_NOT_OURS;
 	if (h->wire_len < WFG_SHIM_LEN ||
 	    wfg_shim_tag(k, t, h, body, h->wire_len - WFG_SHIM_LEN) != wfg_load_le64(t->tag))
-		return 0;
+		return WFG_SHIM_TAMPERED;
 	wfg_shim_unmask(k, t, h, orig_len, orig_csum, seq);
-	return 1;
+	return WFG_SHIM_VERIFIED;
 }
 
 /*
