@@ -47,21 +47,20 @@ __attribute__((noinline)) int shim_check(struct xdp_md *ctx, const struct wfg_ct
 		return WFG_SHIM_NOT_OURS;
 	m = &s->mac;
 	__builtin_memcpy(&m->t, data + at, sizeof(m->t));
-	/* s[i] hashes under keys[i] when that key made the trailer (both, when
-	 * the slots hold one key or by a 2^-32 chance) */
+	/* which keys made it: usually one; both when the slots hold one key (or
+	 * by a 2^-32 chance) */
 	for (i = 0; i < 2; i++)
 		if (wfg_shim_recognised(&ctl->keys[i], &m->t))
 			ours |= 1u << i;
 	if (!ours)
 		return WFG_SHIM_NOT_OURS;
 	mac_header(m, &r->p, r->p.pay_len);
-	if (ours == 2) {
-		wfg_shim_tag_begin(&m->s[0], &ctl->keys[1], &m->t, &m->h);
-		m->nkeys = 1;
-	} else {
-		wfg_shim_tag_begin(&m->s[0], &ctl->keys[0], &m->t, &m->h);
+	/* s[0]: the first key that made it; s[1]: key 1 as well when both did */
+	wfg_shim_tag_begin(&m->s[0], &ctl->keys[ours == 2], &m->t, &m->h);
+	m->nkeys = 1;
+	if (ours == 3) {
 		wfg_shim_tag_begin(&m->s[1], &ctl->keys[1], &m->t, &m->h);
-		m->nkeys = ours == 3 ? 2 : 1;
+		m->nkeys = 2;
 	}
 	if (mac_body(ctx, m, r->p.pay_off, at, 1))
 		return WFG_SHIM_TAMPERED; /* our trailer, but the body cannot be read */
