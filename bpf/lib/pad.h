@@ -265,6 +265,11 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	shim_at = WFG_IDX(grow - WFG_SHIM_LEN, 2048);
 	if (shim_at > WFG_MAX_GROW - WFG_SHIM_LEN)
 		return -1;
+	/* The nonce: fresh random bytes where the trailer goes (pool or keystream),
+	 * never sent as padding. Copied here, next to the bound: 6.1's verifier
+	 * loses it by the time the trailer is sealed. */
+	m = &s->mac;
+	__builtin_memcpy(m->t.nonce, src + shim_at, WFG_SHIM_NONCE_LEN);
 	if (bpf_skb_change_tail(skb, p->pay_off + new_pay, 0)) {
 		stat_add(WFG_STAT_ERR_RESIZE, 1);
 		return -1;
@@ -274,13 +279,10 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 		stat_add(WFG_STAT_ERR_STORE, 1);
 		return -1;
 	}
-	/* The nonce: fresh random bytes where the trailer goes (pool or keystream),
-	 * never sent as padding. The tag reads the body back from the packet, as
-	 * the receiver will. */
-	m = &s->mac;
+	/* The tag reads the body back from the packet, as the receiver will. */
 	key = &ctl->keys[ctl->key_slot & 1];
 	mac_header(m, p, new_pay);
-	wfg_shim_seal_fields(key, &m->t, wfg_load_le64(src + shim_at), r->seq, &m->h,
+	wfg_shim_seal_fields(key, &m->t, wfg_load_le64(m->t.nonce), r->seq, &m->h,
 			     orig_len_field, cover ? 0 : p->udp_csum);
 	wfg_shim_tag_begin(&m->s[0], key, &m->t, &m->h);
 	m->nkeys = 1;
