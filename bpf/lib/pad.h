@@ -265,9 +265,12 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	shim_at = WFG_IDX(grow - WFG_SHIM_LEN, 2048);
 	if (shim_at > WFG_MAX_GROW - WFG_SHIM_LEN)
 		return -1;
+	/* The checked register as a new value: the compiler may otherwise reload
+	 * a copy it spilled before the check, which 6.1's verifier does not know
+	 * to be bounded (it failed the pooled object there). */
+	asm volatile("" : "+r"(shim_at));
 	/* The nonce: fresh random bytes where the trailer goes (pool or keystream),
-	 * never sent as padding. Copied here, next to the bound: 6.1's verifier
-	 * loses it by the time the trailer is sealed. */
+	 * never sent as padding. */
 	m = &s->mac;
 	__builtin_memcpy(m->t.nonce, src + shim_at, WFG_SHIM_NONCE_LEN);
 	if (bpf_skb_change_tail(skb, p->pay_off + new_pay, 0)) {
