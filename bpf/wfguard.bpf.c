@@ -35,6 +35,21 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* ------------------------------------------------------------ egress */
 
+/*
+ * A contended packet's sequence number: its flow's, though the flow is locked
+ * elsewhere (the counter moves by atomic add). Returns 0, or -1 when the flow
+ * is gone: then the packet cannot be sealed.
+ */
+static __always_inline int contended_seq(const struct wfg_flow_key *k, struct pad_req *req)
+{
+	struct wfg_flow *f = bpf_map_lookup_elem(&wfg_flows, k);
+
+	if (!f)
+		return -1;
+	req->seq = flow_next_seq(&f->st);
+	return 0;
+}
+
 SEC("tc")
 int wfg_egress(struct __sk_buff *skb)
 {
@@ -95,7 +110,7 @@ int wfg_egress(struct __sk_buff *skb)
 			return pass; /* a cover request lost, never a carrier sent */
 		if (skb->gso_size) {
 			stat_unshaped(WFG_STAT_UNSHAPED_GSO);
-		} else if (shape_contended(scr, ctl, pol, now) &&
+		} else if (shape_contended(scr, ctl, pol, now) && contended_seq(k, req) == 0 &&
 			   pad_datagram(skb, ctl, &scr->fallback, req) == 0) {
 			stat_add(WFG_STAT_SHAPED, 1);
 			stat_add(WFG_STAT_PADDED_BYTES, req->new_pay - p->pay_len);
@@ -139,6 +154,7 @@ int wfg_egress(struct __sk_buff *skb)
 		req->keep = 0;
 		req->new_pay = wfg_wire_len(WFG_MODE_SHIM, &pol->side, WFG_OP_SEND_COVER, 0, d);
 		req->orig_len_field = WFG_SHIM_COVER_LEN;
+		req->seq = flow_next_seq(&f->st);
 		if (mimic_cover(skb, &f->st, p) < 0 || pad_datagram(skb, ctl, &f->st, req) < 0) {
 			flow_unlock(f);
 			return TC_ACT_SHOT; /* a carrier must never leave as itself */
@@ -154,6 +170,7 @@ int wfg_egress(struct __sk_buff *skb)
 		req->keep = p->pay_len;
 		req->new_pay = wire;
 		req->orig_len_field = p->pay_len;
+		req->seq = flow_next_seq(&f->st);
 		if (pad_datagram(skb, ctl, &f->st, req) == 0) {
 			stat_add(WFG_STAT_SHAPED, 1);
 			stat_add(WFG_STAT_PADDED_BYTES, wire - p->pay_len);
@@ -186,7 +203,6 @@ int wfg_ingress(struct xdp_md *ctx)
 	struct wfg_policy *pol;
 	struct wfg_ctl *ctl;
 	struct wfg_pkt *p;
-	__u16 orig_len = 0, orig_csum = 0;
 	__u32 slot, zero = 0;
 	int verified, cover;
 	__u64 now;
@@ -235,11 +251,16 @@ int wfg_ingress(struct xdp_md *ctx)
 		return XDP_PASS;
 	stat_add(WFG_STAT_MATCHED, 1);
 
+	/* (what the trailer carries stays in scr->req: the stack is full) */
 	verified = shim_check(ctx, ctl, &scr->req);
-	orig_len = (__u16)scr->req.orig_len_field;
-	orig_csum = (__u16)scr->req.orig_csum;
-	cover = verified && orig_len == WFG_SHIM_COVER_LEN;
-	if (verified && !cover && orig_len > p->pay_len - WFG_SHIM_LEN)
+	if (verified == WFG_SHIM_TAMPERED) {
+		/* the peer's trailer on bytes it did not send: neither stripped
+		 * nor passed on, and the core hears nothing */
+		stat_add(WFG_STAT_TAMPERED, 1);
+		return XDP_DROP;
+	}
+	cover = verified && (__u16)scr->req.orig_len_field == WFG_SHIM_COVER_LEN;
+	if (verified && !cover && (__u16)scr->req.orig_len_field > p->pay_len - WFG_SHIM_LEN)
 		verified = 0; /* a valid tag on impossible content: leave it alone */
 	if (!verified)
 		stat_add(WFG_STAT_PASSED_UNVERIFIED, 1);
@@ -253,14 +274,26 @@ int wfg_ingress(struct xdp_md *ctx)
 						 : WFG_CAP_UNVERIFIED));
 	if (pol->profile == WFG_PROFILE_QUIC && !cover)
 		quic_seen_ingress(ctx, scr, p->pay_off, p->pay_len);
-	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, data_end - data,
-		  pol->profile == WFG_PROFILE_QUIC && !cover ? &scr->cid : NULL);
+	/* A replay, or a datagram whose window could not be checked, is dropped
+	 * before the core hears of it: only the window knows it is no news. */
+	switch (flow_recv(k, ctl, slot, pol, &scr->d, now, cover, data_end - data,
+			  pol->profile == WFG_PROFILE_QUIC && !cover ? &scr->cid : NULL,
+			  verified ? &scr->req : NULL)) {
+	case 0:
+		break;
+	case WFG_REPLAY_UNCHECKED:
+		stat_add(WFG_STAT_ERR_REPLAY_WINDOW, 1);
+		return XDP_DROP;
+	default:
+		stat_add(WFG_STAT_REPLAYED, 1);
+		return XDP_DROP;
+	}
 	if (cover) {
 		stat_add(WFG_STAT_COVERS_RECEIVED, 1);
 		return XDP_DROP;
 	}
 	if (verified) {
-		if (strip(ctx, p, orig_len, orig_csum)) {
+		if (strip(ctx, p, (__u16)scr->req.orig_len_field, (__u16)scr->req.orig_csum)) {
 			stat_add(WFG_STAT_ERR_RESIZE, 1);
 			return XDP_PASS;
 		}
@@ -460,7 +493,7 @@ int wfg_tun_ingress(struct __sk_buff *skb)
 		capture_emit(
 			k, now, skb->len,
 			CAP_INFO(skb->len, WFG_CAP_INGRESS, cover ? WFG_CAP_COVER : WFG_CAP_REAL));
-	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, skb->len, NULL);
+	flow_recv(k, ctl, slot, pol, &scr->d, now, cover, skb->len, NULL, NULL);
 	if (cover) {
 		/* the stack would discard it too; dropping here keeps it out of
 		 * the peer-facing counters and is what the peer's defence expects */

@@ -6,8 +6,10 @@
  * the program on the packet it already modified (padded, or stripped), so
  * every run here starts from the original frame. Needs root.
  *   build/bench/perf/datapath [runs [row]]
- * With a row number (0..9, the first table's order) only that row runs, five
+ * With a row number (0..12, the first table's order) only that row runs, five
  * times `runs`: a target for `perf record` that no other program dilutes.
+ * bench/perf/shim_cost.sh runs this against the build of an older commit and
+ * divides row by row (the shim's cost against the trailer it replaced).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +25,13 @@
 #include "pool.h"
 #include "wfguard.skel.h"
 #include "wfguard/datapath.h"
+#include "wfguard/shim.h"
 #include "zoo.h"
 
 static struct wfg_policy pol;
 static struct wfg_port_index ports;
 
-#define NROWS	10
+#define NROWS	13
 #define ROW_XDP 7 /* rows before it divide by the tc baseline */
 
 /* The pooled program's padding pool, refilled between runs (untimed by the
@@ -94,9 +97,145 @@ static int wanted(int only, int k)
 	return only < 0 || only == k;
 }
 
+/*
+ * The shim's keyed work alone, in C from the one header the programs use
+ * (include/wfguard/shim.h): the trailer-only tag this project sent before
+ * (mask + tag: two SipHash-2-4 over 16 and 20 bytes) against the tag over the
+ * whole datagram (mask, seq mask, and SipHash over 64 + body bytes), sealing
+ * and opening, at two body sizes. Same run, same CPU: the ratio is the cost of
+ * binding the payload.
+ */
+#if WFG_SHIM_LEN > 20 /* (the C rows need the whole-datagram tag's API) */
+static volatile __u64 shim_sink;
+
+static void legacy_seal(const struct wfg_shim_key *k, __u64 nonce, __u16 wl)
+{
+	__u64 w[2] = { nonce, (__u64)wl | 0x1234ULL << 16 | 0x01bbULL << 32 | 1ULL << 48 };
+	__u32 plain = (__u32)100 << 16 ^ (__u32)wfg_siphash24(k, w, 2, 0, 16);
+
+	w[1] ^= 3ULL << 48;
+	shim_sink += wfg_siphash24(k, w, 2, plain, 20);
+}
+
+static double shim_ns(int what, __u16 body_len, int runs)
+{
+	static const struct wfg_shim_key k = { 1, 2 };
+	static __u8 body[1500];
+	struct wfg_shim_trailer t;
+	struct wfg_shim_hdr h = { .family = 4, .sport = 0x1234, .dport = 0x01bb };
+	__u16 len, csum;
+	__u64 seq;
+	double t0;
+	int i;
+
+	h.wire_len = (__u16)(body_len + WFG_SHIM_LEN);
+	wfg_shim_seal(&k, &t, 9, 1, &h, body, 100, 0);
+	t0 = now_ns();
+	for (i = 0; i < runs; i++) {
+		switch (what) {
+		case 0:
+			legacy_seal(&k, (__u64)i, h.wire_len);
+			break;
+		case 1:
+			wfg_shim_seal(&k, &t, (__u64)i, (__u64)i, &h, body, 100, 0);
+			shim_sink += t.tag[0];
+			break;
+		case 2:
+			shim_sink += (__u64)wfg_shim_open(&k, &t, &h, body, &len, &csum, &seq);
+			break;
+		default: /* not ours: the check fails, the body is never read */
+			t.nonce[0] = (__u8)i; /* a fresh trailer each run: nothing hoisted */
+			t.check[0] = (__u8)i ^ 0xa5;
+			shim_sink += (__u64)wfg_shim_open(&k, &t, &h, body, &len, &csum, &seq);
+			break;
+		}
+	}
+	return (now_ns() - t0) / runs;
+}
+
+static void bench_shim(void)
+{
+	static const __u16 bodies[] = { 472, 1172 };
+	double old, seal, open_, other;
+	size_t b;
+	int rep;
+
+	printf("\nshim seal/open in C (include/wfguard/shim.h; 10^5 runs, best of 5)\n");
+	printf("  %-40s %8s %8s\n", "work", "ns", "ratio");
+	for (b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+		old = seal = open_ = other = 1e18;
+		for (rep = 0; rep < 5; rep++) {
+			double t;
+
+			t = shim_ns(0, bodies[b], 100000);
+			old = t < old ? t : old;
+			t = shim_ns(1, bodies[b], 100000);
+			seal = t < seal ? t : seal;
+			t = shim_ns(2, bodies[b], 100000);
+			open_ = t < open_ ? t : open_;
+			t = shim_ns(3, bodies[b], 100000);
+			other = t < other ? t : other;
+		}
+		printf("  old tag, trailer only (wire %4u B)        %8.1f %8.2f\n",
+		       bodies[b] + WFG_SHIM_LEN, old, 1.0);
+		printf("  seal, tag over the datagram (wire %4u B)  %8.1f %8.2f\n",
+		       bodies[b] + WFG_SHIM_LEN, seal, seal / old);
+		printf("  open, tag over the datagram (wire %4u B)  %8.1f %8.2f\n",
+		       bodies[b] + WFG_SHIM_LEN, open_, open_ / old);
+		printf("  open, not ours: check fails (wire %4u B)  %8.1f %8.2f\n",
+		       bodies[b] + WFG_SHIM_LEN, other, other / old);
+	}
+}
+#endif
+
 static double run(int prog_fd, const uint8_t *frame, size_t n, __u32 mark, int runs)
 {
 	return run_pooled(prog_fd, frame, n, mark, runs, 0);
+}
+
+/*
+ * The ingress program on `count` distinct frames, each once (kernel-timed):
+ * a receiver with a replay window accepts a datagram once, so timing the
+ * strip or the cover drop needs a fresh datagram per run.
+ */
+static double run_frames(int prog_fd, uint8_t (*frames)[2048], const __u32 *lens, int count)
+{
+	uint8_t out[2048];
+	double total = 0;
+	int i;
+
+	for (i = 0; i < count; i++) {
+		struct wfgt_run o = { .in = frames[i],
+				      .len = lens[i],
+				      .out = out,
+				      .out_size = sizeof(out),
+				      .repeat = 1 };
+
+		if (wfgt_prog_run(prog_fd, &o))
+			return -1;
+		total += o.duration;
+	}
+	return total / count;
+}
+
+/* count datagrams sealed by the egress program from `in` (mark: a carrier's). */
+static void seal_frames(int prog_fd, const uint8_t *in, size_t n, __u32 mark,
+			uint8_t (*frames)[2048], __u32 *lens, int count)
+{
+	int i;
+
+	for (i = 0; i < count; i++) {
+		struct __sk_buff ctx = { .mark = mark };
+		struct wfgt_run o = { .in = in,
+				      .len = n,
+				      .out = frames[i],
+				      .out_size = 2048,
+				      .skb = mark ? &ctx : NULL,
+				      .repeat = 1 };
+
+		wfgt_prog_run(prog_fd, &o);
+		lens[i] = o.out_len;
+	}
 }
 
 /* Programs that leave the packet alone can use the kernel's own repeat loop:
@@ -212,6 +351,9 @@ static void bench_tunnel(struct wfguard_bpf *tun, int base_fd, const uint8_t *fr
 int main(int argc, char **argv)
 {
 	int repeat = argc > 1 ? atoi(argv[1]) : 20000, rep;
+	/* cover_in: frame_build may write past the frame (padding to a minimum) */
+	uint8_t changed[2048], cover_in[256];
+	size_t cover_n;
 	int only = argc > 2 ? atoi(argv[2]) : -1;
 	struct wfguard_bpf *skel, *pooled, *tun;
 	struct bench_min_bpf *min;
@@ -236,11 +378,20 @@ int main(int argc, char **argv)
 		"baseline: parse only (xdp)",
 		"xdp: strip",
 		"xdp: cover drop",
+		"xdp: matched, no trailer",
+		"xdp: payload byte changed",
+		"xdp: same datagram again",
 	};
-	__u32 plen, clen;
+	static uint8_t fresh[2][20000][2048];
+	static __u32 fresh_len[2][20000];
+	__u32 plen;
 	size_t n, tn;
 	int k;
 
+	if (repeat < 1 || repeat > 20000) {
+		fprintf(stderr, "datapath: runs must be 1..20000\n");
+		return 2;
+	}
 	if (geteuid() != 0) {
 		printf("datapath: skipped (needs root)\n");
 		return 0;
@@ -269,7 +420,7 @@ int main(int argc, char **argv)
 	/* Frames for the ingress side, produced by the egress program itself. */
 	set_policy(skel, WFG_SHAPE_PAD_TO);
 	{
-		uint8_t in[256]; /* frame_build may write past the frame (padding to a minimum) */
+		uint8_t *in = cover_in;
 		struct frame_spec cs = fs;
 		struct wfgt_run o = {
 			.in = frame, .len = n, .out = padded, .out_size = sizeof(padded)
@@ -283,10 +434,16 @@ int main(int argc, char **argv)
 		plen = o.out_len;
 		cs.payload = zero1;
 		cs.len = 1;
-		oc.len = frame_build(in, &cs);
+		oc.len = cover_n = frame_build(in, &cs);
 		wfgt_prog_run(bpf_program__fd(skel->progs.wfg_egress), &oc);
-		clen = oc.out_len;
+		if (oc.out_len <= cover_n) {
+			fprintf(stderr, "datapath: the carrier left as no cover\n");
+			return 1;
+		}
 	}
+	/* a padded datagram with one payload byte changed on the way */
+	memcpy(changed, padded, plen);
+	changed[n - sizeof(pl) + 17] ^= 0x10;
 	set_policy(pooled, WFG_SHAPE_PAD_TO);
 	for (k = 0; k < NROWS; k++)
 		best[k] = 1e18;
@@ -324,12 +481,26 @@ int main(int argc, char **argv)
 			t[6] = run(bpf_program__fd(min->progs.min_tc_grow), frame, n, 0, repeat);
 		if (wanted(only, 7))
 			t[7] = run(bpf_program__fd(min->progs.min_xdp), padded, plen, 0, repeat);
+		if (wanted(only, 8) || wanted(only, 9)) {
+			seal_frames(bpf_program__fd(skel->progs.wfg_egress), frame, n, 0, fresh[0],
+				    fresh_len[0], repeat);
+			seal_frames(bpf_program__fd(skel->progs.wfg_egress), cover_in, cover_n,
+				    WFG_MARK_CARRIER, fresh[1], fresh_len[1], repeat);
+		}
 		if (wanted(only, 8))
-			t[8] = run(bpf_program__fd(skel->progs.wfg_ingress), padded, plen, 0,
-				   repeat);
+			t[8] = run_frames(bpf_program__fd(skel->progs.wfg_ingress), fresh[0],
+					  fresh_len[0], repeat);
 		if (wanted(only, 9))
-			t[9] = run(bpf_program__fd(skel->progs.wfg_ingress), cover, clen, 0,
-				   repeat);
+			t[9] = run_frames(bpf_program__fd(skel->progs.wfg_ingress), fresh[1],
+					  fresh_len[1], repeat);
+		if (wanted(only, 10))
+			t[10] = run(bpf_program__fd(skel->progs.wfg_ingress), frame, n, 0, repeat);
+		if (wanted(only, 11))
+			t[11] = run(bpf_program__fd(skel->progs.wfg_ingress), changed, plen, 0,
+				    repeat);
+		if (wanted(only, 12))
+			t[12] = run(bpf_program__fd(skel->progs.wfg_ingress), padded, plen, 0,
+				    repeat);
 		for (k = 0; k < NROWS; k++)
 			if (t[k] >= 0 && t[k] < best[k])
 				best[k] = t[k];
@@ -376,6 +547,9 @@ int main(int argc, char **argv)
 		printf("  %-32s %8.1f %8.2f\n", "xdp: UDP, no rule matches", tx, tx / bx);
 	}
 	bench_tunnel(tun, bpf_program__fd(min->progs.min_tc), frame, n, repeat);
+#if WFG_SHIM_LEN > 20
+	bench_shim();
+#endif
 out:
 	wfg_pool_close(&pool);
 	wfguard_bpf__destroy(tun);

@@ -82,6 +82,9 @@ static __always_inline struct wfg_flow *flow_acquire(const struct wfg_flow_key *
 			bpf_timer_set_callback(&f->timer, flow_timer_cb);
 			f->st.slot = slot;
 			flow_reset(&f->st, ctl, pol, k, now);
+			/* Added, not stored: a contended packet may already have
+			 * taken a number from the zeroed template. */
+			__sync_fetch_and_add(&f->st.seq_out, wfg_seq_epoch());
 			stat_add(WFG_STAT_FLOWS_CREATED, 1);
 			return f;
 		}
@@ -160,22 +163,75 @@ static __always_inline void after_core(struct wfg_flow *f, const struct wfg_flow
 	}
 }
 
+/* The next shim sequence number of this host's direction of the flow. */
+static __always_inline __u64 flow_next_seq(struct wfg_flow_state *st)
+{
+	return __sync_fetch_and_add(&st->seq_out, 1);
+}
+
+/* A verified datagram whose window could not be consulted. */
+#define WFG_REPLAY_UNCHECKED 3
+
+/*
+ * Admit sequence number seq of a verified datagram of flow k into the flow's
+ * replay window (enum wfg_replay_verdict, or WFG_REPLAY_UNCHECKED when the
+ * flow is not in the table). The window has its own try-lock, held for a few
+ * instructions by ingress alone, so that it is consulted even while the flow
+ * is busy on another CPU. Global: verified once, and its lookup stays off the
+ * ingress program's frame.
+ */
+__attribute__((noinline)) int replay_check(const struct wfg_flow_key *k, __u64 seq)
+{
+	struct wfg_flow_key key;
+	struct wfg_flow *f;
+	int i, v;
+
+	if (!k)
+		return WFG_REPLAY_UNCHECKED;
+	/* 6.1 takes a map key from the stack or a map value only, and a global
+	 * function's pointer argument is neither. */
+	__builtin_memcpy(&key, k, sizeof(key));
+	f = bpf_map_lookup_elem(&wfg_flows, &key);
+	if (!f)
+		return WFG_REPLAY_UNCHECKED;
+	for (i = 0; i < 8; i++) {
+		if (__sync_val_compare_and_swap(&f->st.rx_busy, 0, 1) != 0)
+			continue;
+		v = wfg_replay_admit(&f->st.rx, seq);
+		__sync_val_compare_and_swap(&f->st.rx_busy, 1, 0);
+		return v;
+	}
+	return WFG_REPLAY_UNCHECKED;
+}
+
 /*
  * A packet received from the peer (both ingress programs): the core runs
  * NormalRecv or PaddingRecv on its flow. A flow busy elsewhere misses the
  * event (counted by flow_acquire); the packet itself is never held for it.
  * cid: the connection id a QUIC long header named for this host's short
- * headers (lib/profile.h), or NULL.
+ * headers (lib/profile.h), or NULL. verified: the shim datagram's checked
+ * request (its seq), or NULL. Returns 0, or the replay verdict of a verified
+ * datagram the caller must drop: the core never hears of that one.
  */
-static __always_inline void flow_recv(const struct wfg_flow_key *k, const struct wfg_ctl *ctl,
-				      __u32 slot, const struct wfg_policy *pol,
-				      struct wfg_decision *d, __u64 now, int padding, __u64 bytes,
-				      const struct wfg_cid_seen *cid)
+static __always_inline int flow_recv(const struct wfg_flow_key *k, const struct wfg_ctl *ctl,
+				     __u32 slot, const struct wfg_policy *pol,
+				     struct wfg_decision *d, __u64 now, int padding, __u64 bytes,
+				     const struct wfg_cid_seen *cid, const struct pad_req *verified)
 {
 	struct wfg_flow *f = flow_acquire(k, ctl, slot, pol, now);
+	int v;
 
+	/* Even when the flow is busy elsewhere: the window is still ours to check. */
+	if (verified) {
+		v = replay_check(k, verified->seq);
+		if (v) {
+			if (f)
+				flow_unlock(f);
+			return v;
+		}
+	}
 	if (!f)
-		return;
+		return 0;
 	if (cid)
 		quic_learn_seen(&f->st, cid);
 	core_decide(pol, &f->st, d, now,
@@ -185,6 +241,7 @@ static __always_inline void flow_recv(const struct wfg_flow_key *k, const struct
 	f->st.bytes_in += bytes;
 	f->st.last_ns = now;
 	flow_unlock(f);
+	return 0;
 }
 
 static int flow_timer_cb(void *map, struct wfg_flow_key *key, struct wfg_flow *f)

@@ -27,6 +27,17 @@ static __always_inline __u64 wfg_now(void)
 	return wfg_test_clock ? wfg_test_now : bpf_ktime_get_ns();
 }
 
+/*
+ * Where a new flow's shim sequence numbers start: the TAI clock in ns, so a
+ * flow made again after the old one was evicted (or the host restarted)
+ * numbers above what its peer's window last saw, as long as the old flow sent
+ * fewer datagrams than nanoseconds passed (docs/wire-format.md, "Replays").
+ */
+static __always_inline __u64 wfg_seq_epoch(void)
+{
+	return wfg_test_clock ? wfg_test_now : bpf_ktime_get_tai_ns();
+}
+
 #define WFG_SCRATCH_BYTES 2048
 #define WFG_MAX_GROW	  (WFG_SCRATCH_BYTES - 64)
 _Static_assert(WFG_MAX_GROW <= WFG_POOL_CHUNK_SLACK,
@@ -75,6 +86,27 @@ struct pad_req {
 	__u32 orig_csum;  /* ingress: the checksum the trailer restores */
 	__u32 cover_dcid; /* QUIC covers: the connection id length to write */
 	__u32 _req_pad;
+	__u64 seq; /* egress: the sequence number to seal; ingress: the one verified */
+};
+
+/*
+ * The shim's tag over a whole datagram (lib/mac.h), fed WFG_MAC_CHUNK bytes at
+ * a time under bpf_loop: the SipHash states (ingress tries both keys in one
+ * pass over the body), the chunk in hand (8 bytes of slack: the tail word is
+ * read whole, then masked), and the trailer and header it binds, kept here
+ * rather than on the programs' tight stacks.
+ */
+#define WFG_MAC_CHUNK 64
+
+struct wfg_mac {
+	struct wfg_sip s[2];
+	__u8 buf[WFG_MAC_CHUNK + 8];
+	__u64 tail;	/* the body's last len % 8 bytes, once read */
+	__u32 off, end; /* next body byte and the body's end (packet offsets) */
+	__u32 nkeys;	/* 1: sealing; 2: checking under both key slots */
+	__u32 err;	/* a load failed: the tag is void */
+	struct wfg_shim_trailer t;
+	struct wfg_shim_hdr h;
 };
 
 /* What an ingress QUIC long header told about the id this host sends to. */
@@ -105,6 +137,7 @@ struct wfg_scratch {
 	 * whether it holds that chunk (TAKEN). */
 	__u32 pool_chunk, pool_off, pool_held;
 	__u32 pool_start; /* where the bytes pool_take() handed out begin in that chunk */
+	struct wfg_mac mac __attribute__((aligned(8)));
 };
 
 struct {

@@ -10,6 +10,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "lib/csum.h"
+#include "lib/mac.h"
 #include "lib/maps.h"
 #include "lib/profile.h"
 #include "lib/stats.h"
@@ -230,10 +231,11 @@ static __always_inline int write_lengths_and_trailer(struct __sk_buff *skb, cons
 __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct wfg_ctl *ctl,
 					   struct wfg_flow_state *st, const struct pad_req *r)
 {
-	struct wfg_shim_trailer t;
+	const struct wfg_shim_key *key;
 	const struct wfg_pkt *p;
 	struct wfg_scratch *s;
-	__u32 zero = 0, grow, shim_at, keep, new_pay, len_diff;
+	struct wfg_mac *m;
+	__u32 zero = 0, grow, shim_at, keep, new_pay, len_diff, body_end;
 	__u16 new_udp_len, orig_len_field;
 	const __u8 *src;
 	__s64 sum;
@@ -263,11 +265,14 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	shim_at = WFG_IDX(grow - WFG_SHIM_LEN, 2048);
 	if (shim_at > WFG_MAX_GROW - WFG_SHIM_LEN)
 		return -1;
+	/* The checked register as a new value: the compiler may otherwise reload
+	 * a copy it spilled before the check, which 6.1's verifier does not know
+	 * to be bounded (it failed the pooled object there). */
+	asm volatile("" : "+r"(shim_at));
 	/* The nonce: fresh random bytes where the trailer goes (pool or keystream),
 	 * never sent as padding. */
-	wfg_shim_seal(&ctl->keys[ctl->key_slot & 1], &t, wfg_load_le64(src + shim_at),
-		      (__u16)new_pay, p->sport, p->dport, orig_len_field, cover ? 0 : p->udp_csum);
-
+	m = &s->mac;
+	__builtin_memcpy(m->t.nonce, src + shim_at, WFG_SHIM_NONCE_LEN);
 	if (bpf_skb_change_tail(skb, p->pay_off + new_pay, 0)) {
 		stat_add(WFG_STAT_ERR_RESIZE, 1);
 		return -1;
@@ -277,7 +282,22 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 		stat_add(WFG_STAT_ERR_STORE, 1);
 		return -1;
 	}
-	if (write_lengths_and_trailer(skb, p, new_udp_len, p->pay_off + keep + shim_at, &t)) {
+	/* The tag reads the body back from the packet, as the receiver will. */
+	key = &ctl->keys[ctl->key_slot & 1];
+	mac_header(m, p, new_pay);
+	wfg_shim_seal_fields(key, &m->t, wfg_load_le64(m->t.nonce), r->seq, &m->h,
+			     orig_len_field, cover ? 0 : p->udp_csum);
+	wfg_shim_tag_begin(&m->s[0], key, &m->t, &m->h);
+	m->nkeys = 1;
+	body_end = p->pay_off + new_pay - WFG_SHIM_LEN;
+	if (mac_body(skb, m, p->pay_off, body_end, 0)) {
+		stat_add(WFG_STAT_ERR_STORE, 1);
+		return -1;
+	}
+	wfg_store_le64(m->t.tag, wfg_sip_final(&m->s[0], m->tail,
+					       WFG_SHIM_TAG_PREFIX + (body_end - p->pay_off)));
+	wfg_shim_store_check(key, &m->t);
+	if (write_lengths_and_trailer(skb, p, new_udp_len, body_end, &m->t)) {
 		stat_add(WFG_STAT_ERR_STORE, 1);
 		return -1;
 	}
@@ -296,7 +316,7 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	if (bpf_l4_csum_replace(skb, p->l4_off + 6, 0, len_diff,
 				BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
 		goto csum_err;
-	sum = padding_sum(src, WFG_IDX(shim_at, 2048), &t);
+	sum = padding_sum(src, WFG_IDX(shim_at, 2048), &m->t);
 	if (sum < 0)
 		goto csum_err;
 	if ((8 + keep) & 1) /* bytes at an odd offset: byte-swapped in the sum */

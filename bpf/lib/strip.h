@@ -9,39 +9,76 @@
 #include <bpf/bpf_endian.h>
 
 #include "lib/csum.h"
+#include "lib/mac.h"
 #include "lib/maps.h"
 
 /*
- * Verify the trailer of the datagram in r->p, whole in the XDP buffer. Returns
- * 1 and sets r->orig_len_field / r->orig_csum, or 0 if it is not ours.
- * Global: its trailer copy stays off the ingress program's stack frame.
+ * Verify the datagram in r->p, whole in the XDP buffer (enum
+ * wfg_shim_verdict): first whether its last WFG_SHIM_LEN bytes are a trailer
+ * made under one of the two keys (the check, no payload read: what is not
+ * ours costs two short hashes), then, under the key that made it, the tag
+ * over its addresses, ports, trailer and every payload byte. VERIFIED sets
+ * r->orig_len_field / r->orig_csum / r->seq. Global: the work stays off the
+ * ingress program's stack frame, and the trailer and the SipHash states live
+ * in scratch.
  */
 __attribute__((noinline)) int shim_check(struct xdp_md *ctx, const struct wfg_ctl *ctl,
 					 struct pad_req *r)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	struct wfg_shim_trailer t;
+	struct wfg_scratch *s;
+	struct wfg_mac *m;
 	__u16 orig_len, orig_csum;
-	__u32 at;
+	__u32 at, zero = 0, ours = 0;
+	__u64 tag, seq;
 	int i;
 
 	if (!ctl || !r || r->p.pay_len < WFG_SHIM_LEN)
-		return 0;
+		return WFG_SHIM_NOT_OURS;
 	at = r->p.pay_off + r->p.pay_len - WFG_SHIM_LEN;
-	if (at > 0x3fff) /* XDP buffers are a page or two; keeps the verifier's packet range */
-		return 0;
+	/* the verifier marks the bytes readable only while at + the trailer
+	 * stays within the largest packet offset */
+	if (at > 0xffff - WFG_SHIM_LEN)
+		return WFG_SHIM_NOT_OURS;
 	if (data + at + WFG_SHIM_LEN > data_end)
-		return 0;
-	__builtin_memcpy(&t, data + at, sizeof(t));
-	for (i = 0; i < 2; i++) {
-		if (wfg_shim_open(&ctl->keys[i], &t, (__u16)r->p.pay_len, r->p.sport, r->p.dport,
-				  &orig_len, &orig_csum)) {
-			r->orig_len_field = orig_len;
-			r->orig_csum = orig_csum;
-			return 1;
-		}
+		return WFG_SHIM_NOT_OURS;
+	s = bpf_map_lookup_elem(&wfg_scratch, &zero);
+	if (!s)
+		return WFG_SHIM_NOT_OURS;
+	m = &s->mac;
+	__builtin_memcpy(&m->t, data + at, sizeof(m->t));
+	/* which keys made it: usually one; both when the slots hold one key (or
+	 * by a 2^-32 chance) */
+	for (i = 0; i < 2; i++)
+		if (wfg_shim_recognised(&ctl->keys[i], &m->t))
+			ours |= 1u << i;
+	if (!ours)
+		return WFG_SHIM_NOT_OURS;
+	mac_header(m, &r->p, r->p.pay_len);
+	/* s[0]: the first key that made it; s[1]: key 1 as well when both did */
+	wfg_shim_tag_begin(&m->s[0], &ctl->keys[ours == 2], &m->t, &m->h);
+	m->nkeys = 1;
+	if (ours == 3) {
+		wfg_shim_tag_begin(&m->s[1], &ctl->keys[1], &m->t, &m->h);
+		m->nkeys = 2;
 	}
-	return 0;
+	if (mac_body(ctx, m, r->p.pay_off, at, 1))
+		return WFG_SHIM_TAMPERED; /* our trailer, but the body cannot be read */
+	tag = wfg_load_le64(m->t.tag);
+	for (i = 0; i < 2; i++) {
+		if (i >= (int)m->nkeys)
+			break;
+		if (wfg_sip_final(&m->s[i], m->tail, WFG_SHIM_TAG_PREFIX + (at - r->p.pay_off)) !=
+		    tag)
+			continue;
+		wfg_shim_unmask(&ctl->keys[ours == 2 ? 1 : i], &m->t, &m->h, &orig_len, &orig_csum,
+				&seq);
+		r->orig_len_field = orig_len;
+		r->orig_csum = orig_csum;
+		r->seq = seq;
+		return WFG_SHIM_VERIFIED;
+	}
+	return WFG_SHIM_TAMPERED;
 }
 
 /* Strip the shim: the original datagram back, byte for byte. */

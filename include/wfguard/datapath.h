@@ -263,6 +263,14 @@ struct wfg_flow_state {
 	__u32 pkts_out, pkts_in;
 	__u64 bytes_out, bytes_in;
 	__u32 covers_req, covers_sent;
+	/* The shim's sequence numbers (docs/wire-format.md, "Replays"): the next
+	 * one this host sends on the flow, and the window of the peer's. Neither
+	 * is touched by flow_reset: the peer's numbering goes on under a new
+	 * policy. seq_out moves by atomic add (a contended packet holds no lock);
+	 * rx_busy is the window's own try-lock, held for a few instructions. */
+	__u64 seq_out;
+	__u64 rx_busy;
+	struct wfg_replay rx;
 	/* QUIC (docs/wire-format.md, "QUIC connection ids"): the destination
 	 * connection id this host's short headers carry, its first dcid_len
 	 * bytes once learned from a long header (WFG_QUIC_LEN_LEARNED). */
@@ -391,6 +399,10 @@ struct wfg_capture_rec {
 	X(COVERS_RECEIVED, covers_received, "the peer's covers recognised and dropped")       \
 	X(STRIPPED, stripped, "datagrams whose shim was verified and removed")                \
 	X(PASSED_UNVERIFIED, passed_unverified, "matched datagrams with no valid trailer")    \
+	X(TAMPERED, tampered,                                                                 \
+	  "datagrams dropped: the peer's trailer, but payload, address or port changed")      \
+	X(REPLAYED, replayed,                                                                 \
+	  "verified datagrams dropped: sequence number seen before or older than the window") \
 	X(FLOWS_CREATED, flows_created, "flows (tunnel mode: peers) created")                 \
 	X(EPISODES, episodes, "episodes begun after a flow's first (idle, then traffic)")     \
 	X(POOL_DRAWS, pool_draws, "defences drawn from the policy's pool (flows, episodes)")  \
@@ -402,6 +414,8 @@ struct wfg_capture_rec {
 	X(ERR_PARSE, err_parse, "malformed or truncated packets, passed")                     \
 	X(ERR_FLOW_TABLE, err_flow_table, "flow table refused a new flow")                    \
 	X(ERR_CONTENDED, err_contended, "flow busy on another CPU: the core missed an event") \
+	X(ERR_REPLAY_WINDOW, err_replay_window,                                               \
+	  "verified datagrams dropped: their flow's replay window could not be checked")      \
 	X(ERR_RESIZE, err_resize, "the kernel refused to grow or shrink a packet")            \
 	X(ERR_STORE, err_store, "the kernel refused a packet write")                          \
 	X(ERR_CSUM, err_csum, "a checksum update failed")                                     \

@@ -194,11 +194,13 @@ static const struct pkt_case pkt_cases[] = {
 	{ "pad_to odd length", SIDE(PAD_TO, 777, 1400), UDP(4, 0, 101), .wire = 777 },
 	{ "pad_to v4 no checksum", DEFAULT_SIDE, UDP(4, 0, 100), .no_csum = 1, .wire = 1000 },
 	{ "pad_to empty payload", SIDE(PAD_TO, 64, 1400), UDP(4, 0, 0), .wire = 64 },
-	{ "exactly fits: trailer only", SIDE(PAD_TO, 120, 1400), UDP(4, 0, 100), .wire = 120 },
+	{ "exactly fits: trailer only", SIDE(PAD_TO, 100 + WFG_SHIM_LEN, 1400), UDP(4, 0, 100),
+	  .wire = 100 + WFG_SHIM_LEN },
 	{ "multiple of 512", SIDE(MULTIPLE, 512, 1400), UDP(4, 0, 100), .wire = 512 },
 	{ "multiple of 512, v6 odd", SIDE(MULTIPLE, 512, 1400), UDP(6, 0, 499), .wire = 1024 },
-	{ "padme 1000+20", SIDE(PADME, 0, 1400), UDP(4, 0, 1000), .wire = 1024 },
-	{ "padme 100+20", SIDE(PADME, 0, 1400), UDP(6, 0, 100), .wire = 120 },
+	/* Padmé of 1032: a multiple of 64; of 132: a multiple of 16 */
+	{ "padme 1000+trailer", SIDE(PADME, 0, 1400), UDP(4, 0, 1000), .wire = 1088 },
+	{ "padme 100+trailer", SIDE(PADME, 0, 1400), UDP(6, 0, 100), .wire = 144 },
 	{ "random 200..1200", SIDE(RANDOM, 200, 1200), UDP(4, 0, 100), .wire = WIRE_RANGE },
 	{ "at the limit: unchanged", SIDE(PAD_TO, 1200, 1200), UDP(4, 0, 1190), .wire = WIRE_SAME },
 	{ "no shaping: unchanged", SIDE(NONE, 0, 1400), UDP(4, 0, 100), .wire = WIRE_SAME },
@@ -467,6 +469,248 @@ Test(datapath, forged_trailers_never_strip_or_drop)
 	}
 }
 
+/* ------------------------------------------------------------ shim integrity */
+
+/*
+ * What an on-path party without the key does to genuine shim datagrams, one
+ * row each (docs/wire-format.md, "What the shim does and does not protect"):
+ * the row builds one or two genuine datagrams of a flow (sealed by the egress
+ * program), changes or replays them, and delivers the result to the peer's
+ * ingress. Every row must end in XDP_DROP with its counter up by one, and
+ * with nothing stripped, no cover counted and the receiving flow's core
+ * untouched (its pkts_in: the core heard of nothing). Unless the row
+ * delivered the genuine datagram itself, it is then delivered and must still
+ * be accepted: a forgery burns no sequence number. Rows run in order on one
+ * loaded object, each on a flow of its own (source port).
+ */
+struct tamper_case {
+	const char *what;
+	int cover;	    /* the genuine datagram is a cover (else 300 payload bytes) */
+	int replay;	    /* deliver the genuine datagram first, then the copy */
+	__u64 seal_key[4];  /* the sender's keys, when not the receiver's */
+	size_t flip;	    /* XOR 0x10 into this frame byte (0: none) */
+	size_t splice;	    /* bytes [PAY_OFF, PAY_OFF + splice) from a second datagram */
+	__u16 sport_to;	    /* rewrite the source port */
+	int verdict;	    /* XDP_DROP, or XDP_PASS: untouched */
+	enum wfg_stat stat; /* rises by one */
+};
+
+#define PAY_OFF	   (14 + 20 + 8) /* IPv4 frames without VLAN */
+#define IP_SRC_LSB (14 + 15)	 /* last byte of the IPv4 source address */
+#define IP_DST_LSB (14 + 19)
+
+static const struct tamper_case tamper_cases[] = {
+	{ "sealed under keys the receiver does not hold", .seal_key = { 9, 10, 11, 12 },
+	  .verdict = XDP_PASS, .stat = WFG_STAT_PASSED_UNVERIFIED },
+	{ "first payload byte flipped", .flip = PAY_OFF, .verdict = XDP_DROP,
+	  .stat = WFG_STAT_TAMPERED },
+	{ "last original payload byte flipped", .flip = PAY_OFF + 299, .verdict = XDP_DROP,
+	  .stat = WFG_STAT_TAMPERED },
+	{ "a padding byte flipped", .flip = PAY_OFF + 700, .verdict = XDP_DROP,
+	  .stat = WFG_STAT_TAMPERED },
+	{ "a cover's body byte flipped", .cover = 1, .flip = PAY_OFF + 5, .verdict = XDP_DROP,
+	  .stat = WFG_STAT_TAMPERED },
+	{ "payload spliced from another genuine datagram", .splice = 150, .verdict = XDP_DROP,
+	  .stat = WFG_STAT_TAMPERED },
+	{ "body of another genuine datagram under this trailer", .splice = 1000 - WFG_SHIM_LEN,
+	  .verdict = XDP_DROP, .stat = WFG_STAT_TAMPERED },
+	{ "source address changed (IP checksum fixed)", .flip = IP_SRC_LSB, .verdict = XDP_DROP,
+	  .stat = WFG_STAT_TAMPERED },
+	{ "destination address changed (IP checksum fixed)", .flip = IP_DST_LSB,
+	  .verdict = XDP_DROP, .stat = WFG_STAT_TAMPERED },
+	{ "source port changed", .sport_to = 5999, .verdict = XDP_DROP, .stat = WFG_STAT_TAMPERED },
+	{ "a cover re-addressed", .cover = 1, .sport_to = 5998, .verdict = XDP_DROP,
+	  .stat = WFG_STAT_TAMPERED },
+	{ "a genuine datagram replayed", .replay = 1, .verdict = XDP_DROP,
+	  .stat = WFG_STAT_REPLAYED },
+	{ "a cover replayed", .cover = 1, .replay = 1, .verdict = XDP_DROP,
+	  .stat = WFG_STAT_REPLAYED },
+};
+
+static void fix_ip4_csum(uint8_t *f)
+{
+	uint16_t c;
+
+	f[14 + 10] = f[14 + 11] = 0;
+	c = csum_finish(csum_add_bytes(0, f + 14, 20));
+	f[14 + 10] = (uint8_t)(c >> 8);
+	f[14 + 11] = (uint8_t)c;
+}
+
+/* A genuine datagram of flow `sport` padded to 1000: a cover, or 300 bytes. */
+static void genuine(uint8_t *out, __u32 *out_len, __u16 sport, int cover, unsigned seed)
+{
+	uint8_t pl[300], in[MAXF];
+	struct frame_spec fs = { .family = 4,
+				 .proto = 17,
+				 .sport = sport,
+				 .dport = PORT,
+				 .payload = pl,
+				 .len = cover ? 1 : sizeof(pl) };
+
+	if (cover)
+		pl[0] = 0;
+	else
+		payload(pl, sizeof(pl), seed);
+	cr_assert_eq(
+		tc_run(in, frame_build(in, &fs), cover ? WFG_MARK_CARRIER : 0, out, out_len, NULL),
+		TC_ACT_OK);
+	cr_assert_eq(*out_len, PAY_OFF + 1000, "not padded to 1000");
+}
+
+/* The sum over every flow in the table of what the core counted received. */
+static __u64 flows_pkts_in(void)
+{
+	int fd = bpf_map__fd(skel->maps.wfg_flows);
+	struct wfg_flow_key k, next, *prev = NULL;
+	struct wfg_flow v;
+	__u64 sum = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, &v) == 0)
+			sum += v.st.pkts_in;
+		k = next;
+		prev = &k;
+	}
+	return sum;
+}
+
+static void run_tamper_case(const struct tamper_case *c, __u16 sport)
+{
+	static const enum wfg_stat watched[] = { WFG_STAT_STRIPPED, WFG_STAT_COVERS_RECEIVED,
+						 WFG_STAT_TAMPERED, WFG_STAT_REPLAYED,
+						 WFG_STAT_PASSED_UNVERIFIED };
+	uint8_t a[MAXF], b[MAXF], f[MAXF], back[MAXF];
+	__u32 a_len, b_len, back_len;
+	__u64 before[5], pkts_in;
+	size_t i;
+
+	if (c->seal_key[0])
+		set_ctl(c->seal_key[0], c->seal_key[1], c->seal_key[2], c->seal_key[3]);
+	genuine(a, &a_len, sport, c->cover, 1);
+	genuine(b, &b_len, sport, c->cover, 2);
+	set_ctl(1, 2, 3, 4);
+	memcpy(f, a, a_len);
+	if (c->flip) {
+		f[c->flip] ^= 0x10;
+		if (c->flip < PAY_OFF)
+			fix_ip4_csum(f);
+	}
+	if (c->splice)
+		memcpy(f + PAY_OFF, b + PAY_OFF, c->splice);
+	if (c->sport_to) {
+		f[34] = (uint8_t)(c->sport_to >> 8);
+		f[35] = (uint8_t)c->sport_to;
+	}
+	if (c->replay)
+		cr_assert_eq(xdp_run(a, a_len, back, &back_len), c->cover ? XDP_DROP : XDP_PASS,
+			     "%s: the genuine one", c->what);
+	for (i = 0; i < 5; i++)
+		before[i] = stat(watched[i]);
+	pkts_in = flows_pkts_in();
+
+	cr_assert_eq(xdp_run(f, a_len, back, &back_len), c->verdict, "%s: verdict", c->what);
+	if (c->verdict == XDP_PASS)
+		cr_assert(back_len == a_len && !memcmp(back, f, a_len), "%s: changed", c->what);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(stat(watched[i]), before[i] + (watched[i] == c->stat),
+			     "%s: counter %d", c->what, watched[i]);
+	if (c->verdict == XDP_DROP)
+		cr_assert_eq(flows_pkts_in(), pkts_in, "%s: the core heard of it", c->what);
+
+	if (c->replay || c->seal_key[0])
+		return;
+	/* the genuine datagram still goes through: nothing was burnt */
+	cr_assert_eq(xdp_run(a, a_len, back, &back_len), c->cover ? XDP_DROP : XDP_PASS,
+		     "%s: genuine after", c->what);
+	if (c->cover)
+		cr_assert_eq(stat(WFG_STAT_COVERS_RECEIVED), before[1] + 1, "%s", c->what);
+	else
+		cr_assert_eq(stat(WFG_STAT_STRIPPED), before[0] + 1, "%s: genuine not stripped",
+			     c->what);
+}
+
+Test(datapath, shim_tampering_and_replays_are_dropped_and_counted)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tamper_cases) / sizeof(tamper_cases[0]); i++)
+		run_tamper_case(&tamper_cases[i], (__u16)(5100 + i));
+}
+
+/* Numbers belong to the flow, not to the key or the policy: a datagram accepted
+ * before a key rotation or a policy change is still refused when replayed
+ * after either, and new datagrams go on being accepted. */
+Test(datapath, the_window_survives_key_rotation_and_a_policy_change)
+{
+	static const char *const step[] = { "before", "after the sender moved to slot 1",
+					    "after a policy change" };
+	uint8_t d[3][MAXF], back[MAXF];
+	__u32 len[3], back_len;
+	struct wfg_ctl ctl;
+	__u32 zero = 0;
+	int i, j;
+
+	for (i = 0; i < 3; i++) {
+		if (i == 1) {
+			cr_assert_eq(
+				bpf_map_lookup_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero, &ctl),
+				0);
+			ctl.key_slot = 1;
+			cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.wfg_ctl), &zero,
+							 &ctl, 0),
+				     0);
+		}
+		if (i == 2)
+			apply_policy(); /* generation + 1: every flow restarts its core */
+		genuine(d[i], &len[i], 5500, 0, (unsigned)i);
+		cr_assert_eq(xdp_run(d[i], len[i], back, &back_len), XDP_PASS, "%s", step[i]);
+		cr_assert_lt(back_len, len[i], "%s: not stripped", step[i]);
+		for (j = 0; j <= i; j++)
+			cr_assert_eq(xdp_run(d[j], len[j], back, &back_len), XDP_DROP,
+				     "%s: datagram %d replayed", step[i], j);
+	}
+	cr_assert_eq(stat(WFG_STAT_STRIPPED), 3);
+	cr_assert_eq(stat(WFG_STAT_REPLAYED), 1 + 2 + 3);
+}
+
+/* A genuine datagram that arrives after 128 newer ones of its flow is below the
+ * window: indistinguishable from a replay, dropped and counted as one. */
+Test(datapath, a_datagram_older_than_the_window_is_dropped_as_a_replay)
+{
+	uint8_t old[MAXF], f[MAXF], back[MAXF];
+	__u32 old_len, len, back_len;
+	int i;
+
+	genuine(old, &old_len, 5400, 0, 1);
+	for (i = 0; i < WFG_REPLAY_WINDOW; i++) {
+		genuine(f, &len, 5400, 0, 2);
+		cr_assert_eq(xdp_run(f, len, back, &back_len), XDP_PASS);
+	}
+	cr_assert_eq(stat(WFG_STAT_STRIPPED), WFG_REPLAY_WINDOW);
+	cr_assert_eq(xdp_run(old, old_len, back, &back_len), XDP_DROP);
+	cr_assert_eq(stat(WFG_STAT_REPLAYED), 1);
+	cr_assert_eq(stat(WFG_STAT_STRIPPED), WFG_REPLAY_WINDOW);
+}
+
+/* Datagrams that overtake each other inside the window are all accepted. */
+Test(datapath, reordering_within_the_window_is_accepted)
+{
+	static uint8_t out[8][MAXF];
+	uint8_t back[MAXF];
+	__u32 len[8], back_len;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		genuine(out[i], &len[i], 5300, 0, 10 + (unsigned)i);
+	for (i = 7; i >= 0; i--) {
+		cr_assert_eq(xdp_run(out[i], len[i], back, &back_len), XDP_PASS, "datagram %d", i);
+		cr_assert_lt(back_len, len[i], "datagram %d not stripped", i);
+	}
+	cr_assert_eq(stat(WFG_STAT_STRIPPED), 8);
+	cr_assert_eq(stat(WFG_STAT_REPLAYED), 0);
+}
+
 Test(datapath, other_keys_do_not_verify_rotation_slot_does)
 {
 	uint8_t pl[300], in[MAXF], out[MAXF], back[MAXF];
@@ -681,7 +925,6 @@ Test(datapath, a_contended_flow_is_still_padded_and_round_trips)
 /* ------------------------------------------------------------ padding pool */
 
 #define POOL_CHUNKS 2
-#define PAY_OFF	    (14 + 20 + 8) /* IPv4 frames without VLAN */
 
 static uint8_t pattern(unsigned chunk, size_t i)
 {
@@ -695,22 +938,24 @@ static struct wfg_pool_chunk *chunk_at(struct wfg_pool *pool, unsigned cpu, unsi
 }
 
 /* One padded datagram of 200 payload bytes (to 1000 on the wire): checks the
- * round trip and returns its padding (780 bytes, then the 8-byte nonce). */
-static void pad_one(const uint8_t *in, size_t n, uint8_t pad[788])
+ * round trip and returns its padding (800 bytes but the trailer, then the
+ * trailer's nonce). */
+#define PAD_SEEN (800 - WFG_SHIM_LEN + WFG_SHIM_NONCE_LEN)
+static void pad_one(const uint8_t *in, size_t n, uint8_t pad[PAD_SEEN])
 {
 	uint8_t out[MAXF], back[MAXF];
 	__u32 out_len, back_len;
 
 	cr_assert_eq(tc_run(in, n, 0, out, &out_len, NULL), TC_ACT_OK);
 	cr_assert_eq(out_len, PAY_OFF + 1000, "padded to 1000");
-	memcpy(pad, out + PAY_OFF + 200, 788);
+	memcpy(pad, out + PAY_OFF + 200, PAD_SEEN);
 	cr_assert_eq(xdp_run(out, out_len, back, &back_len), XDP_PASS);
 	cr_assert(back_len == n && !memcmp(in, back, n), "the round trip restores it");
 }
 
 Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 {
-	uint8_t pl[200], in[MAXF], pad[788], want[788];
+	uint8_t pl[200], in[MAXF], pad[PAD_SEEN], want[PAD_SEEN];
 	struct frame_spec fs = { .family = 4,
 				 .proto = 17,
 				 .sport = 5000,
@@ -745,12 +990,12 @@ Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 	payload(pl, sizeof(pl), 9);
 	n = frame_build(in, &fs);
 
-	/* Each datagram takes the next 800 bytes (780 of padding, then the
-	 * trailer whose nonce is the first 8 of the last 20); a chunk that
+	/* Each datagram takes the next 800 bytes (padding, then the trailer
+	 * whose nonce is the first 8 of the last WFG_SHIM_LEN); a chunk that
 	 * cannot hold the next 800 is handed back EMPTY and the next one used. */
 	for (pkt = 0; pkt < POOL_CHUNKS * per_chunk; pkt++) {
 		c = (unsigned)(pkt / per_chunk);
-		for (i = 0; i < 788; i++)
+		for (i = 0; i < PAD_SEEN; i++)
 			want[i] = pattern(c, (size_t)(pkt % per_chunk) * 800 + i);
 		pad_one(in, n, pad);
 		cr_assert(!memcmp(pad, want, sizeof(want)),
@@ -766,7 +1011,7 @@ Test(datapath, padding_comes_from_the_pool_once_then_from_the_flow_when_dry)
 	pad_one(in, n, pad);
 	cr_assert_eq(stat(WFG_STAT_PAD_POOL_DRY), 1);
 	for (c = 0; c < POOL_CHUNKS; c++) {
-		for (i = 0; i < 788; i++)
+		for (i = 0; i < PAD_SEEN; i++)
 			want[i] = pattern(c, i);
 		cr_assert(memcmp(pad, want, 64), "dry pool: pattern bytes reused");
 	}
@@ -807,8 +1052,8 @@ static const struct pool_case {
 	{ "v4, odd payload, odd target", 4, 0, 0, 101, 777 },
 	{ "v6, odd payload", 6, 0, 0, 499, 1000 },
 	{ "v4 vlan", 4, 1, 0, 333, 1000 },
-	{ "v6 qinq, 1 byte to 23: 2 bytes of padding", 6, 2, 0, 1, 23 },
-	{ "trailer alone", 4, 0, 0, 100, 120 },
+	{ "v6 qinq, 2 bytes of padding", 6, 2, 0, 1, 1 + WFG_SHIM_LEN + 2 },
+	{ "trailer alone", 4, 0, 0, 100, 100 + WFG_SHIM_LEN },
 	{ "empty payload", 4, 0, 0, 0, 64 },
 	{ "1300 bytes of growth: three sums", 4, 0, 0, 100, 1400 },
 	{ "v6, 1399 of growth", 6, 0, 0, 1, 1400 },
@@ -1152,8 +1397,12 @@ Test(datapath, a_constant_size_defence_sends_real_packets_and_covers_at_one_size
 	static const struct {
 		size_t len;
 		long wire; /* WIRE_SAME: unshaped */
-	} real[] = { { 1, 1000 },   { 500, 1000 },	{ 979, 1000 },
-		     { 980, 1000 }, { 981, WIRE_SAME }, { 1200, WIRE_SAME } };
+	} real[] = { { 1, 1000 },
+		     { 500, 1000 },
+		     { 1000 - WFG_SHIM_LEN - 1, 1000 },
+		     { 1000 - WFG_SHIM_LEN, 1000 },
+		     { 1000 - WFG_SHIM_LEN + 1, WIRE_SAME },
+		     { 1200, WIRE_SAME } };
 	struct wfg_tamaraw_params tp;
 	uint8_t pl[1500], in[MAXF], out[MAXF];
 	struct frame_spec fs = { .family = 4, .proto = 17, .sport = 6500, .dport = PORT };

@@ -69,7 +69,9 @@ static size_t peer_frame(uint8_t *f, __u16 cport, size_t len, int kind, __u64 no
 				 .reverse = 1,
 				 .payload = pl,
 				 .len = len };
+	static __u64 peer_seq = 1000;
 	struct wfg_shim_trailer t;
+	struct wfg_shim_hdr h;
 	size_t n, i;
 
 	for (i = 0; i < len; i++)
@@ -79,7 +81,17 @@ static size_t peer_frame(uint8_t *f, __u16 cport, size_t len, int kind, __u64 no
 	/* kind 1: padded to len + 100, kind 2: a cover of len + 100 */
 	fs.len = len + 100;
 	n = frame_build(f, &fs); /* checksum recomputed below is not needed by XDP */
-	wfg_shim_seal(&ctl.keys[0], &t, nonce, (__u16)fs.len, htons(PORT), htons(cport),
+	/* Sealed as the peer would: its addresses, ports, body, and the next
+	 * number of its direction (one counter: the window is per flow, and a
+	 * number never repeats across flows either). */
+	memset(&h, 0, sizeof(h));
+	memcpy(h.saddr, f + 14 + 12, 4);
+	memcpy(h.daddr, f + 14 + 16, 4);
+	h.family = 4;
+	h.sport = htons(PORT);
+	h.dport = htons(cport);
+	h.wire_len = (__u16)fs.len;
+	wfg_shim_seal(&ctl.keys[0], &t, nonce, ++peer_seq, &h, f + 42,
 		      kind == 1 ? (__u16)len : WFG_SHIM_COVER_LEN, 0x1234);
 	memcpy(f + n - WFG_SHIM_LEN, &t, sizeof(t));
 	return n;

@@ -96,6 +96,13 @@ echo "quic: covers sent $covers, recognised and dropped by the peers $received; 
 [ $covers -ge 1000 ] || bad "only $covers covers on the wire"
 [ $received -ge $((covers * 95 / 100)) ] || bad "the peers recognised only $received of $covers covers"
 [ $learned -ge 2 ] || bad "the DCID length was learnt by $learned flows (both ends should)"
+# Genuine traffic, end to end: the peers' datagrams all verify, none is taken
+# for a changed one or a replay (docs/wire-format.md, "Receiving").
+for c in tampered replayed err_replay_window; do
+	v=$(($(wgt_stat $S s0 $c) + $(wgt_stat $C c0 $c)))
+	echo "quic: $c $v"
+	[ "$v" -eq 0 ] || bad "$v genuine datagrams counted as $c"
+done
 
 # Every connection (one per download) through the classifier. A flagged
 # packet is looked up in the client's capture by its place in its direction

@@ -39,7 +39,7 @@ int wfg_keys_load(const char *path, struct wfg_shim_key keys[2], char *err, size
 
 __u32 wfg_key_id(const struct wfg_shim_key *k)
 {
-	/* "wfg keyid", a message no trailer can be (trailers hash 16 or 20 bytes) */
+	/* "wfg keyid", a message no trailer can be (trailers hash 16, 28 or 64+ bytes) */
 	static const __u64 name = 0x6469796b20676677ULL;
 
 	return (__u32)(wfg_siphash24(k, &name, 1, 0, 8) >> 32);

@@ -20,8 +20,12 @@
 /* The shim trailer (docs/wire-format.md; the trailer itself is in shim.h). */
 #define WFG_SHIM_NONCE_LEN  8
 #define WFG_SHIM_MASKED_LEN 4
+#define WFG_SHIM_SEQ_LEN    8
 #define WFG_SHIM_TAG_LEN    8
-#define WFG_SHIM_LEN	    (WFG_SHIM_NONCE_LEN + WFG_SHIM_MASKED_LEN + WFG_SHIM_TAG_LEN)
+#define WFG_SHIM_CHECK_LEN  4
+#define WFG_SHIM_LEN                                                                      \
+	(WFG_SHIM_NONCE_LEN + WFG_SHIM_MASKED_LEN + WFG_SHIM_SEQ_LEN + WFG_SHIM_TAG_LEN + \
+	 WFG_SHIM_CHECK_LEN)
 
 /*
  * Where the programs sit (docs/tunnel-mode.md). Shim mode: on the underlay, UDP
