@@ -285,8 +285,8 @@ __attribute__((noinline)) int pad_datagram(struct __sk_buff *skb, const struct w
 	/* The tag reads the body back from the packet, as the receiver will. */
 	key = &ctl->keys[ctl->key_slot & 1];
 	mac_header(m, p, new_pay);
-	wfg_shim_seal_fields(key, &m->t, wfg_load_le64(m->t.nonce), r->seq, &m->h,
-			     orig_len_field, cover ? 0 : p->udp_csum);
+	wfg_shim_seal_fields(key, &m->t, wfg_load_le64(m->t.nonce), r->seq, &m->h, orig_len_field,
+			     cover ? 0 : p->udp_csum);
 	wfg_shim_tag_begin(&m->s[0], key, &m->t, &m->h);
 	m->nkeys = 1;
 	body_end = p->pay_off + new_pay - WFG_SHIM_LEN;
