@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "netns.h"
@@ -119,6 +121,57 @@ void wfgt_topo_destroy(const struct wfgt_topo *t)
 	if (!t->c[0])
 		return;
 	sh("for n in %s %s %s; do ip netns del $n 2>/dev/null; done; true", t->c, t->o, t->s);
+}
+
+/* The PID a sweepable name ends in (after TAG- and at least one more
+ * character), 0 when the name is not one of TAG's or its PID is alive. */
+static pid_t dead_owner(const char *name, const char *tag, const char *end_at)
+{
+	size_t n = strlen(tag);
+	const char *end;
+	const char *d;
+	long pid;
+
+	if (strncmp(name, tag, n) || name[n] != '-' || !name[n + 1])
+		return 0;
+	end = end_at ? strstr(name + n + 1, end_at) : name + strlen(name);
+	if (!end)
+		return 0;
+	for (d = end; d > name + n + 1 && d[-1] >= '0' && d[-1] <= '9'; d--)
+		;
+	if (d == end)
+		return 0;
+	pid = strtol(d, NULL, 10);
+	if (pid <= 1 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return 0; /* alive, or not ours to judge */
+	return (pid_t)pid;
+}
+
+int wfgt_sweep_dead(const char *tag)
+{
+	static const struct {
+		const char *dir, *cmd, *end_at; /* end_at: the PID ends before it */
+	} where[] = {
+		{ "/run/netns", "ip netns del '%s' 2>/dev/null", NULL },
+		{ "/tmp", "rm -rf '/tmp/%s'", "-" },
+	};
+	int removed = 0;
+	size_t w;
+
+	for (w = 0; w < sizeof(where) / sizeof(where[0]); w++) {
+		DIR *d = opendir(where[w].dir);
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			if (!dead_owner(e->d_name, tag, where[w].end_at))
+				continue;
+			if (!sh(where[w].cmd, e->d_name))
+				removed++;
+		}
+		if (d)
+			closedir(d);
+	}
+	return removed;
 }
 
 int wfgt_observer_socket(const struct wfgt_topo *t)

@@ -49,6 +49,13 @@ void wfgt_topo_name(struct wfgt_topo *t, const char *tag, int net);
 int wfgt_topo_create(const struct wfgt_topo *t);
 /* Remove the namespaces (and with them the veths); nothing if never named. */
 void wfgt_topo_destroy(const struct wfgt_topo *t);
+/*
+ * Remove what workers that died before their .fini left: the namespaces named
+ * TAG-...PID (/run/netns) and the directories /tmp/TAG-PID-* of every PID no
+ * longer alive. For a POST_ALL report hook, which runs in criterion's parent.
+ * Returns how many it removed.
+ */
+int wfgt_sweep_dead(const char *tag);
 
 /*
  * An AF_PACKET socket on the observer's client-facing o0. ETH_P_ALL, since

@@ -286,6 +286,14 @@ static void teardown(void)
 
 TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
 
+/* A worker that died before its .fini (a timeout, a signal) left its namespaces
+ * and scratch directory: the parent removes those of dead PIDs after the run. */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	wfgt_sweep_dead("wfgcli");
+}
+
 static void attach_both(const char *kind)
 {
 	cr_assert_eq(wfg(NS_C, "attach c0 --policy client-%s.yaml", kind), 0, "attach c0: %s",

@@ -19,9 +19,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -62,6 +65,14 @@ static void teardown(void)
 }
 
 TestSuite(netns, .init = setup, .fini = teardown, .timeout = 180);
+
+/* A worker that died before its .fini (a timeout, a signal) left its namespaces
+ * and scratch directory: the parent removes those of dead PIDs after the run. */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	wfgt_sweep_dead("wfgt");
+}
 
 /* Load one instance of the data path for one end and attach it to `dev` in `ns`. */
 static struct wfguard_bpf *attach_end(const char *ns, const char *dev, int server)
@@ -466,4 +477,45 @@ Test(netns, timer_covers_cross_the_wire_and_detach_cleans_up)
 	cr_assert_eq(wfg_dp_attach("c0", &cpol, &ctl, &ao, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(wfg_dp_detach("c0", err, sizeof(err)), 0, "%s", err);
 	enter(NULL);
+}
+
+/* A PID no process has now (a child that has been reaped). */
+static pid_t dead_pid(void)
+{
+	pid_t p = fork();
+
+	if (p == 0)
+		_exit(0);
+	cr_assert_gt(p, 0);
+	waitpid(p, NULL, 0);
+	return p;
+}
+
+static bool netns_exists(const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+/* The POST_ALL sweep removes what dead workers left, and nothing of a live one. */
+Test(netns_sweep, removes_only_what_dead_pids_left, .timeout = 60)
+{
+	char dead_ns[64], live_ns[64], dead_dir[PATH_MAX];
+	pid_t dead = dead_pid();
+	struct stat st;
+
+	if (geteuid() != 0)
+		cr_skip_test("namespace tests need root");
+	snprintf(dead_ns, sizeof(dead_ns), "wfgsweep-c%d", (int)dead);
+	snprintf(live_ns, sizeof(live_ns), "wfgsweep-c%d", (int)getpid());
+	snprintf(dead_dir, sizeof(dead_dir), "/tmp/wfgsweep-%d-test", (int)dead);
+	cr_assert_eq(sh("ip netns add %s && ip netns add %s", dead_ns, live_ns), 0);
+	cr_assert_eq(mkdir(dead_dir, 0700), 0);
+	cr_assert_eq(wfgt_sweep_dead("wfgsweep"), 2);
+	cr_assert(!netns_exists(dead_ns), "%s left", dead_ns);
+	cr_assert(stat(dead_dir, &st) != 0, "%s left", dead_dir);
+	cr_assert(netns_exists(live_ns), "the live worker's %s removed", live_ns);
+	sh("ip netns del %s", live_ns);
 }

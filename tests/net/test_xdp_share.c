@@ -83,6 +83,14 @@ static void teardown(void)
 
 TestSuite(xdp_share, .init = setup, .fini = teardown, .timeout = 120);
 
+/* A worker that died before its .fini (a timeout, a signal) left its namespaces
+ * and scratch directory: the parent removes those of dead PIDs after the run. */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	wfgt_sweep_dead("wfgx");
+}
+
 /* wfguard in namespace ns; its exit status. */
 static int wfg(const char *ns, const char *args)
 {
