@@ -269,9 +269,9 @@ static int cmp_time(const void *a, const void *b)
 
 /*
  * Packets are recorded when the simulation decides them, which is not time
- * order (EDT departures lie ahead). Order them by time, stably.
+ * order (EDT departures lie ahead). Order them by time, stably (replay.h).
  */
-static int sort_by_time(struct wfb_trace *t, size_t from)
+int wfb_trace_sort_time(struct wfb_trace *t, size_t from)
 {
 	size_t n = t->n - from, i, *idx;
 	struct wfb_pkt *tmp;
@@ -396,7 +396,7 @@ int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *ser
 	if (ov->last_real_def_ns >= BASE_NS)
 		ov->last_real_def_ns -= BASE_NS;
 	if (!rc)
-		rc = sort_by_time(out, first_out);
+		rc = wfb_trace_sort_time(out, first_out);
 	free(s->inflight.a);
 	free(s);
 	free(h);

@@ -76,6 +76,9 @@ int wfb_replay(const struct wfg_side_cfg *client, const struct wfg_side_cfg *ser
 	       const struct wfb_trace *in, const struct wfb_replay_opts *o, struct wfb_trace *out,
 	       struct wfb_overhead *ov);
 
+/* Order t's packets from index `from` on by time, stably (ties keep their order). 0 or -ENOMEM. */
+int wfb_trace_sort_time(struct wfb_trace *t, size_t from);
+
 /* Sum b into a. */
 void wfb_overhead_add(struct wfb_overhead *a, const struct wfb_overhead *b);
 /* bandwidth: Σdefended bytes / Σoriginal − 1; latency: Σlast real defended / Σoriginal − 1. */
