@@ -53,16 +53,19 @@ static __always_inline __u32 mac_next(const struct wfg_mac *m)
 	return n > WFG_MAC_CHUNK ? WFG_MAC_CHUNK : n;
 }
 
-static long mac_chunk_xdp(__u32 i, void *data)
+/* One chunk into the states; xdp: a constant, so each callback keeps one helper. */
+static __always_inline long mac_chunk(struct mac_loop *l, int xdp)
 {
-	struct mac_loop *l = data;
 	struct wfg_mac *m = l->m;
 	__u32 n = mac_next(m);
+	long rc;
 
 	if (!n || n > WFG_MAC_CHUNK)
 		return 1;
 	n = ((n - 1) & (WFG_MAC_CHUNK - 1)) + 1; /* bounds for the verifier; no-op */
-	if (bpf_xdp_load_bytes(l->ctx, m->off, m->buf, n)) {
+	rc = xdp ? bpf_xdp_load_bytes(l->ctx, m->off, m->buf, n)
+		 : bpf_skb_load_bytes(l->ctx, m->off, m->buf, n);
+	if (rc) {
 		m->err = 1;
 		return 1;
 	}
@@ -71,22 +74,14 @@ static long mac_chunk_xdp(__u32 i, void *data)
 	return 0;
 }
 
+static long mac_chunk_xdp(__u32 i, void *data)
+{
+	return mac_chunk(data, 1);
+}
+
 static long mac_chunk_skb(__u32 i, void *data)
 {
-	struct mac_loop *l = data;
-	struct wfg_mac *m = l->m;
-	__u32 n = mac_next(m);
-
-	if (!n || n > WFG_MAC_CHUNK)
-		return 1;
-	n = ((n - 1) & (WFG_MAC_CHUNK - 1)) + 1; /* bounds for the verifier; no-op */
-	if (bpf_skb_load_bytes(l->ctx, m->off, m->buf, n)) {
-		m->err = 1;
-		return 1;
-	}
-	mac_absorb(m, n);
-	m->off += n;
-	return 0;
+	return mac_chunk(data, 0);
 }
 
 /* m->t and m->h from a parsed datagram whose UDP payload is wire_len bytes. */
